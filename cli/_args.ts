@@ -1,0 +1,60 @@
+/**
+ * Argument parsing shared by the commands (node:util parseArgs, strict).
+ * @module
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+/** Bad command-line input: exit status 2 with a one-line message. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** Parses `args` strictly; unknown flags and missing values become UsageError. */
+export function parse(
+  args: string[],
+  options: NonNullable<ParseArgsConfig["options"]>,
+): { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] } {
+  try {
+    const r = parseArgs({ args, options, allowPositionals: true, strict: true });
+    return { values: r.values as Record<string, string | boolean | (string | boolean)[] | undefined>, positionals: r.positionals };
+  } catch (e) {
+    throw new UsageError((e as Error).message.split("\n")[0]);
+  }
+}
+
+/** A non-negative safe integer flag value. */
+export function intFlag(name: string, v: unknown, dflt: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (v === undefined) return dflt;
+  const s = String(v);
+  if (!/^\d+$/.test(s)) throw new UsageError(`--${name} wants a non-negative integer, got '${s}'`);
+  const n = Number(s);
+  if (!Number.isSafeInteger(n) || n > max) throw new UsageError(`--${name} must be at most ${max}`);
+  return n;
+}
+
+/** `--set key=value` list into an object. */
+export function setFlags(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  const list = v === undefined ? [] : Array.isArray(v) ? v : [v];
+  for (const item of list) {
+    const s = String(item);
+    const i = s.indexOf("=");
+    if (i <= 0) throw new UsageError(`--set wants key=value, got '${s}'`);
+    out[s.slice(0, i)] = s.slice(i + 1);
+  }
+  return out;
+}
+
+/** True when stderr is a terminal (progress is shown only then). */
+export function stderrIsTty(): boolean {
+  try {
+    return Deno.stderr.isTerminal();
+  } catch {
+    return false;
+  }
+}
+
+/** Colour only on a terminal and without NO_COLOR. */
+export function useColor(): boolean {
+  return stderrIsTty() && !Deno.env.get("NO_COLOR");
+}

@@ -1,0 +1,61 @@
+/**
+ * The run summary: one shape for `--json` and the text printout.
+ * @module
+ */
+import type { Config } from "../core/config.ts";
+import type { Metrics } from "../drivers/scenario.ts";
+import { useColor } from "./_args.ts";
+
+/** A run summary, as `--json` prints it (shared/PRODUCT.md "Machine-readable output"). */
+export interface Summary {
+  scenario: string;
+  seed: number;
+  config: Config;
+  events: number;
+  simNs: number;
+  wallMs: number;
+  eventsPerSec: number;
+  traceBytes: number;
+  bytesPerEvent: number;
+  out: string;
+  end: string;
+  metrics: Metrics;
+  violations: { kind: string; event: number; message: string }[];
+}
+
+/** Prints a short human summary. */
+export function printSummary(s: Summary): void {
+  const red = (x: string) => useColor() ? `\x1b[31m${x}\x1b[0m` : x;
+  console.log(`${s.scenario} seed ${s.seed}: ${s.events} events, ${(s.simNs / 1e6).toFixed(3)} ms simulated, ended: ${s.end}`);
+  console.log(`  trace ${s.out}: ${s.traceBytes} bytes (${s.bytesPerEvent} B/event), ${s.eventsPerSec} events/s, ${s.wallMs} ms`);
+  for (const [k, v] of Object.entries(s.metrics)) {
+    console.log(`  ${k}: ${typeof v === "object" ? Object.entries(v).map(([a, b]) => `${a}=${b}`).join(" ") || "-" : v}`);
+  }
+  for (const v of s.violations) console.log(red(`  VIOLATION ${v.kind} at event ${v.event}: ${v.message}`));
+}
+
+/** Prints one table for a --compare run, with ratios against the first variant. */
+export function printCompare(key: string, vals: string[], runs: Summary[]): void {
+  const scalar = (m: Metrics) => Object.entries(m).filter(([, v]) => typeof v === "number") as [string, number][];
+  const names = scalar(runs[0].metrics).map(([k]) => k);
+  const w = Math.max(key.length, ...names.map((n) => n.length), 10);
+  const colW = Math.max(14, ...vals.map((v) => v.length + 2));
+  const row = (label: string, cells: string[]) => label.padEnd(w) + cells.map((c) => c.padStart(colW)).join("");
+  console.log(row(key, vals));
+  for (const n of names) {
+    const base = Number(runs[0].metrics[n]);
+    const cells = runs.map((r, i) => {
+      const v = Number(r.metrics[n]);
+      const txt = fmt(v);
+      return i === 0 || base === 0 ? txt : `${txt} (${(v / base).toFixed(2)}x)`;
+    });
+    console.log(row(n, cells));
+  }
+  console.log(row("violations", runs.map((r) => String(r.violations.length))));
+  for (const r of runs) console.log(`  ${r.out}`);
+}
+
+function fmt(v: number): string {
+  if (Number.isInteger(v)) return String(v);
+  return Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2);
+}

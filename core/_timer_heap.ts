@@ -1,0 +1,70 @@
+/**
+ * A binary min-heap of timers ordered by (time, insertion sequence), so timers
+ * due at the same nanosecond fire in the order they were armed.
+ * @module
+ */
+import type { Thread } from "./objects.ts";
+
+/** One armed timer. type 1: sleep timeout of `thread` (valid while gen matches); 2: callback. */
+export interface Timer {
+  tNs: number;
+  seq: number;
+  type: number;
+  fn: (() => void) | null;
+  thread: Thread | null;
+  gen: number;
+}
+
+/** The heap. */
+export class TimerHeap {
+  readonly #a: Timer[] = [];
+  #seq = 0;
+
+  /** Number of armed timers. */
+  get size(): number {
+    return this.#a.length;
+  }
+
+  /** Earliest time, or Infinity when empty. */
+  peekTime(): number {
+    return this.#a.length === 0 ? Infinity : this.#a[0].tNs;
+  }
+
+  /** Arms a timer. */
+  push(tNs: number, type: number, fn: (() => void) | null, thread: Thread | null, gen: number): void {
+    const a = this.#a;
+    a.push({ tNs, seq: this.#seq++, type, fn, thread, gen });
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!less(a[i], a[p])) break;
+      [a[i], a[p]] = [a[p], a[i]];
+      i = p;
+    }
+  }
+
+  /** Removes and returns the earliest timer; the heap must not be empty. */
+  pop(): Timer {
+    const a = this.#a;
+    const top = a[0];
+    const last = a.pop() as Timer;
+    if (a.length > 0) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1, r = l + 1;
+        let m = i;
+        if (l < a.length && less(a[l], a[m])) m = l;
+        if (r < a.length && less(a[r], a[m])) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m], a[i]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+function less(x: Timer, y: Timer): boolean {
+  return x.tNs < y.tNs || (x.tNs === y.tNs && x.seq < y.seq);
+}

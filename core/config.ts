@@ -1,0 +1,146 @@
+/**
+ * Configuration keys. Variants are configuration keys (`softint.order`,
+ * `taskq.barrier`, `splice.mode`, ...). Machine keys are declared here;
+ * scenarios declare their own parameters the same way. A run's header
+ * carries the fully resolved configuration, cost entries included.
+ *
+ * @example
+ * ```ts
+ * import { MACHINE_KEYS, resolveConfig } from "./config.ts";
+ * const cfg = resolveConfig([MACHINE_KEYS], { "cpus": "4" });
+ * cfg["cpus"]; // 4
+ * ```
+ * @module
+ */
+import { COSTS, type CostName, type Costs } from "./cost.ts";
+
+/** A resolved configuration value. */
+export type ConfigValue = string | number | boolean;
+/** A fully resolved configuration. */
+export type Config = Record<string, ConfigValue>;
+
+/** Declaration of one key. */
+export interface KeyDef {
+  readonly default: ConfigValue;
+  readonly doc: string;
+  /** For strings: allowed values (omit for free text checked by `check`). */
+  readonly choices?: readonly string[];
+  readonly min?: number;
+  readonly max?: number;
+  /** Extra validation; returns an error message or null. */
+  readonly check?: (v: ConfigValue) => string | null;
+}
+
+/** A set of keys. */
+export type KeySet = Record<string, KeyDef>;
+
+/** Thrown for bad configuration input (the CLI maps it to exit status 2). */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Softint level names, lowest to highest in NetBSD's order (reference section 4). */
+export const SOFTINT_LEVELS = ["clock", "bio", "net", "serial"] as const;
+
+/** Machine keys. */
+export const MACHINE_KEYS: KeySet = {
+  cpus: { default: 4, doc: "number of CPUs", min: 1, max: 64 },
+  "sim.durationNs": { default: 20_000_000, doc: "simulated time limit in ns", min: 1, max: 1e15 },
+  "sim.eventsMax": { default: 50_000_000, doc: "event limit", min: 1, max: 1e10 },
+  "softint.order": {
+    default: "serial>net>bio>clock",
+    doc: "soft interrupt priority order, highest first; '=' makes levels equal (e.g. clock>net=serial>bio)",
+    check: (v) => parseSoftintOrder(String(v)) === null ? "must order clock, bio, net, serial with > or =" : null,
+  },
+  "taskq.barrier": {
+    default: "1.36",
+    doc: "taskq_barrier implementation: kern_task.c 1.36 or the older 1.27 (hangs from its own worker)",
+    choices: ["1.36", "1.27"],
+  },
+  "sched.strategy": {
+    default: "none",
+    doc: "schedule perturbation: none, random (stalls at yield points), pct (d-1 demotions)",
+    choices: ["none", "random", "pct"],
+  },
+  "sched.perturbPpm": { default: 2000, doc: "random strategy: chance per yield point, per million", min: 0, max: 1e6 },
+  "sched.stallNs": { default: 2000, doc: "length unit of a perturbation stall", min: 0, max: 1e9 },
+  "sched.pctDepth": { default: 3, doc: "pct strategy: bug depth d (d-1 change points)", min: 1, max: 64 },
+  "sched.pctSteps": { default: 20000, doc: "pct strategy: change points are drawn among this many steps", min: 1, max: 1e9 },
+  "sched.quantumNs": { default: 100_000, doc: "round-robin quantum among equal priorities", min: 1000, max: 1e12 },
+  "checkpoint.every": { default: 65536, doc: "events between state checkpoints", min: 16, max: 1e9 },
+  "clock.hz": { default: 100, doc: "hardclock frequency; timeouts fire on tick boundaries", min: 1, max: 100000 },
+  "detect.starvationNs": {
+    default: 50_000_000,
+    doc: "a softint level or timeout waiting longer than this is reported",
+    min: 1000,
+    max: 1e15,
+  },
+};
+
+/** Cost keys, `cost.<name>`, generated from the cost table. */
+export const COST_KEYS: KeySet = Object.fromEntries(
+  Object.entries(COSTS).map(([k, e]) => [`cost.${k}`, { default: e.ns, doc: e.doc, min: 0, max: 1e12 }]),
+);
+
+/**
+ * Parses `softint.order` into a rank per level (index as in SOFTINT_LEVELS;
+ * larger rank = higher priority), or null when malformed.
+ */
+export function parseSoftintOrder(s: string): number[] | null {
+  const groups = s.split(">").map((g) => g.split("=").map((x) => x.trim()));
+  const rank: number[] = [-1, -1, -1, -1];
+  let r = groups.length;
+  for (const g of groups) {
+    r--;
+    for (const name of g) {
+      const i = (SOFTINT_LEVELS as readonly string[]).indexOf(name);
+      if (i < 0 || rank[i] !== -1) return null;
+      rank[i] = r;
+    }
+  }
+  return rank.every((x) => x >= 0) ? rank : null;
+}
+
+/** Resolves `overrides` (text from --set) against the key sets; throws ConfigError. */
+export function resolveConfig(sets: KeySet[], overrides: Record<string, string>, base: Config = {}): Config {
+  const keys: KeySet = Object.assign({}, ...sets);
+  const out: Config = {};
+  for (const [k, def] of Object.entries(keys)) out[k] = k in base ? base[k] : def.default;
+  for (const [k, text] of Object.entries(overrides)) {
+    const def = keys[k];
+    if (!def) throw new ConfigError(`unknown configuration key '${k}'`);
+    out[k] = parseValue(k, def, text);
+  }
+  return out;
+}
+
+function parseValue(key: string, def: KeyDef, text: string): ConfigValue {
+  let v: ConfigValue;
+  if (typeof def.default === "number") {
+    const n = Number(text.replaceAll("_", ""));
+    if (text.trim() === "" || !Number.isFinite(n) || !Number.isInteger(n)) {
+      throw new ConfigError(`${key}: '${text}' is not an integer`);
+    }
+    if (def.min !== undefined && n < def.min) throw new ConfigError(`${key}: ${n} is below ${def.min}`);
+    if (def.max !== undefined && n > def.max) throw new ConfigError(`${key}: ${n} is above ${def.max}`);
+    v = n;
+  } else if (typeof def.default === "boolean") {
+    if (text !== "true" && text !== "false") throw new ConfigError(`${key}: '${text}' is not true or false`);
+    v = text === "true";
+  } else {
+    if (def.choices && !def.choices.includes(text)) {
+      throw new ConfigError(`${key}: '${text}' is not one of ${def.choices.join(", ")}`);
+    }
+    v = text;
+  }
+  const err = def.check?.(v);
+  if (err) throw new ConfigError(`${key}: ${err}`);
+  return v;
+}
+
+/** Extracts the costs from a resolved configuration. */
+export function costsOf(cfg: Config): Costs {
+  const out = {} as Costs;
+  for (const k of Object.keys(COSTS) as CostName[]) out[k] = Number(cfg[`cost.${k}`] ?? COSTS[k].ns);
+  return out;
+}

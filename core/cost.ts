@@ -1,0 +1,75 @@
+/**
+ * The cost model: one table giving each simulated operation its duration in
+ * nanoseconds. Every entry can be overridden with `--set cost.<name>=<ns>`.
+ * docs/cost-model.md lists each entry with the source of its figure; keep the
+ * two in step (a test checks that every entry is documented there).
+ *
+ * @example
+ * ```ts
+ * import { COSTS, defaultCosts } from "./cost.ts";
+ * const c = defaultCosts();
+ * c.mtxEnter; // 25
+ * Object.keys(COSTS).length > 10; // true
+ * ```
+ * @module
+ */
+
+/** One cost entry: default nanoseconds and a short description. */
+export interface CostEntry {
+  readonly ns: number;
+  readonly doc: string;
+}
+
+/** The table. Figures are for a ~3 GHz x86-64 core; see docs/cost-model.md. */
+export const COSTS = {
+  // scheduling and interrupts
+  ctxSwitch: { ns: 1500, doc: "context switch including cache refill (mi_switch + cpu_switchto)" },
+  ipi: { ns: 2000, doc: "cross-CPU wakeup: IPI delivery and the idle CPU leaving its halt" },
+  wakeup: { ns: 150, doc: "wakeup()/wakeup_one(): sleep queue walk and setrunnable" },
+  sleep: { ns: 200, doc: "sleep_setup/sleep_finish bookkeeping before the switch" },
+  yield: { ns: 100, doc: "yield(): putting the thread back on the run queue" },
+  intrEntry: { ns: 300, doc: "hard interrupt entry and exit (trap frame, EOI)" },
+  softintDispatch: { ns: 150, doc: "soft interrupt dispatch of one handler" },
+  // locks
+  mtxEnter: { ns: 25, doc: "uncontended mutex enter (atomic cmpxchg)" },
+  mtxLeave: { ns: 15, doc: "mutex leave (store release)" },
+  rwEnter: { ns: 30, doc: "uncontended rwlock enter (atomic)" },
+  rwExit: { ns: 25, doc: "rwlock exit" },
+  lockHandoff: { ns: 150, doc: "cache-line transfer when a contended lock changes CPU" },
+  // deferred work
+  taskAdd: { ns: 60, doc: "task_add(): onqueue test, tq_mtx, TAILQ insert" },
+  taskDel: { ns: 50, doc: "task_del()" },
+  taskRun: { ns: 80, doc: "taskq_next_work(): dequeue and copy the task" },
+  timeoutAdd: { ns: 80, doc: "timeout_add(): wheel insert under timeout_mutex" },
+  timeoutDel: { ns: 60, doc: "timeout_del()" },
+  refOp: { ns: 20, doc: "refcnt_take/refcnt_rele atomic on a shared line" },
+  // network (used by the stack in core/net)
+  nicRxPkt: { ns: 120, doc: "driver rx: descriptor, mbuf, RSS queue (per packet)" },
+  ifiqInput: { ns: 200, doc: "ifiq_input(): ifiq_mtx, ml_enlist, task_add (per batch)" },
+  etherInput: { ns: 80, doc: "ether_input() per packet" },
+  ipInput: { ns: 250, doc: "ip_input() + pf-less forwarding checks per packet" },
+  udpInput: { ns: 300, doc: "udp_input(): PCB lookup, sbappendaddr" },
+  tcpInput: { ns: 700, doc: "tcp_input(): PCB lookup, header prediction, sbappendstream" },
+  tcpOutput: { ns: 600, doc: "tcp_output() per segment built" },
+  udpOutput: { ns: 350, doc: "udp_output() per datagram" },
+  ipOutput: { ns: 300, doc: "ip_output(): route lookup, header" },
+  ifOutput: { ns: 200, doc: "if_enqueue + driver start per packet" },
+  somoveBase: { ns: 400, doc: "somove(): checks and accounting per call" },
+  somovePerPkt: { ns: 150, doc: "somove(): per mbuf moved (m_copym/sbdrop/pru_send setup)" },
+  copyPerKb: { ns: 60, doc: "copying one KiB between user and kernel (copyin/copyout)" },
+  sbAppend: { ns: 80, doc: "sbappend*() per mbuf" },
+  syscall: { ns: 250, doc: "system call entry and exit" },
+} as const satisfies Record<string, CostEntry>;
+
+/** Names of the cost entries. */
+export type CostName = keyof typeof COSTS;
+
+/** Resolved costs (ns per entry). */
+export type Costs = { [K in CostName]: number };
+
+/** The default costs. */
+export function defaultCosts(): Costs {
+  const out = {} as Costs;
+  for (const k of Object.keys(COSTS) as CostName[]) out[k] = COSTS[k].ns;
+  return out;
+}

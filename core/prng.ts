@@ -1,0 +1,90 @@
+/**
+ * The only source of nondeterminism in lockstep: xoshiro128** (Blackman and
+ * Vigna, 2018), seeded by running SplitMix32 over the 53-bit seed's low and
+ * high words. 32-bit integer arithmetic only, so every host gives the same
+ * sequence.
+ *
+ * @example
+ * ```ts
+ * import { Prng } from "./prng.ts";
+ * const r = new Prng(7);
+ * const die = r.below(6); // 0..5, the same on every machine
+ * ```
+ * @module
+ */
+
+/** A seeded xoshiro128** generator. */
+export class Prng {
+  #s0 = 0;
+  #s1 = 0;
+  #s2 = 0;
+  #s3 = 0;
+  /** Number of 32-bit draws made so far. */
+  draws = 0;
+
+  /** Seeds the generator; `seed` must be a safe non-negative integer; `stream` selects an independent sequence. */
+  constructor(seed: number, stream = 0) {
+    if (!Number.isSafeInteger(seed) || seed < 0) {
+      throw new RangeError(`seed must be a non-negative safe integer, got ${seed}`);
+    }
+    let x = (seed >>> 0) ^ Math.imul(Math.floor(seed / 0x100000000) >>> 0, 0x9e3779b9) ^ Math.imul(stream, 0x632be5ab);
+    const next = (): number => {
+      // SplitMix32 (Vigna): decorrelates nearby seeds.
+      x = (x + 0x9e3779b9) | 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      return (z ^ (z >>> 16)) >>> 0;
+    };
+    this.#s0 = next();
+    this.#s1 = next();
+    this.#s2 = next();
+    this.#s3 = next();
+    if ((this.#s0 | this.#s1 | this.#s2 | this.#s3) === 0) this.#s0 = 1;
+  }
+
+  /** A uniformly distributed unsigned 32-bit integer. */
+  next32(): number {
+    const s0 = this.#s0, s1 = this.#s1, s2 = this.#s2, s3 = this.#s3;
+    const r = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+    const t = s1 << 9;
+    let n2 = s2 ^ s0;
+    let n3 = s3 ^ s1;
+    const n1 = s1 ^ n2;
+    const n0 = s0 ^ n3;
+    n2 ^= t;
+    n3 = rotl(n3, 11);
+    this.#s0 = n0;
+    this.#s1 = n1;
+    this.#s2 = n2;
+    this.#s3 = n3;
+    this.draws++;
+    return r;
+  }
+
+  /** A uniform integer in [0, n), n in 1..2^32, without modulo bias. */
+  below(n: number): number {
+    if (!(n >= 1 && n <= 0x100000000)) throw new RangeError(`below(${n})`);
+    if (n === 1) return 0;
+    // Lemire's method with rejection (32-bit product split in two halves).
+    const limit = 0x100000000 - (0x100000000 % n);
+    for (;;) {
+      const x = this.next32();
+      if (x < limit) return x % n;
+    }
+  }
+
+  /** An integer in [lo, hi]. */
+  between(lo: number, hi: number): number {
+    return lo + this.below(hi - lo + 1);
+  }
+
+  /** True with probability `ppm` per million. */
+  chancePpm(ppm: number): boolean {
+    return ppm > 0 && this.below(1_000_000) < ppm;
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
+}
