@@ -1,10 +1,90 @@
 /**
- * `deno task replay`: not yet available (see the open issues).
+ * `deno task replay FILE... [--at N] [--no-rerun] [--update] [--json]`:
+ * checks integrity, rebuilds state and checks every checkpoint digest, then
+ * re-executes each run with the current code and compares event by event.
+ * Exit 0 identical, 1 diverged (first divergence printed), 2 unreadable.
+ * `--update` re-records the trace from its header after an intended change.
  * @module
  */
-import { UsageError } from "./_args.ts";
+import { replayFile, type ReplayResult, stateAt, type StateJson, TraceReader } from "../replay/mod.ts";
+import { intFlag, parse, UsageError } from "./_args.ts";
+import { recordRun } from "./run.ts";
 
 /** The `replay` command. */
-export function cmdReplay(_args: string[]): number {
-  throw new UsageError("replay: not yet available");
+export function cmdReplay(args: string[]): number {
+  const { values, positionals } = parse(args, {
+    at: { type: "string" },
+    "no-rerun": { type: "boolean" },
+    update: { type: "boolean" },
+    json: { type: "boolean" },
+  });
+  if (positionals.length === 0) throw new UsageError("replay needs at least one trace file");
+  const json = values.json === true;
+  if (values.at !== undefined) return printAt(positionals, intFlag("at", values.at, 0), json);
+  if (values.update) return update(positionals, json);
+  const results = positionals.map((f) => replayFile(f, { rerun: values["no-rerun"] !== true }));
+  if (json) console.log(JSON.stringify(results.length === 1 ? results[0] : { files: results }));
+  else for (const r of results) printResult(r);
+  return results.some((r) => r.rerun === "diverged" || r.digestMismatch !== null) ? 1 : 0;
+}
+
+function update(files: string[], json: boolean): number {
+  const out = files.map((f) => {
+    const r = TraceReader.open(f);
+    const h = r.header;
+    r.close();
+    const s = recordRun({ scenario: h.scenario, seed: h.seed, overrides: {}, config: { ...h.config }, out: f });
+    return { file: f, events: s.events, traceBytes: s.traceBytes };
+  });
+  if (json) console.log(JSON.stringify(out.length === 1 ? out[0] : { files: out }));
+  else for (const o of out) console.log(`${o.file}: re-recorded, ${o.events} events, ${o.traceBytes} bytes`);
+  return 0;
+}
+
+function printAt(files: string[], at: number, json: boolean): number {
+  if (files.length !== 1) throw new UsageError("--at takes exactly one trace file");
+  const s = stateAt(files[0], at);
+  if (json) console.log(JSON.stringify(s));
+  else console.log(stateText(s));
+  return 0;
+}
+
+/** The state as readable text. */
+export function stateText(s: StateJson): string {
+  const name = (id: number) => s.threads[id - 1]?.name ?? (id === 0 ? "idle" : `#${id}`);
+  const lines = [`state after ${s.index} events, t=${s.tNs} ns`];
+  for (const c of s.cpus) {
+    lines.push(`cpu${c.id}: running ${name(c.current)}; run queue: ${c.runQueue.map(name).join(", ") || "-"}`);
+  }
+  for (const t of s.threads) {
+    const wait = t.waitObj !== 0 ? ` waits on ${t.waitName}` : "";
+    const held = t.held.length > 0 ? ` holds ${t.held.join(", ")}` : "";
+    lines.push(`thread ${t.id} ${t.name}: ${t.state} cpu${t.cpu}${wait}${held}`);
+  }
+  for (const l of s.locks) {
+    if (l.owner === 0 && l.readers === 0 && l.waiters.length === 0) continue;
+    const who = l.owner !== 0 ? `owner ${name(l.owner)}` : `${l.readers} readers`;
+    lines.push(`lock ${l.cls} (${l.type}): ${who}; waiters: ${l.waiters.map(name).join(", ") || "-"}`);
+  }
+  for (const q of s.taskqs) lines.push(`taskq ${q.name}: ${q.queued.map((t) => t.name).join(", ") || "empty"}`);
+  for (const t of s.timeouts) lines.push(`timeout ${t.name}: due at ${t.deadlineNs} ns`);
+  for (const o of s.refs) lines.push(`${o.type}#${o.id}: ${o.refs} refs${o.freed ? " (freed)" : ""}`);
+  for (const so of s.sockets) {
+    lines.push(`socket ${so.id}: rcv ${so.rcvCc} B, snd ${so.sndCc} B${so.spliceTo ? `, spliced to ${so.spliceTo}` : ""}`);
+  }
+  return lines.join("\n");
+}
+
+function printResult(r: ReplayResult): void {
+  const dg = r.digestMismatch === null
+    ? `${r.digestsChecked} digests ok`
+    : `DIGEST MISMATCH at event ${r.digestMismatch.event} (${r.digestMismatch.parts.join(", ")})`;
+  console.log(`${r.file}: ${r.events} events, ${dg}, rerun ${r.rerun}`);
+  for (const v of r.violations) console.log(`  violation ${v.kind} at event ${v.event}: ${v.message}`);
+  const d = r.divergence;
+  if (d === null) return;
+  console.log(`  first divergence at event ${d.event} (t=${d.tNs} ns, cpu${d.cpu}, thread ${d.thread})`);
+  for (const b of d.before) console.log(`    before:   ${JSON.stringify(b)}`);
+  console.log(`    recorded: ${JSON.stringify(d.recorded)}`);
+  console.log(`    produced: ${JSON.stringify(d.produced)}`);
 }

@@ -7,6 +7,7 @@
  */
 import { dirname } from "node:path";
 import type { EventRecord } from "../core/event.ts";
+import type { Config } from "../core/config.ts";
 import { findScenario, resolveScenarioConfig, runScenario } from "../drivers/run.ts";
 import { DEFAULT_SCENARIO } from "../drivers/run.ts";
 import { TraceWriter } from "../recorder/writer.ts";
@@ -19,6 +20,8 @@ export interface RecordOptions {
   scenario: string;
   seed: number;
   overrides: Record<string, string>;
+  /** A fully resolved configuration (from a trace header); overrides are then ignored. */
+  config?: Config;
   out: string;
   progress?: boolean;
 }
@@ -26,7 +29,7 @@ export interface RecordOptions {
 /** Runs a scenario into a trace file and returns its summary. */
 export function recordRun(o: RecordOptions): Summary {
   const scenario = findScenario(o.scenario);
-  const config = resolveScenarioConfig(scenario, o.overrides);
+  const config = o.config ?? resolveScenarioConfig(scenario, o.overrides);
   Deno.mkdirSync(dirname(o.out), { recursive: true });
   const writer = TraceWriter.create(o.out, {
     tool: TOOL,

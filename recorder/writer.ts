@@ -1,0 +1,526 @@
+/**
+ * The trace writer: an {@link EventSink} that encodes each event into a
+ * preallocated block buffer and writes whole blocks synchronously, so a
+ * process killed at any moment leaves a file whose whole blocks all read back.
+ * On close it appends the index footer and the trailer. Memory stays bounded:
+ * one block buffer plus the footer index (blocks, checkpoint positions,
+ * strings), each capped by a limit in format.ts.
+ *
+ * @example
+ * ```ts
+ * import { TraceWriter } from "./writer.ts";
+ * import { EventRecord } from "../core/event.ts";
+ * const w = TraceWriter.memory({ tool: "lockstep 0.1.0", scenario: "demo", seed: 1, cpus: 2, config: {}, inputs: [] });
+ * const e = new EventRecord();
+ * e.kind = 1; // run-end
+ * w.onEvent(e);
+ * w.close();
+ * console.log(w.bytes().length, w.events);
+ * ```
+ * @module
+ */
+import type { EventRecord, EventSink } from "../core/event.ts";
+import { FIELDS_MAX, kindDefOrNull } from "../core/schema.ts";
+import {
+  BLOCK_HEADER_BYTES,
+  BLOCK_MAGIC,
+  BLOCK_PAYLOAD_DEFAULT_BYTES,
+  BLOCK_PAYLOAD_MAX_BYTES,
+  BLOCK_PAYLOAD_MIN_BYTES,
+  BLOCKS_MAX,
+  canonicalJson,
+  CHECKPOINTS_INDEX_MAX,
+  CPUS_MAX,
+  crc32c,
+  EVENT_MAX_BYTES,
+  FOOTER_HEADER_BYTES,
+  FOOTER_MAGIC,
+  FOOTER_MAX_BYTES,
+  FORMAT_VERSION,
+  HEADER_BYTES_MAX,
+  headerProblem,
+  MAGIC,
+  PREFIX_BYTES,
+  putU32,
+  putU64,
+  putVarI,
+  putVarU,
+  SAFE_MAX,
+  STRING_MAX_BYTES,
+  STRING_TABLE_MAX_BYTES,
+  STRINGS_MAX,
+  type TraceHeader,
+  type TraceHeaderInit,
+  TRAILER_BYTES,
+  TRAILER_MAGIC,
+} from "./format.ts";
+import {
+  CODE_I,
+  CODE_PKT,
+  CODE_U,
+  FIELD_CODE,
+  FIELD_COUNT,
+  FIELD_LIMIT,
+  KIND_CHECKPOINT,
+  KIND_STR_DEF,
+} from "./_kinds.ts";
+import { type ByteSink, FileSink, MemorySink } from "./_sink.ts";
+
+/** Options of {@link TraceWriter}. */
+export interface TraceWriterOptions {
+  /**
+   * Payload bytes a block holds before it is written (default 64 KiB, from
+   * 8 KiB to 1 MiB). Smaller blocks lose fewer events to a kill and make
+   * random access cheaper; larger ones amortise the 32-byte block header.
+   */
+  readonly blockPayloadBytes?: number;
+}
+
+/** Kind bit 7: the event has the same cpu and thread as the previous event of its block. */
+const SAME_CONTEXT = 0x80;
+
+const encoder = new TextEncoder();
+
+/** The `.lstrace` writer. See the module documentation. */
+export class TraceWriter implements EventSink {
+  readonly #sink: ByteSink;
+  readonly #memory: MemorySink | undefined;
+  /** Block header space followed by the payload being encoded. */
+  readonly #buf: Uint8Array;
+  /** Largest position where an ordinary event still surely fits. */
+  readonly #flushAt: number;
+  readonly #payloadEnd: number;
+  #pos = BLOCK_HEADER_BYTES;
+  #blockEvents = 0;
+  #blockFirstIndex = 0;
+  #blockFirstT = 0;
+  // Per-block context state, reset when a block is written (docs/trace-format.md).
+  #prevT = 0;
+  #prevCpu = 0;
+  #prevThread = 0;
+  #prevPkt = 0;
+  readonly #cpuLast = new Float64Array(CPUS_MAX);
+  #cpuHi = -1;
+
+  #events = 0;
+  #bytesWritten = 0;
+  #closed = false;
+  #broken = false;
+
+  readonly #blocks = new Columns(4);
+  readonly #checkpoints = new Columns(2);
+  #checkpointStride = 1;
+  #checkpointsSeen = 0;
+  /** Defined string ids; the footer repeats the table so readers can seek without a scan. */
+  readonly #stringIds = new Set<number>();
+  readonly #strings: { id: number; index: number; utf8: Uint8Array }[] = [];
+  #stringBytes = 0;
+
+  private constructor(sink: ByteSink, memory: MemorySink | undefined, header: TraceHeaderInit, opts: TraceWriterOptions) {
+    const payloadBytes = opts.blockPayloadBytes ?? BLOCK_PAYLOAD_DEFAULT_BYTES;
+    if (
+      !Number.isSafeInteger(payloadBytes) || payloadBytes < BLOCK_PAYLOAD_MIN_BYTES ||
+      payloadBytes > BLOCK_PAYLOAD_MAX_BYTES
+    ) {
+      throw new RangeError(
+        `trace writer: blockPayloadBytes must be in ${BLOCK_PAYLOAD_MIN_BYTES}..${BLOCK_PAYLOAD_MAX_BYTES}, got ${payloadBytes}`,
+      );
+    }
+    this.#sink = sink;
+    this.#memory = memory;
+    this.#buf = new Uint8Array(BLOCK_HEADER_BYTES + payloadBytes);
+    this.#payloadEnd = BLOCK_HEADER_BYTES + payloadBytes;
+    this.#flushAt = this.#payloadEnd - EVENT_MAX_BYTES;
+    this.#writeHeader(header);
+  }
+
+  /**
+   * Creates (or truncates) the file at `path` and writes the header.
+   *
+   * @example
+   * ```ts
+   * import { TraceWriter } from "./writer.ts";
+   * const w = TraceWriter.create("/tmp/run.lstrace", { tool: "lockstep", scenario: "s", seed: 7, cpus: 4, config: {}, inputs: [] });
+   * w.close();
+   * ```
+   */
+  static create(path: string, header: TraceHeaderInit, opts: TraceWriterOptions = {}): TraceWriter {
+    const sink = new FileSink(path);
+    try {
+      return new TraceWriter(sink, undefined, header, opts);
+    } catch (err) {
+      sink.close();
+      throw err;
+    }
+  }
+
+  /**
+   * A writer into a growable memory buffer; read it with {@link bytes} after
+   * {@link close}.
+   *
+   * @example
+   * ```ts
+   * import { TraceWriter } from "./writer.ts";
+   * const w = TraceWriter.memory({ tool: "lockstep", scenario: "s", seed: 7, cpus: 4, config: {}, inputs: [] });
+   * w.close();
+   * const file: Uint8Array = w.bytes();
+   * ```
+   */
+  static memory(header: TraceHeaderInit, opts: TraceWriterOptions = {}): TraceWriter {
+    const sink = new MemorySink();
+    return new TraceWriter(sink, sink, header, opts);
+  }
+
+  /** Bytes handed to the file so far (the block being filled is not counted until written). */
+  get bytesWritten(): number {
+    return this.#bytesWritten;
+  }
+
+  /** Events accepted so far. */
+  get events(): number {
+    return this.#events;
+  }
+
+  /** The whole file of a closed {@link memory} writer. */
+  bytes(): Uint8Array {
+    if (!this.#memory) throw new Error("trace writer: bytes() needs a writer made by TraceWriter.memory");
+    if (!this.#closed) throw new Error("trace writer: bytes() before close()");
+    return this.#memory.bytes();
+  }
+
+  /** Encodes one event. Throws (and refuses further events) when the event breaks the schema or the order. */
+  onEvent(e: EventRecord): void {
+    const kind = e.kind;
+    const fieldCount = FIELD_COUNT[kind];
+    // Any refusal marks the writer broken: the machine broke a contract, so the
+    // run is void; close() then leaves the file without a footer.
+    if (this.#closed || this.#broken) this.#refuse(e, this.#closed ? "the writer is closed" : "an earlier event failed");
+    if (!(fieldCount >= 0)) this.#refuse(e, `unknown kind ${kind}`);
+    if (e.index !== this.#events) this.#refuse(e, `index ${e.index} where ${this.#events} was due`);
+    const t = e.tNs;
+    if (!(t >= this.#prevT && t <= SAFE_MAX && Number.isInteger(t))) {
+      this.#refuse(e, `time ${t} is not an integer in ${this.#prevT}..2^53-1 (times never go backwards)`);
+    }
+    const cpu = e.cpu;
+    if (!(cpu >= 0 && cpu < CPUS_MAX && Number.isInteger(cpu))) this.#refuse(e, `cpu ${cpu} is not in 0..${CPUS_MAX - 1}`);
+    const thread = e.thread;
+    if (!(thread >= 0 && thread <= SAFE_MAX && Number.isInteger(thread))) {
+      this.#refuse(e, `thread ${thread} is not a non-negative safe integer`);
+    }
+    if (kind === KIND_STR_DEF) {
+      this.#encodeStrDef(e);
+      return;
+    }
+    if (e.text !== "") this.#refuse(e, "text is set on a kind other than str-def");
+    if (this.#pos > this.#flushAt) this.#flush();
+    this.#broken = true; // until the event is fully encoded
+    const buf = this.#buf;
+    let p = this.#encodePrefix(kind, t, cpu, thread);
+    const fields = e.fields;
+    const base = kind * FIELDS_MAX;
+    for (let j = 0; j < fieldCount; j++) {
+      const v = fields[j];
+      const code = FIELD_CODE[base + j];
+      if (code === CODE_U) {
+        if (!(v >= 0 && v < FIELD_LIMIT[base + j] && Number.isInteger(v))) this.#refuseField(e, j);
+        p = putVarU(buf, p, v);
+      } else if (code === CODE_I) {
+        if (!(v >= -SAFE_MAX && v <= SAFE_MAX && Number.isInteger(v))) this.#refuseField(e, j);
+        p = putVarI(buf, p, v);
+      } else if (code === CODE_PKT) {
+        if (!(v >= 0 && v <= SAFE_MAX && Number.isInteger(v))) this.#refuseField(e, j);
+        p = putVarI(buf, p, v - this.#prevPkt);
+        this.#prevPkt = v;
+      } else {
+        if (!this.#stringIds.has(v)) this.#refuseField(e, j, "names no string defined earlier");
+        p = putVarU(buf, p, v);
+      }
+    }
+    for (let j = fieldCount; j < FIELDS_MAX; j++) {
+      if (fields[j] !== 0) this.#refuseField(e, j, "is beyond the kind's fields and must be 0");
+    }
+    this.#commit(p, t);
+    if (kind === KIND_CHECKPOINT) this.#noteCheckpoint(e.index, t);
+  }
+
+  /** Ends the run: same as {@link close}. */
+  onEnd(): void {
+    this.close();
+  }
+
+  /**
+   * Writes the last block, the footer and the trailer, and closes the file.
+   * A second call does nothing. After a refused event the file is closed
+   * without a footer (readers recover its whole blocks by scanning).
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      if (!this.#broken) {
+        this.#flush();
+        this.#writeFooter();
+      }
+    } finally {
+      this.#sink.close();
+    }
+  }
+
+  // --- encoding -------------------------------------------------------------
+
+  /** Kind byte, time delta and context; returns the position after them. */
+  #encodePrefix(kind: number, t: number, cpu: number, thread: number): number {
+    const buf = this.#buf;
+    let p = this.#pos;
+    let dt = t - this.#prevT;
+    if (this.#blockEvents === 0) {
+      this.#blockFirstIndex = this.#events;
+      this.#blockFirstT = t;
+      dt = 0; // the block header holds the first time; deltas restart in every block
+    }
+    if (cpu === this.#prevCpu && thread === this.#prevThread) {
+      buf[p] = kind | SAME_CONTEXT;
+      return putVarU(buf, p + 1, dt);
+    }
+    buf[p] = kind;
+    p = putVarU(buf, p + 1, dt);
+    if (cpu > this.#cpuHi) this.#cpuHi = cpu;
+    if (this.#cpuLast[cpu] === thread) {
+      // The thread last seen on this cpu in this block: the cpu number says it all.
+      p = putVarU(buf, p, cpu * 2 + 1);
+    } else {
+      p = putVarU(buf, p, cpu * 2);
+      p = putVarU(buf, p, thread);
+      this.#cpuLast[cpu] = thread;
+    }
+    this.#prevCpu = cpu;
+    this.#prevThread = thread;
+    return p;
+  }
+
+  #commit(p: number, t: number): void {
+    this.#pos = p;
+    this.#prevT = t;
+    this.#blockEvents++;
+    this.#events++;
+    this.#broken = false;
+  }
+
+  /** str-def: rare, so it may allocate (the UTF-8 bytes, kept for the footer). */
+  #encodeStrDef(e: EventRecord): void {
+    const id = e.fields[0];
+    if (!(id >= 0 && id <= SAFE_MAX && Number.isInteger(id))) this.#refuseField(e, 0);
+    if (this.#stringIds.has(id)) this.#refuse(e, `string ${id} is defined twice`);
+    if (this.#strings.length >= STRINGS_MAX) this.#refuse(e, `more than ${STRINGS_MAX} strings`);
+    for (let j = 1; j < FIELDS_MAX; j++) {
+      if (e.fields[j] !== 0) this.#refuseField(e, j, "is beyond the kind's fields and must be 0");
+    }
+    const text = e.text;
+    if (typeof text !== "string" || !text.isWellFormed()) this.#refuse(e, "text is not well-formed Unicode");
+    const utf8 = encoder.encode(text);
+    if (utf8.length > STRING_MAX_BYTES) this.#refuse(e, `text of ${utf8.length} bytes exceeds ${STRING_MAX_BYTES}`);
+    if (this.#stringBytes + utf8.length > STRING_TABLE_MAX_BYTES) {
+      this.#refuse(e, `strings exceed ${STRING_TABLE_MAX_BYTES} bytes in all`);
+    }
+    if (this.#pos + EVENT_MAX_BYTES + utf8.length > this.#payloadEnd) this.#flush();
+    this.#broken = true;
+    const buf = this.#buf;
+    let p = this.#encodePrefix(KIND_STR_DEF, e.tNs, e.cpu, e.thread);
+    p = putVarU(buf, p, id);
+    p = putVarU(buf, p, utf8.length);
+    buf.set(utf8, p);
+    p += utf8.length;
+    this.#commit(p, e.tNs);
+    this.#stringIds.add(id);
+    this.#strings.push({ id, index: e.index, utf8 });
+    this.#stringBytes += utf8.length;
+  }
+
+  #noteCheckpoint(index: number, t: number): void {
+    const ordinal = this.#checkpointsSeen++;
+    if (ordinal % this.#checkpointStride !== 0) return;
+    if (this.#checkpoints.length === CHECKPOINTS_INDEX_MAX) {
+      // Keep every other entry: the kept ones are the multiples of the doubled stride.
+      this.#checkpoints.keepEven();
+      this.#checkpointStride *= 2;
+      if (ordinal % this.#checkpointStride !== 0) return;
+    }
+    this.#checkpoints.push2(index, t);
+  }
+
+  // --- output ---------------------------------------------------------------
+
+  #writeHeader(init: TraceHeaderInit): void {
+    const header: TraceHeader = { ...init, formatVersion: FORMAT_VERSION };
+    const problem = headerProblem(header);
+    if (problem) throw new TypeError(`trace writer: bad header: ${problem}`);
+    const json = encoder.encode(canonicalJson(header));
+    if (json.length > HEADER_BYTES_MAX) {
+      throw new RangeError(`trace writer: header of ${json.length} bytes exceeds ${HEADER_BYTES_MAX}`);
+    }
+    const out = new Uint8Array(PREFIX_BYTES + json.length);
+    out.set(MAGIC, 0);
+    out[8] = FORMAT_VERSION & 0xff;
+    out[9] = FORMAT_VERSION >>> 8;
+    // Bytes 10..11: flags, zero in version 1.
+    putU32(out, 12, json.length);
+    out.set(json, PREFIX_BYTES);
+    putU32(out, 16, crc32c(out, crc32c(out, 0, 8, 16), PREFIX_BYTES, out.length));
+    this.#emit(out);
+  }
+
+  /** Writes the block being filled (header + payload in one write), then resets the per-block state. */
+  #flush(): void {
+    if (this.#blockEvents === 0) return;
+    if (this.#blocks.length >= BLOCKS_MAX) throw new RangeError(`trace writer: more than ${BLOCKS_MAX} blocks`);
+    const buf = this.#buf;
+    const end = this.#pos;
+    putU32(buf, 0, BLOCK_MAGIC);
+    putU32(buf, 4, end - BLOCK_HEADER_BYTES);
+    putU32(buf, 8, this.#blockEvents);
+    putU64(buf, 12, this.#blockFirstIndex);
+    putU64(buf, 20, this.#blockFirstT);
+    putU32(buf, 28, crc32c(buf, crc32c(buf, 0, 0, 28), BLOCK_HEADER_BYTES, end));
+    this.#blocks.push4(this.#bytesWritten, this.#blockFirstIndex, this.#blockFirstT, this.#blockEvents);
+    this.#emit(buf.subarray(0, end));
+    this.#pos = BLOCK_HEADER_BYTES;
+    this.#blockEvents = 0;
+    this.#prevCpu = 0;
+    this.#prevThread = 0;
+    this.#prevPkt = 0;
+    this.#cpuLast.fill(0, 0, this.#cpuHi + 1);
+    this.#cpuHi = -1;
+  }
+
+  #writeFooter(): void {
+    const footerOffset = this.#bytesWritten;
+    const body = new MemorySink();
+    const scratch = new Uint8Array(8 * 8);
+    const put = (...values: number[]): void => {
+      let p = 0;
+      for (const v of values) p = putVarU(scratch, p, v);
+      body.write(scratch.subarray(0, p));
+    };
+    put(this.#events, this.#prevT, this.#blocks.length);
+    for (let i = 0; i < this.#blocks.length; i++) {
+      put(this.#blocks.at(i, 0), this.#blocks.at(i, 1), this.#blocks.at(i, 2), this.#blocks.at(i, 3));
+    }
+    put(this.#checkpointStride, this.#checkpoints.length);
+    for (let i = 0; i < this.#checkpoints.length; i++) put(this.#checkpoints.at(i, 0), this.#checkpoints.at(i, 1));
+    put(this.#strings.length);
+    for (const s of this.#strings) {
+      put(s.id, s.index, s.utf8.length);
+      body.write(s.utf8);
+    }
+    const payload = body.bytes();
+    if (payload.length > FOOTER_MAX_BYTES) {
+      throw new RangeError(`trace writer: footer of ${payload.length} bytes exceeds ${FOOTER_MAX_BYTES}`);
+    }
+    const head = new Uint8Array(FOOTER_HEADER_BYTES);
+    putU32(head, 0, FOOTER_MAGIC);
+    putU32(head, 4, payload.length);
+    putU32(head, 8, crc32c(payload));
+    this.#emit(head);
+    this.#emit(payload);
+    const trailer = new Uint8Array(TRAILER_BYTES);
+    putU64(trailer, 0, footerOffset);
+    putU32(trailer, 8, crc32c(trailer, 0, 0, 8));
+    putU32(trailer, 12, TRAILER_MAGIC);
+    this.#emit(trailer);
+  }
+
+  #emit(bytes: Uint8Array): void {
+    this.#sink.write(bytes);
+    this.#bytesWritten += bytes.length;
+  }
+
+  // --- refusals (cold) --------------------------------------------------------
+
+  #refuse(e: EventRecord, why: string): never {
+    this.#broken = true;
+    const name = kindDefOrNull(e.kind)?.name ?? `kind ${e.kind}`;
+    throw new RangeError(`trace writer: event ${e.index} (${name}): ${why}`);
+  }
+
+  #refuseField(e: EventRecord, j: number, why = "is out of range for its type"): never {
+    const def = kindDefOrNull(e.kind)?.fields[j];
+    const what = def ? `field ${def.name} (${def.type})` : `field ${j}`;
+    this.#refuse(e, `${what} = ${e.fields[j]} ${why}`);
+  }
+}
+
+/**
+ * Encodes the events `produce` emits into a complete in-memory trace.
+ *
+ * @example
+ * ```ts
+ * import { encodeToBytes } from "./writer.ts";
+ * const bytes = encodeToBytes({ tool: "lockstep", scenario: "s", seed: 1, cpus: 1, config: {}, inputs: [] }, () => {});
+ * ```
+ */
+export function encodeToBytes(
+  header: TraceHeaderInit,
+  produce: (sink: EventSink) => void,
+  opts: TraceWriterOptions = {},
+): Uint8Array {
+  const w = TraceWriter.memory(header, opts);
+  produce(w);
+  w.close();
+  return w.bytes();
+}
+
+/** Growable rows of `width` numbers (block index, checkpoint positions). */
+class Columns {
+  #data: Float64Array;
+  #rows = 0;
+  readonly #width: number;
+
+  constructor(width: number) {
+    this.#width = width;
+    this.#data = new Float64Array(width * 256);
+  }
+
+  get length(): number {
+    return this.#rows;
+  }
+
+  at(row: number, col: number): number {
+    return this.#data[row * this.#width + col];
+  }
+
+  push2(a: number, b: number): void {
+    const at = this.#grow();
+    this.#data[at] = a;
+    this.#data[at + 1] = b;
+  }
+
+  push4(a: number, b: number, c: number, d: number): void {
+    const at = this.#grow();
+    this.#data[at] = a;
+    this.#data[at + 1] = b;
+    this.#data[at + 2] = c;
+    this.#data[at + 3] = d;
+  }
+
+  /** Keeps rows 0, 2, 4, ... */
+  keepEven(): void {
+    const w = this.#width;
+    let kept = 0;
+    for (let row = 0; row < this.#rows; row += 2) {
+      this.#data.copyWithin(kept * w, row * w, row * w + w);
+      kept++;
+    }
+    this.#rows = kept;
+  }
+
+  #grow(): number {
+    const at = this.#rows * this.#width;
+    if (at + this.#width > this.#data.length) {
+      const grown = new Float64Array(this.#data.length * 2);
+      grown.set(this.#data);
+      this.#data = grown;
+    }
+    this.#rows++;
+    return at;
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * Block access for the reader: finds blocks (through the footer index, or by
+ * walking block headers when there is none), reads each whole block in one
+ * read, checks its checksum and header against what is known, and decodes it.
+ *
+ * @module
+ */
+import {
+  BLOCK_HEADER_BYTES,
+  BLOCK_MAGIC,
+  BLOCK_PAYLOAD_MAX_BYTES,
+  crc32c,
+  EVENT_MIN_BYTES,
+  FOOTER_HEADER_BYTES,
+  FOOTER_MAGIC,
+  getU32,
+  getU64,
+  TRAILER_BYTES,
+} from "../recorder/format.ts";
+import { decodeBlock, DecodedBlock, PAYLOAD_PADDING_BYTES } from "./_decode.ts";
+import { TraceError } from "./_error.ts";
+import { BlockIndex } from "./_index.ts";
+import type { ByteSource } from "./_source.ts";
+import { StringTable } from "./_strings.ts";
+
+/** One reader's position: its read buffer and the block decoded last. */
+export class BlockCursor {
+  /** Block header, payload, then zero padding. */
+  buf: Uint8Array = new Uint8Array(BLOCK_HEADER_BYTES + 64 * 1024 + PAYLOAD_PADDING_BYTES);
+  readonly decoded: DecodedBlock = new DecodedBlock();
+
+  /** Makes room for a block of `payloadBytes` (checked against the limit by the caller). */
+  reserve(payloadBytes: number): void {
+    const need = BLOCK_HEADER_BYTES + payloadBytes + PAYLOAD_PADDING_BYTES;
+    if (this.buf.length < need) this.buf = new Uint8Array(need);
+  }
+}
+
+/** Facts the footer gives about the end of the data. */
+export interface DataEnd {
+  /** Events the footer counts. */
+  eventCount: number;
+  /** Time of the last event. */
+  lastTNs: number;
+}
+
+/** Blocks of one trace file. */
+export class BlockStore {
+  readonly index: BlockIndex = new BlockIndex();
+  readonly strings: StringTable = new StringTable();
+  /** True when every block is in the index (from the footer, or a scan reached the end or damage). */
+  complete = false;
+  /** Without a footer: the damage that ended the scan (at least "no footer"). */
+  stop: TraceError | undefined = undefined;
+  readonly #src: ByteSource;
+  readonly #dataStart: number;
+  #footer: DataEnd | undefined = undefined;
+  /** Damage of a footer the reader chose to ignore (recover mode); ends a scan quietly. */
+  #footerDamage: TraceError | undefined = undefined;
+  readonly #head = new Uint8Array(BLOCK_HEADER_BYTES);
+
+  constructor(src: ByteSource, dataStart: number) {
+    this.#src = src;
+    this.#dataStart = dataStart;
+  }
+
+  /** Marks the index as coming from a footer. */
+  useFooter(end: DataEnd): void {
+    this.#footer = end;
+    this.complete = true;
+  }
+
+  /** Notes footer damage that a recovering reader ignores. */
+  ignoreFooter(damage: TraceError): void {
+    this.#footerDamage = damage;
+  }
+
+  /**
+   * Makes block `b` the cursor's decoded block. Returns false when `b` is
+   * past the last block of a file with a footer; throws TraceError on damage
+   * (and, without a footer, at the end of the data: such a file is truncated).
+   * Blocks past the index are found in order, so `b` is at most the index length.
+   */
+  load(b: number, cur: BlockCursor): boolean {
+    if (cur.decoded.block === b) return true;
+    if (b < this.index.length) {
+      this.#readKnown(b, cur);
+      return true;
+    }
+    if (b !== this.index.length) throw new RangeError(`block store: block ${b} skips unknown blocks`);
+    if (this.complete) {
+      if (this.stop) throw this.stop;
+      return false;
+    }
+    try {
+      this.#readNext(b, cur);
+    } catch (err) {
+      if (err instanceof TraceError) {
+        this.complete = true;
+        this.stop = err;
+      }
+      throw err;
+    }
+    return true;
+  }
+
+  /** A block the index knows: read header and payload at once, then check both. */
+  #readKnown(b: number, cur: BlockCursor): void {
+    const ix = this.index;
+    const offset = ix.offset[b];
+    const payloadBytes = ix.payloadBytes[b];
+    const recovered = ix.firstIndex[b];
+    cur.reserve(payloadBytes);
+    const buf = cur.buf;
+    this.#src.read(offset, buf, BLOCK_HEADER_BYTES + payloadBytes);
+    const bad = (code: "corrupt" | "checksum", why: string): never => {
+      throw new TraceError(code, why, { block: b, offset, recovered });
+    };
+    if (crc32c(buf, crc32c(buf, 0, 0, 28), BLOCK_HEADER_BYTES, BLOCK_HEADER_BYTES + payloadBytes) !== getU32(buf, 28)) {
+      bad("checksum", "block checksum mismatch");
+    }
+    if (getU32(buf, 0) !== BLOCK_MAGIC) bad("corrupt", "bad block magic");
+    if (getU32(buf, 4) !== payloadBytes) bad("corrupt", "block length disagrees with the footer");
+    if (getU32(buf, 8) !== ix.count[b]) bad("corrupt", "block event count disagrees with the footer");
+    if (getU64(buf, 12) !== recovered) bad("corrupt", "block first index disagrees with the footer");
+    if (getU64(buf, 20) !== ix.firstTNs[b]) bad("corrupt", "block first time disagrees with the footer");
+    this.#decode(b, offset, payloadBytes, cur);
+  }
+
+  /** The block after the last known one, in a file without a usable footer. */
+  #readNext(b: number, cur: BlockCursor): void {
+    const ix = this.index;
+    const size = this.#src.size;
+    const offset = b === 0 ? this.#dataStart : ix.offset[b - 1] + BLOCK_HEADER_BYTES + ix.payloadBytes[b - 1];
+    const recovered = ix.events();
+    const remaining = size - offset;
+    const place = { block: b, offset, recovered };
+    if (remaining === 0) {
+      throw new TraceError("truncated", "the file ends after a whole block without a footer (the writer did not close it)", place);
+    }
+    const head = this.#head;
+    this.#src.read(offset, head, Math.min(remaining, BLOCK_HEADER_BYTES));
+    if (remaining >= 4 && getU32(head, 0) === FOOTER_MAGIC) this.#footerWithoutTrailer(offset, remaining, place);
+    if (remaining < BLOCK_HEADER_BYTES) throw new TraceError("truncated", "the file ends inside a block header", place);
+    if (getU32(head, 0) !== BLOCK_MAGIC) throw new TraceError("corrupt", "bad block magic", place);
+    const payloadBytes = getU32(head, 4);
+    const count = getU32(head, 8);
+    if (payloadBytes < EVENT_MIN_BYTES || payloadBytes > BLOCK_PAYLOAD_MAX_BYTES) {
+      throw new TraceError("length", `block payload length ${payloadBytes} is outside its limits`, place);
+    }
+    if (count < 1 || count > payloadBytes / EVENT_MIN_BYTES) {
+      throw new TraceError("length", `block event count ${count} does not fit its ${payloadBytes} bytes`, place);
+    }
+    if (BLOCK_HEADER_BYTES + payloadBytes > remaining) {
+      throw new TraceError(
+        "truncated",
+        `the file ends inside a block (${remaining} of ${BLOCK_HEADER_BYTES + payloadBytes} bytes present)`,
+        place,
+      );
+    }
+    cur.reserve(payloadBytes);
+    const buf = cur.buf;
+    this.#src.read(offset, buf, BLOCK_HEADER_BYTES + payloadBytes);
+    if (crc32c(buf, crc32c(buf, 0, 0, 28), BLOCK_HEADER_BYTES, BLOCK_HEADER_BYTES + payloadBytes) !== getU32(buf, 28)) {
+      throw new TraceError("checksum", "block checksum mismatch", place);
+    }
+    const firstIndex = getU64(buf, 12);
+    const firstTNs = getU64(buf, 20);
+    if (firstIndex !== recovered) throw new TraceError("corrupt", `block first index ${firstIndex}, expected ${recovered}`, place);
+    if (firstTNs < 0) throw new TraceError("corrupt", "block first time above 2^53-1", place);
+    ix.push(offset, firstIndex, firstTNs, count, payloadBytes);
+    try {
+      this.#decode(b, offset, payloadBytes, cur);
+    } catch (err) {
+      ix.length--; // only whole, valid blocks stay in the index
+      throw err;
+    }
+  }
+
+  /** A footer magic where a block was due: the trailer was missing or damaged. Always throws. */
+  #footerWithoutTrailer(offset: number, remaining: number, place: { block: number; offset: number; recovered: number }): never {
+    if (this.#footerDamage) throw this.#footerDamage;
+    const head = this.#head;
+    if (remaining < FOOTER_HEADER_BYTES) throw new TraceError("truncated", "the file ends inside the footer", place);
+    const footerBytes = FOOTER_HEADER_BYTES + getU32(head, 4) + TRAILER_BYTES;
+    if (footerBytes > remaining) throw new TraceError("truncated", "the file ends inside the footer or trailer", place);
+    throw new TraceError("corrupt", `a footer starts at byte ${offset} but the trailer is damaged`, place);
+  }
+
+  #decode(b: number, offset: number, payloadBytes: number, cur: BlockCursor): void {
+    const ix = this.index;
+    const firstIndex = ix.firstIndex[b];
+    const firstTNs = ix.firstTNs[b];
+    const place = { block: b, payloadOffset: offset + BLOCK_HEADER_BYTES, firstIndex };
+    const where = { block: b, offset, recovered: firstIndex };
+    if (b > 0 && firstTNs < ix.lastTNs[b - 1]) {
+      throw new TraceError("corrupt", "block starts before the previous block's last event", where);
+    }
+    const payload = cur.buf.subarray(BLOCK_HEADER_BYTES, BLOCK_HEADER_BYTES + payloadBytes + PAYLOAD_PADDING_BYTES);
+    payload.fill(0, payloadBytes);
+    decodeBlock(payload, payloadBytes, ix.count[b], firstIndex, firstTNs, this.strings, cur.decoded, place);
+    const lastTNs = cur.decoded.tNs[ix.count[b] - 1];
+    if (b + 1 < ix.length && ix.firstTNs[b + 1] < lastTNs) {
+      cur.decoded.block = -1;
+      throw new TraceError("corrupt", "block ends after the next block starts", where);
+    }
+    if (this.#footer && b === ix.length - 1 && lastTNs !== this.#footer.lastTNs) {
+      cur.decoded.block = -1;
+      throw new TraceError("corrupt", "the last event's time disagrees with the footer", where);
+    }
+    ix.lastTNs[b] = lastTNs;
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Replay: read a trace, rebuild the machine state from its events, check
+ * every checkpoint digest, and re-execute the run with the current code to
+ * catch behaviour changes. The viewer reads traces only through this module.
+ *
+ * @example
+ * ```ts
+ * import { replayFile } from "./mod.ts";
+ * const r = replayFile("runs/taskq-demo-1.lstrace");
+ * r.rerun; // "identical"
+ * ```
+ * @module
+ */
+export { TraceError, TraceReader } from "./reader.ts";
+export { type CheckResult, checkTrace, type DigestMismatch, foldReader } from "./check.ts";
+export { type Divergence, rerunTrace } from "./rerun.ts";
+export { RebuiltState, type StateJson } from "./state.ts";
+export { SNAPSHOT_EVERY, stateAt } from "./seek.ts";
+export { eventToJson, type StringLookup } from "../recorder/ndjson.ts";
+export type { TraceHeader } from "../recorder/format.ts";
+
+import { checkTrace, type DigestMismatch } from "./check.ts";
+import { type Divergence, rerunTrace } from "./rerun.ts";
+
+/** The `replay --json` result (shared/PRODUCT.md). */
+export interface ReplayResult {
+  file: string;
+  events: number;
+  digestsChecked: number;
+  digestMismatch: DigestMismatch | null;
+  rerun: "identical" | "diverged" | "skipped";
+  divergence: Divergence | null;
+  violations: { kind: string; event: number; message: string }[];
+}
+
+/** Checks a trace's integrity and digests, then (unless `rerun` is false) re-executes it. */
+export function replayFile(path: string, opts: { rerun?: boolean } = {}): ReplayResult {
+  const c = checkTrace(path);
+  const divergence = opts.rerun === false ? null : rerunTrace(path, c.decisions);
+  return {
+    file: path,
+    events: c.events,
+    digestsChecked: c.digestsChecked,
+    digestMismatch: c.mismatch,
+    rerun: opts.rerun === false ? "skipped" : divergence === null ? "identical" : "diverged",
+    divergence,
+    violations: c.violations,
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * Stage three of replay: re-execute a recorded run with the current code
+ * (same scenario, configuration and seed from the header, following the
+ * recorded schedule decisions) and compare event by event. The first
+ * difference is reported with the events just before it.
+ *
+ * @example
+ * ```ts
+ * import { rerunTrace } from "./rerun.ts";
+ * const d = rerunTrace("runs/taskq-demo-1.lstrace");
+ * d === null; // identical
+ * ```
+ * @module
+ */
+import type { EventRecord, EventSink } from "../core/event.ts";
+import type { DecisionFeed } from "../core/machine.ts";
+import { runScenario } from "../drivers/run.ts";
+import { eventToJson, type StringLookup } from "../recorder/ndjson.ts";
+import { TraceReader } from "./reader.ts";
+import { checkTrace } from "./check.ts";
+
+/** Where a re-execution first differs from the recording. */
+export interface Divergence {
+  readonly event: number;
+  readonly tNs: number;
+  readonly cpu: number;
+  readonly thread: number;
+  /** The recorded event (null when the recording ended first). */
+  readonly recorded: Record<string, unknown> | null;
+  /** The produced event (null when the re-execution ended first). */
+  readonly produced: Record<string, unknown> | null;
+  /** Up to five recorded events before it. */
+  readonly before: Record<string, unknown>[];
+}
+
+const BEFORE_MAX = 5;
+
+class Stop extends Error {}
+
+/** Compares produced events against a reader's, stopping at the first difference. */
+class Comparator implements EventSink {
+  divergence: Divergence | null = null;
+  readonly #it: Iterator<EventRecord>;
+  readonly #recStrings: StringLookup;
+  readonly #prodStrings = new Map<number, string>();
+  readonly #before: Record<string, unknown>[] = [];
+
+  constructor(reader: TraceReader) {
+    this.#it = reader.events(0);
+    this.#recStrings = reader;
+  }
+
+  onEvent(p: EventRecord): void {
+    if (p.kind === 0) this.#prodStrings.set(p.fields[0], p.text);
+    const n = this.#it.next();
+    if (n.done) return this.#diverge(p, null, p);
+    const r = n.value;
+    if (!same(r, p)) return this.#diverge(p, r, r);
+    this.#before.push(eventToJson(r, this.#recStrings));
+    if (this.#before.length > BEFORE_MAX) this.#before.shift();
+  }
+
+  /** After the run: the recording must not have more events. */
+  finish(): void {
+    if (this.divergence !== null) return;
+    const n = this.#it.next();
+    if (!n.done) this.#diverge(null, n.value, n.value);
+  }
+
+  #diverge(p: EventRecord | null, r: EventRecord | null, at: EventRecord): never | void {
+    const prodLookup: StringLookup = { string: (id) => this.#prodStrings.get(id) };
+    this.divergence = {
+      event: at.index,
+      tNs: at.tNs,
+      cpu: at.cpu,
+      thread: at.thread,
+      recorded: r === null ? null : eventToJson(r, this.#recStrings),
+      produced: p === null ? null : eventToJson(p, prodLookup),
+      before: this.#before.slice(),
+    };
+    if (p !== null) throw new Stop();
+  }
+}
+
+function same(a: EventRecord, b: EventRecord): boolean {
+  if (a.index !== b.index || a.tNs !== b.tNs || a.cpu !== b.cpu || a.thread !== b.thread || a.kind !== b.kind) {
+    return false;
+  }
+  for (let i = 0; i < a.fields.length; i++) if (a.fields[i] !== b.fields[i]) return false;
+  return a.text === b.text;
+}
+
+/**
+ * Re-executes the run recorded in `path` and returns the first divergence,
+ * or null when every event is identical. `decisions` defaults to the
+ * recording's own.
+ */
+export function rerunTrace(path: string, decisions?: DecisionFeed): Divergence | null {
+  const feed = decisions ?? checkTrace(path).decisions;
+  const reader = TraceReader.open(path);
+  try {
+    const h = reader.header;
+    const cmp = new Comparator(reader);
+    try {
+      runScenario({ scenario: h.scenario, seed: h.seed, config: { ...h.config }, sinks: [cmp], decisions: feed });
+    } catch (e) {
+      if (!(e instanceof Stop)) throw e;
+    }
+    cmp.finish();
+    return cmp.divergence;
+  } finally {
+    reader.close();
+  }
+}

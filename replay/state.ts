@@ -1,0 +1,394 @@
+/**
+ * Rebuilding machine state by folding events: one tracker per concern
+ * (scheduling, locks, task queues and timeouts, reference counts, sockets),
+ * each fed only the kinds it owns. The rebuilt state is digested with the
+ * same function as the live machine (core/digest.ts), so a checkpoint proves
+ * the trace is enough to rebuild the machine.
+ *
+ * @example
+ * ```ts
+ * import { RebuiltState } from "./state.ts";
+ * const s = new RebuiltState();
+ * // for (const e of reader.events()) s.apply(e);
+ * s.toJSON(); // threads, locks, task queues, ...
+ * ```
+ * @module
+ */
+import { digestState, type DigestView } from "../core/digest.ts";
+import type { EventRecord } from "../core/event.ts";
+import { ENUMS, KIND } from "../core/schema.ts";
+
+const TS_RUNNABLE = 1, TS_RUNNING = 2, TS_BLOCKED = 3, TS_EXITED = 4;
+const STATE_NAMES = ["none", "runnable", "running", "blocked", "exited"] as const;
+
+/** A thread as rebuilt from events. */
+export interface ThreadState {
+  id: number;
+  name: string;
+  prio: number;
+  state: number;
+  cpu: number;
+  waitObj: number;
+  held: number[];
+}
+
+/** A lock as rebuilt from events. */
+export interface LockState {
+  id: number;
+  cls: string;
+  type: number;
+  owner: number;
+  readers: number;
+  waiters: number[];
+}
+
+/** A socket as rebuilt from events. */
+export interface SocketState {
+  id: number;
+  rcvCc: number;
+  sndCc: number;
+  spliceTo: number;
+}
+
+/** The JSON form of a rebuilt state (what `replay --at` and the viewer show). */
+export interface StateJson {
+  index: number;
+  tNs: number;
+  cpus: { id: number; current: number; runQueue: number[] }[];
+  threads: {
+    id: number;
+    name: string;
+    state: string;
+    cpu: number;
+    waitObj: number;
+    waitName: string;
+    held: string[];
+  }[];
+  locks: { id: number; cls: string; type: string; owner: number; readers: number; waiters: number[] }[];
+  taskqs: { id: number; name: string; queued: { id: number; name: string }[] }[];
+  timeouts: { id: number; name: string; deadlineNs: number }[];
+  refs: { id: number; type: string; refs: number; freed: boolean }[];
+  sockets: SocketState[];
+}
+
+/** The machine state rebuilt from a trace. */
+export class RebuiltState implements DigestView {
+  /** Index of the next event to apply (= events folded so far). */
+  index = 0;
+  tNs = 0;
+  readonly strings: string[] = [""];
+  readonly names = new Map<number, string>();
+  readonly threads: ThreadState[] = [];
+  cpuCur: number[] = [];
+  readonly locks = new Map<number, LockState>();
+  readonly taskqs = new Map<number, number[]>();
+  readonly timeouts = new Map<number, number>(); // pending: id -> deadline (insertion = id order)
+  readonly timeoutIds: number[] = [];
+  readonly refs = new Map<number, { type: string; refs: number; freed: boolean }>();
+  readonly sockets = new Map<number, SocketState>();
+
+  /** Folds one event. Events must come in index order. */
+  apply(e: EventRecord): void {
+    if (e.index !== this.index) throw new Error(`replay: event ${e.index} out of order (expected ${this.index})`);
+    this.index++;
+    this.tNs = e.tNs;
+    const f = e.fields;
+    switch (e.kind) {
+      case KIND.strDef:
+        this.strings[f[0]] = e.text;
+        return;
+      case KIND.threadCreate:
+      case KIND.threadExit:
+      case KIND.switch:
+      case KIND.block:
+      case KIND.wake:
+      case KIND.sleepTimeout:
+      case KIND.migrate:
+        return this.#sched(e, f);
+      case KIND.lockInit:
+      case KIND.lockWait:
+      case KIND.lockAcquire:
+      case KIND.lockRelease:
+        return this.#lock(e, f);
+      case KIND.taskqCreate:
+      case KIND.taskInit:
+      case KIND.taskAdd:
+      case KIND.taskDel:
+      case KIND.taskRun:
+      case KIND.timeoutInit:
+      case KIND.timeoutAdd:
+      case KIND.timeoutDel:
+      case KIND.timeoutFire:
+        return this.#task(e.kind, f);
+      case KIND.objAlloc:
+      case KIND.ref:
+      case KIND.rele:
+      case KIND.objFree:
+        return this.#ref(e.kind, f);
+      case KIND.soCreate:
+      case KIND.sbAppend:
+      case KIND.sbDrop:
+      case KIND.splice:
+      case KIND.unsplice:
+        return this.#net(e.kind, f);
+      default:
+        return;
+    }
+  }
+
+  /** Scheduling tracker: thread states, CPUs' current threads, waits. */
+  #sched(e: EventRecord, f: Float64Array): void {
+    switch (e.kind) {
+      case KIND.threadCreate: {
+        const id = f[0];
+        this.threads[id - 1] = { id, name: this.strings[f[1]], prio: f[2], state: TS_RUNNABLE, cpu: f[4], waitObj: 0, held: [] };
+        while (this.cpuCur.length <= f[4]) this.cpuCur.push(0);
+        return;
+      }
+      case KIND.threadExit:
+        this.#thread(f[0]).state = TS_EXITED;
+        return;
+      case KIND.switch: {
+        while (this.cpuCur.length <= e.cpu) this.cpuCur.push(0);
+        if (f[0] !== 0) {
+          const from = this.#thread(f[0]);
+          if (from.state === TS_RUNNING) {
+            from.state = TS_RUNNABLE;
+            from.cpu = e.cpu;
+          }
+        }
+        if (f[1] !== 0) {
+          const to = this.#thread(f[1]);
+          to.state = TS_RUNNING;
+          to.cpu = e.cpu;
+        }
+        this.cpuCur[e.cpu] = f[1];
+        return;
+      }
+      case KIND.block: {
+        const th = this.#thread(e.thread);
+        th.state = TS_BLOCKED;
+        th.waitObj = f[0];
+        return;
+      }
+      case KIND.wake:
+      case KIND.sleepTimeout: {
+        const th = this.#thread(f[0]);
+        th.state = TS_RUNNABLE;
+        th.cpu = e.kind === KIND.wake ? f[1] : f[2];
+        th.waitObj = 0;
+        return;
+      }
+      case KIND.migrate:
+        this.#thread(f[0]).cpu = f[2];
+        return;
+    }
+  }
+
+  /** Lock tracker: owners, shared holders, FIFO waiters, held lists. */
+  #lock(e: EventRecord, f: Float64Array): void {
+    if (e.kind === KIND.lockInit) {
+      this.locks.set(f[0], { id: f[0], cls: this.strings[f[1]], type: f[2], owner: 0, readers: 0, waiters: [] });
+      this.names.set(f[0], this.strings[f[1]]);
+      return;
+    }
+    const l = this.locks.get(f[0]);
+    if (l === undefined) throw new Error(`replay: event ${e.index} names unknown lock ${f[0]}`);
+    if (e.kind === KIND.lockWait) {
+      l.waiters.push(e.thread);
+      this.#thread(e.thread).waitObj = l.id;
+    } else if (e.kind === KIND.lockAcquire) {
+      const th = this.#thread(f[2]);
+      const i = l.waiters.indexOf(th.id);
+      if (i >= 0) {
+        l.waiters.splice(i, 1);
+        th.waitObj = 0;
+      }
+      if (f[1] === 0) l.owner = th.id;
+      else l.readers++;
+      th.held.push(l.id);
+    } else {
+      if (f[1] === 0) l.owner = 0;
+      else l.readers--;
+      const held = this.#thread(e.thread).held;
+      const i = held.lastIndexOf(l.id);
+      if (i >= 0) held.splice(i, 1);
+    }
+  }
+
+  /** Task queue and timeout tracker. */
+  #task(kind: number, f: Float64Array): void {
+    switch (kind) {
+      case KIND.taskqCreate:
+        this.taskqs.set(f[0], []);
+        this.names.set(f[0], this.strings[f[1]]);
+        return;
+      case KIND.taskInit:
+      case KIND.timeoutInit:
+        this.names.set(f[0], this.strings[f[1]]);
+        if (kind === KIND.timeoutInit) this.timeoutIds.push(f[0]);
+        return;
+      case KIND.taskAdd:
+        if (f[2] === 1) this.#queue(f[0]).push(f[1]);
+        return;
+      case KIND.taskDel:
+      case KIND.taskRun: {
+        if (kind === KIND.taskDel && f[2] !== 1) return;
+        const q = this.#queue(f[0]);
+        const i = q.indexOf(f[1]);
+        if (i < 0) throw new Error(`replay: task ${f[1]} is not on queue ${f[0]}`);
+        q.splice(i, 1);
+        return;
+      }
+      case KIND.timeoutAdd:
+        this.timeouts.set(f[0], f[1]);
+        return;
+      case KIND.timeoutDel:
+      case KIND.timeoutFire:
+        this.timeouts.delete(f[0]);
+        return;
+    }
+  }
+
+  /** Reference count tracker. */
+  #ref(kind: number, f: Float64Array): void {
+    if (kind === KIND.objAlloc) {
+      this.refs.set(f[0], { type: this.strings[f[1]], refs: f[2], freed: false });
+      return;
+    }
+    const o = this.refs.get(f[0]);
+    if (o === undefined) throw new Error(`replay: unknown object ${f[0]}`);
+    if (kind === KIND.objFree) o.freed = true;
+    else o.refs = f[1];
+  }
+
+  /** Socket tracker: buffer byte counts and splice links. */
+  #net(kind: number, f: Float64Array): void {
+    if (kind === KIND.soCreate) {
+      this.sockets.set(f[0], { id: f[0], rcvCc: 0, sndCc: 0, spliceTo: 0 });
+      return;
+    }
+    const so = this.sockets.get(f[0]);
+    if (so === undefined) return; // a socket the stack did not announce: nothing to track
+    if (kind === KIND.sbAppend || kind === KIND.sbDrop) {
+      if (f[1] === 0) so.rcvCc = f[3];
+      else so.sndCc = f[3];
+    } else if (kind === KIND.splice) so.spliceTo = f[1];
+    else so.spliceTo = 0;
+  }
+
+  #thread(id: number): ThreadState {
+    const t = this.threads[id - 1];
+    if (t === undefined) throw new Error(`replay: event ${this.index - 1} names unknown thread ${id}`);
+    return t;
+  }
+
+  #queue(id: number): number[] {
+    const q = this.taskqs.get(id);
+    if (q === undefined) throw new Error(`replay: unknown task queue ${id}`);
+    return q;
+  }
+
+  /** The five digests of the rebuilt state (same function as the live machine). */
+  digest(): number[] {
+    return digestState(this);
+  }
+
+  /** A deep copy (for seek snapshots). */
+  clone(): RebuiltState {
+    const c = new RebuiltState();
+    c.index = this.index;
+    c.tNs = this.tNs;
+    c.strings.length = 0;
+    c.strings.push(...this.strings);
+    for (const [k, v] of this.names) c.names.set(k, v);
+    for (const t of this.threads) c.threads.push({ ...t, held: t.held.slice() });
+    c.cpuCur = this.cpuCur.slice();
+    for (const [k, l] of this.locks) c.locks.set(k, { ...l, waiters: l.waiters.slice() });
+    for (const [k, q] of this.taskqs) c.taskqs.set(k, q.slice());
+    for (const [k, v] of this.timeouts) c.timeouts.set(k, v);
+    c.timeoutIds.push(...this.timeoutIds);
+    for (const [k, o] of this.refs) c.refs.set(k, { ...o });
+    for (const [k, s] of this.sockets) c.sockets.set(k, { ...s });
+    return c;
+  }
+
+  // DigestView ------------------------------------------------------------
+  /** DigestView. */
+  cpuCount(): number {
+    return this.cpuCur.length;
+  }
+  /** DigestView. */
+  cpuCurrent(cpu: number): number {
+    return this.cpuCur[cpu] ?? 0;
+  }
+  /** DigestView. */
+  forEachThread(cb: (id: number, state: number, cpu: number, waitObj: number) => void): void {
+    for (const t of this.threads) {
+      const onCpu = t.state === TS_RUNNABLE || t.state === TS_RUNNING;
+      cb(t.id, t.state, onCpu ? t.cpu : 0, t.waitObj);
+    }
+  }
+  /** DigestView. */
+  forEachLock(cb: (id: number, owner: number, readers: number, waiters: readonly number[]) => void): void {
+    for (const l of this.locks.values()) cb(l.id, l.owner, l.readers, l.waiters);
+  }
+  /** DigestView. */
+  forEachTaskq(cb: (id: number, queued: readonly number[]) => void): void {
+    for (const [id, q] of this.taskqs) cb(id, q);
+  }
+  /** DigestView. */
+  forEachTimeout(cb: (id: number, deadlineNs: number) => void): void {
+    for (const id of this.timeoutIds) {
+      const d = this.timeouts.get(id);
+      if (d !== undefined) cb(id, d);
+    }
+  }
+  /** DigestView. */
+  forEachRef(cb: (id: number, refs: number, freed: boolean) => void): void {
+    for (const [id, o] of this.refs) cb(id, o.refs, o.freed);
+  }
+  /** DigestView. */
+  forEachSocket(cb: (id: number, rcvCc: number, sndCc: number, spliceTo: number) => void): void {
+    const ids = [...this.sockets.keys()].sort((a, b) => a - b);
+    for (const id of ids) {
+      const s = this.sockets.get(id) as SocketState;
+      cb(id, s.rcvCc, s.sndCc, s.spliceTo);
+    }
+  }
+
+  /** Readable JSON of the whole state. */
+  toJSON(): StateJson {
+    const name = (id: number) => this.names.get(id) ?? (id === 0 ? "" : `#${id}`);
+    const rq = (cpu: number) => this.threads.filter((t) => t.state === TS_RUNNABLE && t.cpu === cpu).map((t) => t.id);
+    return {
+      index: this.index,
+      tNs: this.tNs,
+      cpus: this.cpuCur.map((cur, id) => ({ id, current: cur, runQueue: rq(id) })),
+      threads: this.threads.map((t) => ({
+        id: t.id,
+        name: t.name,
+        state: STATE_NAMES[t.state],
+        cpu: t.cpu,
+        waitObj: t.waitObj,
+        waitName: t.waitObj === 0 ? "" : name(t.waitObj),
+        held: t.held.map(name),
+      })),
+      locks: [...this.locks.values()].map((l) => ({
+        id: l.id,
+        cls: l.cls,
+        type: ENUMS.lockType[l.type] ?? String(l.type),
+        owner: l.owner,
+        readers: l.readers,
+        waiters: l.waiters.slice(),
+      })),
+      taskqs: [...this.taskqs].map(([id, q]) => ({ id, name: name(id), queued: q.map((t) => ({ id: t, name: name(t) })) })),
+      timeouts: [...this.timeouts].map(([id, d]) => ({ id, name: name(id), deadlineNs: d })),
+      refs: [...this.refs].map(([id, o]) => ({ id, type: o.type, refs: o.refs, freed: o.freed })),
+      sockets: [...this.sockets.values()].sort((a, b) => a.id - b.id).map((s) => ({ ...s })),
+    };
+  }
+}
+
+/** Names of threads' states (TS order). */
+export { STATE_NAMES, TS_BLOCKED };
