@@ -65,10 +65,16 @@ const DP = { tie: 0, perturb: 1, pct: 2, wakeCpu: 3 } as const;
 /** errno returned by a timed-out sleep. */
 export const EWOULDBLOCK = 35;
 
-/** Recorded decisions to follow during a re-execution. */
+/**
+ * Recorded decisions to follow during a re-execution: the non-default
+ * outcomes, keyed by decision ordinal (the `seq` field of `decision` events:
+ * how many decision points the run had passed). Every other decision point
+ * takes the default, 0. (Event indexes would not do: a default decision and
+ * a non-default one can fall on the same event index.)
+ */
 export interface DecisionFeed {
-  /** Event indexes of the recorded non-default decisions, ascending. */
-  readonly at: readonly number[];
+  /** Decision ordinals of the non-default decisions, ascending. */
+  readonly seq: readonly number[];
   /** Their values. */
   readonly values: readonly number[];
 }
@@ -161,6 +167,7 @@ export class Machine implements DigestView {
   readonly #timers = new TimerHeap();
   readonly #feed: DecisionFeed | null;
   #feedPos = 0;
+  #decisions = 0;
   #nextObjId = 1;
   #nextSpawnCpu = 0;
   #lastCheckpoint = 0;
@@ -179,8 +186,20 @@ export class Machine implements DigestView {
   checkOrder: ((l: Lock) => void) | null = null;
   witnessLock: ((l: Lock) => void) | null = null;
   witnessUnlock: ((l: Lock) => void) | null = null;
-  /** Called when a thread is left blocked at the end of a run (deadlock detail). */
-  onQuiescentBlocked: ((blocked: Thread[]) => void) | null = null;
+  /**
+   * Called at quiescence with the threads left blocked; returns how many of
+   * them it explained with its own violation (a lost wakeup). When it
+   * explained every one, no deadlock is reported.
+   */
+  onQuiescentBlocked: ((blocked: Thread[]) => number) | null = null;
+  /** Detector hook: a lock acquisition is attempted (before blocking; WITNESS_CHECKORDER). */
+  onLockEnter: ((th: Thread, l: Lock, mode: number) => void) | null = null;
+  /** Detector hook: a soft interrupt became pending (`pending`) or was dequeued to run on `cpu`. */
+  onSoftint: ((si: SoftInt, cpu: number, pending: boolean) => void) | null = null;
+  /** Detector hook: a timeout fired `lateNs` after its deadline (timeout.ts). */
+  onTimeoutFire: ((to: Timeout, lateNs: number) => void) | null = null;
+  /** Detector hook: the run is ending (before the final checkpoint and `run-end`). */
+  onEnd: (() => void) | null = null;
 
   constructor(opts: MachineOptions) {
     const cfg = opts.config;
@@ -446,6 +465,7 @@ export class Machine implements DigestView {
     }
     si.pending[c.id] = true;
     this.emit(KIND.softintSchedule, si.id, c.id, 1);
+    this.onSoftint?.(si, c.id, true);
     this.#softq(c, si.level).push(si);
     this.#kickService(c, this.#softThread(c, si.level));
     return true;
@@ -458,6 +478,7 @@ export class Machine implements DigestView {
     if (si === undefined) return null;
     si.pending[c.id] = false;
     this.emit(KIND.softintRun, si.id, level);
+    this.onSoftint?.(si, c.id, false);
     return si;
   }
 
@@ -530,6 +551,7 @@ export class Machine implements DigestView {
 
   #end(reason: (typeof ENUMS.runEnd)[number], atNs: number): void {
     if (atNs > this.nowNs) this.nowNs = atNs;
+    this.onEnd?.();
     const blocked = this.threads.filter((t) => t.state === TS.blocked || t.waitObj !== null);
     this.ended = true;
     this.endReason = reason;
@@ -542,8 +564,8 @@ export class Machine implements DigestView {
   #quiesce(): void {
     const stuck = this.threads.filter((t) => (t.state === TS.blocked || t.waitObj !== null) && !isIdleWait(t));
     if (stuck.length === 0) return this.#end(this.threads.every((t) => t.state === TS.exited) ? "all-exited" : "quiescent", this.nowNs);
-    this.onQuiescentBlocked?.(stuck);
-    if (!this.violations.some((v) => v.kind === "deadlock")) {
+    const explained = this.onQuiescentBlocked?.(stuck) ?? 0;
+    if (explained < stuck.length && !this.violations.some((v) => v.kind === "deadlock")) {
       this.violation("deadlock", deadlockMessage(stuck), stuck[0].id, stuck.length);
     }
     this.#end("deadlock", this.nowNs);
@@ -575,14 +597,17 @@ export class Machine implements DigestView {
   /**
    * A schedule decision among `n` choices (0 = default). Live: drawn from the
    * PRNG (perturbation points draw according to the strategy). Re-execution:
-   * taken from the feed at this event index. Non-default outcomes are emitted.
+   * taken from the feed by decision ordinal. Non-default outcomes are emitted.
    */
   decide(point: number, n: number): number {
     let v: number;
+    const seq = this.#decisions++;
     if (this.#feed !== null) {
       const f = this.#feed;
       v = 0;
-      if (this.#feedPos < f.at.length && f.at[this.#feedPos] === this.eventIndex) {
+      // Entries behind this ordinal were not reached (a shrunk feed): skip them.
+      while (this.#feedPos < f.seq.length && f.seq[this.#feedPos] < seq) this.#feedPos++;
+      if (this.#feedPos < f.seq.length && f.seq[this.#feedPos] === seq) {
         v = f.values[this.#feedPos++];
         if (v >= n) v = 0;
       }
@@ -593,7 +618,7 @@ export class Machine implements DigestView {
     } else {
       v = this.prng.below(n);
     }
-    if (v !== 0) this.emit(KIND.decision, point, n, v);
+    if (v !== 0) this.emit(KIND.decision, point, n, v, seq);
     return v;
   }
 
@@ -757,6 +782,7 @@ export class Machine implements DigestView {
   // ------------------------------------------------------------------ locks
 
   #lockEnter(c: Cpu, th: Thread, l: Lock, mode: number): void {
+    this.onLockEnter?.(th, l, mode);
     if (l.owner === th || (mode === MODE.excl && l.readerThreads.includes(th))) {
       this.violation("lock-recursion", `locking against myself: ${l.cls} by ${th.name}`, l.id, th.id);
     }
@@ -1117,17 +1143,42 @@ function num(cfg: Config, key: string): number {
 
 /** Text naming every stuck thread, what it holds and what it waits for, and the cycle if any. */
 function deadlockMessage(stuck: Thread[]): string {
-  const parts = stuck.map((t) => {
-    const w = t.waitObj;
-    const held = t.held.length > 0 ? ` holding ${t.held.map((l) => l.cls).join(", ")}` : "";
-    const what = w instanceof Lock ? `lock ${w.cls}` + (w.owner ? ` (owned by ${w.owner.name})` : "") : w?.name ?? "?";
-    return `${t.name}${held} waits for ${what}`;
-  });
+  const parts = stuck.map((t) => `${t.name}${heldText(t)} ${waitText(t)}`);
   for (const t of stuck) {
     const cyc = cycleFrom(t);
     if (cyc !== null) return `${parts.join("; ")}; cycle: ${cyc.map((x) => x.name).join(" -> ")} -> ${cyc[0].name}`;
   }
   return parts.join("; ");
+}
+
+/** " holding a (rwlock excl), b (taskq)" or "". Task queue pseudo-locks appear while a task runs. */
+function heldText(t: Thread): string {
+  if (t.held.length === 0) return "";
+  const one = (l: Lock) => {
+    const type = l.type === LOCK_TYPE.pseudo ? "taskq" : ENUMS.lockType[l.type];
+    const mode = l.type !== LOCK_TYPE.rwlock ? "" : l.owner === t ? " excl" : " shared";
+    return `${l.cls} (${type}${mode})`;
+  };
+  return ` holding ${t.held.map(one).join(", ")}`;
+}
+
+/** What a blocked thread waits for: a lock and its holders, a barrier and the workers it needs, a channel. */
+function waitText(t: Thread): string {
+  const w = t.waitObj;
+  if (w === null) return "is not waiting";
+  if (w instanceof Lock) {
+    const by = w.owner !== null
+      ? ` (owned by ${w.owner.name})`
+      : w.readerThreads.length > 0
+      ? ` (held shared by ${w.readerThreads.map((x) => x.name).join(", ")})`
+      : "";
+    return `waits for lock ${w.cls}${by}`;
+  }
+  const wakers = t.waitFor.length > 0 ? t.waitFor.map((x) => x.name).join(", ") : "";
+  if (t.waitWhy === WHY.barrier) {
+    return `waits in a barrier on ${w.name}` + (wakers !== "" ? ` for the queue's workers: ${wakers}` : "");
+  }
+  return `sleeps on ${w.name}` + (wakers !== "" ? ` (only ${wakers} can wake it)` : "");
 }
 
 /** Threads `t` waits for: a lock's holders, or the wakers a sleep declared. */

@@ -122,8 +122,9 @@ export const KINDS: readonly KindDef[] = [
     id: 3,
     name: "decision",
     cat: "meta",
-    fields: [f("point", "enum:decision"), f("n", "u"), f("value", "u")],
-    doc: "A seeded draw that changed the schedule: `value` of `n` choices (0 is the default).",
+    fields: [f("point", "enum:decision"), f("n", "u"), f("value", "u"), f("seq", "u")],
+    doc:
+      "A seeded draw that changed the schedule: `value` of `n` choices (0 is the default); `seq` counts every decision point of the run, so a re-execution can follow it.",
   },
   {
     id: 4,

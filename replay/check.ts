@@ -67,7 +67,7 @@ export function checkTrace(path: string, opts: FoldOptions = {}): CheckResult {
 /** {@link checkTrace} over an open reader. */
 export function foldReader(r: TraceReader, opts: FoldOptions = {}): CheckResult {
   const s = new RebuiltState();
-  const at: number[] = [];
+  const seq: number[] = [];
   const values: number[] = [];
   const violations: RecordedViolation[] = [];
   let checked = 0;
@@ -82,7 +82,7 @@ export function foldReader(r: TraceReader, opts: FoldOptions = {}): CheckResult 
       const parts = DIGEST_PARTS.filter((_, i) => d[i] !== e.fields[i]);
       if (parts.length > 0 && mismatch === null) mismatch = { event: e.index, parts };
     } else if (e.kind === KIND.decision) {
-      at.push(e.index);
+      seq.push(e.fields[3]);
       values.push(e.fields[2]);
     } else if (e.kind === KIND.violation) {
       violations.push({ kind: ENUMS.violation[e.fields[0]] ?? "?", event: e.index, message: s.strings[e.fields[1]] ?? "" });
@@ -97,7 +97,7 @@ export function foldReader(r: TraceReader, opts: FoldOptions = {}): CheckResult 
     simNs: s.tNs,
     digestsChecked: checked,
     mismatch,
-    decisions: { at, values },
+    decisions: { seq, values },
     violations,
     endReason,
     state: s,
