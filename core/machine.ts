@@ -748,8 +748,9 @@ export class Machine implements DigestView {
   /** Inserts into a run queue: by priority, FIFO within one (head when preempted). */
   #enqueue(c: Cpu, th: Thread, atHead: boolean): void {
     const q = c.rq;
+    const p = effPrio(th);
     let i = 0;
-    while (i < q.length && (q[i].prio > th.prio || (!atHead && q[i].prio === th.prio))) i++;
+    while (i < q.length && (effPrio(q[i]) > p || (!atHead && effPrio(q[i]) === p))) i++;
     q.splice(i, 0, th);
     th.cpu = c.id;
   }
@@ -1130,6 +1131,15 @@ function isIdleWait(th: Thread): boolean {
 
 /** Channels whose sleepers are idle workers waiting for work (a task queue's &tq). */
 export const idleWaitChans: WeakSet<KObj> = new WeakSet<KObj>();
+
+/**
+ * Run queue priority: a thread preempted (by a hard interrupt) while holding a
+ * spin mutex runs at the mutex's IPL, so when the interrupt returns it resumes
+ * before any soft interrupt or thread that IPL blocks.
+ */
+function effPrio(th: Thread): number {
+  return th.spinHeld > 0 && th.iplPrio > th.prio ? th.iplPrio : th.prio;
+}
 
 function runnable(c: Cpu): boolean {
   return (c.cur !== null && !c.spinning) || (c.cur === null && (c.rq.length > 0 || c.stealPending));

@@ -290,3 +290,29 @@ Deno.test("refcount: free at zero, use after free and underflow are reported", (
   assertEquals(r.violations.map((v) => v.kind), ["use-after-free"]);
   assert(r.violations[0].message.includes("socket"), r.violations[0].message);
 });
+
+Deno.test("after an interrupt, a spin mutex holder resumes before the soft interrupt it scheduled", () => {
+  const m = machine({ cpus: "1" });
+  const l = m.newLock("tq_mtx", "spin");
+  const order: string[] = [];
+  const si = m.softintEstablish("clock", "softclock", function* () {
+    yield m.lock(l); // would spin forever if it ran inside the holder's critical section
+    order.push("softint");
+    m.unlock(l);
+  }, null);
+  m.spawn("holder", function* (): KCode {
+    yield m.lock(l);
+    for (let i = 0; i < 5; i++) yield m.spend(1_000);
+    order.push("holder-release");
+    m.unlock(l);
+    yield m.spend(1_000);
+  });
+  m.at(2_500, () =>
+    m.postInterrupt(0, m.chan("irq"), function* () {
+      m.softintSchedule(si);
+      yield m.spend(10);
+    }, null));
+  const r = m.run();
+  assertEquals(order, ["holder-release", "softint"]);
+  assertEquals(r.violations, []);
+});

@@ -1,0 +1,30 @@
+/**
+ * `deno task golden`: (re)records the golden traces under tests/golden/, one
+ * short run per scenario (and per splice mode where a scenario has modes).
+ * `deno task test` replays every one of them; after an intended behaviour
+ * change, re-record with this or with `deno task replay --update FILE`.
+ * @module
+ */
+import { recordRun } from "../cli/run.ts";
+import { SCENARIOS } from "../drivers/scenarios.ts";
+
+/** Golden runs: scenario, file stem and overrides kept short. */
+export function goldenRuns(): { scenario: string; stem: string; overrides: Record<string, string> }[] {
+  const runs: { scenario: string; stem: string; overrides: Record<string, string> }[] = [];
+  for (const s of SCENARIOS) {
+    const short: Record<string, string> = { "sim.durationNs": "1000000", "checkpoint.every": "1024" };
+    const modes = s.params["splice.mode"]?.choices;
+    if (modes) for (const m of modes) runs.push({ scenario: s.name, stem: `${s.name}-${m}`, overrides: { ...short, "splice.mode": m } });
+    else runs.push({ scenario: s.name, stem: s.name, overrides: short });
+  }
+  return runs;
+}
+
+if (import.meta.main) {
+  Deno.mkdirSync("tests/golden", { recursive: true });
+  for (const g of goldenRuns()) {
+    const out = `tests/golden/${g.stem}.lstrace`;
+    const s = recordRun({ scenario: g.scenario, seed: 1, overrides: g.overrides, out });
+    console.log(`${out}: ${s.events} events, ${s.traceBytes} bytes, ${s.violations.length} violations`);
+  }
+}
