@@ -16,7 +16,10 @@ export function parse(
 ): { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] } {
   try {
     const r = parseArgs({ args, options, allowPositionals: true, strict: true });
-    return { values: r.values as Record<string, string | boolean | (string | boolean)[] | undefined>, positionals: r.positionals };
+    return {
+      values: r.values as Record<string, string | boolean | (string | boolean)[] | undefined>,
+      positionals: r.positionals,
+    };
   } catch (e) {
     throw new UsageError((e as Error).message.split("\n")[0]);
   }

@@ -26,10 +26,16 @@ export interface Summary {
 /** Prints a short human summary. */
 export function printSummary(s: Summary): void {
   const red = (x: string) => useColor() ? `\x1b[31m${x}\x1b[0m` : x;
-  console.log(`${s.scenario} seed ${s.seed}: ${s.events} events, ${(s.simNs / 1e6).toFixed(3)} ms simulated, ended: ${s.end}`);
-  console.log(`  trace ${s.out}: ${s.traceBytes} bytes (${s.bytesPerEvent} B/event), ${s.eventsPerSec} events/s, ${s.wallMs} ms`);
+  console.log(
+    `${s.scenario} seed ${s.seed}: ${s.events} events, ${(s.simNs / 1e6).toFixed(3)} ms simulated, ended: ${s.end}`,
+  );
+  console.log(
+    `  trace ${s.out}: ${s.traceBytes} bytes (${s.bytesPerEvent} B/event), ${s.eventsPerSec} events/s, ${s.wallMs} ms`,
+  );
   for (const [k, v] of Object.entries(s.metrics)) {
-    console.log(`  ${k}: ${typeof v === "object" ? Object.entries(v).map(([a, b]) => `${a}=${b}`).join(" ") || "-" : v}`);
+    console.log(
+      `  ${k}: ${typeof v === "object" ? Object.entries(v).map(([a, b]) => `${a}=${b}`).join(" ") || "-" : v}`,
+    );
   }
   for (const v of s.violations) console.log(red(`  VIOLATION ${v.kind} at event ${v.event}: ${v.message}`));
 }

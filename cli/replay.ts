@@ -70,7 +70,9 @@ export function stateText(s: StateJson): string {
   for (const t of s.timeouts) lines.push(`timeout ${t.name}: due at ${t.deadlineNs} ns`);
   for (const o of s.refs) lines.push(`${o.type}#${o.id}: ${o.refs} refs${o.freed ? " (freed)" : ""}`);
   for (const so of s.sockets) {
-    lines.push(`socket ${so.id}: rcv ${so.rcvCc} B, snd ${so.sndCc} B${so.spliceTo ? `, spliced to ${so.spliceTo}` : ""}`);
+    lines.push(
+      `socket ${so.id}: rcv ${so.rcvCc} B, snd ${so.sndCc} B${so.spliceTo ? `, spliced to ${so.spliceTo}` : ""}`,
+    );
   }
   return lines.join("\n");
 }

@@ -72,7 +72,9 @@ function progressSink() {
   return {
     onEvent(e: EventRecord) {
       if ((e.index & 0xfffff) === 0 && e.index > 0) {
-        Deno.stderr.writeSync(enc.encode(`\r  ${(e.index / 1e6).toFixed(0)}M events, t=${(e.tNs / 1e6).toFixed(1)} ms`));
+        Deno.stderr.writeSync(
+          enc.encode(`\r  ${(e.index / 1e6).toFixed(0)}M events, t=${(e.tNs / 1e6).toFixed(1)} ms`),
+        );
       }
     },
     onEnd() {

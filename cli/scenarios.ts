@@ -24,8 +24,12 @@ export function cmdScenarios(args: string[]): number {
   for (const s of SCENARIOS) {
     console.log(`${s.name}${s.name === DEFAULT_SCENARIO ? " (default)" : ""}: ${s.doc}`);
     for (const [k, d] of Object.entries(s.params)) console.log(`    ${k} = ${d.default}    ${d.doc}`);
-    for (const [k, v] of Object.entries(s.machineDefaults ?? {})) console.log(`    ${k} = ${v}    (machine default for this scenario)`);
+    for (const [k, v] of Object.entries(s.machineDefaults ?? {})) {
+      console.log(`    ${k} = ${v}    (machine default for this scenario)`);
+    }
   }
-  console.log("machine keys: deno task run --set key=value (cpus, softint.order, taskq.barrier, sched.*, cost.*; see README)");
+  console.log(
+    "machine keys: deno task run --set key=value (cpus, softint.order, taskq.barrier, sched.*, cost.*; see README)",
+  );
   return 0;
 }

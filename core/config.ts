@@ -12,7 +12,7 @@
  * ```
  * @module
  */
-import { COSTS, type CostName, type Costs } from "./cost.ts";
+import { type CostName, COSTS, type Costs } from "./cost.ts";
 
 /** A resolved configuration value. */
 export type ConfigValue = string | number | boolean;
@@ -65,7 +65,12 @@ export const MACHINE_KEYS: KeySet = {
   "sched.perturbPpm": { default: 2000, doc: "random strategy: chance per yield point, per million", min: 0, max: 1e6 },
   "sched.stallNs": { default: 2000, doc: "length unit of a perturbation stall", min: 0, max: 1e9 },
   "sched.pctDepth": { default: 3, doc: "pct strategy: bug depth d (d-1 change points)", min: 1, max: 64 },
-  "sched.pctSteps": { default: 20000, doc: "pct strategy: change points are drawn among this many steps", min: 1, max: 1e9 },
+  "sched.pctSteps": {
+    default: 20000,
+    doc: "pct strategy: change points are drawn among this many steps",
+    min: 1,
+    max: 1e9,
+  },
   "sched.quantumNs": { default: 100_000, doc: "round-robin quantum among equal priorities", min: 1000, max: 1e12 },
   "checkpoint.every": { default: 65536, doc: "events between state checkpoints", min: 16, max: 1e9 },
   "clock.hz": { default: 100, doc: "hardclock frequency; timeouts fire on tick boundaries", min: 1, max: 100000 },

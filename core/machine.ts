@@ -33,8 +33,8 @@ import {
   Chan,
   Cpu,
   type Irq,
-  KCode,
-  KObj,
+  type KCode,
+  type KObj,
   Lock,
   LOCK_TYPE,
   MODE,
@@ -42,10 +42,10 @@ import {
   RefObj,
   SoftInt,
   Task,
-  Taskq,
+  type Taskq,
   Thread,
   THREAD_KIND,
-  Timeout,
+  type Timeout,
   TS,
 } from "./objects.ts";
 import { Prng } from "./prng.ts";
@@ -563,7 +563,9 @@ export class Machine implements DigestView {
   /** Nothing can run and no timer is pending. */
   #quiesce(): void {
     const stuck = this.threads.filter((t) => (t.state === TS.blocked || t.waitObj !== null) && !isIdleWait(t));
-    if (stuck.length === 0) return this.#end(this.threads.every((t) => t.state === TS.exited) ? "all-exited" : "quiescent", this.nowNs);
+    if (stuck.length === 0) {
+      return this.#end(this.threads.every((t) => t.state === TS.exited) ? "all-exited" : "quiescent", this.nowNs);
+    }
     const explained = this.onQuiescentBlocked?.(stuck) ?? 0;
     if (explained < stuck.length && !this.violations.some((v) => v.kind === "deadlock")) {
       this.violation("deadlock", deadlockMessage(stuck), stuck[0].id, stuck.length);
@@ -997,6 +999,7 @@ export class Machine implements DigestView {
     if (have !== undefined) return have;
     const name = `soft${SOFTINT_LEVELS[level]}/${c.id}`;
     const chan = this.chan(name);
+    // deno-lint-ignore no-this-alias -- generator bodies cannot be arrow functions
     const m = this;
     const th = this.#spawnService(name, this.softintPrio[level], c, THREAD_KIND.softint, chan, function* () {
       for (;;) {
@@ -1018,6 +1021,7 @@ export class Machine implements DigestView {
     if (c.intrThread !== null) return c.intrThread;
     const name = `intr/${c.id}`;
     const chan = this.chan(name);
+    // deno-lint-ignore no-this-alias -- generator bodies cannot be arrow functions
     const m = this;
     c.intrThread = this.#spawnService(name, PRIO.intr, c, THREAD_KIND.intr, chan, function* () {
       for (;;) {

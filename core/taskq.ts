@@ -32,13 +32,25 @@ export interface TaskqOptions {
 export function taskqCreate(m: Machine, name: string, nthreads: number, opts: TaskqOptions = {}): Taskq {
   const mtx = m.newLock("tq_mtx", "spin");
   const pseudo = m.newLock(name, "pseudo");
-  const tq = new Taskq(m.newId(), name, nthreads, mtx, m.chan(`${name}:bored`), m.chan(`${name}:tqbar`), m.chan(`${name}:tqbarend`), pseudo);
+  const tq = new Taskq(
+    m.newId(),
+    name,
+    nthreads,
+    mtx,
+    m.chan(`${name}:bored`),
+    m.chan(`${name}:tqbar`),
+    m.chan(`${name}:tqbarend`),
+    pseudo,
+  );
   idleWaitChans.add(tq.chanWork);
   m.registerTaskq(tq);
   m.emit(KIND.taskqCreate, tq.id, m.str(name), nthreads);
   for (let i = 0; i < nthreads; i++) {
     const pin = opts.pin && opts.pin.length > 0 ? opts.pin[i % opts.pin.length] : -1;
-    const th = m.spawn(nthreads > 1 ? `${name}/${i}` : name, () => taskqThread(m, tq), { prio: opts.prio ?? PRIO.kthread, pin });
+    const th = m.spawn(nthreads > 1 ? `${name}/${i}` : name, () => taskqThread(m, tq), {
+      prio: opts.prio ?? PRIO.kthread,
+      pin,
+    });
     tq.workers.push(th); // taskq_thread: SLIST_INSERT_HEAD(&tq->tq_threads, &self)
   }
   return tq;

@@ -129,7 +129,9 @@ export class Timeouts {
     let best: Timeout | null = null;
     for (const to of this.#m.timeouts) {
       if (!to.pending || to.deadlineNs > nowNs) continue;
-      if (best === null || to.deadlineNs < best.deadlineNs || (to.deadlineNs === best.deadlineNs && to.seq < best.seq)) {
+      if (
+        best === null || to.deadlineNs < best.deadlineNs || (to.deadlineNs === best.deadlineNs && to.seq < best.seq)
+      ) {
         best = to;
       }
     }

@@ -15,7 +15,12 @@ export const lockAbba: Scenario = {
   name: "lock-abba",
   doc: "two threads take mutexes A and B in opposite orders: a deadlock",
   params: {
-    "abba.holdNs": { default: 5000, doc: "time spent holding the first lock before taking the second", min: 0, max: 1e9 },
+    "abba.holdNs": {
+      default: 5000,
+      doc: "time spent holding the first lock before taking the second",
+      min: 0,
+      max: 1e9,
+    },
     "abba.type": { default: "adaptive", doc: "mutex type", choices: ["adaptive", "spin"] },
   },
   machineDefaults: { cpus: 2, "sim.durationNs": 1_000_000 },

@@ -15,6 +15,7 @@
 import { type Config, ConfigError, COST_KEYS, MACHINE_KEYS, resolveConfig } from "../core/config.ts";
 import type { EventSink } from "../core/event.ts";
 import { type DecisionFeed, Machine, type RunResult } from "../core/machine.ts";
+import { installDetectors, type LockOrderGraph } from "../core/detect/mod.ts";
 import { SCENARIOS } from "./scenarios.ts";
 import type { Metrics, Scenario } from "./scenario.ts";
 
@@ -45,6 +46,8 @@ export interface RunOptions {
   readonly config?: Config;
   readonly sinks?: EventSink[];
   readonly decisions?: DecisionFeed;
+  /** A lock order graph shared with other runs (WITNESS across an exploration); fresh when omitted. */
+  readonly lockGraph?: LockOrderGraph;
 }
 
 /** What a run produced. */
@@ -61,6 +64,7 @@ export function runScenario(opts: RunOptions): RunOutcome {
   const scenario = findScenario(opts.scenario);
   const config = opts.config ?? resolveScenarioConfig(scenario, opts.overrides);
   const m = new Machine({ config, seed: opts.seed, sinks: opts.sinks, decisions: opts.decisions });
+  installDetectors(m, { lockGraph: opts.lockGraph }); // always on (core/detect/mod.ts)
   const hooks = scenario.setup(m, config);
   const ended = m.run();
   hooks.finish?.();

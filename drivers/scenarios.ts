@@ -2,9 +2,19 @@
  * The scenario registry: every named workload `deno task run` accepts.
  * @module
  */
+import { barrierNetlock, lostWakeup, softintStarve, softintUnsafe } from "./detect_scenarios.ts";
 import { lockAbba, mutexStorm, taskqBarrierSelf } from "./lock_scenarios.ts";
 import type { Scenario } from "./scenario.ts";
 import { taskqDemo } from "./taskq_demo.ts";
 
 /** All scenarios, in the order `deno task scenarios` lists them. */
-export const SCENARIOS: readonly Scenario[] = [taskqDemo, lockAbba, taskqBarrierSelf, mutexStorm];
+export const SCENARIOS: readonly Scenario[] = [
+  taskqDemo,
+  lockAbba,
+  taskqBarrierSelf,
+  mutexStorm,
+  barrierNetlock,
+  softintUnsafe,
+  lostWakeup,
+  softintStarve,
+];

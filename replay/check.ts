@@ -85,7 +85,11 @@ export function foldReader(r: TraceReader, opts: FoldOptions = {}): CheckResult 
       seq.push(e.fields[3]);
       values.push(e.fields[2]);
     } else if (e.kind === KIND.violation) {
-      violations.push({ kind: ENUMS.violation[e.fields[0]] ?? "?", event: e.index, message: s.strings[e.fields[1]] ?? "" });
+      violations.push({
+        kind: ENUMS.violation[e.fields[0]] ?? "?",
+        event: e.index,
+        message: s.strings[e.fields[1]] ?? "",
+      });
     } else if (e.kind === KIND.runEnd) {
       endReason = ENUMS.runEnd[e.fields[0]] ?? "?";
     }

@@ -141,7 +141,15 @@ export class RebuiltState implements DigestView {
     switch (e.kind) {
       case KIND.threadCreate: {
         const id = f[0];
-        this.threads[id - 1] = { id, name: this.strings[f[1]], prio: f[2], state: TS_RUNNABLE, cpu: f[4], waitObj: 0, held: [] };
+        this.threads[id - 1] = {
+          id,
+          name: this.strings[f[1]],
+          prio: f[2],
+          state: TS_RUNNABLE,
+          cpu: f[4],
+          waitObj: 0,
+          held: [],
+        };
         while (this.cpuCur.length <= f[4]) this.cpuCur.push(0);
         return;
       }
@@ -382,7 +390,11 @@ export class RebuiltState implements DigestView {
         readers: l.readers,
         waiters: l.waiters.slice(),
       })),
-      taskqs: [...this.taskqs].map(([id, q]) => ({ id, name: name(id), queued: q.map((t) => ({ id: t, name: name(t) })) })),
+      taskqs: [...this.taskqs].map(([id, q]) => ({
+        id,
+        name: name(id),
+        queued: q.map((t) => ({ id: t, name: name(t) })),
+      })),
       timeouts: [...this.timeouts].map(([id, d]) => ({ id, name: name(id), deadlineNs: d })),
       refs: [...this.refs].map(([id, o]) => ({ id, type: o.type, refs: o.refs, freed: o.freed })),
       sockets: [...this.sockets.values()].sort((a, b) => a.id - b.id).map((s) => ({ ...s })),

@@ -21,10 +21,35 @@ function oneLineError(err: string): void {
 }
 
 Deno.test("run --json prints one summary object of the documented shape", async () => {
-  const r = await cli("run", "taskq-demo", "--seed", "3", "--set", "sim.durationNs=1000000", "--out", `${dir}/a.lstrace`, "--json");
+  const r = await cli(
+    "run",
+    "taskq-demo",
+    "--seed",
+    "3",
+    "--set",
+    "sim.durationNs=1000000",
+    "--out",
+    `${dir}/a.lstrace`,
+    "--json",
+  );
   assertEquals(r.code, 0, r.err);
   const s = JSON.parse(r.out);
-  for (const k of ["scenario", "seed", "config", "events", "simNs", "wallMs", "eventsPerSec", "traceBytes", "bytesPerEvent", "out", "metrics", "violations"]) {
+  for (
+    const k of [
+      "scenario",
+      "seed",
+      "config",
+      "events",
+      "simNs",
+      "wallMs",
+      "eventsPerSec",
+      "traceBytes",
+      "bytesPerEvent",
+      "out",
+      "metrics",
+      "violations",
+    ]
+  ) {
     assert(k in s, `missing ${k}`);
   }
   assertEquals(s.seed, 3);

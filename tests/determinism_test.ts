@@ -14,7 +14,15 @@ Deno.test("same scenario, config and seed give the same event stream twice in on
 Deno.test("same scenario, config and seed give the same event stream in two separate processes", async () => {
   for (const s of ["taskq-demo", "mutex-storm"]) {
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-read", "--allow-env", new URL("./_hash_run.ts", import.meta.url).pathname, s, "7", "sim.durationNs=2000000"],
+      args: [
+        "run",
+        "--allow-read",
+        "--allow-env",
+        new URL("./_hash_run.ts", import.meta.url).pathname,
+        s,
+        "7",
+        "sim.durationNs=2000000",
+      ],
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -48,7 +56,12 @@ Deno.test("the PRNG is xoshiro128** seeded by SplitMix32: fixed sequence, unbias
 
 Deno.test("decision events record every non-default schedule draw", () => {
   const log = new Log();
-  runScenario({ scenario: "mutex-storm", seed: 3, overrides: { "sim.durationNs": "500000", "sched.strategy": "random", "sched.perturbPpm": "50000" }, sinks: [log] });
+  runScenario({
+    scenario: "mutex-storm",
+    seed: 3,
+    overrides: { "sim.durationNs": "500000", "sched.strategy": "random", "sched.perturbPpm": "50000" },
+    sinks: [log],
+  });
   const d = log.of("decision");
   assert(d.length > 5, `perturbations recorded: ${d.length}`);
   for (const e of d) assert(e.f[2] > 0 && e.f[2] < e.f[1], "value is a non-default choice among n");
@@ -59,7 +72,9 @@ Deno.test("an ABBA lock order ends with a deadlock report naming both threads an
     const out = runScenario({ scenario: "lock-abba", seed: 1, overrides: { "abba.type": type } });
     const v = out.result.violations.find((x) => x.kind === "deadlock");
     assert(v !== undefined, `${type}: deadlock reported`);
-    for (const name of ["thread_ab", "thread_ba", "lock_A", "lock_B"]) assert(v.message.includes(name), `${type}: ${v.message}`);
+    for (const name of ["thread_ab", "thread_ba", "lock_A", "lock_B"]) {
+      assert(v.message.includes(name), `${type}: ${v.message}`);
+    }
   }
 });
 

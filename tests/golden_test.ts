@@ -6,7 +6,10 @@ const dir = new URL("./golden/", import.meta.url).pathname;
 
 Deno.test("every scenario has a golden trace", () => {
   for (const g of goldenRuns()) {
-    assert(Deno.statSync(`${dir}${g.stem}.lstrace`).isFile, `missing tests/golden/${g.stem}.lstrace (deno task golden)`);
+    assert(
+      Deno.statSync(`${dir}${g.stem}.lstrace`).isFile,
+      `missing tests/golden/${g.stem}.lstrace (deno task golden)`,
+    );
   }
 });
 

@@ -29,7 +29,16 @@ function schedBench(scenario: string, durationNs: number): Record<string, number
   for (let rep = 0; rep < (quick ? 1 : 3); rep++) {
     let n = 0;
     const t0 = performance.now();
-    runScenario({ scenario, seed: 1, overrides: { "sim.durationNs": String(durationNs) }, sinks: [{ onEvent() { n++; } }] });
+    runScenario({
+      scenario,
+      seed: 1,
+      overrides: { "sim.durationNs": String(durationNs) },
+      sinks: [{
+        onEvent() {
+          n++;
+        },
+      }],
+    });
     const ms = performance.now() - t0;
     events = n;
     best = Math.max(best, n / ms * 1000);
@@ -46,7 +55,13 @@ for (const [s, d] of [["mutex-storm", quick ? 2e6 : 100e6], ["taskq-demo", quick
 
 say("\n== trace encoding vs NDJSON (events of taskq-demo) ==");
 out.trace = await benchTrace(
-  (sink) => runScenario({ scenario: "taskq-demo", seed: 1, overrides: { "sim.durationNs": quick ? "2000000" : "100000000" }, sinks: [sink] }),
+  (sink) =>
+    runScenario({
+      scenario: "taskq-demo",
+      seed: 1,
+      overrides: { "sim.durationNs": quick ? "2000000" : "100000000" },
+      sinks: [sink],
+    }),
   "taskq-demo",
   { print: !args.values.json, repeats: quick ? 1 : 3 },
 );

@@ -14,8 +14,11 @@ export function goldenRuns(): { scenario: string; stem: string; overrides: Recor
   for (const s of SCENARIOS) {
     const short: Record<string, string> = { "sim.durationNs": "1000000", "checkpoint.every": "1024" };
     const modes = s.params["splice.mode"]?.choices;
-    if (modes) for (const m of modes) runs.push({ scenario: s.name, stem: `${s.name}-${m}`, overrides: { ...short, "splice.mode": m } });
-    else runs.push({ scenario: s.name, stem: s.name, overrides: short });
+    if (modes) {
+      for (const m of modes) {
+        runs.push({ scenario: s.name, stem: `${s.name}-${m}`, overrides: { ...short, "splice.mode": m } });
+      }
+    } else runs.push({ scenario: s.name, stem: s.name, overrides: short });
   }
   return runs;
 }
