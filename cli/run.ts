@@ -7,6 +7,7 @@
  */
 import { dirname } from "node:path";
 import type { EventRecord } from "../core/event.ts";
+import type { DecisionFeed } from "../core/machine.ts";
 import type { Config } from "../core/config.ts";
 import { findScenario, resolveScenarioConfig, runScenario } from "../drivers/run.ts";
 import { DEFAULT_SCENARIO } from "../drivers/run.ts";
@@ -24,6 +25,8 @@ export interface RecordOptions {
   config?: Config;
   out: string;
   progress?: boolean;
+  /** Follow these schedule decisions instead of drawing them (a shrunk exploration run). */
+  decisions?: DecisionFeed;
 }
 
 /** Runs a scenario into a trace file and returns its summary. */
@@ -43,7 +46,7 @@ export function recordRun(o: RecordOptions): Summary {
   const t0 = performance.now();
   let out;
   try {
-    out = runScenario({ scenario: scenario.name, seed: o.seed, config, sinks });
+    out = runScenario({ scenario: scenario.name, seed: o.seed, config, sinks, decisions: o.decisions });
   } finally {
     writer.close();
   }

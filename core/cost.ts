@@ -59,6 +59,9 @@ export const COSTS = {
   copyPerKb: { ns: 60, doc: "copying one KiB between user and kernel (copyin/copyout)" },
   sbAppend: { ns: 80, doc: "sbappend*() per mbuf" },
   syscall: { ns: 250, doc: "system call entry and exit" },
+  sbDrop: { ns: 60, doc: "sbdrop()/sbdroprecord(): unlink and free mbufs from a socket buffer" },
+  cacheMissPkt: { ns: 100, doc: "an mbuf last written on another CPU: its lines pulled across (per packet)" },
+  cacheMissSock: { ns: 200, doc: "socket, sockbuf and PCB lines last written on another CPU (per socket visit)" },
 } as const satisfies Record<string, CostEntry>;
 
 /** Names of the cost entries. */

@@ -66,8 +66,14 @@ export function runScenario(opts: RunOptions): RunOutcome {
   const m = new Machine({ config, seed: opts.seed, sinks: opts.sinks, decisions: opts.decisions });
   installDetectors(m, { lockGraph: opts.lockGraph }); // always on (core/detect/mod.ts)
   const hooks = scenario.setup(m, config);
+  // End-of-run checks (conservation) run inside the machine's end, before
+  // run-end, so their violations are events of the trace.
+  const detectorsEnd = m.onEnd;
+  m.onEnd = () => {
+    detectorsEnd?.();
+    hooks.finish?.();
+  };
   const ended = m.run();
-  hooks.finish?.();
   const metrics: Metrics = { ...machineMetrics(m), ...(hooks.metrics?.() ?? {}) };
   return { scenario, config, result: { ...ended, violations: m.violations }, metrics, machine: m };
 }

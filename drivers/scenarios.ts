@@ -5,6 +5,7 @@
 import { barrierNetlock, lostWakeup, softintStarve, softintUnsafe } from "./detect_scenarios.ts";
 import { lockAbba, mutexStorm, taskqBarrierSelf } from "./lock_scenarios.ts";
 import type { Scenario } from "./scenario.ts";
+import { spliceRefrace, spliceTcp, spliceUdp } from "./splice_scenarios.ts";
 import { taskqDemo } from "./taskq_demo.ts";
 
 /** All scenarios, in the order `deno task scenarios` lists them. */
@@ -17,4 +18,7 @@ export const SCENARIOS: readonly Scenario[] = [
   softintUnsafe,
   lostWakeup,
   softintStarve,
+  spliceTcp,
+  spliceUdp,
+  spliceRefrace,
 ];

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ENUMS, type EnumName, FIELDS_MAX, KIND, KIND_ID_MAX, KINDS } from "../core/schema.ts";
+import { type EnumName, ENUMS, FIELDS_MAX, KIND, KIND_ID_MAX, KINDS } from "../core/schema.ts";
 import { CPUS_MAX, SAFE_MAX } from "./format.ts";
 
 /** Field codec: unsigned varint checked against the field's limit. */
@@ -16,6 +16,12 @@ export const CODE_I = 1;
 export const CODE_PKT = 2;
 /** Field codec: unsigned varint naming a string defined by an earlier str-def. */
 export const CODE_STR = 3;
+/**
+ * Field codec of "u", "ns" and "obj": raw unsigned varint or zigzag delta from
+ * the previous value of the same kind and field in the block, whichever the
+ * slot's running score predicts shorter (see {@link adaptScore}).
+ */
+export const CODE_ADAPT = 4;
 
 /** Number of fields of each kind id; -1 for ids the schema does not declare. */
 export const FIELD_COUNT: Int8Array = new Int8Array(KIND_ID_MAX + 1).fill(-1);
@@ -32,6 +38,40 @@ export const KIND_STR_DEF: number = KIND.strDef;
 /** Kind id of checkpoint, whose positions the footer lists. */
 export const KIND_CHECKPOINT: number = KIND.checkpoint;
 
+/**
+ * Kind ids with a one-byte code, frozen by format version 1: code c (0..60)
+ * stands for KIND_CODE_IDS[c]. Codes 61 and 62 are reserved; code 63 escapes
+ * to a second byte holding the kind id, for kinds added to the schema later.
+ * Changing this list needs a new format version.
+ */
+export const KIND_CODE_IDS: readonly number[] = [
+  ...[0, 1, 2, 3, 4, 5],
+  ...[10, 11, 12, 13, 14, 15, 16, 17],
+  ...[20, 21, 22, 23, 24, 25],
+  ...[30, 31, 32, 33],
+  ...[40, 41, 42, 43, 44, 45, 46, 47],
+  ...[50, 51, 52, 53, 54],
+  ...[60, 61, 62, 63],
+  ...[70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89],
+];
+/** Lead-byte flag: same cpu and thread as the previous event of the block (no context bytes follow). */
+export const SAME_CONTEXT = 0x80;
+/** Lead-byte flag: same time as the previous event of the block (no time delta follows). */
+export const DT_ZERO = 0x40;
+/** The escape code: the kind id follows in the next byte. */
+export const KIND_CODE_ESCAPE = 63;
+/** Kind bits of the lead byte. */
+export const KIND_CODE_MASK = 0x3f;
+/** Code of each kind id (KIND_CODE_ESCAPE for ids without one). */
+export const CODE_OF_KIND: Uint8Array = new Uint8Array(KIND_ID_MAX + 1).fill(KIND_CODE_ESCAPE);
+/** Kind id of each code; -1 for reserved codes and the escape. */
+export const KIND_OF_CODE: Int16Array = new Int16Array(KIND_CODE_ESCAPE + 1).fill(-1);
+KIND_CODE_IDS.forEach((id, code) => {
+  if (code >= KIND_CODE_ESCAPE - 2) throw new Error("trace format: too many kind codes");
+  CODE_OF_KIND[id] = code;
+  KIND_OF_CODE[code] = id;
+});
+
 for (const k of KINDS) {
   FIELD_COUNT[k.id] = k.fields.length;
   k.fields.forEach((f, j) => {
@@ -40,6 +80,7 @@ for (const k of KINDS) {
     if (f.type === "i") FIELD_CODE[at] = CODE_I;
     else if (f.type === "pkt") FIELD_CODE[at] = CODE_PKT;
     else if (f.type === "str") FIELD_CODE[at] = CODE_STR;
+    else if (f.type === "u" || f.type === "ns" || f.type === "obj") FIELD_CODE[at] = CODE_ADAPT;
     else {
       FIELD_CODE[at] = CODE_U;
       if (f.type === "cpu") FIELD_LIMIT[at] = CPUS_MAX;
@@ -53,3 +94,39 @@ if (FIELD_COUNT[KIND_STR_DEF] !== 1 || FIELD_CODE[KIND_STR_DEF * FIELDS_MAX] !==
   throw new Error("trace format: str-def must have exactly one str field (id)");
 }
 if (FIELD_COUNT[KIND_CHECKPOINT] < 0) throw new Error("trace format: the schema lacks checkpoint");
+
+/**
+ * Varint bytes of a value below 2^32 by its count of leading zero bits
+ * (Math.clz32). The encode and decode loops inline `adaptScore` with this
+ * table (V8 does not inline calls into functions that large).
+ */
+export const SIZE_BY_CLZ: Uint8Array = Uint8Array.from(
+  { length: 33 },
+  (_, clz) => Math.max(1, Math.ceil((32 - clz) / 7)),
+);
+
+/** Bytes of the unsigned varint of `v` (a safe non-negative integer). */
+export function varUSize(v: number): number {
+  if (v < 0x100000000) return SIZE_BY_CLZ[Math.clz32(v)];
+  return v < 0x800000000 ? 5 : v < 0x40000000000 ? 6 : v < 0x2000000000000 ? 7 : 8;
+}
+
+/** Bytes of the zigzag varint of `d` (a safe integer): Z = 2m + sign needs 7k bits when m < 2^(7k-1). */
+export function varISize(d: number): number {
+  const m = d < 0 ? -d - 1 : d;
+  if (m < 0x80000000) return SIZE_BY_CLZ[Math.clz32(m) - 1];
+  return m < 0x400000000 ? 5 : m < 0x20000000000 ? 6 : m < 0x1000000000000 ? 7 : 8;
+}
+
+/**
+ * The next score of an adaptive field slot after value `v` (the previous value
+ * being `prev`): an integer moving sum of how many bytes the delta form would
+ * have saved, decaying by 1/8 per value. The next value of the slot is written
+ * as a delta when the score is above 0. Encoder and decoder run this same
+ * integer arithmetic on the same values, so no bit in the file says which form
+ * a field uses.
+ */
+export function adaptScore(score: number, v: number, prev: number): number {
+  const s = score + (varUSize(v) - varISize(v - prev)) * 16;
+  return s - (s >> 3);
+}

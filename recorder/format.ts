@@ -35,17 +35,17 @@ export const TRAILER_BYTES = 16;
 
 /** Largest header JSON; the configuration and external inputs live here. */
 export const HEADER_BYTES_MAX: number = 16 * 1024 * 1024;
-/** Largest block payload a reader accepts (the writer's default is 64 KiB). */
-export const BLOCK_PAYLOAD_MAX_BYTES: number = 1024 * 1024;
+/** Largest block payload (the writer's default is 64 KiB); bounds the reader's per-block memory. */
+export const BLOCK_PAYLOAD_MAX_BYTES: number = 256 * 1024;
 /** Default block payload the writer fills before writing a block. */
 export const BLOCK_PAYLOAD_DEFAULT_BYTES: number = 64 * 1024;
 /** Smallest block payload the writer accepts: one longest str-def must fit. */
 export const BLOCK_PAYLOAD_MIN_BYTES = 8192;
-/** Every event takes at least 2 bytes (kind byte, time delta), so this bounds a block's event count. */
-export const EVENT_MIN_BYTES = 2;
+/** Every event takes at least its lead byte, so a block holds at most one event per payload byte. */
+export const EVENT_MIN_BYTES = 1;
 /**
- * Most bytes an event other than str-def can take: kind 1, time delta 8, context 3 + 8,
- * 6 fields of 8. The writer flushes a block before it could overflow.
+ * Most bytes an event other than str-def can take: lead 1, escaped kind 1, time delta 8,
+ * context 2 + 8, 6 fields of 8 (67). The writer flushes a block before it could overflow.
  */
 export const EVENT_MAX_BYTES = 80;
 /** Longest interned string, in UTF-8 bytes. */
@@ -159,7 +159,9 @@ export function canonicalJson(value: unknown, depthMax = 64): string {
   if (typeof value === "object") {
     const keys = Object.keys(value as object).filter((k) => (value as Record<string, unknown>)[k] !== undefined);
     keys.sort();
-    const parts = keys.map((k) => JSON.stringify(k) + ":" + canonicalJson((value as Record<string, unknown>)[k], depthMax - 1));
+    const parts = keys.map((k) =>
+      JSON.stringify(k) + ":" + canonicalJson((value as Record<string, unknown>)[k], depthMax - 1)
+    );
     return "{" + parts.join(",") + "}";
   }
   throw new TypeError(`canonicalJson: ${typeof value} has no JSON form`);

@@ -20,8 +20,8 @@
  * @module
  */
 import type { EventRecord } from "../core/event.ts";
-import { ENUMS, type EnumName, KIND_ID_MAX, KINDS } from "../core/schema.ts";
-import { TraceError, TraceReader } from "../replay/reader.ts";
+import { type EnumName, ENUMS, KIND_ID_MAX, KINDS } from "../core/schema.ts";
+import { type TraceError, TraceReader } from "../replay/reader.ts";
 import { canonicalJson } from "./format.ts";
 
 /** Where str fields are resolved (a TraceReader is one). */

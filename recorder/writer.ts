@@ -20,7 +20,7 @@
  * @module
  */
 import type { EventRecord, EventSink } from "../core/event.ts";
-import { FIELDS_MAX, kindDefOrNull } from "../core/schema.ts";
+import { FIELDS_MAX, KIND_ID_MAX, kindDefOrNull } from "../core/schema.ts";
 import {
   BLOCK_HEADER_BYTES,
   BLOCK_MAGIC,
@@ -55,14 +55,22 @@ import {
   TRAILER_MAGIC,
 } from "./format.ts";
 import {
+  CODE_ADAPT,
   CODE_I,
+  CODE_OF_KIND,
   CODE_PKT,
   CODE_U,
+  DT_ZERO,
   FIELD_CODE,
   FIELD_COUNT,
   FIELD_LIMIT,
   KIND_CHECKPOINT,
+  KIND_CODE_ESCAPE,
   KIND_STR_DEF,
+  SAME_CONTEXT,
+  SIZE_BY_CLZ,
+  varISize,
+  varUSize,
 } from "./_kinds.ts";
 import { type ByteSink, FileSink, MemorySink } from "./_sink.ts";
 
@@ -70,14 +78,11 @@ import { type ByteSink, FileSink, MemorySink } from "./_sink.ts";
 export interface TraceWriterOptions {
   /**
    * Payload bytes a block holds before it is written (default 64 KiB, from
-   * 8 KiB to 1 MiB). Smaller blocks lose fewer events to a kill and make
+   * 8 KiB to 256 KiB). Smaller blocks lose fewer events to a kill and make
    * random access cheaper; larger ones amortise the 32-byte block header.
    */
   readonly blockPayloadBytes?: number;
 }
-
-/** Kind bit 7: the event has the same cpu and thread as the previous event of its block. */
-const SAME_CONTEXT = 0x80;
 
 const encoder = new TextEncoder();
 
@@ -101,6 +106,9 @@ export class TraceWriter implements EventSink {
   #prevPkt = 0;
   readonly #cpuLast = new Float64Array(CPUS_MAX);
   #cpuHi = -1;
+  /** Previous value and score of each adaptive field slot (kind * FIELDS_MAX + field). */
+  readonly #adaptPrev = new Float64Array((KIND_ID_MAX + 1) * FIELDS_MAX);
+  readonly #adaptScore = new Int32Array((KIND_ID_MAX + 1) * FIELDS_MAX);
 
   #events = 0;
   #bytesWritten = 0;
@@ -116,7 +124,12 @@ export class TraceWriter implements EventSink {
   readonly #strings: { id: number; index: number; utf8: Uint8Array }[] = [];
   #stringBytes = 0;
 
-  private constructor(sink: ByteSink, memory: MemorySink | undefined, header: TraceHeaderInit, opts: TraceWriterOptions) {
+  private constructor(
+    sink: ByteSink,
+    memory: MemorySink | undefined,
+    header: TraceHeaderInit,
+    opts: TraceWriterOptions,
+  ) {
     const payloadBytes = opts.blockPayloadBytes ?? BLOCK_PAYLOAD_DEFAULT_BYTES;
     if (
       !Number.isSafeInteger(payloadBytes) || payloadBytes < BLOCK_PAYLOAD_MIN_BYTES ||
@@ -191,46 +204,81 @@ export class TraceWriter implements EventSink {
   /** Encodes one event. Throws (and refuses further events) when the event breaks the schema or the order. */
   onEvent(e: EventRecord): void {
     const kind = e.kind;
-    const fieldCount = FIELD_COUNT[kind];
-    // Any refusal marks the writer broken: the machine broke a contract, so the
-    // run is void; close() then leaves the file without a footer.
-    if (this.#closed || this.#broken) this.#refuse(e, this.#closed ? "the writer is closed" : "an earlier event failed");
-    if (!(fieldCount >= 0)) this.#refuse(e, `unknown kind ${kind}`);
-    if (e.index !== this.#events) this.#refuse(e, `index ${e.index} where ${this.#events} was due`);
     const t = e.tNs;
-    if (!(t >= this.#prevT && t <= SAFE_MAX && Number.isInteger(t))) {
-      this.#refuse(e, `time ${t} is not an integer in ${this.#prevT}..2^53-1 (times never go backwards)`);
-    }
     const cpu = e.cpu;
-    if (!(cpu >= 0 && cpu < CPUS_MAX && Number.isInteger(cpu))) this.#refuse(e, `cpu ${cpu} is not in 0..${CPUS_MAX - 1}`);
     const thread = e.thread;
-    if (!(thread >= 0 && thread <= SAFE_MAX && Number.isInteger(thread))) {
-      this.#refuse(e, `thread ${thread} is not a non-negative safe integer`);
+    const fieldCount = FIELD_COUNT[kind];
+    // One test for the common case; #diagnose names the broken rule (and throws).
+    if (
+      !(fieldCount >= 0 && kind !== KIND_STR_DEF && e.index === this.#events && t >= this.#prevT && t <= SAFE_MAX &&
+        Number.isInteger(t) && cpu >= 0 && cpu < CPUS_MAX && (cpu | 0) === cpu && thread >= 0 && thread <= SAFE_MAX &&
+        Number.isInteger(thread) && !this.#broken && e.text === "")
+    ) {
+      if (kind === KIND_STR_DEF) this.#diagnose(e, true);
+      else this.#diagnose(e, false);
+      if (kind === KIND_STR_DEF) return this.#encodeStrDef(e);
     }
-    if (kind === KIND_STR_DEF) {
-      this.#encodeStrDef(e);
-      return;
-    }
-    if (e.text !== "") this.#refuse(e, "text is set on a kind other than str-def");
     if (this.#pos > this.#flushAt) this.#flush();
     this.#broken = true; // until the event is fully encoded
     const buf = this.#buf;
-    let p = this.#encodePrefix(kind, t, cpu, thread);
+    let p = this.#pos;
+    // Lead byte, escaped kind, time delta (inline: see #encodePrefix, which str-def uses).
+    let dt = t - this.#prevT;
+    if (this.#blockEvents === 0) {
+      this.#blockFirstIndex = this.#events;
+      this.#blockFirstT = t;
+      dt = 0;
+    }
+    const code = CODE_OF_KIND[kind];
+    const same = cpu === this.#prevCpu && thread === this.#prevThread;
+    buf[p++] = code | (dt === 0 ? DT_ZERO : 0) | (same ? SAME_CONTEXT : 0);
+    if (code === KIND_CODE_ESCAPE) buf[p++] = kind;
+    if (dt !== 0) {
+      if (dt < 0x80) buf[p++] = dt;
+      else p = putVarU(buf, p, dt);
+    }
+    if (!same) p = this.#encodeContext(p, cpu, thread);
     const fields = e.fields;
     const base = kind * FIELDS_MAX;
+    // Tables in locals: an imported binding costs a module-cell load on every use.
+    const codes = FIELD_CODE, limits = FIELD_LIMIT;
+    const adaptPrev = this.#adaptPrev, adaptScores = this.#adaptScore, sizeByClz = SIZE_BY_CLZ;
     for (let j = 0; j < fieldCount; j++) {
       const v = fields[j];
-      const code = FIELD_CODE[base + j];
-      if (code === CODE_U) {
-        if (!(v >= 0 && v < FIELD_LIMIT[base + j] && Number.isInteger(v))) this.#refuseField(e, j);
-        p = putVarU(buf, p, v);
-      } else if (code === CODE_I) {
-        if (!(v >= -SAFE_MAX && v <= SAFE_MAX && Number.isInteger(v))) this.#refuseField(e, j);
-        p = putVarI(buf, p, v);
-      } else if (code === CODE_PKT) {
+      const slot = base + j;
+      const fieldCode = codes[slot];
+      if (fieldCode === CODE_ADAPT) {
+        if (!(v >= 0 && v <= SAFE_MAX && Number.isInteger(v))) this.#refuseField(e, j);
+        const prev = adaptPrev[slot];
+        const score = adaptScores[slot];
+        const d = v - prev;
+        const m = d < 0 ? -d - 1 : d;
+        if (score > 0) {
+          if (m < 0x40) buf[p++] = d < 0 ? 2 * m + 1 : 2 * m;
+          else p = putVarI(buf, p, d);
+        } else if (v < 0x80) buf[p++] = v;
+        else if (v < 0x4000) {
+          buf[p] = v | 0x80;
+          buf[p + 1] = v >>> 7;
+          p += 2;
+        } else p = putVarU(buf, p, v);
+        // adaptScore(score, v, prev), inlined.
+        const rawSize = v < 0x100000000 ? sizeByClz[Math.clz32(v)] : varUSize(v);
+        const deltaSize = m < 0x80000000 ? sizeByClz[Math.clz32(m) - 1] : varISize(d);
+        const next = score + (rawSize - deltaSize) * 16;
+        adaptScores[slot] = next - (next >> 3);
+        adaptPrev[slot] = v;
+      } else if (fieldCode === CODE_U) {
+        if (!(v >= 0 && v < limits[slot] && Number.isInteger(v))) this.#refuseField(e, j);
+        if (v < 0x80) buf[p++] = v;
+        else p = putVarU(buf, p, v);
+      } else if (fieldCode === CODE_PKT) {
         if (!(v >= 0 && v <= SAFE_MAX && Number.isInteger(v))) this.#refuseField(e, j);
         p = putVarI(buf, p, v - this.#prevPkt);
         this.#prevPkt = v;
+      } else if (fieldCode === CODE_I) {
+        if (!(v >= -SAFE_MAX && v <= SAFE_MAX && Number.isInteger(v))) this.#refuseField(e, j);
+        p = putVarI(buf, p, v);
       } else {
         if (!this.#stringIds.has(v)) this.#refuseField(e, j, "names no string defined earlier");
         p = putVarU(buf, p, v);
@@ -239,8 +287,38 @@ export class TraceWriter implements EventSink {
     for (let j = fieldCount; j < FIELDS_MAX; j++) {
       if (fields[j] !== 0) this.#refuseField(e, j, "is beyond the kind's fields and must be 0");
     }
-    this.#commit(p, t);
+    this.#pos = p;
+    this.#prevT = t;
+    this.#blockEvents++;
+    this.#events++;
+    this.#broken = false;
     if (kind === KIND_CHECKPOINT) this.#noteCheckpoint(e.index, t);
+  }
+
+  /**
+   * Names the first rule `e` breaks and throws; returns only for a valid
+   * str-def (`strDef`), which takes its own, rarer path.
+   */
+  #diagnose(e: EventRecord, strDef: boolean): void {
+    if (this.#closed || this.#broken) {
+      this.#refuse(e, this.#closed ? "the writer is closed" : "an earlier event failed");
+    }
+    const kind = e.kind;
+    if (!(FIELD_COUNT[kind] >= 0)) this.#refuse(e, `unknown kind ${kind}`);
+    if (e.index !== this.#events) this.#refuse(e, `index ${e.index} where ${this.#events} was due`);
+    const t = e.tNs;
+    if (!(t >= this.#prevT && t <= SAFE_MAX && Number.isInteger(t))) {
+      this.#refuse(e, `time ${t} is not an integer in ${this.#prevT}..2^53-1 (times never go backwards)`);
+    }
+    if (!(e.cpu >= 0 && e.cpu < CPUS_MAX && Number.isInteger(e.cpu))) {
+      this.#refuse(e, `cpu ${e.cpu} is not in 0..${CPUS_MAX - 1}`);
+    }
+    if (!(e.thread >= 0 && e.thread <= SAFE_MAX && Number.isInteger(e.thread))) {
+      this.#refuse(e, `thread ${e.thread} is not a non-negative safe integer`);
+    }
+    if (strDef) return;
+    if (e.text !== "") this.#refuse(e, "text is set on a kind other than str-def");
+    this.#refuse(e, "breaks a rule of the writer"); // not reached: the fast test failed for a reason above
   }
 
   /** Ends the run: same as {@link close}. */
@@ -268,7 +346,7 @@ export class TraceWriter implements EventSink {
 
   // --- encoding -------------------------------------------------------------
 
-  /** Kind byte, time delta and context; returns the position after them. */
+  /** Lead byte (kind code and flags), escaped kind id, time delta and context; returns the position after them. */
   #encodePrefix(kind: number, t: number, cpu: number, thread: number): number {
     const buf = this.#buf;
     let p = this.#pos;
@@ -278,12 +356,20 @@ export class TraceWriter implements EventSink {
       this.#blockFirstT = t;
       dt = 0; // the block header holds the first time; deltas restart in every block
     }
-    if (cpu === this.#prevCpu && thread === this.#prevThread) {
-      buf[p] = kind | SAME_CONTEXT;
-      return putVarU(buf, p + 1, dt);
+    const code = CODE_OF_KIND[kind];
+    const same = cpu === this.#prevCpu && thread === this.#prevThread;
+    buf[p++] = code | (dt === 0 ? DT_ZERO : 0) | (same ? SAME_CONTEXT : 0);
+    if (code === KIND_CODE_ESCAPE) buf[p++] = kind;
+    if (dt !== 0) {
+      if (dt < 0x80) buf[p++] = dt;
+      else p = putVarU(buf, p, dt);
     }
-    buf[p] = kind;
-    p = putVarU(buf, p + 1, dt);
+    return same ? p : this.#encodeContext(p, cpu, thread);
+  }
+
+  /** The context of an event whose cpu or thread differs from the previous one. */
+  #encodeContext(p: number, cpu: number, thread: number): number {
+    const buf = this.#buf;
     if (cpu > this.#cpuHi) this.#cpuHi = cpu;
     if (this.#cpuLast[cpu] === thread) {
       // The thread last seen on this cpu in this block: the cpu number says it all.
@@ -298,6 +384,7 @@ export class TraceWriter implements EventSink {
     return p;
   }
 
+  /** Ends an event encoded by a cold path. */
   #commit(p: number, t: number): void {
     this.#pos = p;
     this.#prevT = t;
@@ -317,23 +404,26 @@ export class TraceWriter implements EventSink {
     }
     const text = e.text;
     if (typeof text !== "string" || !text.isWellFormed()) this.#refuse(e, "text is not well-formed Unicode");
-    const utf8 = encoder.encode(text);
-    if (utf8.length > STRING_MAX_BYTES) this.#refuse(e, `text of ${utf8.length} bytes exceeds ${STRING_MAX_BYTES}`);
-    if (this.#stringBytes + utf8.length > STRING_TABLE_MAX_BYTES) {
+    const utf8 = isShortAscii(text) ? undefined : encoder.encode(text);
+    const bytes = utf8 ? utf8.length : text.length;
+    if (bytes > STRING_MAX_BYTES) this.#refuse(e, `text of ${bytes} bytes exceeds ${STRING_MAX_BYTES}`);
+    if (this.#stringBytes + bytes > STRING_TABLE_MAX_BYTES) {
       this.#refuse(e, `strings exceed ${STRING_TABLE_MAX_BYTES} bytes in all`);
     }
-    if (this.#pos + EVENT_MAX_BYTES + utf8.length > this.#payloadEnd) this.#flush();
+    if (this.#pos + EVENT_MAX_BYTES + bytes > this.#payloadEnd) this.#flush();
     this.#broken = true;
     const buf = this.#buf;
     let p = this.#encodePrefix(KIND_STR_DEF, e.tNs, e.cpu, e.thread);
     p = putVarU(buf, p, id);
-    p = putVarU(buf, p, utf8.length);
-    buf.set(utf8, p);
-    p += utf8.length;
+    p = putVarU(buf, p, bytes);
+    const textAt = p;
+    if (utf8) buf.set(utf8, p);
+    else for (let k = 0; k < bytes; k++) buf[p + k] = text.charCodeAt(k);
+    p += bytes;
     this.#commit(p, e.tNs);
     this.#stringIds.add(id);
-    this.#strings.push({ id, index: e.index, utf8 });
-    this.#stringBytes += utf8.length;
+    this.#strings.push({ id, index: e.index, utf8: buf.slice(textAt, p) });
+    this.#stringBytes += bytes;
   }
 
   #noteCheckpoint(index: number, t: number): void {
@@ -390,6 +480,8 @@ export class TraceWriter implements EventSink {
     this.#prevPkt = 0;
     this.#cpuLast.fill(0, 0, this.#cpuHi + 1);
     this.#cpuHi = -1;
+    this.#adaptPrev.fill(0);
+    this.#adaptScore.fill(0);
   }
 
   #writeFooter(): void {
@@ -467,6 +559,13 @@ export function encodeToBytes(
   produce(w);
   w.close();
   return w.bytes();
+}
+
+/** Whether `text` is short and all ASCII, so its UTF-8 bytes are its char codes (no TextEncoder call). */
+function isShortAscii(text: string): boolean {
+  if (text.length > 256) return false;
+  for (let k = 0; k < text.length; k++) if (text.charCodeAt(k) >= 0x80) return false;
+  return true;
 }
 
 /** Growable rows of `width` numbers (block index, checkpoint positions). */

@@ -136,7 +136,11 @@ export class BlockStore {
     const remaining = size - offset;
     const place = { block: b, offset, recovered };
     if (remaining === 0) {
-      throw new TraceError("truncated", "the file ends after a whole block without a footer (the writer did not close it)", place);
+      throw new TraceError(
+        "truncated",
+        "the file ends after a whole block without a footer (the writer did not close it)",
+        place,
+      );
     }
     const head = this.#head;
     this.#src.read(offset, head, Math.min(remaining, BLOCK_HEADER_BYTES));
@@ -166,7 +170,9 @@ export class BlockStore {
     }
     const firstIndex = getU64(buf, 12);
     const firstTNs = getU64(buf, 20);
-    if (firstIndex !== recovered) throw new TraceError("corrupt", `block first index ${firstIndex}, expected ${recovered}`, place);
+    if (firstIndex !== recovered) {
+      throw new TraceError("corrupt", `block first index ${firstIndex}, expected ${recovered}`, place);
+    }
     if (firstTNs < 0) throw new TraceError("corrupt", "block first time above 2^53-1", place);
     ix.push(offset, firstIndex, firstTNs, count, payloadBytes);
     try {
@@ -178,7 +184,11 @@ export class BlockStore {
   }
 
   /** A footer magic where a block was due: the trailer was missing or damaged. Always throws. */
-  #footerWithoutTrailer(offset: number, remaining: number, place: { block: number; offset: number; recovered: number }): never {
+  #footerWithoutTrailer(
+    offset: number,
+    remaining: number,
+    place: { block: number; offset: number; recovered: number },
+  ): never {
     if (this.#footerDamage) throw this.#footerDamage;
     const head = this.#head;
     if (remaining < FOOTER_HEADER_BYTES) throw new TraceError("truncated", "the file ends inside the footer", place);

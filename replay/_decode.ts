@@ -7,16 +7,26 @@
  * @module
  */
 import type { EventRecord } from "../core/event.ts";
-import { FIELDS_MAX, kindDefOrNull } from "../core/schema.ts";
+import { FIELDS_MAX, KIND_ID_MAX, kindDefOrNull } from "../core/schema.ts";
 import { CPUS_MAX, getVarI, getVarU, SAFE_MAX, STRING_MAX_BYTES, type VarCursor } from "../recorder/format.ts";
 import {
+  CODE_ADAPT,
   CODE_I,
+  CODE_OF_KIND,
   CODE_PKT,
   CODE_U,
+  DT_ZERO,
   FIELD_CODE,
   FIELD_COUNT,
   FIELD_LIMIT,
+  KIND_CODE_ESCAPE,
+  KIND_CODE_MASK,
+  KIND_OF_CODE,
   KIND_STR_DEF,
+  SAME_CONTEXT,
+  SIZE_BY_CLZ,
+  varISize,
+  varUSize,
 } from "../recorder/_kinds.ts";
 import { TraceError } from "./_error.ts";
 import type { StringTable } from "./_strings.ts";
@@ -24,7 +34,12 @@ import type { StringTable } from "./_strings.ts";
 /** Zero bytes kept after a payload so inline varint reads past its end stay in bounds (then fail the end check). */
 export const PAYLOAD_PADDING_BYTES = 64;
 
-/** One decoded block, column by column; reused from block to block. */
+/**
+ * One decoded block, column by column; reused from block to block. Event `i`
+ * of the block (index `firstIndex + i`, for i below `count`) has kind
+ * `kind[i]`, time `tNs[i]`, cpu `cpu[i]`, thread `thread[i]`, fields
+ * `fields[i * FIELDS_MAX + j]` and, for a str-def, text `texts.get(i)`.
+ */
 export class DecodedBlock {
   /** Events in the block. */
   count = 0;
@@ -87,38 +102,35 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const cursor: VarCursor = { pos: 0, end: 0 };
 /** Per-cpu thread last seen in the block (the decoder's copy of the writer's table). */
 const cpuLast = new Float64Array(CPUS_MAX);
+/** Previous value and score of each adaptive field slot (the decoder's copy of the writer's). */
+const adaptPrev = new Float64Array((KIND_ID_MAX + 1) * FIELDS_MAX);
+const adaptScores = new Int32Array((KIND_ID_MAX + 1) * FIELDS_MAX);
 
-/** Position after the last inline varint read. */
-let at = 0;
+/**
+ * Position after the last slow varint read, in a typed array rather than a
+ * module `let`: module bindings cost a context load and a hole check on every
+ * access, which made the decode loop several times slower.
+ */
+const after = new Int32Array(1);
 
-/** Reads an unsigned varint at `p`, leaves the next position in `at`; -1 when invalid. */
-function readU(buf: Uint8Array, p: number): number {
-  const b0 = buf[p];
-  if (b0 < 0x80) {
-    at = p + 1;
-    return b0;
-  }
+/** Reads an unsigned varint of 2+ bytes at `p`, leaves the next position in `after[0]`; -1 when invalid. */
+function slowU(buf: Uint8Array, p: number, after: Int32Array): number {
   const b1 = buf[p + 1];
   if (b1 < 0x80 && b1 !== 0) {
-    at = p + 2;
-    return (b0 & 0x7f) | (b1 << 7);
+    after[0] = p + 2;
+    return (buf[p] & 0x7f) | (b1 << 7);
   }
   cursor.pos = p;
   const v = getVarU(buf, cursor);
-  at = cursor.pos;
+  after[0] = cursor.pos;
   return v;
 }
 
-/** Reads a zigzag varint at `p`, leaves the next position in `at`; NaN when invalid. */
-function readI(buf: Uint8Array, p: number): number {
-  const b0 = buf[p];
-  if (b0 < 0x80) {
-    at = p + 1;
-    return b0 & 1 ? -(b0 >>> 1) - 1 : b0 >>> 1;
-  }
+/** Reads a zigzag varint at `p`, leaves the next position in `after[0]`; NaN when invalid. */
+function slowI(buf: Uint8Array, p: number, after: Int32Array): number {
   cursor.pos = p;
   const v = getVarI(buf, cursor);
-  at = cursor.pos;
+  after[0] = cursor.pos;
   return v;
 }
 
@@ -127,6 +139,10 @@ function readI(buf: Uint8Array, p: number): number {
  * zero bytes) into `out`. str-def events define strings in `strings`; str
  * fields must name strings defined by earlier events. Throws a "corrupt"
  * TraceError naming the event on any violation.
+ *
+ * Varints are read inline for the 1-byte case (most values); the slow
+ * readers handle the rest. Reads past `len` land in the zero padding and are
+ * caught by the end check after each event.
  */
 export function decodeBlock(
   buf: Uint8Array,
@@ -144,92 +160,174 @@ export function decodeBlock(
   out.firstIndex = firstIndex;
   out.texts.clear();
   cursor.end = len;
+  // Module-level tables are read into locals once: see `after`.
+  // Imported constants too: each use of an import is a module-cell load with a hole check.
+  const kKindCodeMask = KIND_CODE_MASK,
+    kKindCodeEscape = KIND_CODE_ESCAPE,
+    kKindIdMax = KIND_ID_MAX,
+    kDtZero = DT_ZERO,
+    kSameContext = SAME_CONTEXT,
+    kSafeMax = SAFE_MAX,
+    kCpusMax = CPUS_MAX,
+    kFieldsMax = FIELDS_MAX,
+    kKindStrDef = KIND_STR_DEF,
+    kCodeU = CODE_U,
+    kCodeAdapt = CODE_ADAPT,
+    kCodePkt = CODE_PKT,
+    kCodeI = CODE_I;
+  const last = cpuLast, at = after, kindOfCode = KIND_OF_CODE, codeOfKind = CODE_OF_KIND;
+  const fieldCounts = FIELD_COUNT, fieldCodes = FIELD_CODE, fieldLimits = FIELD_LIMIT;
+  last.fill(0);
+  const aPrev = adaptPrev, aScore = adaptScores, sizeByClz = SIZE_BY_CLZ;
+  aPrev.fill(0);
+  aScore.fill(0);
+  let cpuHi = -1;
   const kinds = out.kind, times = out.tNs, cpus = out.cpu, threads = out.thread, fields = out.fields;
+  // Unused fields are 0: one memset per block beats a zeroing loop per event.
+  fields.fill(0, 0, count * kFieldsMax);
   let p = 0;
   let t = firstTNs;
   let cpu = 0;
   let thread = 0;
   let pkt = 0;
-  let cpuHi = -1;
-  let i = 0;
-  try {
-    for (; i < count; i++) {
-      const start = p;
-      if (p >= len) return fail(place, start, firstIndex + i, "the payload ends before the block's event count");
-      const lead = buf[p];
-      const kind = lead & 0x7f;
-      const fieldCount = FIELD_COUNT[kind];
-      if (fieldCount < 0) return fail(place, start, firstIndex + i, `unknown kind id ${kind}`);
-      const dt = readU(buf, p + 1);
-      p = at;
-      if (dt < 0) return fail(place, start, firstIndex + i, "bad time-delta varint");
-      if (i === 0 && dt !== 0) return fail(place, start, firstIndex + i, "the first event's time differs from the block's");
+  for (let i = 0; i < count; i++) {
+    const start = p;
+    if (p >= len) return fail(place, start, i, "the payload ends before the block's event count");
+    const lead = buf[p++];
+    let kind = kindOfCode[lead & kKindCodeMask];
+    if (kind < 0) {
+      if ((lead & kKindCodeMask) !== kKindCodeEscape) return fail(place, start, i, `reserved kind code ${lead & 0x3f}`);
+      kind = buf[p++];
+      if (!(kind <= kKindIdMax && codeOfKind[kind] === kKindCodeEscape)) {
+        return fail(place, start, i, `kind id ${kind} is unknown or has a short code`);
+      }
+    }
+    const fieldCount = fieldCounts[kind];
+    if (fieldCount < 0) return fail(place, start, i, `unknown kind id ${kind}`);
+    if ((lead & kDtZero) === 0) {
+      let dt = buf[p];
+      if (dt < 0x80) p++;
+      else {
+        dt = slowU(buf, p, at);
+        p = at[0];
+        if (dt < 0) return fail(place, start, i, "bad time-delta varint");
+      }
+      if (dt === 0 || i === 0) return fail(place, start, i, "non-canonical time delta");
       t += dt;
-      if (t > SAFE_MAX) return fail(place, start, firstIndex + i, "time above 2^53-1");
-      if ((lead & 0x80) === 0) {
-        const c = readU(buf, p);
-        p = at;
-        if (c < 0 || c >= 2 * CPUS_MAX) return fail(place, start, firstIndex + i, "bad cpu");
-        const nextCpu = c >>> 1;
-        let nextThread: number;
-        if (c & 1) {
-          nextThread = cpuLast[nextCpu];
-        } else {
-          nextThread = readU(buf, p);
-          p = at;
-          if (nextThread < 0) return fail(place, start, firstIndex + i, "bad thread varint");
-          // One encoding per event: the writer uses the short forms whenever they apply.
-          if (nextThread === cpuLast[nextCpu]) return fail(place, start, firstIndex + i, "non-canonical thread");
-          cpuLast[nextCpu] = nextThread;
+      if (t > kSafeMax) return fail(place, start, i, "time above 2^53-1");
+    }
+    if ((lead & kSameContext) === 0) {
+      let c = buf[p];
+      if (c < 0x80) p++;
+      else {
+        c = slowU(buf, p, at);
+        p = at[0];
+        if (c < 0 || c >= 2 * kCpusMax) return fail(place, start, i, "bad cpu");
+      }
+      const nextCpu = c >>> 1;
+      let nextThread: number;
+      if (c & 1) {
+        nextThread = last[nextCpu];
+      } else {
+        nextThread = buf[p];
+        if (nextThread < 0x80) p++;
+        else {
+          nextThread = slowU(buf, p, at);
+          p = at[0];
+          if (nextThread < 0) return fail(place, start, i, "bad thread varint");
         }
-        if (nextCpu === cpu && nextThread === thread) return fail(place, start, firstIndex + i, "non-canonical context");
-        if (nextCpu > cpuHi) cpuHi = nextCpu;
-        cpu = nextCpu;
-        thread = nextThread;
+        // One encoding per event: the writer uses the short forms whenever they apply.
+        if (nextThread === last[nextCpu]) return fail(place, start, i, "non-canonical thread");
+        last[nextCpu] = nextThread;
       }
-      kinds[i] = kind;
-      times[i] = t;
-      cpus[i] = cpu;
-      threads[i] = thread;
-      const fb = i * FIELDS_MAX;
-      if (kind === KIND_STR_DEF) {
-        p = decodeStrDef(buf, p, len, strings, out, i, place, start);
-        continue;
-      }
-      const base = kind * FIELDS_MAX;
-      let j = 0;
-      for (; j < fieldCount; j++) {
-        const code = FIELD_CODE[base + j];
-        let v: number;
-        if (code === CODE_U) {
-          v = readU(buf, p);
-          if (v < 0 || v >= FIELD_LIMIT[base + j]) return failField(place, start, firstIndex + i, kind, j);
-        } else if (code === CODE_I) {
-          v = readI(buf, p);
-          if (v !== v) return failField(place, start, firstIndex + i, kind, j);
-        } else if (code === CODE_PKT) {
-          const d = readI(buf, p);
-          v = pkt + d;
-          if (!(v >= 0 && v <= SAFE_MAX)) return failField(place, start, firstIndex + i, kind, j);
-          pkt = v;
+      if (nextCpu === cpu && nextThread === thread) return fail(place, start, i, "non-canonical context");
+      if (nextCpu > cpuHi) cpuHi = nextCpu;
+      cpu = nextCpu;
+      thread = nextThread;
+    }
+    kinds[i] = kind;
+    times[i] = t;
+    cpus[i] = cpu;
+    threads[i] = thread;
+    const fb = i * kFieldsMax;
+    if (kind === kKindStrDef) {
+      p = decodeStrDef(buf, p, len, strings, out, i, place, start);
+      continue;
+    }
+    const base = kind * kFieldsMax;
+    let j = 0;
+    for (; j < fieldCount; j++) {
+      const code = fieldCodes[base + j];
+      let v = buf[p];
+      if (code === kCodeAdapt) {
+        const slot = base + j;
+        const prev = aPrev[slot];
+        const s = aScore[slot];
+        if (s > 0) {
+          if (v < 0x80) {
+            p++;
+            v = v & 1 ? -(v >>> 1) - 1 : v >>> 1;
+          } else {
+            v = slowI(buf, p, at);
+            p = at[0];
+          }
+          v += prev;
+          if (!(v >= 0 && v <= kSafeMax)) return failField(place, start, i, kind, j);
         } else {
-          v = readU(buf, p);
-          if (v < 0 || !strings.definedBefore(v, firstIndex + i)) {
-            return fail(place, start, firstIndex + i, `unknown string id ${v}`);
+          if (v < 0x80) p++;
+          else {
+            v = slowU(buf, p, at);
+            p = at[0];
+            if (v < 0) return failField(place, start, i, kind, j);
           }
         }
-        p = at;
-        fields[fb + j] = v;
+        // adaptScore(s, v, prev), inlined.
+        const d = v - prev;
+        const m = d < 0 ? -d - 1 : d;
+        const rawSize = v < 0x100000000 ? sizeByClz[Math.clz32(v)] : varUSize(v);
+        const deltaSize = m < 0x80000000 ? sizeByClz[Math.clz32(m) - 1] : varISize(d);
+        const next = s + (rawSize - deltaSize) * 16;
+        aScore[slot] = next - (next >> 3);
+        aPrev[slot] = v;
+      } else if (code === kCodeU) {
+        if (v < 0x80) p++;
+        else {
+          v = slowU(buf, p, at);
+          p = at[0];
+        }
+        if (v < 0 || v >= fieldLimits[base + j]) return failField(place, start, i, kind, j);
+      } else if (code === kCodePkt) {
+        if (v < 0x80) {
+          p++;
+          v = v & 1 ? -(v >>> 1) - 1 : v >>> 1;
+        } else {
+          v = slowI(buf, p, at);
+          p = at[0];
+        }
+        v += pkt;
+        if (!(v >= 0 && v <= kSafeMax)) return failField(place, start, i, kind, j);
+        pkt = v;
+      } else if (code === kCodeI) {
+        v = slowI(buf, p, at);
+        p = at[0];
+        if (v !== v) return failField(place, start, i, kind, j);
+      } else {
+        if (v < 0x80) p++;
+        else {
+          v = slowU(buf, p, at);
+          p = at[0];
+        }
+        if (v < 0 || !strings.definedBefore(v, firstIndex + i)) {
+          return fail(place, start, i, `unknown string id ${v}`);
+        }
       }
-      for (; j < FIELDS_MAX; j++) fields[fb + j] = 0;
-      if (p > len) return fail(place, start, firstIndex + i, "the event runs past the payload");
+      fields[fb + j] = v;
     }
-    if (p !== len) return fail(place, p, firstIndex + count, `${len - p} bytes follow the block's last event`);
-    out.count = count;
-    out.block = place.block;
-  } finally {
-    cpuLast.fill(0, 0, cpuHi + 1);
+    if (p > len) return fail(place, start, i, "the event runs past the payload");
   }
+  if (p !== len) return fail(place, p, count, `${len - p} bytes follow the block's last event`);
+  out.count = count;
+  out.block = place.block;
 }
 
 /** Decodes a str-def's id and text after its context; returns the position after it. */
@@ -244,40 +342,52 @@ function decodeStrDef(
   start: number,
 ): number {
   const index = out.firstIndex + i;
-  const id = readU(buf, p);
-  p = at;
-  const bytes = readU(buf, p);
-  p = at;
-  if (id < 0) return fail(place, start, index, "bad string id varint");
+  cursor.pos = p;
+  const id = getVarU(buf, cursor);
+  const bytes = getVarU(buf, cursor);
+  p = cursor.pos;
+  if (id < 0) return fail(place, start, i, "bad string id varint");
   if (bytes < 0 || bytes > STRING_MAX_BYTES || p + bytes > len) {
-    return fail(place, start, index, `string length ${bytes} exceeds the payload or ${STRING_MAX_BYTES}`);
+    return fail(place, start, i, `string length ${bytes} exceeds the payload or ${STRING_MAX_BYTES}`);
   }
-  let text: string;
-  try {
-    text = utf8.decode(buf.subarray(p, p + bytes));
-  } catch {
-    return fail(place, start, index, "string text is not valid UTF-8");
-  }
+  const text = decodeText(buf, p, bytes);
+  if (text === undefined) return fail(place, start, i, "string text is not valid UTF-8");
   const result = strings.define(id, text, index, bytes);
-  if (result === "conflict") return fail(place, start, index, `string id ${id} is defined twice`);
-  if (result === "full") return fail(place, start, index, "too many strings");
+  if (result === "conflict") return fail(place, start, i, `string id ${id} is defined twice`);
+  if (result === "full") return fail(place, start, i, "too many strings");
   out.texts.set(i, text);
-  const fb = i * FIELDS_MAX;
-  out.fields[fb] = id;
-  for (let j = 1; j < FIELDS_MAX; j++) out.fields[fb + j] = 0;
+  out.fields[i * FIELDS_MAX] = id;
   return p + bytes;
 }
 
-function fail(place: BlockPlace, at: number, index: number, why: string): never {
-  throw new TraceError("corrupt", `event ${index}: ${why}`, {
+/** UTF-8 text of `buf[p, p + n)`; undefined when invalid. Short ASCII skips the (costly) TextDecoder call. */
+export function decodeText(buf: Uint8Array, p: number, n: number): string | undefined {
+  if (n <= 64) {
+    let s = "";
+    let k = 0;
+    for (; k < n; k++) {
+      const b = buf[p + k];
+      if (b >= 0x80) break;
+      s += String.fromCharCode(b);
+    }
+    if (k === n) return s;
+  }
+  try {
+    return utf8.decode(buf.subarray(p, p + n));
+  } catch {
+    return undefined;
+  }
+}
+
+function fail(place: BlockPlace, at: number, i: number, why: string): never {
+  throw new TraceError("corrupt", `event ${place.firstIndex + i}: ${why}`, {
     block: place.block,
     offset: place.payloadOffset + at,
     recovered: place.firstIndex,
   });
 }
 
-function failField(place: BlockPlace, at: number, index: number, kind: number, j: number): never {
+function failField(place: BlockPlace, at: number, i: number, kind: number, j: number): never {
   const def = kindDefOrNull(kind);
-  fail(place, at, index, `${def?.name ?? kind} field ${def?.fields[j]?.name ?? j} is invalid`);
+  fail(place, at, i, `${def?.name ?? kind} field ${def?.fields[j]?.name ?? j} is invalid`);
 }
-

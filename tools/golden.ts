@@ -12,7 +12,7 @@ import { SCENARIOS } from "../drivers/scenarios.ts";
 export function goldenRuns(): { scenario: string; stem: string; overrides: Record<string, string> }[] {
   const runs: { scenario: string; stem: string; overrides: Record<string, string> }[] = [];
   for (const s of SCENARIOS) {
-    const short: Record<string, string> = { "sim.durationNs": "1000000", "checkpoint.every": "1024" };
+    const short: Record<string, string> = { "sim.durationNs": "400000", "checkpoint.every": "1024" };
     const modes = s.params["splice.mode"]?.choices;
     if (modes) {
       for (const m of modes) {

@@ -1,0 +1,103 @@
+/**
+ * One exploration run and its verdict, shared by the workers and the main
+ * thread: run a seed, keep the first violation of each kind and the lock
+ * orders the run established (for the exploration-wide WITNESS graph).
+ * @module
+ */
+import type { Config } from "../core/config.ts";
+import { LockOrderGraph } from "../core/detect/mod.ts";
+import type { EventRecord, EventSink } from "../core/event.ts";
+import type { DecisionFeed } from "../core/machine.ts";
+import { KIND } from "../core/schema.ts";
+import { runScenario } from "../drivers/run.ts";
+
+/** The first violation of one kind in a run. */
+export interface Found {
+  readonly kind: string;
+  readonly event: number;
+  readonly message: string;
+}
+
+/** A lock order a run established, and where. */
+export interface OrderSeen {
+  readonly from: readonly [name: string, type: string];
+  readonly to: readonly [name: string, type: string];
+  readonly seed: number;
+  readonly event: number;
+  readonly thread: string;
+}
+
+/** What one run of an exploration found. */
+export interface Verdict {
+  readonly seed: number;
+  readonly events: number;
+  /** First violation of each kind, in order of appearance. */
+  readonly found: Found[];
+  /** Lock orders this runner had not seen in an earlier run (see exploreOne). */
+  readonly orders: OrderSeen[];
+  /** Class pairs the run itself reported as reversed ("name (type)", sorted). */
+  readonly reversals: [string, string][];
+}
+
+/** A unit of work: run seeds [lo, hi) of a scenario with a resolved configuration. */
+export interface RangeJob {
+  readonly scenario: string;
+  readonly config: Config;
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/** Runs one seed and returns its verdict. `knownOrders` filters orders already reported by this runner. */
+export function exploreOne(scenario: string, config: Config, seed: number, knownOrders: Set<string>): Verdict {
+  const graph = new LockOrderGraph();
+  const out = runScenario({ scenario, seed, config: { ...config }, lockGraph: graph });
+  const found: Found[] = [];
+  for (const v of out.result.violations) {
+    if (found.some((f) => f.kind === v.kind)) continue;
+    found.push({ kind: v.kind, event: v.event, message: v.message });
+  }
+  const orders: OrderSeen[] = [];
+  for (const [a, at, b, bt, seen] of graph.edges()) {
+    const key = `${a}\u0000${at}\u0000${b}\u0000${bt}`;
+    if (knownOrders.has(key)) continue;
+    knownOrders.add(key);
+    orders.push({ from: [a, at], to: [b, bt], seed, event: seen.event, thread: seen.thread });
+  }
+  return { seed, events: out.result.events, found, orders, reversals: graph.reportedPairs() };
+}
+
+/** Runs every seed of a job, in ascending order. */
+export function exploreRange(job: RangeJob, knownOrders: Set<string>): Verdict[] {
+  const out: Verdict[] = [];
+  for (let s = job.lo; s < job.hi; s++) out.push(exploreOne(job.scenario, job.config, s, knownOrders));
+  return out;
+}
+
+/** A sink collecting the non-default decisions of a run as a feed (keyed by decision ordinal). */
+export class DecisionRecorder implements EventSink {
+  readonly seq: number[] = [];
+  readonly values: number[] = [];
+  onEvent(e: EventRecord): void {
+    if (e.kind !== KIND.decision) return;
+    this.values.push(e.fields[2]);
+    this.seq.push(e.fields[3]);
+  }
+  /** The recorded feed. */
+  feed(): DecisionFeed {
+    return { seq: this.seq.slice(), values: this.values.slice() };
+  }
+}
+
+/** Runs a seed (optionally following `decisions`) and returns its first violation of `kind`, or null. */
+export function violationOf(
+  scenario: string,
+  config: Config,
+  seed: number,
+  kind: string,
+  decisions?: DecisionFeed,
+  sinks?: EventSink[],
+): Found | null {
+  const out = runScenario({ scenario, seed, config: { ...config }, decisions, sinks });
+  const v = out.result.violations.find((x) => x.kind === kind);
+  return v === undefined ? null : { kind: v.kind, event: v.event, message: v.message };
+}

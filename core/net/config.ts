@@ -1,0 +1,71 @@
+/**
+ * Configuration keys of the network stack and socket splicing. Scenarios
+ * that build a {@link NetStack} include these in their parameters (and may
+ * change defaults), so `--set splice.mode=...` and `--compare` work alike.
+ * @module
+ */
+import type { Config, KeySet } from "../config.ts";
+
+/** The splice implementations (reference section 2 and the seeds). */
+export const SPLICE_MODES = ["thread", "netstack-queue", "flowid-taskq"] as const;
+
+/** Network stack keys. */
+export const NET_KEYS: KeySet = {
+  "splice.mode": {
+    default: "flowid-taskq",
+    doc: "where somove runs: thread (one sosplice taskq thread, sotask yields after TCP), " +
+      "netstack-queue (per-softnet socket queue at the end of if_input_process, 2025-07 seed), " +
+      "flowid-taskq (splice task on net_tq(flowid), 2025-09 seed)",
+    choices: SPLICE_MODES,
+  },
+  "splice.refOrder": {
+    default: "safe",
+    doc: "reference taken for a queued splice task: safe = soref(); if (!task_add()) sorele(); " +
+      "unsafe = if (task_add()) soref(); (the idiom dlg@ flagged in the 2025-07 thread)",
+    choices: ["safe", "unsafe"],
+  },
+  "splice.closeBarrier": {
+    default: true,
+    doc: "soclose waits with taskq_barrier for splice tasks (2025-09); false relies on the task's socket " +
+      "reference instead (the 2025-07 first diff: 'I replaced them with reference count')",
+  },
+  "net.softnets": { default: 0, doc: "softnet task queues (0: min(8, cpus) as softnet_percpu)", min: 0, max: 64 },
+  "net.tqPerRxQueue": {
+    default: false,
+    doc: "ifiq of rx queue i uses net_tq(ifidx + i) instead of net_tq(ifidx) (OpenBSD has '/* + idx */' commented out)",
+  },
+  "net.sbHiwat": { default: 262144, doc: "socket buffer high water mark, bytes (so_rcv and so_snd)", min: 1, max: 1e9 },
+  "net.mss": { default: 1448, doc: "TCP maximum segment size, bytes", min: 64, max: 65535 },
+  "net.tcpRtoNs": { default: 200_000_000, doc: "TCP retransmission timeout (TCPTV_MIN), ns", min: 1000, max: 1e12 },
+};
+
+/** Resolved stack settings. */
+export interface NetSettings {
+  mode: number;
+  unsafeRef: boolean;
+  closeBarrier: boolean;
+  softnets: number;
+  tqPerRxQueue: boolean;
+  sbHiwat: number;
+  mss: number;
+  rtoNs: number;
+}
+
+/** Mode numbers: index in SPLICE_MODES. */
+export const MODE_THREAD = 0, MODE_NSQ = 1, MODE_FLOWID = 2;
+
+/** Reads the stack settings from a resolved configuration (defaults for missing keys). */
+export function netSettings(cfg: Config, cpus: number): NetSettings {
+  const get = (k: string) => cfg[k] ?? NET_KEYS[k].default;
+  const softnets = Number(get("net.softnets"));
+  return {
+    mode: (SPLICE_MODES as readonly string[]).indexOf(String(get("splice.mode"))),
+    unsafeRef: get("splice.refOrder") === "unsafe",
+    closeBarrier: get("splice.closeBarrier") === true,
+    softnets: softnets > 0 ? softnets : Math.min(8, cpus),
+    tqPerRxQueue: get("net.tqPerRxQueue") === true,
+    sbHiwat: Number(get("net.sbHiwat")),
+    mss: Number(get("net.mss")),
+    rtoNs: Number(get("net.tcpRtoNs")),
+  };
+}

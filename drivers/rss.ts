@@ -1,0 +1,96 @@
+/**
+ * Receive side scaling: the Toeplitz hash over source address, destination
+ * address, source port and destination port in network order, and a
+ * 128-entry indirection table (reference section 5). With the Microsoft key,
+ * 66.9.149.187:2794 -> 161.142.100.80:1766 hashes to 0x51ccc178 and the
+ * addresses alone to 0x323e8fc2.
+ *
+ * @example
+ * ```ts
+ * import { rssHash4, ipv4 } from "./rss.ts";
+ * rssHash4(ipv4("66.9.149.187"), ipv4("161.142.100.80"), 2794, 1766); // 0x51ccc178
+ * ```
+ * @module
+ */
+
+/** The Microsoft RSS verification key (40 bytes). */
+export const MS_RSS_KEY: Uint8Array = hexBytes(
+  "6d5a56da255b0ec24167253d43a38fb0d0ca2bcbae7b30b477cb2da38030f20c6a42b73bbeac01fa",
+);
+
+/** Size of the indirection table. */
+export const RSS_TABLE_SIZE = 128;
+
+function hexBytes(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/**
+ * Toeplitz hash of `input`: for each input bit from the most significant,
+ * if it is 1, XOR in the leftmost 32 bits of the key; shift the key left by
+ * one either way.
+ */
+export function toeplitz(input: Uint8Array, key: Uint8Array = MS_RSS_KEY): number {
+  if (key.length < input.length + 4) throw new Error("toeplitz: key too short for input");
+  let result = 0;
+  // window holds the leftmost 32 key bits; next key bits are shifted in.
+  let window = ((key[0] << 24) | (key[1] << 16) | (key[2] << 8) | key[3]) >>> 0;
+  for (let i = 0; i < input.length; i++) {
+    const nextByte = key[i + 4];
+    for (let b = 7; b >= 0; b--) {
+      if ((input[i] >> b) & 1) result = (result ^ window) >>> 0;
+      window = ((window << 1) | ((nextByte >> b) & 1)) >>> 0;
+    }
+  }
+  return result >>> 0;
+}
+
+/** An IPv4 address in dotted quad as a 32-bit number. */
+export function ipv4(s: string): number {
+  const p = s.split(".").map(Number);
+  if (p.length !== 4 || p.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) throw new Error(`bad IPv4 '${s}'`);
+  return ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0;
+}
+
+function put32(b: Uint8Array, off: number, v: number): void {
+  b[off] = v >>> 24;
+  b[off + 1] = (v >>> 16) & 255;
+  b[off + 2] = (v >>> 8) & 255;
+  b[off + 3] = v & 255;
+}
+
+/** The RSS hash of a TCP/UDP over IPv4 4-tuple. */
+export function rssHash4(src: number, dst: number, sport: number, dport: number): number {
+  const b = new Uint8Array(12);
+  put32(b, 0, src);
+  put32(b, 4, dst);
+  b[8] = sport >>> 8;
+  b[9] = sport & 255;
+  b[10] = dport >>> 8;
+  b[11] = dport & 255;
+  return toeplitz(b);
+}
+
+/** The RSS hash of an IPv4 address pair (non-TCP/UDP packets). */
+export function rssHash2(src: number, dst: number): number {
+  const b = new Uint8Array(8);
+  put32(b, 0, src);
+  put32(b, 4, dst);
+  return toeplitz(b);
+}
+
+/** The indirection table: entry i names the receive queue for hashes with low bits i. */
+export class RssTable {
+  readonly entries: Uint8Array;
+  constructor(readonly queues: number) {
+    if (queues < 1 || queues > 255) throw new Error("rss: 1..255 queues");
+    this.entries = new Uint8Array(RSS_TABLE_SIZE);
+    for (let i = 0; i < RSS_TABLE_SIZE; i++) this.entries[i] = i % queues;
+  }
+  /** The receive queue of a hash: indir[hash & 127]. */
+  queue(hash: number): number {
+    return this.entries[hash & (RSS_TABLE_SIZE - 1)];
+  }
+}

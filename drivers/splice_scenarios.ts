@@ -1,0 +1,403 @@
+/**
+ * Relay scenarios: a relayd-like relay inside the machine. N client flows
+ * arrive on em0 (ifidx 1), each accepted socket is spliced (SO_SPLICE) to a
+ * connection out of em1 (ifidx 2) to a sink host, so data is measured end to
+ * end: source host -> NIC rx queue (RSS) -> ifiq -> softnet -> TCP/UDP input
+ * -> so_rcv -> somove (where `splice.mode` puts it) -> output -> NIC -> sink.
+ *
+ * - `splice-tcp`, `splice-udp`: throughput, pps, splice latency and drops per
+ *   `splice.mode` (the seeds' 30 -> 40 Gbit/s, TCP +3-20 %, UDP +30-75 %).
+ * - `splice-refrace`: a few UDP flows whose relay process closes both
+ *   sockets while data keeps arriving, racing the splice wakeup;
+ *   `splice.refOrder=unsafe` lets a schedule free the socket before the
+ *   late soref (use after free).
+ *
+ * `finish()` checks byte conservation: bytes sent by sources == bytes at the
+ * sinks + bytes buffered in the relay + bytes in flight (+ bytes dropped, for
+ * UDP, which has no retransmission).
+ * @module
+ */
+import type { Config, ConfigValue, KeySet } from "../core/config.ts";
+import type { Machine } from "../core/machine.ts";
+import { type KCode, PRIO } from "../core/objects.ts";
+import { NET_KEYS } from "../core/net/config.ts";
+import { PROTO } from "../core/net/packet.ts";
+import type { Socket } from "../core/net/socket.ts";
+import { soclose, sosplice } from "../core/net/splice.ts";
+import { soreceive, sosend } from "../core/net/usrreq.ts";
+import { NetStack, pcbKey } from "../core/net/stack.ts";
+import { tcpTimersInit } from "../core/net/tcp.ts";
+import { type HostLink, TcpSink, TcpSource, UdpSink, UdpSource } from "./hosts.ts";
+import { Nic } from "./nic.ts";
+import { ipv4, rssHash4 } from "./rss.ts";
+import type { Metrics, Scenario } from "./scenario.ts";
+
+/** Parameters of the relay scenarios (NET_KEYS are added to them). */
+export const RELAY_KEYS: KeySet = {
+  "relay.flows": { default: 8, doc: "client flows, each spliced to its own outbound flow", min: 1, max: 4096 },
+  "relay.msgBytes": {
+    default: 1448,
+    doc: "message size: TCP segment / UDP datagram payload, bytes",
+    min: 1,
+    max: 65000,
+  },
+  "relay.rateMbps": { default: 10000, doc: "offered rate per flow, Mbit/s of payload", min: 1, max: 1_000_000 },
+  "relay.bytes": { default: 0, doc: "bytes each source sends (0: until the run ends)", min: 0, max: 1e15 },
+  "relay.fin": { default: true, doc: "TCP sources send FIN after relay.bytes (false: they just stop)" },
+  "relay.closeAtNs": {
+    default: 0,
+    doc: "relay processes close both sockets at this time (0: when the splice ends; -1: at a random time in the run)",
+    min: -1,
+    max: 1e15,
+  },
+  "splice.max": { default: 0, doc: "SO_SPLICE maximum bytes per splice (0: none)", min: 0, max: 1e15 },
+  "splice.idleNs": { default: 0, doc: "SO_SPLICE idle timeout, ns (0: none)", min: 0, max: 1e15 },
+  "link.delayNs": { default: 5000, doc: "one-way wire delay between hosts and the machine, ns", min: 0, max: 1e12 },
+  "link.lossPpm": {
+    default: 0,
+    doc: "loss of data packets on the source and sink links, per million",
+    min: 0,
+    max: 1e6,
+  },
+  "link.gbps": { default: 100, doc: "NIC transmit line rate, Gbit/s", min: 1, max: 10000 },
+  "nic.rxQueues": { default: 0, doc: "receive queues per NIC (0: one per CPU)", min: 0, max: 64 },
+  "nic.itrNs": { default: 8000, doc: "interrupt moderation delay, ns", min: 0, max: 1e9 },
+  "nic.ringSize": { default: 1024, doc: "receive descriptors per queue", min: 1, max: 1e6 },
+  "sink.wnd": { default: 1 << 20, doc: "window a TCP sink advertises, bytes", min: 1, max: 1e9 },
+  "relay.userCopy": {
+    default: false,
+    doc: "relay without splicing: the relay process read()s the source and write()s the drain (the baseline)",
+  },
+  "relay.rssBalance": {
+    default: true,
+    doc: "ephemeral ports are drawn until flow i lands on rx queue i mod queues (even RSS spread, as a " +
+      "benchmark picks ports); false: plain random ports",
+  },
+};
+
+/** One relayed flow: sockets, hosts, and how the splice ended. */
+export interface RelayFlow {
+  readonly idx: number;
+  readonly inSo: Socket;
+  readonly outSo: Socket;
+  tsrc: TcpSource | null;
+  tsink: TcpSink | null;
+  usrc: UdpSource | null;
+  usink: UdpSink | null;
+  spliceErr: number;
+  /** so_error of the source socket when the splice ended (EFBIG, ETIMEDOUT, ...). */
+  endError: number;
+  closed: boolean;
+}
+
+/** The relay world built by {@link buildRelay} (tests reach into it). */
+export interface RelayWorld {
+  readonly st: NetStack;
+  readonly flows: RelayFlow[];
+  readonly nicIn: Nic;
+  readonly nicOut: Nic;
+}
+
+/** The last relay built, for tests that run through runScenario. */
+export let lastRelay: RelayWorld | null = null;
+
+const RELAY_IN = ipv4("10.0.1.1"), RELAY_OUT = ipv4("10.0.2.1");
+
+/** Builds the machine's stack, NICs, hosts and relay processes. */
+export function buildRelay(m: Machine, cfg: Config, proto: number): RelayWorld {
+  const n = (k: string) => Number(cfg[k]);
+  const st = new NetStack(m, cfg);
+  const nrxq = n("nic.rxQueues") > 0 ? n("nic.rxQueues") : m.cpus.length;
+  const nicOpt = { rxQueues: nrxq, itrNs: n("nic.itrNs"), linkGbps: n("link.gbps"), ringSize: n("nic.ringSize") };
+  const nicIn = new Nic(m, st, "em0", 1, nicOpt);
+  const nicOut = new Nic(m, st, "em1", 2, nicOpt);
+  nicIn.delayNs = nicOut.delayNs = n("link.delayNs");
+  nicOut.lossPpm = n("link.lossPpm");
+  const srcLink: HostLink = { nic: nicIn, delayNs: n("link.delayNs"), lossPpm: n("link.lossPpm") };
+  const sinkLink: HostLink = { nic: nicOut, delayNs: n("link.delayNs"), lossPpm: 0 };
+  const flows: RelayFlow[] = [];
+  const used = new Set<number>();
+  for (let i = 0; i < n("relay.flows"); i++) flows.push(buildFlow(m, cfg, st, proto, i, srcLink, sinkLink, used));
+  const world = { st, flows, nicIn, nicOut };
+  lastRelay = world;
+  return world;
+}
+
+/**
+ * An ephemeral port (49152..65535) not used yet, drawn from the workload
+ * PRNG; with `want` >= 0, redrawn until `queueOf(port)` is `want`.
+ */
+function ephemeral(m: Machine, used: Set<number>, want = -1, queueOf: (port: number) => number = () => -1): number {
+  for (;;) {
+    const p = m.workRng.between(49152, 65535);
+    if (used.has(p) || (want >= 0 && queueOf(p) !== want)) continue;
+    used.add(p);
+    return p;
+  }
+}
+
+function buildFlow(
+  m: Machine,
+  cfg: Config,
+  st: NetStack,
+  proto: number,
+  i: number,
+  srcLink: HostLink,
+  sinkLink: HostLink,
+  used: Set<number>,
+) {
+  const n = (k: string) => Number(cfg[k]);
+  // Clients and sinks on their own addresses; the relay listens on 8080 and
+  // connects out from ephemeral ports; client ports are ephemeral too.
+  const client = ipv4("10.0.0.10") + i, sink = ipv4("10.0.3.10") + i;
+  const inPort = 8080, sport = 9000;
+  const want = cfg["relay.rssBalance"] === true ? i % srcLink.nic.rss.queues : -1;
+  const cport = ephemeral(m, used, want, (p) => srcLink.nic.rss.queue(rssHash4(client, RELAY_IN, p, inPort)));
+  const outPort = ephemeral(m, used, want, (p) => sinkLink.nic.rss.queue(rssHash4(sink, RELAY_OUT, sport, p)));
+  // inp_flowid: the Toeplitz hash of the connection, equal to its packets' RSS hash.
+  const hashIn = rssHash4(client, RELAY_IN, cport, inPort);
+  const hashOut = rssHash4(sink, RELAY_OUT, sport, outPort);
+  const inSo = st.socket(proto, 2 * i + 1, inPort, cport, 1, hashIn);
+  const outSo = st.socket(proto, 2 * i + 2, outPort, sport, 2, hashOut);
+  const startNs = 1000 + m.workRng.below(4000);
+  const so = {
+    flow: 2 * i + 1,
+    sport: cport,
+    dport: inPort,
+    hash: hashIn,
+    msgBytes: n("relay.msgBytes"),
+    rateMbps: n("relay.rateMbps"),
+    bytes: n("relay.bytes"),
+    fin: cfg["relay.fin"] === true,
+    startNs,
+    rtoNs: st.set.rtoNs,
+  };
+  const f: RelayFlow = {
+    idx: i,
+    inSo,
+    outSo,
+    tsrc: null,
+    tsink: null,
+    usrc: null,
+    usink: null,
+    spliceErr: 0,
+    endError: 0,
+    closed: false,
+  };
+  if (proto === PROTO.tcp) {
+    const cIss = m.workRng.below(1 << 30), rInIss = m.workRng.below(1 << 30);
+    const rOutIss = m.workRng.below(1 << 30), sIss = m.workRng.below(1 << 30);
+    st.tcpEstablish(inSo, rInIss, cIss, 65535 * 4);
+    st.tcpEstablish(outSo, rOutIss, sIss, n("sink.wnd"));
+    tcpTimersInit(st, inSo);
+    tcpTimersInit(st, outSo);
+    f.tsrc = new TcpSource(m, st, srcLink, so, cIss, rInIss, inSo.rcv.hiwat);
+    f.tsink = new TcpSink(
+      m,
+      st,
+      sinkLink,
+      {
+        flow: 2 * i + 2,
+        sport,
+        dport: outPort,
+        hash: hashOut,
+        wnd: n("sink.wnd"),
+        delAckNs: 50_000,
+      },
+      sIss,
+      rOutIss,
+    );
+    srcLink.nic.peers.set(pcbKey(inPort, cport), f.tsrc);
+    sinkLink.nic.peers.set(pcbKey(outPort, sport), f.tsink);
+  } else {
+    f.usrc = new UdpSource(m, st, srcLink, so);
+    f.usink = new UdpSink(m, st, 2 * i + 2);
+    sinkLink.nic.peers.set(pcbKey(outPort, sport), f.usink);
+  }
+  spawnRelayProc(m, cfg, st, f);
+  return f;
+}
+
+/** The relay process of one flow: splice, wait for the splice to end (or the close time), close both. */
+function spawnRelayProc(m: Machine, cfg: Config, st: NetStack, f: RelayFlow): void {
+  const max = Number(cfg["splice.max"]), idle = Number(cfg["splice.idleNs"]);
+  let closeAt = Number(cfg["relay.closeAtNs"]);
+  if (closeAt < 0) {
+    const dur = Number(cfg["sim.durationNs"]);
+    closeAt = m.workRng.between(Math.floor(dur / 10), Math.floor((dur * 9) / 10));
+  }
+  if (cfg["relay.userCopy"] === true) return spawnCopyProc(m, cfg, st, f);
+  m.spawn(`relayd${f.idx}`, function* (): KCode {
+    f.spliceErr = yield* sosplice(st, f.inSo, f.outSo, max, idle);
+    if (closeAt > 0) {
+      if (m.nowNs < closeAt) yield m.sleep(f.inSo.rcv.chan, null, closeAt - m.nowNs);
+    } else {
+      // read() blocks while spliced; sounsplice wakes us.
+      while (f.inSo.isSpliced()) yield m.sleep(f.inSo.rcv.chan);
+    }
+    f.endError = f.inSo.error;
+    yield* soclose(st, f.inSo);
+    yield* soclose(st, f.outSo);
+    f.closed = true;
+  }, { prio: PRIO.user });
+}
+
+/** The userland-copy relay process: read() the source, write() the drain, close both at EOF. */
+function spawnCopyProc(m: Machine, cfg: Config, st: NetStack, f: RelayFlow): void {
+  const chunk = Math.max(Number(cfg["relay.msgBytes"]), 16384);
+  m.spawn(`relayd${f.idx}`, function* (): KCode {
+    for (;;) {
+      const n = yield* soreceive(st, f.inSo, chunk);
+      if (n === 0) break;
+      if ((yield* sosend(st, f.outSo, n)) !== 0) break;
+    }
+    f.endError = f.inSo.error;
+    yield* soclose(st, f.inSo);
+    yield* soclose(st, f.outSo);
+    f.closed = true;
+  }, { prio: PRIO.user });
+}
+
+/** Percentile of sorted samples (nearest rank). */
+function pct(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/** Metrics of a relay run. */
+export function relayMetrics(m: Machine, w: RelayWorld): Metrics {
+  const simNs = Math.max(1, m.nowNs);
+  let bytes = 0, pkts = 0, offered = 0;
+  for (const f of w.flows) {
+    bytes += f.tsink?.receivedBytes ?? f.usink?.receivedBytes ?? 0;
+    pkts += f.tsink?.receivedPkts ?? f.usink?.receivedPkts ?? 0;
+    offered += f.tsrc?.dataSent ?? f.usrc?.sentBytes ?? 0;
+  }
+  const lat = Float64Array.from(w.st.spliceLatNs).sort();
+  return {
+    throughputGbps: Math.round((bytes * 8 * 100) / simNs) / 100,
+    pps: Math.round((pkts * 1e9) / simNs),
+    offeredGbps: Math.round((offered * 8 * 100) / simNs) / 100,
+    spliceLatP50Ns: pct(lat, 50),
+    spliceLatP99Ns: pct(lat, 99),
+    drops: w.st.acct.drops,
+    dropsByReason: { ...w.st.acct.dropsByReason },
+    somoveCalls: w.st.somoveCalls,
+    bytesPerSomove: w.st.somoveCalls > 0 ? Math.round(bytes / w.st.somoveCalls) : 0,
+  };
+}
+
+/** Byte conservation at the end of the run; returns the failures (also reported as violations). */
+export function relayConservation(m: Machine, w: RelayWorld): string[] {
+  const bad: string[] = [];
+  let sent = 0, recv = 0, buffered = 0;
+  for (const f of w.flows) {
+    if (f.tsrc !== null && f.tsink !== null) {
+      const msg = tcpFlowConservation(f);
+      if (msg !== null) bad.push(msg);
+      continue;
+    }
+    sent += f.usrc!.sentBytes;
+    recv += f.usink!.receivedBytes;
+    buffered += f.inSo.rcv.cc + userHeld(f);
+  }
+  const a = w.st.acct;
+  // UDP: datagrams taken out of so_rcv by a running somove count as in flight.
+  if (w.flows.length > 0 && w.flows[0].usrc !== null && sent !== recv + buffered + a.wireBytes + a.dropBytes) {
+    bad.push(
+      `udp: sources sent ${sent} bytes != sinks ${recv} + buffered ${buffered} + in flight ${a.wireBytes} + dropped ${a.dropBytes}`,
+    );
+  }
+  for (const msg of bad) m.violation("conservation", msg);
+  return bad;
+}
+
+/** Bytes read from the source and not yet in the drain: a userland-copy relay's buffer (0 when spliced). */
+function userHeld(f: RelayFlow): number {
+  return f.inSo.n.moved - f.outSo.n.sndAppended;
+}
+
+/**
+ * TCP, per flow, in unique stream bytes: sent == at the sink + buffered in
+ * the relay (so_rcv of the source socket, a userland relay's buffer, so_snd
+ * of the drain not yet at the sink) + in flight toward the relay (sent, not
+ * yet accepted) + discarded by sorflush. It reduces to the relay's own
+ * accounting: bytes accepted == so_rcv + moved + flushed and bytes appended
+ * to the drain == so_snd + acknowledged by the sink.
+ */
+function tcpFlowConservation(f: RelayFlow): string | null {
+  const src = f.tsrc!, sink = f.tsink!, inSo = f.inSo, out = f.outSo;
+  const tp = out.tcp!;
+  const acked = tp.sndUna - tp.iss - 1 - (tp.finAcked ? 1 : 0);
+  const ackInFlight = sink.receivedBytes - acked; // at the sink, ACK not yet back: still in so_snd
+  const buffered = inSo.rcv.cc + userHeld(f) + out.snd.cc - ackInFlight;
+  const inFlight = src.dataSent - inSo.n.accepted;
+  const rhs = sink.receivedBytes + buffered + inFlight + inSo.n.flushed;
+  if (src.dataSent === rhs && userHeld(f) >= 0) return null;
+  return `tcp flow ${f.idx}: sent ${src.dataSent} != sink ${sink.receivedBytes} + buffered ${buffered} + in flight ${inFlight}` +
+    ` + flushed ${inSo.n.flushed} (moved ${inSo.n.moved}, drain appended ${out.n.sndAppended})`;
+}
+
+function relayScenario(
+  name: string,
+  doc: string,
+  proto: number,
+  defaults: Record<string, ConfigValue>,
+  machineDefaults: Record<string, ConfigValue>,
+): Scenario {
+  const params: KeySet = { ...NET_KEYS, ...RELAY_KEYS };
+  for (const [k, v] of Object.entries(defaults)) params[k] = { ...params[k], default: v };
+  return {
+    name,
+    doc,
+    params,
+    machineDefaults,
+    setup(m: Machine, cfg: Config) {
+      const w = buildRelay(m, cfg, proto);
+      return {
+        metrics: () => relayMetrics(m, w),
+        finish: () => void relayConservation(m, w),
+      };
+    },
+  };
+}
+
+/**
+ * The relay scenarios default to `net.tqPerRxQueue=true`: the seeds' setup
+ * ("The hot path receiving packets will distribute them over all softnet
+ * threads") spreads the rx queues over the softnets.
+ */
+export const spliceTcp: Scenario = relayScenario(
+  "splice-tcp",
+  "relayd-like TCP relay: N client flows spliced to N sink flows; compare splice.mode",
+  PROTO.tcp,
+  { "net.tqPerRxQueue": true, "relay.rateMbps": 5000 },
+  { "sim.durationNs": 5_000_000 },
+);
+
+/** UDP relay. */
+export const spliceUdp: Scenario = relayScenario(
+  "splice-udp",
+  "relayd-like UDP relay: N client flows spliced to N sink flows; compare splice.mode",
+  PROTO.udp,
+  { "net.tqPerRxQueue": true, "relay.msgBytes": 1400, "relay.rateMbps": 2000 },
+  { "sim.durationNs": 5_000_000 },
+);
+
+/** The refcount race: closes racing the splice wakeup, unsafe reference order by default. */
+export const spliceRefrace: Scenario = relayScenario(
+  "splice-refrace",
+  "few UDP flows; relay processes close their sockets while data arrives, racing task_add/soref (splice.refOrder)",
+  PROTO.udp,
+  {
+    "splice.refOrder": "unsafe",
+    "splice.closeBarrier": false,
+    "splice.mode": "flowid-taskq",
+    "net.tqPerRxQueue": true,
+    "relay.flows": 4,
+    "relay.msgBytes": 512,
+    "relay.rateMbps": 500,
+    "relay.closeAtNs": -1,
+  },
+  { "sim.durationNs": 1_000_000 },
+);

@@ -1,0 +1,442 @@
+/**
+ * The per-run index behind the viewer queries, built in one streaming pass
+ * over the trace and small whatever the trace size: a fixed time grid of
+ * per-CPU occupancy cells (dominant thread, busy share, first event), a
+ * snapshot of what each CPU ran every {@link CHUNK_EVENTS} events (so a
+ * window can be replayed exactly from near its start), object names, kind
+ * counts and the violations.
+ *
+ * @module
+ */
+import { EventRecord } from "../core/event.ts";
+import { ENUMS, FIELDS_MAX, KIND, KIND_ID_MAX } from "../core/schema.ts";
+import type { TraceHeader } from "../recorder/format.ts";
+import { BlockCursor } from "./_blocks.ts";
+import type { DecodedBlock } from "./_decode.ts";
+import type { TraceReader } from "./reader.ts";
+
+/** Events between two per-CPU snapshots; an exact timeline window replays at most this many extra events. */
+export const CHUNK_EVENTS = 4096;
+/** Target events per grid cell: the grid stays about 1/64 of the event count. */
+const EVENTS_PER_CELL = 64;
+/** Most grid cells over all CPUs (bounds the index at ~14 bytes a cell). */
+const CELLS_MAX = 2_000_000;
+/** Most object names kept (obj-alloc can name one object per packet). */
+const NAMES_MAX = 200_000;
+/** Most violations kept. */
+const VIOLATIONS_MAX = 10_000;
+
+/** Thread kinds as thread-create's `kind` field carries them (core/objects.ts THREAD_KIND order). */
+export const THREAD_KINDS = ["kthread", "user", "softint", "intr"] as const;
+
+/** A thread as the index knows it. */
+export interface ThreadInfo {
+  id: number;
+  name: string;
+  kind: string;
+  prio: number;
+}
+
+/** A violation event. */
+export interface ViolationInfo {
+  index: number;
+  tNs: number;
+  cpu: number;
+  thread: number;
+  kind: string;
+  message: string;
+}
+
+/**
+ * Per-CPU occupancy over a grid of equal time cells: for each (cell, cpu),
+ * the thread that ran longest (0 when only idle, -1 no data), the share of the cell
+ * spent non-idle (per mille) and the first noted event (a switch) on that
+ * CPU in the cell.
+ * Spans are added in time order per CPU; only one cell per CPU is open.
+ */
+export class Occupancy {
+  readonly act: Int32Array;
+  readonly busy: Uint16Array;
+  readonly firstEv: Float64Array;
+  readonly #open: Int32Array;
+  readonly #acts: number[][];
+  readonly #ns: number[][];
+
+  constructor(readonly cpus: number, readonly cells: number, readonly cellNs: number, readonly t0: number) {
+    this.act = new Int32Array(cells * cpus).fill(-1);
+    this.busy = new Uint16Array(cells * cpus);
+    this.firstEv = new Float64Array(cells * cpus).fill(-1);
+    this.#open = new Int32Array(cpus).fill(-1);
+    this.#acts = Array.from({ length: cpus }, () => []);
+    this.#ns = Array.from({ length: cpus }, () => []);
+  }
+
+  /** The cell holding time `t` (clamped to the grid). */
+  cellOf(t: number): number {
+    const c = Math.floor((t - this.t0) / this.cellNs);
+    return c < 0 ? 0 : c >= this.cells ? this.cells - 1 : c;
+  }
+
+  /** Notes event `index` on `cpu` at `t` (keeps the first per cell). */
+  noteEvent(cpu: number, t: number, index: number): void {
+    const at = this.cellOf(t) * this.cpus + cpu;
+    if (this.firstEv[at] < 0) this.firstEv[at] = index;
+  }
+
+  /** Attributes [ta, tb) on `cpu` to `thread`. */
+  add(cpu: number, thread: number, ta: number, tb: number): void {
+    const end = Math.min(tb, this.t0 + this.cells * this.cellNs);
+    let t = Math.max(ta, this.t0);
+    let cell = this.cellOf(t);
+    while (t < end) {
+      const cellEnd = this.t0 + (cell + 1) * this.cellNs;
+      const seg = Math.min(end, cellEnd) - t;
+      this.#put(cpu, cell, thread, seg);
+      t += seg;
+      cell++;
+    }
+  }
+
+  /** Closes every open cell; call once after the last `add`. */
+  finish(): void {
+    for (let c = 0; c < this.cpus; c++) this.#flush(c);
+  }
+
+  #put(cpu: number, cell: number, thread: number, ns: number): void {
+    if (this.#open[cpu] !== cell) {
+      this.#flush(cpu);
+      this.#open[cpu] = cell;
+    }
+    const acts = this.#acts[cpu];
+    const k = acts.indexOf(thread);
+    if (k >= 0) this.#ns[cpu][k] += ns;
+    else {
+      acts.push(thread);
+      this.#ns[cpu].push(ns);
+    }
+  }
+
+  #flush(cpu: number): void {
+    const cell = this.#open[cpu];
+    if (cell < 0) return;
+    const acts = this.#acts[cpu];
+    const ns = this.#ns[cpu];
+    let best = 0, bestNs = -1, busyNs = 0;
+    // The thread that ran longest, not idle: short bursts between idle gaps
+    // would otherwise vanish at every zoom but the deepest; `busy` says how
+    // much of the cell it filled.
+    for (let k = 0; k < acts.length; k++) {
+      if (acts[k] === 0) continue;
+      if (ns[k] > bestNs) [best, bestNs] = [acts[k], ns[k]];
+      busyNs += ns[k];
+    }
+    const at = cell * this.cpus + cpu;
+    this.act[at] = best;
+    this.busy[at] = Math.min(1000, Math.round(busyNs / this.cellNs * 1000));
+    acts.length = 0;
+    ns.length = 0;
+    this.#open[cpu] = -1;
+  }
+}
+
+/** What a range of cells of one CPU adds up to. */
+export interface CellSum {
+  /** The thread with the most busy time (0 only idle, -1 no data). */
+  act: number;
+  /** Mean busy share, per mille. */
+  busy: number;
+  /** First noted event, or -1. */
+  ev: number;
+}
+
+/** Sums cells [c0, c1] of `cpu`; `tally` is scratch space, cleared here. */
+export function sumCells(g: Occupancy, cpu: number, c0: number, c1: number, tally: Map<number, number>): CellSum {
+  tally.clear();
+  let busySum = 0, n = 0, ev = -1;
+  for (let c = c0; c <= c1; c++) {
+    const at = c * g.cpus + cpu;
+    const act = g.act[at];
+    if (act < 0) continue;
+    // Weighted by busy time, so idle cells (act 0, busy 0) never win.
+    tally.set(act, (tally.get(act) ?? 0) + g.busy[at]);
+    busySum += g.busy[at];
+    n++;
+    if (ev < 0) ev = g.firstEv[at];
+  }
+  let act = n > 0 ? 0 : -1, best = 0;
+  for (const [th, w] of tally) if (th !== 0 && w > best) [act, best] = [th, w];
+  return { act, busy: n > 0 ? busySum / n : 0, ev };
+}
+
+/** A grid `factor` times coarser, so wide timeline windows read few cells. */
+export function coarsen(g: Occupancy, factor: number): Occupancy {
+  const cells = Math.ceil(g.cells / factor);
+  const out = new Occupancy(g.cpus, cells, g.cellNs * factor, g.t0);
+  const tally = new Map<number, number>();
+  for (let cpu = 0; cpu < g.cpus; cpu++) {
+    for (let c = 0; c < cells; c++) {
+      const s = sumCells(g, cpu, c * factor, Math.min(g.cells, (c + 1) * factor) - 1, tally);
+      const at = c * g.cpus + cpu;
+      out.act[at] = s.act;
+      out.busy[at] = Math.round(s.busy);
+      out.firstEv[at] = s.ev;
+    }
+  }
+  return out;
+}
+
+/** Cells merged per level of the grid pyramid. */
+const LEVEL_FACTOR = 16;
+
+/** The grid and coarser copies of it, finest first, down to about a thousand cells. */
+function pyramid(g: Occupancy): Occupancy[] {
+  const levels = [g];
+  while (levels[levels.length - 1].cells > 1000 * LEVEL_FACTOR) {
+    levels.push(coarsen(levels[levels.length - 1], LEVEL_FACTOR));
+  }
+  return levels;
+}
+
+/** Everything the queries know about one run without reading it again. */
+export interface RunIndex {
+  readonly header: TraceHeader;
+  readonly events: number;
+  readonly hasFooter: boolean;
+  /** The damage message when the trace is damaged (events before it are indexed). */
+  readonly damage: string | undefined;
+  readonly tFirst: number;
+  readonly tLast: number;
+  readonly cpus: number;
+  readonly grid: Occupancy;
+  /** `grid` then coarser copies (each LEVEL_FACTOR times coarser). */
+  readonly levels: Occupancy[];
+  /** Time of event k * CHUNK_EVENTS. */
+  readonly chunkT: Float64Array;
+  /** Thread running on each CPU just before event k * CHUNK_EVENTS (cpus per chunk). */
+  readonly chunkCur: Int32Array;
+  readonly kindCounts: Float64Array;
+  readonly busyNs: Float64Array;
+  readonly threads: Map<number, ThreadInfo>;
+  /** Names of kernel objects (locks by class, task queues, tasks, softints, ...). */
+  readonly names: Map<number, string>;
+  readonly locks: { id: number; cls: string; type: string }[];
+  readonly violations: ViolationInfo[];
+  readonly endReason: string | undefined;
+  readonly bytes: number;
+}
+
+/** Mutable state of the indexing pass. */
+interface Pass {
+  cur: Int32Array;
+  lastT: Float64Array;
+  chunkT: number[];
+  chunkCur: number[];
+  rec: EventRecord;
+}
+
+/**
+ * Calls `fn` with each decoded block from the one holding `fromIndex` on,
+ * and the position of `fromIndex` in the first; stops when `fn` returns
+ * false, at the end, or (recover mode) at damage. Reading the columns
+ * directly instead of filling a record per event halves the cost of a pass.
+ */
+export function forEachBlock(
+  reader: TraceReader,
+  fromIndex: number,
+  fn: (d: DecodedBlock, start: number) => boolean,
+): void {
+  const cur = new BlockCursor();
+  let b = reader.locate(fromIndex, cur);
+  if (b < 0) return;
+  for (let start = fromIndex; reader.loadBlock(b, cur); b++, start = cur.decoded.firstIndex) {
+    if (!fn(cur.decoded, start - cur.decoded.firstIndex)) return;
+  }
+}
+
+/**
+ * Builds the index of an open reader (opened with `recover: true`) in one
+ * pass. A file without a footer is scanned first to learn its length.
+ */
+export function buildIndex(reader: TraceReader, bytes: number): RunIndex {
+  const { events, tFirst, tLast } = extent(reader);
+  const cpus = reader.header.cpus;
+  const cells = Math.max(1, Math.min(Math.ceil(events / EVENTS_PER_CELL), Math.floor(CELLS_MAX / cpus)));
+  const cellNs = Math.max(1, Math.ceil((tLast - tFirst + 1) / cells));
+  const grid = new Occupancy(cpus, cells, cellNs, tFirst);
+  const ix = newIndex(reader, events, bytes, grid, tFirst, tLast);
+  const pass: Pass = {
+    cur: new Int32Array(cpus),
+    lastT: new Float64Array(cpus).fill(tFirst),
+    chunkT: [],
+    chunkCur: [],
+    rec: new EventRecord(),
+  };
+  if (events > 0) forEachBlock(reader, 0, (d) => visitBlock(ix, pass, d, reader));
+  for (let c = 0; c < cpus; c++) account(ix, pass, c, tLast);
+  grid.finish();
+  return {
+    ...ix,
+    levels: pyramid(grid),
+    damage: reader.damage?.message,
+    chunkT: Float64Array.from(pass.chunkT),
+    chunkCur: Int32Array.from(pass.chunkCur),
+  };
+}
+
+/**
+ * Event count and first and last times. Damage (met in recover mode) can hide
+ * events the footer counts; then one extra pass finds the last good event.
+ */
+function extent(reader: TraceReader): { events: number; tFirst: number; tLast: number } {
+  let events = reader.eventCount ?? reader.scan();
+  const first = events > 0 ? reader.readEvent(0) : undefined;
+  const tFirst = first?.tNs ?? 0;
+  let tLast = events > 0 ? reader.readEvent(events - 1)?.tNs : 0;
+  if (tLast === undefined) {
+    events = 0;
+    tLast = tFirst;
+    forEachBlock(reader, 0, (d) => {
+      events = d.firstIndex + d.count;
+      tLast = d.tNs[d.count - 1];
+      return true;
+    });
+  }
+  return { events: first ? events : 0, tFirst, tLast };
+}
+
+function newIndex(reader: TraceReader, events: number, bytes: number, grid: Occupancy, tFirst: number, tLast: number) {
+  return {
+    header: reader.header,
+    events,
+    hasFooter: reader.hasFooter,
+    tFirst,
+    tLast,
+    cpus: reader.header.cpus,
+    grid,
+    kindCounts: new Float64Array(KIND_ID_MAX + 1),
+    busyNs: new Float64Array(reader.header.cpus),
+    threads: new Map<number, ThreadInfo>(),
+    names: new Map<number, string>(),
+    locks: [] as { id: number; cls: string; type: string }[],
+    violations: [] as ViolationInfo[],
+    endReason: undefined as string | undefined,
+    bytes,
+  };
+}
+
+type Building = ReturnType<typeof newIndex>;
+
+/** Closes the running span of `cpu` at `t`. */
+function account(ix: Building, pass: Pass, cpu: number, t: number): void {
+  const th = pass.cur[cpu];
+  const from = pass.lastT[cpu];
+  if (t > from) {
+    ix.grid.add(cpu, th, from, t);
+    if (th !== 0) ix.busyNs[cpu] += t - from;
+  }
+  pass.lastT[cpu] = t;
+}
+
+/** Kinds whose events name things or end the run: the only ones decoded into a record. */
+const NOTED = new Set<number>([
+  KIND.violation,
+  KIND.runEnd,
+  KIND.threadCreate,
+  KIND.lockInit,
+  KIND.softintEstablish,
+  KIND.intrEnter,
+  KIND.taskqCreate,
+  KIND.taskInit,
+  KIND.timeoutInit,
+  KIND.objAlloc,
+]);
+
+function visitBlock(ix: Building, pass: Pass, d: DecodedBlock, strings: TraceReader): boolean {
+  const { kind, tNs, cpu, fields } = d;
+  const counts = ix.kindCounts;
+  const cpus = ix.cpus;
+  let nextChunk = pass.chunkT.length * CHUNK_EVENTS - d.firstIndex;
+  for (let i = 0; i < d.count; i++) {
+    if (i === nextChunk) {
+      pass.chunkT.push(tNs[i]);
+      for (let c = 0; c < cpus; c++) pass.chunkCur.push(pass.cur[c]);
+      nextChunk += CHUNK_EVENTS;
+    }
+    const k = kind[i];
+    counts[k]++;
+    if (k === KIND.switch) {
+      const c = cpu[i] < cpus ? cpu[i] : 0;
+      account(ix, pass, c, tNs[i]);
+      pass.cur[c] = fields[i * FIELDS_MAX + 1];
+      ix.grid.noteEvent(c, tNs[i], d.firstIndex + i);
+    } else if (NOTED.has(k)) {
+      d.fill(i, pass.rec);
+      if (k === KIND.violation) noteViolation(ix, pass.rec, strings);
+      else if (k === KIND.runEnd) ix.endReason = ENUMS.runEnd[fields[i * FIELDS_MAX]] ?? "?";
+      else noteNames(ix, pass.rec, strings);
+    }
+  }
+  return true;
+}
+
+function noteViolation(ix: Building, e: EventRecord, strings: TraceReader): void {
+  if (ix.violations.length >= VIOLATIONS_MAX) return;
+  ix.violations.push({
+    index: e.index,
+    tNs: e.tNs,
+    cpu: e.cpu,
+    thread: e.thread,
+    kind: ENUMS.violation[e.fields[0]] ?? String(e.fields[0]),
+    message: strings.string(e.fields[1]) ?? "",
+  });
+}
+
+/** Remembers the names that make events and states readable. */
+function noteNames(ix: Building, e: EventRecord, strings: TraceReader): void {
+  const f = e.fields;
+  const str = (id: number) => strings.string(id) ?? `#${id}`;
+  const name = (id: number, s: number) => {
+    if (ix.names.size < NAMES_MAX) ix.names.set(id, str(s));
+  };
+  switch (e.kind) {
+    case KIND.threadCreate:
+      ix.threads.set(f[0], { id: f[0], name: str(f[1]), kind: THREAD_KINDS[f[5]] ?? String(f[5]), prio: f[2] });
+      break;
+    case KIND.lockInit:
+      name(f[0], f[1]);
+      ix.locks.push({ id: f[0], cls: str(f[1]), type: ENUMS.lockType[f[2]] ?? String(f[2]) });
+      break;
+    case KIND.softintEstablish:
+      name(f[0], f[2]);
+      break;
+    case KIND.intrEnter:
+    case KIND.taskqCreate:
+    case KIND.taskInit:
+    case KIND.timeoutInit:
+    case KIND.objAlloc:
+      if (!ix.names.has(f[0])) name(f[0], f[1]);
+      break;
+  }
+}
+
+/** Index of the first event at or after `t`: from the chunk times, then a scan of at most one chunk or so. */
+export function indexAtTime(reader: TraceReader, ix: RunIndex, t: number): number {
+  let lo = 0, hi = ix.chunkT.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (ix.chunkT[mid] < t) lo = mid;
+    else hi = mid - 1;
+  }
+  let found = ix.events;
+  if (ix.events === 0) return 0;
+  forEachBlock(reader, lo * CHUNK_EVENTS, (d, start) => {
+    for (let i = start; i < d.count; i++) {
+      if (d.tNs[i] >= t) {
+        found = d.firstIndex + i;
+        return false;
+      }
+    }
+    return true;
+  });
+  return found;
+}

@@ -1,0 +1,236 @@
+/**
+ * The query side of the viewer: run listing, run details, paged and filtered
+ * events, rebuilt state and timeline aggregation over a folder of traces.
+ * Everything goes through the reader's block index; a run's index (a small
+ * occupancy grid and per-chunk snapshots, see `_query_index.ts`) is built in
+ * one streaming pass on first use and cached, so memory stays bounded
+ * whatever the trace size.
+ *
+ * @example
+ * ```ts
+ * import { RunQueries } from "./query.ts";
+ * const q = new RunQueries("runs");
+ * const [first] = q.list();
+ * if (first) console.log(q.timeline(first.id, 0, Infinity, 500).cpus.length);
+ * q.close();
+ * ```
+ * @module
+ */
+import { ENUMS, kindByName, KINDS } from "../core/schema.ts";
+import type { TraceHeader } from "../recorder/format.ts";
+import { type EventFilter, type EventPage, queryEvents } from "./_query_events.ts";
+import { indexAtTime, type RunIndex, type ThreadInfo, type ViolationInfo } from "./_query_index.ts";
+import { resolveRun, RunCache, runIds, RunNotFound } from "./_query_runs.ts";
+import { type Timeline, timeline } from "./_query_timeline.ts";
+import { TraceError } from "./reader.ts";
+import { stateAt } from "./seek.ts";
+import type { StateJson } from "./state.ts";
+
+export { type EventFilter, type EventPage, EVENTS_LIMIT_MAX } from "./_query_events.ts";
+export type { ThreadInfo, ViolationInfo } from "./_query_index.ts";
+export { RunNotFound } from "./_query_runs.ts";
+export type { LockSpan, PacketHops, Slice, Timeline } from "./_query_timeline.ts";
+export { TraceError } from "./reader.ts";
+export type { StateJson } from "./state.ts";
+export type { TraceHeader } from "../recorder/format.ts";
+
+/** Traces up to this size are indexed when listed, so the list shows their violations. */
+export const LIST_INDEX_BYTES_MAX: number = 16 * 1024 * 1024;
+/** Largest `px` a timeline request may ask for. */
+export const TIMELINE_PX_MAX = 2000;
+
+/** How a run looks: "unknown" when a large run has not been indexed yet (its violations are then null). */
+export type RunStatus = "clean" | "violations" | "damaged" | "unknown";
+
+/** One entry of the run list. */
+export interface RunListing {
+  id: string;
+  scenario: string | null;
+  seed: number | null;
+  cpus: number | null;
+  size: number;
+  events: number | null;
+  simNs: number | null;
+  status: RunStatus;
+  violations: number | null;
+  indexed: boolean;
+  error?: string;
+}
+
+/** A run's header, figures, violations and names. */
+export interface RunDetail {
+  id: string;
+  header: TraceHeader;
+  size: number;
+  events: number;
+  tFirst: number;
+  simNs: number;
+  hasFooter: boolean;
+  status: RunStatus;
+  damage: string | null;
+  endReason: string | null;
+  violations: ViolationInfo[];
+  summary: {
+    kinds: Record<string, number>;
+    cpuBusy: number[];
+    switches: number;
+    lockWaits: number;
+    lockAcquires: number;
+    threads: number;
+    locks: number;
+  };
+  threads: ThreadInfo[];
+  locks: { id: number; cls: string; type: string }[];
+}
+
+/** The event schema as the viewer's legend and filters use it. */
+export interface SchemaJson {
+  categories: string[];
+  kinds: { id: number; name: string; cat: string; fields: { name: string; type: string }[]; doc: string }[];
+  enums: Record<string, readonly string[]>;
+}
+
+/**
+ * The schema (kinds, categories, enums) as JSON, derived from core/schema.ts.
+ *
+ * @example
+ * ```ts
+ * import { schemaJson } from "./query.ts";
+ * schemaJson().kinds.find((k) => k.name === "switch")?.cat; // "sched"
+ * ```
+ */
+export function schemaJson(): SchemaJson {
+  return {
+    categories: [...new Set(KINDS.map((k) => k.cat))],
+    kinds: KINDS.map((k) => ({
+      id: k.id,
+      name: k.name,
+      cat: k.cat,
+      fields: k.fields.map((f) => ({ ...f })),
+      doc: k.doc,
+    })),
+    enums: ENUMS,
+  };
+}
+
+/** The id of the kind called `name`, or undefined. */
+export function kindId(name: string): number | undefined {
+  return kindByName(name)?.id;
+}
+
+function statusOf(ix: RunIndex): RunStatus {
+  if (ix.damage !== undefined || !ix.hasFooter) return "damaged";
+  return ix.violations.length > 0 ? "violations" : "clean";
+}
+
+/** Queries over the traces of one folder. Not safe to share across threads; all methods are synchronous. */
+export class RunQueries {
+  readonly #dir: string;
+  readonly #cache: RunCache;
+
+  /** `dir` must exist; its real path bounds every file a query reads. */
+  constructor(dir: string, opts: { cacheRuns?: number } = {}) {
+    this.#dir = Deno.realPathSync(dir);
+    this.#cache = new RunCache(opts.cacheRuns ?? 8);
+  }
+
+  /** The folder's real path. */
+  get dir(): string {
+    return this.#dir;
+  }
+
+  /** Every trace in the folder; small ones are indexed so their status is exact. */
+  list(): RunListing[] {
+    return runIds(this.#dir).map((id) => this.#listing(id)).filter((r): r is RunListing => r !== undefined);
+  }
+
+  /** One run's entry; undefined for a name that does not resolve inside the folder (a symlink out). */
+  #listing(id: string): RunListing | undefined {
+    let size = 0;
+    try {
+      const path = resolveRun(this.#dir, id);
+      size = Deno.statSync(path).size;
+      const run = size <= LIST_INDEX_BYTES_MAX ? this.#cache.indexed(path) : this.#cache.open(path);
+      const h = run.reader.header;
+      const ix = run.index;
+      const base = { id, scenario: h.scenario, seed: h.seed, cpus: h.cpus, size };
+      if (ix) {
+        const status = statusOf(ix);
+        return { ...base, events: ix.events, simNs: ix.tLast, status, violations: ix.violations.length, indexed: true };
+      }
+      const status = run.reader.hasFooter ? "unknown" : "damaged";
+      return { ...base, events: run.reader.eventCount ?? null, simNs: null, status, violations: null, indexed: false };
+    } catch (err) {
+      if (err instanceof RunNotFound) return undefined;
+      if (!(err instanceof TraceError) && !(err instanceof Deno.errors.NotFound)) throw err;
+      const empty = { scenario: null, seed: null, cpus: null, events: null, simNs: null, violations: null };
+      return { id, size, ...empty, status: "damaged", indexed: false, error: err.message };
+    }
+  }
+
+  #run(id: string) {
+    return this.#cache.indexed(resolveRun(this.#dir, id));
+  }
+
+  /** Header, figures and violations of run `id`. Throws RunNotFound, TraceError. */
+  detail(id: string): RunDetail {
+    const { index: ix } = this.#run(id);
+    const kinds: Record<string, number> = {};
+    for (const k of KINDS) if (ix.kindCounts[k.id] > 0) kinds[k.name] = ix.kindCounts[k.id];
+    const span = Math.max(1, ix.tLast - ix.tFirst);
+    return {
+      id,
+      header: ix.header,
+      size: ix.bytes,
+      events: ix.events,
+      tFirst: ix.tFirst,
+      simNs: ix.tLast,
+      hasFooter: ix.hasFooter,
+      status: statusOf(ix),
+      damage: ix.damage ?? (ix.hasFooter ? null : "no index footer (the writer did not close the file)"),
+      endReason: ix.endReason ?? null,
+      violations: ix.violations,
+      summary: {
+        kinds,
+        cpuBusy: [...ix.busyNs].map((ns) => Math.round(ns / span * 1000) / 1000),
+        switches: kinds["switch"] ?? 0,
+        lockWaits: kinds["lock-wait"] ?? 0,
+        lockAcquires: kinds["lock-acquire"] ?? 0,
+        threads: ix.threads.size,
+        locks: ix.locks.length,
+      },
+      threads: [...ix.threads.values()],
+      locks: ix.locks,
+    };
+  }
+
+  /** A page of run `id`'s events from index `from` passing `filter`. */
+  events(id: string, from: number, limit: number, filter: EventFilter): EventPage {
+    const run = this.#run(id);
+    return queryEvents(run.reader, run.index, from, limit, filter);
+  }
+
+  /** Index of the first event at or after time `t` (the event count when none). */
+  indexAtTime(id: string, t: number): number {
+    const { reader, index: ix } = this.#run(id);
+    return indexAtTime(reader, ix, t);
+  }
+
+  /** The machine state after event `at` (events [0, at] folded). Throws RangeError past the last event. */
+  state(id: string, at: number): StateJson & { at: number } {
+    const run = this.#run(id);
+    if (at >= run.index.events) throw new RangeError(`event ${at} is past the last event (${run.index.events - 1})`);
+    return { at, ...stateAt(run.path, at + 1) };
+  }
+
+  /** The timeline of [t0, t1] with at most `px` buckets per CPU (see `_query_timeline.ts`). */
+  timeline(id: string, t0: number, t1: number, px: number): Timeline {
+    const run = this.#run(id);
+    return timeline(run.reader, run.index, t0, t1, Math.max(1, Math.min(px, TIMELINE_PX_MAX)));
+  }
+
+  /** Closes the cached readers. */
+  close(): void {
+    this.#cache.close();
+  }
+}

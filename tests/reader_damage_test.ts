@@ -1,0 +1,325 @@
+// Damage handling of the .lstrace reader: bit flips in every region, truncation
+// everywhere, crafted corruption, a newer version, and a writer killed mid-run.
+import assert from "node:assert/strict";
+import type { EventRecord } from "../core/event.ts";
+import { crc32c, getU32, getU64, putU32, putU64, type TraceHeaderInit } from "../recorder/format.ts";
+import { encodeToBytes } from "../recorder/writer.ts";
+import { TraceError, type TraceErrorCode, TraceReader } from "../replay/reader.ts";
+import { syntheticRun } from "../tools/bench_trace.ts";
+
+const HEADER: TraceHeaderInit = { tool: "lockstep test", scenario: "damage", seed: 3, cpus: 4, config: {}, inputs: [] };
+const EVENTS = 12_000;
+const GOOD = encodeToBytes(HEADER, syntheticRun(EVENTS, 5), { blockPayloadBytes: 8192 });
+
+/** An event as a compact string, for prefix comparisons. */
+function key(e: EventRecord): string {
+  return `${e.index} ${e.tNs} ${e.cpu} ${e.thread} ${e.kind} ${e.fields.join(",")} ${e.text}`;
+}
+
+const ALL: string[] = [];
+TraceReader.fromBytes(GOOD).forEach((e) => void ALL.push(key(e)));
+
+/** The file layout, parsed here independently of the reader (it checks the spec too). */
+interface Layout {
+  dataStart: number;
+  blocks: { offset: number; payload: number; count: number; firstIndex: number }[];
+  footerOffset: number;
+}
+
+function layout(bytes: Uint8Array): Layout {
+  const dataStart = 20 + getU32(bytes, 12);
+  const footerOffset = getU64(bytes, bytes.length - 16);
+  const blocks = [];
+  for (let at = dataStart; at < footerOffset;) {
+    assert.equal(getU32(bytes, at), 0x4b42534c, "block magic");
+    const payload = getU32(bytes, at + 4);
+    blocks.push({ offset: at, payload, count: getU32(bytes, at + 8), firstIndex: getU64(bytes, at + 12) });
+    at += 32 + payload;
+  }
+  return { dataStart, blocks, footerOffset };
+}
+
+const L = layout(GOOD);
+
+interface Outcome {
+  events: string[];
+  error: unknown;
+  reader?: TraceReader;
+}
+
+function read(bytes: Uint8Array, recover = false): Outcome {
+  const events: string[] = [];
+  let reader: TraceReader | undefined;
+  try {
+    reader = TraceReader.fromBytes(bytes, { recover });
+    reader.forEach((e) => void events.push(key(e)));
+    return { events, error: undefined, reader };
+  } catch (error) {
+    return { events, error, reader };
+  }
+}
+
+/** Checks one damaged file: a typed error among `codes`, and only true events before it. */
+function expectDamage(bytes: Uint8Array, codes: TraceErrorCode[], recovered: number | undefined, what: string): void {
+  const strict = read(bytes);
+  assert.ok(strict.error instanceof TraceError, `${what}: expected a TraceError, got ${strict.error}`);
+  assert.ok(
+    codes.includes(strict.error.code),
+    `${what}: code ${strict.error.code}, expected ${codes}: ${strict.error.message}`,
+  );
+  assert.deepEqual(strict.events, ALL.slice(0, strict.events.length), `${what}: events before the damage are true`);
+  if (strict.reader === undefined) assert.equal(strict.events.length, 0);
+  if (recovered !== undefined) {
+    assert.equal(strict.events.length, recovered, `${what}: events delivered`);
+    assert.equal(strict.error.recovered, recovered, `${what}: recovered count in the error`);
+  }
+  if (strict.reader === undefined) return; // refused at open: recover mode refuses the header the same way
+  const lenient = read(bytes, true);
+  if (lenient.error !== undefined) {
+    assert.ok(
+      lenient.error instanceof TraceError && lenient.reader === undefined,
+      `${what}: recover threw ${lenient.error}`,
+    );
+    return;
+  }
+  assert.ok(lenient.reader?.damage instanceof TraceError, `${what}: recover mode reports the damage`);
+  assert.deepEqual(lenient.events, ALL.slice(0, lenient.events.length), `${what}: recover mode events are true`);
+  assert.ok(lenient.events.length >= strict.events.length, `${what}: recover mode reads at least as much`);
+}
+
+function flipped(pos: number, bit: number): Uint8Array {
+  const bytes = GOOD.slice();
+  bytes[pos] ^= 1 << bit;
+  return bytes;
+}
+
+function seededPositions(count: number, start: number, end: number, seed: number): number[] {
+  let x = seed;
+  const out = [];
+  for (let i = 0; i < count; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    out.push(start + (x % (end - start)));
+  }
+  return out;
+}
+
+Deno.test("layout: the sample trace has many blocks, a footer and a trailer", () => {
+  assert.ok(L.blocks.length >= 6, `${L.blocks.length} blocks`);
+  assert.equal(ALL.length, EVENTS);
+  assert.equal(L.blocks.reduce((n, b) => n + b.count, 0), EVENTS);
+  assert.equal(getU32(GOOD, GOOD.length - 4), 0x444e534c);
+});
+
+Deno.test("bit flips in the prefix and header", () => {
+  for (let pos = 0; pos < 8; pos++) expectDamage(flipped(pos, pos % 8), ["bad-magic"], undefined, `magic byte ${pos}`);
+  for (const bit of [0, 1, 7]) expectDamage(flipped(8, bit), ["unsupported-version"], undefined, `version bit ${bit}`);
+  expectDamage(flipped(9, 0), ["unsupported-version"], undefined, "version high byte");
+  for (const pos of [10, 11]) expectDamage(flipped(pos, 3), ["checksum"], undefined, `flags byte ${pos}`);
+  for (let bit = 0; bit < 8; bit++) {
+    for (const pos of [12, 13, 14, 15]) {
+      expectDamage(flipped(pos, bit), ["checksum", "length", "truncated"], undefined, `header length ${pos}.${bit}`);
+    }
+  }
+  for (let pos = 16; pos < L.dataStart; pos++) {
+    expectDamage(flipped(pos, pos % 8), ["checksum"], undefined, `header ${pos}`);
+  }
+});
+
+Deno.test("bit flips in block headers and payloads: the blocks before read back", () => {
+  const picks = [0, 1, Math.floor(L.blocks.length / 2), L.blocks.length - 1];
+  for (const k of picks) {
+    const b = L.blocks[k];
+    for (let pos = 0; pos < 32; pos++) {
+      expectDamage(flipped(b.offset + pos, (pos * 3) % 8), ["checksum"], b.firstIndex, `block ${k} header byte ${pos}`);
+    }
+    for (const pos of seededPositions(40, b.offset + 32, b.offset + 32 + b.payload, k + 1)) {
+      expectDamage(flipped(pos, pos % 8), ["checksum"], b.firstIndex, `block ${k} payload byte ${pos}`);
+    }
+  }
+});
+
+Deno.test("bit flips in the footer and trailer", () => {
+  const f = L.footerOffset;
+  // Footer damage is found at open (no event delivered; recover mode then scans the blocks).
+  for (let pos = f; pos < f + 4; pos++) expectDamage(flipped(pos, 2), ["corrupt"], undefined, `footer magic ${pos}`);
+  for (let pos = f + 4; pos < f + 8; pos++) {
+    expectDamage(flipped(pos, 5), ["length"], undefined, `footer length ${pos}`);
+  }
+  for (let pos = f + 8; pos < f + 12; pos++) {
+    expectDamage(flipped(pos, 1), ["checksum"], undefined, `footer crc ${pos}`);
+  }
+  for (const pos of seededPositions(60, f + 12, GOOD.length - 16, 7)) {
+    expectDamage(flipped(pos, pos % 8), ["checksum"], undefined, `footer payload ${pos}`);
+  }
+  const t = GOOD.length - 16;
+  for (let pos = t; pos < t + 12; pos++) {
+    for (const bit of [0, 6]) {
+      expectDamage(flipped(pos, bit), ["checksum"], undefined, `trailer byte ${pos - t}.${bit}`);
+    }
+  }
+  // A damaged trailer magic looks like a killed writer: all blocks read back, then the footer is found.
+  for (let pos = t + 12; pos < t + 16; pos++) {
+    expectDamage(flipped(pos, 4), ["corrupt"], EVENTS, `trailer magic ${pos}`);
+  }
+});
+
+Deno.test("footer damage in recover mode: falls back to scanning every block", () => {
+  const out = read(flipped(L.footerOffset + 20, 3), true);
+  assert.equal(out.error, undefined);
+  assert.equal(out.reader?.hasFooter, false);
+  assert.equal(out.reader?.damage?.code, "checksum");
+  assert.deepEqual(out.events, ALL);
+  assert.equal(out.reader?.eventCount, EVENTS);
+});
+
+Deno.test("truncation at every block boundary and inside blocks", () => {
+  for (const [k, b] of L.blocks.entries()) {
+    const cuts = [0, 1, 4, 31, 32, 33, 32 + (b.payload >> 1), 32 + b.payload - 1];
+    for (const cut of k % 3 === 0 ? cuts : [0, 32 + (b.payload >> 1)]) {
+      const bytes = GOOD.slice(0, b.offset + cut);
+      expectDamage(bytes, ["truncated"], b.firstIndex, `cut at block ${k} + ${cut}`);
+      const lenient = read(bytes, true);
+      assert.equal(lenient.reader?.damage?.code, "truncated");
+      assert.equal(lenient.reader?.damage?.recovered, b.firstIndex);
+      assert.equal(lenient.reader?.eventCount, b.firstIndex, "a finished scan counts the whole events");
+      assert.equal(lenient.reader?.hasFooter, false);
+    }
+  }
+});
+
+Deno.test("truncation inside the footer and trailer, and inside the header", () => {
+  for (const cut of [L.footerOffset, L.footerOffset + 1, L.footerOffset + 11, L.footerOffset + 12, GOOD.length - 17]) {
+    expectDamage(GOOD.slice(0, cut), ["truncated"], EVENTS, `cut at ${cut} (footer)`);
+  }
+  for (const cut of [GOOD.length - 16, GOOD.length - 5, GOOD.length - 1]) {
+    expectDamage(GOOD.slice(0, cut), ["truncated"], EVENTS, `cut at ${cut} (trailer)`);
+  }
+  for (const cut of [0, 3, 8, 19, 20, L.dataStart - 1]) {
+    const out = read(GOOD.slice(0, cut));
+    assert.ok(out.error instanceof TraceError && out.error.code === "truncated", `cut at ${cut}: ${out.error}`);
+    assert.equal(out.error.recovered, 0);
+  }
+});
+
+Deno.test("a newer format version is refused clearly", () => {
+  const bytes = GOOD.slice();
+  bytes[8] = 2;
+  putU32(bytes, 16, crc32c(bytes.subarray(20, L.dataStart), crc32c(bytes, 0, 8, 16)));
+  const out = read(bytes);
+  assert.ok(out.error instanceof TraceError);
+  assert.equal(out.error.code, "unsupported-version");
+  assert.match(out.error.message, /format version 2 is newer than this reader's 1/);
+});
+
+/** A file with the sample header and hand-made blocks (each: payload bytes, event count, first index and time). */
+function crafted(blocks: { payload: number[]; count: number; firstIndex: number; firstT: number }[]): Uint8Array {
+  const parts: Uint8Array[] = [GOOD.slice(0, L.dataStart)];
+  for (const b of blocks) {
+    const block = new Uint8Array(32 + b.payload.length);
+    putU32(block, 0, 0x4b42534c);
+    putU32(block, 4, b.payload.length);
+    putU32(block, 8, b.count);
+    putU64(block, 12, b.firstIndex);
+    putU64(block, 20, b.firstT);
+    block.set(b.payload, 32);
+    putU32(block, 28, crc32c(block, crc32c(block, 0, 0, 28), 32, block.length));
+    parts.push(block);
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+Deno.test("crafted corruption with valid checksums is caught by the decoder", () => {
+  const same = 0x80 | 0x40; // same context, same time
+  const releaseCode = 23; // lock-release (id 33)
+  const taskInitCode = 25; // task-init (id 41)
+  const cases: [string, number[], number, RegExp][] = [
+    ["reserved kind code", [same | 61, 1, 0], 1, /reserved kind code 61/],
+    ["unknown escaped kind", [same | 63, 100, 1], 1, /kind id 100/],
+    ["escape of a kind with a short code", [same | 63, 33, 1, 0], 1, /short code/],
+    ["varint overflow", [same | releaseCode, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0], 1, /lock/],
+    ["overlong varint", [same | releaseCode, 0x81, 0x00, 0], 1, /lock/],
+    ["enum out of range", [same | releaseCode, 1, 2], 1, /mode/],
+    ["unknown string id", [same | taskInitCode, 1, 5], 1, /unknown string id 5/],
+    ["trailing bytes", [same | releaseCode, 1, 0, 0], 1, /1 bytes follow/],
+    ["too few events", [same | releaseCode, 0x81, 0x01, 0], 2, /payload ends/],
+    ["first event with a time delta", [0x80 | releaseCode, 5, 1, 0], 1, /time delta/],
+    ["event past the payload", [same | releaseCode, 1], 1, /past the payload/],
+    ["non-canonical context", [0x40 | releaseCode, 1, 1, 0], 1, /non-canonical/],
+    ["bad utf-8 string", [same, 1, 2, 0xc3, 0x28], 1, /UTF-8/],
+  ];
+  for (const [what, payload, count, pattern] of cases) {
+    const out = read(crafted([{ payload, count, firstIndex: 0, firstT: 10 }]));
+    assert.ok(out.error instanceof TraceError, `${what}: ${out.error}`);
+    assert.equal(out.error.code, "corrupt", `${what}: ${out.error.message}`);
+    assert.match(out.error.message, pattern, `${what}: ${out.error.message}`);
+    assert.equal(out.error.block, 0);
+    // Trailing bytes and a missing event are reported where they start.
+    const at = what === "trailing bytes" ? 3 : what === "too few events" ? 4 : 0;
+    assert.equal(out.error.offset, L.dataStart + 32 + at, `${what}: offset of the bad event`);
+    assert.equal(out.events.length, 0);
+  }
+});
+
+Deno.test("crafted blocks out of order: time going backwards, index gaps", () => {
+  const release = [0x80 | 0x40 | 23, 1, 0, 0x80 | 23, 50, 1, 0]; // two events, the second 50 ns later
+  const backwards = read(crafted([
+    { payload: release, count: 2, firstIndex: 0, firstT: 100 },
+    { payload: release, count: 2, firstIndex: 2, firstT: 120 },
+  ]));
+  assert.ok(backwards.error instanceof TraceError && backwards.error.code === "corrupt", String(backwards.error));
+  assert.match(backwards.error.message, /before the previous block/);
+  assert.equal(backwards.events.length, 2);
+  assert.equal(backwards.error.recovered, 2);
+  const gap = read(crafted([
+    { payload: release, count: 2, firstIndex: 0, firstT: 100 },
+    { payload: release, count: 2, firstIndex: 3, firstT: 200 },
+  ]));
+  assert.ok(gap.error instanceof TraceError && gap.error.code === "corrupt", String(gap.error));
+  assert.match(gap.error.message, /first index 3, expected 2/);
+  const huge = crafted([{ payload: release, count: 2, firstIndex: 0, firstT: 100 }]);
+  putU32(huge, L.dataStart + 4, 0xfffffff0); // a payload length far past any limit
+  const out = read(huge);
+  assert.ok(out.error instanceof TraceError && out.error.code === "length", String(out.error));
+});
+
+Deno.test("a writer killed mid-run leaves a file whose whole blocks read back", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const path = `${dir}/killed.lstrace`;
+    const writerUrl = new URL("../recorder/writer.ts", import.meta.url).href;
+    const benchUrl = new URL("../tools/bench_trace.ts", import.meta.url).href;
+    const code = `
+      import { TraceWriter } from "${writerUrl}";
+      import { syntheticRun } from "${benchUrl}";
+      const w = TraceWriter.create(${JSON.stringify(path)}, ${JSON.stringify(HEADER)}, { blockPayloadBytes: 8192 });
+      let n = 0;
+      syntheticRun(1e9, 1)({ onEvent(e) { w.onEvent(e); if (++n % 2000 === 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); } });
+    `;
+    const child = new Deno.Command(Deno.execPath(), { args: ["eval", code], stdout: "null", stderr: "null" }).spawn();
+    for (let i = 0; i < 600; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      if ((Deno.statSync(path).size ?? 0) > 200_000) break;
+    }
+    child.kill("SIGKILL");
+    await child.status;
+    const reader = TraceReader.open(path, { recover: true });
+    assert.equal(reader.hasFooter, false);
+    let expect = 0;
+    reader.forEach((e) => {
+      assert.equal(e.index, expect++);
+    });
+    assert.ok(expect > 10_000, `${expect} events read back`);
+    assert.equal(reader.damage?.code, "truncated");
+    assert.equal(reader.damage?.recovered, expect);
+    assert.equal(reader.eventCount, expect);
+    reader.close();
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+import { ipv4, MS_RSS_KEY, RSS_TABLE_SIZE, rssHash2, rssHash4, RssTable, toeplitz } from "../drivers/rss.ts";
+
+// Microsoft's RSS verification suite (IPv4): source, destination, hash over
+// the addresses only, hash over addresses and ports.
+const VECTORS: [string, number, string, number, number, number][] = [
+  ["66.9.149.187", 2794, "161.142.100.80", 1766, 0x323e8fc2, 0x51ccc178],
+  ["199.92.111.2", 14230, "65.69.140.83", 4739, 0xd718262a, 0xc626b0ea],
+  ["24.19.198.95", 12898, "12.22.207.184", 38024, 0xd2d0a5de, 0x5c2b394a],
+  ["38.27.205.30", 48228, "209.142.163.6", 2217, 0x82989176, 0xafc7327f],
+  ["153.39.163.191", 44251, "202.188.127.2", 1303, 0x5d1809c5, 0x10e828a2],
+];
+
+Deno.test("rss: the reference's vector 66.9.149.187:2794 -> 161.142.100.80:1766", () => {
+  assert.equal(rssHash4(ipv4("66.9.149.187"), ipv4("161.142.100.80"), 2794, 1766), 0x51ccc178);
+  assert.equal(rssHash2(ipv4("66.9.149.187"), ipv4("161.142.100.80")), 0x323e8fc2);
+});
+
+Deno.test("rss: Microsoft verification suite, IPv4 with and without ports", () => {
+  for (const [src, sport, dst, dport, ipOnly, withPorts] of VECTORS) {
+    assert.equal(rssHash2(ipv4(src), ipv4(dst)), ipOnly, `${src}->${dst} ip-only`);
+    assert.equal(rssHash4(ipv4(src), ipv4(dst), sport, dport), withPorts, `${src}:${sport}->${dst}:${dport}`);
+  }
+});
+
+Deno.test("rss: the hash is order sensitive and linear (Toeplitz)", () => {
+  const a = new Uint8Array([1, 2, 3, 4]), b = new Uint8Array([8, 7, 6, 5]);
+  const x = a.map((v, i) => v ^ b[i]);
+  assert.equal(toeplitz(x), (toeplitz(a) ^ toeplitz(b)) >>> 0);
+  assert.notEqual(toeplitz(a), toeplitz(b));
+  assert.equal(toeplitz(new Uint8Array(12)), 0);
+  assert.throws(() => toeplitz(new Uint8Array(40), MS_RSS_KEY));
+});
+
+Deno.test("rss: 128-entry indirection table maps hash & 127 round robin over queues", () => {
+  const t = new RssTable(3);
+  assert.equal(t.entries.length, RSS_TABLE_SIZE);
+  assert.equal(t.queue(0), 0);
+  assert.equal(t.queue(4), 1);
+  assert.equal(t.queue(128 + 5), 2); // only the low 7 bits matter
+  const counts = [0, 0, 0];
+  for (let h = 0; h < 128; h++) counts[t.queue(h)]++;
+  assert.deepEqual(counts, [43, 43, 42]);
+  assert.throws(() => new RssTable(0));
+});

@@ -1,0 +1,117 @@
+/**
+ * The viewer's Hono application: a read-only JSON API over the traces of one
+ * folder (shared/PRODUCT.md "Viewer API") and the Preact UI's static files.
+ * Traces are read only through replay/query.ts.
+ *
+ * @example
+ * ```ts
+ * import { createApp } from "./app.ts";
+ * const app = createApp({ dir: "runs" });
+ * const res = await app.request("/api/runs");
+ * console.log(res.status, await res.json());
+ * app.close();
+ * ```
+ * @module
+ */
+import { type Context, Hono } from "hono";
+import {
+  type EventFilter,
+  EVENTS_LIMIT_MAX,
+  kindId,
+  RunNotFound,
+  RunQueries,
+  schemaJson,
+  TIMELINE_PX_MAX,
+  TraceError,
+} from "../replay/query.ts";
+import { HttpError, intParam, jsonError, listParam, nsParam, readOnly, securityHeaders } from "./_http.ts";
+import { loadAssets } from "./_static.ts";
+
+/** Options of {@link createApp}. */
+export interface AppOptions {
+  /** Folder of `.lstrace` files; nothing outside it is ever read. */
+  readonly dir: string;
+}
+
+/** The Hono app, plus `close()` to release the cached trace readers. */
+export type ViewerApp = Hono & { close(): void };
+
+/** Builds the viewer app over the traces in `opts.dir` (which must exist). */
+export function createApp(opts: AppOptions): ViewerApp {
+  const q = new RunQueries(opts.dir);
+  const schema = schemaJson();
+  const assets = loadAssets();
+  const app = new Hono();
+  app.use("*", securityHeaders);
+  app.use("*", readOnly);
+  app.get("/api/schema", (c) => c.json(schema));
+  app.get("/api/runs", (c) => c.json({ runs: q.list() }));
+  app.get("/api/runs/:id", (c) => c.json(q.detail(c.req.param("id"))));
+  app.get("/api/runs/:id/events", (c) => c.json(eventsRoute(c, q)));
+  app.get("/api/runs/:id/state", (c) => {
+    const at = intParam(c, "at", -1);
+    if (at < 0) throw new HttpError(400, "at (an event index) is required");
+    return c.json(q.state(c.req.param("id"), at));
+  });
+  app.get("/api/runs/:id/timeline", (c) => {
+    const t0 = nsParam(c, "t0", 0);
+    const t1 = nsParam(c, "t1", Number.MAX_SAFE_INTEGER);
+    if (t1 < t0) throw new HttpError(400, "t1 must not be below t0");
+    return c.json(q.timeline(c.req.param("id"), t0, t1, intParam(c, "px", 1000, 1, TIMELINE_PX_MAX)));
+  });
+  app.all("/api/*", (c) => jsonError(c, 404, "no such API route"));
+  app.get("*", (c) => {
+    const a = assets.get(c.req.path);
+    if (!a) return jsonError(c, 404, "not found");
+    return c.body(a.body, 200, { "Content-Type": a.type, "Cache-Control": "no-cache" });
+  });
+  app.notFound((c) => jsonError(c, 404, "not found"));
+  app.onError((err, c) => errorResponse(c, err));
+  return Object.assign(app, { close: () => q.close() });
+}
+
+/** Maps an error to its JSON response; anything unexpected is a 500 without details. */
+function errorResponse(c: Context, err: Error): Response {
+  if (err instanceof HttpError) return jsonError(c, err.status, err.message);
+  if (err instanceof RunNotFound) return jsonError(c, err.malformed ? 400 : 404, err.message);
+  if (err instanceof TraceError) return jsonError(c, 422, err.message);
+  if (err instanceof RangeError) return jsonError(c, 400, err.message);
+  console.error(`viewer: ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}`);
+  return jsonError(c, 500, "internal error");
+}
+
+/** Parses the events query's paging and filters. */
+function eventsRoute(c: Context, q: RunQueries) {
+  const id = c.req.param("id");
+  const filter: EventFilter = {};
+  const kinds = new Set<number>();
+  for (const name of listParam(c, "kind") ?? []) {
+    const k = /^\d+$/.test(name) ? Number(name) : kindId(name);
+    if (k === undefined || !schemaJson().kinds.some((d) => d.id === k)) {
+      throw new HttpError(400, `unknown kind '${name.slice(0, 40)}'`);
+    }
+    kinds.add(k);
+  }
+  const cats = listParam(c, "cat");
+  for (const cat of cats ?? []) {
+    const of = schemaJson().kinds.filter((k) => k.cat === cat);
+    if (of.length === 0) throw new HttpError(400, `unknown category '${cat.slice(0, 40)}'`);
+    of.forEach((k) => kinds.add(k.id));
+  }
+  if (kinds.size > 0) filter.kinds = kinds;
+  const cpus = listParam(c, "cpu");
+  if (cpus) {
+    if (!cpus.every((s) => /^\d{1,4}$/.test(s))) throw new HttpError(400, "cpu must be a list of cpu numbers");
+    filter.cpus = new Set(cpus.map(Number));
+  }
+  for (const key of ["thread", "lock", "flow"] as const) {
+    const v = intParam(c, key, -1);
+    if (v >= 0) filter[key] = v;
+  }
+  // Larger pages are capped rather than refused, so a client can always ask for "as many as allowed".
+  const limit = Math.min(intParam(c, "limit", 100, 1), EVENTS_LIMIT_MAX);
+  const t = c.req.query("t");
+  if (t !== undefined && c.req.query("from") !== undefined) throw new HttpError(400, "give from or t, not both");
+  const from = t !== undefined ? q.indexAtTime(id!, nsParam(c, "t", 0)) : intParam(c, "from", 0);
+  return q.events(id!, from, limit, filter);
+}

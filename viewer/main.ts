@@ -1,0 +1,93 @@
+/**
+ * `deno task viewer [--dir runs] [--host 127.0.0.1] [--port 8080]`: serves the
+ * viewer over the traces in `--dir`. Binds the loopback address unless told
+ * otherwise; `--port 0` picks a free port. Prints the URL once listening.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { createApp } from "./app.ts";
+
+/** Options of {@link serveViewer}. */
+export interface ServeOptions {
+  readonly dir: string;
+  readonly host?: string;
+  readonly port?: number;
+  /** Called with the URL once listening (default: print it). */
+  readonly onListen?: (url: string) => void;
+}
+
+/** A running viewer. */
+export interface RunningViewer {
+  readonly url: string;
+  /** Stops the server and closes the cached trace readers. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the viewer server.
+ *
+ * @example
+ * ```ts
+ * import { serveViewer } from "./main.ts";
+ * const v = await serveViewer({ dir: "runs", port: 0, onListen: () => {} });
+ * console.log(v.url);
+ * await v.close();
+ * ```
+ */
+export function serveViewer(opts: ServeOptions): Promise<RunningViewer> {
+  const app = createApp({ dir: opts.dir });
+  const hostname = opts.host ?? "127.0.0.1";
+  return new Promise((resolve) => {
+    const server = Deno.serve({
+      hostname,
+      port: opts.port ?? 8080,
+      onListen: ({ port }) => {
+        const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+        const url = `http://${host}:${port}/`;
+        (opts.onListen ?? ((u) => console.log(`lockstep viewer: ${u} (traces in ${opts.dir})`)))(url);
+        resolve({
+          url,
+          close: async () => {
+            await server.shutdown();
+            app.close();
+          },
+        });
+      },
+    }, app.fetch);
+  });
+}
+
+function usage(msg: string): never {
+  console.error(`lockstep viewer: ${msg}\nusage: deno task viewer [--dir runs] [--host 127.0.0.1] [--port 8080]`);
+  Deno.exit(2);
+}
+
+if (import.meta.main) {
+  let values: { dir?: string; host?: string; port?: string };
+  try {
+    values = parseArgs({
+      args: Deno.args,
+      options: { dir: { type: "string" }, host: { type: "string" }, port: { type: "string" } },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    usage((err as Error).message);
+  }
+  const dir = values.dir ?? "runs";
+  const port = values.port === undefined ? 8080 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) usage(`bad --port '${values.port}'`);
+  try {
+    if (!Deno.statSync(dir).isDirectory) usage(`--dir ${dir} is not a folder`);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) usage(`--dir ${dir} does not exist`);
+    throw err;
+  }
+  try {
+    const v = await serveViewer({ dir, host: values.host, port });
+    Deno.addSignalListener("SIGINT", () => v.close().then(() => Deno.exit(0)));
+  } catch (err) {
+    usage((err as Error).message.split("\n")[0]);
+  }
+}
