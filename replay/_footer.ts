@@ -122,7 +122,10 @@ function parseFooter(
 
   const checkpointStride = u("checkpoint stride");
   const checkpointCount = u("checkpoint count");
-  if (checkpointStride < 1 || checkpointStride > eventCount + 1) bad("bad checkpoint stride");
+  // The stride doubles from 1 (see the writer), so it is a power of two no larger than the events.
+  const strideOk = checkpointStride >= 1 && checkpointStride <= Math.max(1, eventCount) &&
+    Number.isInteger(Math.log2(checkpointStride));
+  if (!strideOk) bad("bad checkpoint stride");
   if (checkpointCount > CHECKPOINTS_INDEX_MAX || checkpointCount > eventCount) bad("too many checkpoints");
   const checkpoints = new Float64Array(checkpointCount * 2);
   for (let k = 0; k < checkpointCount; k++) {

@@ -373,17 +373,20 @@ export class EventIterator implements IterableIterator<EventRecord> {
 
   #advance(): IteratorResult<EventRecord> {
     if (this.#done) return DONE;
+    // Damage ends the iteration for good: a later next() must not skip past it.
+    this.#done = true;
     const reader = this.#reader;
     if (!this.#started) {
       this.#started = true;
       this.#block = reader.locate(this.#from, this.#cur);
-      if (this.#block < 0 || !reader.loadBlock(this.#block, this.#cur)) return this.return();
+      if (this.#block < 0 || !reader.loadBlock(this.#block, this.#cur)) return DONE;
       this.#i = this.#from - this.#cur.decoded.firstIndex;
     } else {
       this.#block++;
       this.#i = 0;
-      if (!reader.loadBlock(this.#block, this.#cur)) return this.return();
+      if (!reader.loadBlock(this.#block, this.#cur)) return DONE;
     }
+    this.#done = false;
     return this.next();
   }
 }
