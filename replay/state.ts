@@ -16,9 +16,35 @@
  */
 import { digestState, type DigestView } from "../core/digest.ts";
 import type { EventRecord } from "../core/event.ts";
-import { ENUMS, KIND } from "../core/schema.ts";
+import { ENUMS, KIND, KIND_ID_MAX } from "../core/schema.ts";
 
 const TS_RUNNABLE = 1, TS_RUNNING = 2, TS_BLOCKED = 3, TS_EXITED = 4;
+
+// Which tracker owns each kind: one table, so apply() is a single indexed switch.
+const C_STR = 1, C_SCHED = 2, C_LOCK = 3, C_TASK = 4, C_REF = 5, C_NET = 6;
+const CONCERN = new Uint8Array(KIND_ID_MAX + 1);
+CONCERN[KIND.strDef] = C_STR;
+for (
+  const k of [KIND.threadCreate, KIND.threadExit, KIND.switch, KIND.block, KIND.wake, KIND.sleepTimeout, KIND.migrate]
+) {
+  CONCERN[k] = C_SCHED;
+}
+for (const k of [KIND.lockInit, KIND.lockWait, KIND.lockAcquire, KIND.lockRelease]) CONCERN[k] = C_LOCK;
+for (
+  const k of [
+    KIND.taskqCreate,
+    KIND.taskInit,
+    KIND.taskAdd,
+    KIND.taskDel,
+    KIND.taskRun,
+    KIND.timeoutInit,
+    KIND.timeoutAdd,
+    KIND.timeoutDel,
+    KIND.timeoutFire,
+  ]
+) CONCERN[k] = C_TASK;
+for (const k of [KIND.objAlloc, KIND.ref, KIND.rele, KIND.objFree]) CONCERN[k] = C_REF;
+for (const k of [KIND.soCreate, KIND.sbAppend, KIND.sbDrop, KIND.splice, KIND.unsplice]) CONCERN[k] = C_NET;
 const STATE_NAMES = ["none", "runnable", "running", "blocked", "exited"] as const;
 
 /** A thread as rebuilt from events. */
@@ -80,7 +106,9 @@ export class RebuiltState implements DigestView {
   readonly names = new Map<number, string>();
   readonly threads: ThreadState[] = [];
   cpuCur: number[] = [];
-  readonly locks = new Map<number, LockState>();
+  /** Locks in creation (= id) order, and by id. */
+  readonly locks: LockState[] = [];
+  readonly lockById: (LockState | undefined)[] = [];
   readonly taskqs = new Map<number, number[]>();
   readonly timeouts = new Map<number, number>(); // pending: id -> deadline (insertion = id order)
   readonly timeoutIds: number[] = [];
@@ -93,43 +121,19 @@ export class RebuiltState implements DigestView {
     this.index++;
     this.tNs = e.tNs;
     const f = e.fields;
-    switch (e.kind) {
-      case KIND.strDef:
+    switch (CONCERN[e.kind]) {
+      case C_STR:
         this.strings[f[0]] = e.text;
         return;
-      case KIND.threadCreate:
-      case KIND.threadExit:
-      case KIND.switch:
-      case KIND.block:
-      case KIND.wake:
-      case KIND.sleepTimeout:
-      case KIND.migrate:
+      case C_SCHED:
         return this.#sched(e, f);
-      case KIND.lockInit:
-      case KIND.lockWait:
-      case KIND.lockAcquire:
-      case KIND.lockRelease:
+      case C_LOCK:
         return this.#lock(e, f);
-      case KIND.taskqCreate:
-      case KIND.taskInit:
-      case KIND.taskAdd:
-      case KIND.taskDel:
-      case KIND.taskRun:
-      case KIND.timeoutInit:
-      case KIND.timeoutAdd:
-      case KIND.timeoutDel:
-      case KIND.timeoutFire:
+      case C_TASK:
         return this.#task(e.kind, f);
-      case KIND.objAlloc:
-      case KIND.ref:
-      case KIND.rele:
-      case KIND.objFree:
+      case C_REF:
         return this.#ref(e.kind, f);
-      case KIND.soCreate:
-      case KIND.sbAppend:
-      case KIND.sbDrop:
-      case KIND.splice:
-      case KIND.unsplice:
+      case C_NET:
         return this.#net(e.kind, f);
       default:
         return;
@@ -196,32 +200,42 @@ export class RebuiltState implements DigestView {
   /** Lock tracker: owners, shared holders, FIFO waiters, held lists. */
   #lock(e: EventRecord, f: Float64Array): void {
     if (e.kind === KIND.lockInit) {
-      this.locks.set(f[0], { id: f[0], cls: this.strings[f[1]], type: f[2], owner: 0, readers: 0, waiters: [] });
-      this.names.set(f[0], this.strings[f[1]]);
+      const l = { id: f[0], cls: this.strings[f[1]], type: f[2], owner: 0, readers: 0, waiters: [] };
+      this.locks.push(l);
+      this.lockById[f[0]] = l;
+      this.names.set(f[0], l.cls);
       return;
     }
-    const l = this.locks.get(f[0]);
+    const l = this.lockById[f[0]];
     if (l === undefined) throw new Error(`replay: event ${e.index} names unknown lock ${f[0]}`);
-    if (e.kind === KIND.lockWait) {
+    if (e.kind === KIND.lockAcquire) this.#acquire(l, f[1], this.#thread(f[2]));
+    else if (e.kind === KIND.lockRelease) this.#release(l, f[1], this.#thread(e.thread));
+    else {
       l.waiters.push(e.thread);
       this.#thread(e.thread).waitObj = l.id;
-    } else if (e.kind === KIND.lockAcquire) {
-      const th = this.#thread(f[2]);
+    }
+  }
+
+  #acquire(l: LockState, mode: number, th: ThreadState): void {
+    if (l.waiters.length > 0) {
       const i = l.waiters.indexOf(th.id);
       if (i >= 0) {
         l.waiters.splice(i, 1);
         th.waitObj = 0;
       }
-      if (f[1] === 0) l.owner = th.id;
-      else l.readers++;
-      th.held.push(l.id);
-    } else {
-      if (f[1] === 0) l.owner = 0;
-      else l.readers--;
-      const held = this.#thread(e.thread).held;
-      const i = held.lastIndexOf(l.id);
-      if (i >= 0) held.splice(i, 1);
     }
+    if (mode === 0) l.owner = th.id;
+    else l.readers++;
+    th.held.push(l.id);
+  }
+
+  #release(l: LockState, mode: number, th: ThreadState): void {
+    if (mode === 0) l.owner = 0;
+    else l.readers--;
+    const held = th.held;
+    const i = held.lastIndexOf(l.id);
+    if (i === held.length - 1) held.pop();
+    else if (i >= 0) held.splice(i, 1);
   }
 
   /** Task queue and timeout tracker. */
@@ -312,7 +326,11 @@ export class RebuiltState implements DigestView {
     for (const [k, v] of this.names) c.names.set(k, v);
     for (const t of this.threads) c.threads.push({ ...t, held: t.held.slice() });
     c.cpuCur = this.cpuCur.slice();
-    for (const [k, l] of this.locks) c.locks.set(k, { ...l, waiters: l.waiters.slice() });
+    for (const l of this.locks) {
+      const copy = { ...l, waiters: l.waiters.slice() };
+      c.locks.push(copy);
+      c.lockById[l.id] = copy;
+    }
     for (const [k, q] of this.taskqs) c.taskqs.set(k, q.slice());
     for (const [k, v] of this.timeouts) c.timeouts.set(k, v);
     c.timeoutIds.push(...this.timeoutIds);
@@ -339,7 +357,7 @@ export class RebuiltState implements DigestView {
   }
   /** DigestView. */
   forEachLock(cb: (id: number, owner: number, readers: number, waiters: readonly number[]) => void): void {
-    for (const l of this.locks.values()) cb(l.id, l.owner, l.readers, l.waiters);
+    for (const l of this.locks) cb(l.id, l.owner, l.readers, l.waiters);
   }
   /** DigestView. */
   forEachTaskq(cb: (id: number, queued: readonly number[]) => void): void {
@@ -382,7 +400,7 @@ export class RebuiltState implements DigestView {
         waitName: t.waitObj === 0 ? "" : name(t.waitObj),
         held: t.held.map(name),
       })),
-      locks: [...this.locks.values()].map((l) => ({
+      locks: this.locks.map((l) => ({
         id: l.id,
         cls: l.cls,
         type: ENUMS.lockType[l.type] ?? String(l.type),

@@ -1,0 +1,78 @@
+/**
+ * The simulated machine and kernel: everything a scenario or a kernel model
+ * builds on. `core/` imports nothing else of lockstep's.
+ *
+ * @example
+ * ```ts
+ * import { COST_KEYS, Machine, MACHINE_KEYS, resolveConfig, taskAdd, taskqCreate, taskSet } from "./mod.ts";
+ * const m = new Machine({ config: resolveConfig([MACHINE_KEYS, COST_KEYS], {}), seed: 1 });
+ * const tq = taskqCreate(m, "softnet0", 1);
+ * const t = taskSet(m, "work", function* () { yield m.spend(500); });
+ * m.spawn("producer", function* () { yield* taskAdd(m, tq, t); });
+ * m.run();
+ * ```
+ * @module
+ */
+export {
+  type DecisionFeed,
+  EWOULDBLOCK,
+  Machine,
+  type MachineOptions,
+  type MachineStats,
+  OP,
+  type RunResult,
+  type SocketWalker,
+  type SpawnOptions,
+  type Violation,
+} from "./machine.ts";
+export {
+  type Config,
+  ConfigError,
+  type ConfigValue,
+  COST_KEYS,
+  type KeyDef,
+  type KeySet,
+  MACHINE_KEYS,
+  parseSoftintOrder,
+  resolveConfig,
+  SOFTINT_LEVELS,
+} from "./config.ts";
+export { type CostEntry, type CostName, COSTS, type Costs, defaultCosts } from "./cost.ts";
+export { EventRecord, type EventSink } from "./event.ts";
+export {
+  type Category,
+  type EnumName,
+  ENUMS,
+  type FieldDef,
+  FIELDS_MAX,
+  type FieldType,
+  KIND,
+  kindByName,
+  type KindDef,
+  kindDef,
+  KINDS,
+} from "./schema.ts";
+export { Prng } from "./prng.ts";
+export { DIGEST_PARTS, digestState, type DigestView, Fnv } from "./digest.ts";
+export {
+  Chan,
+  Cpu,
+  type Irq,
+  type KCode,
+  KObj,
+  Lock,
+  type LockWaiter,
+  MODE,
+  PRIO,
+  RefObj,
+  SoftInt,
+  Task,
+  Taskq,
+  Thread,
+  Timeout,
+} from "./objects.ts";
+export { taskAdd, taskDel, taskqBarrier, taskqCreate, taskqDelBarrier, type TaskqOptions, taskSet } from "./taskq.ts";
+export { Timeouts } from "./timeout.ts";
+export { Cond, condNew, condSignal, condWait, cvBroadcast, cvSignal, cvWait, msleep, WHY } from "./sync.ts";
+export { type LockClass, LockOrderGraph, type Seen } from "./detect/mod.ts";
+export { TOOL, VERSION } from "./version.ts";
