@@ -42,23 +42,33 @@ export function printSummary(s: Summary): void {
 
 /** Prints one table for a --compare run, with ratios against the first variant. */
 export function printCompare(key: string, vals: string[], runs: Summary[]): void {
-  const scalar = (m: Metrics) => Object.entries(m).filter(([, v]) => typeof v === "number") as [string, number][];
-  const names = scalar(runs[0].metrics).map(([k]) => k);
+  const flat = runs.map((r) => flatten(r.metrics));
+  const names = [...new Set(flat.flatMap((m) => Object.keys(m)))];
   const w = Math.max(key.length, ...names.map((n) => n.length), 10);
-  const colW = Math.max(14, ...vals.map((v) => v.length + 2));
+  const colW = Math.max(16, ...vals.map((v) => v.length + 2));
   const row = (label: string, cells: string[]) => label.padEnd(w) + cells.map((c) => c.padStart(colW)).join("");
   console.log(row(key, vals));
   for (const n of names) {
-    const base = Number(runs[0].metrics[n]);
-    const cells = runs.map((r, i) => {
-      const v = Number(r.metrics[n]);
-      const txt = fmt(v);
-      return i === 0 || base === 0 ? txt : `${txt} (${(v / base).toFixed(2)}x)`;
+    const base = flat[0][n];
+    const cells = flat.map((m, i) => {
+      const v = m[n];
+      if (v === undefined) return "-";
+      return i === 0 || !base ? fmt(v) : `${fmt(v)} (${(v / base).toFixed(2)}x)`;
     });
     console.log(row(n, cells));
   }
   console.log(row("violations", runs.map((r) => String(r.violations.length))));
   for (const r of runs) console.log(`  ${r.out}`);
+}
+
+/** Numeric metrics with nested tables spelled `name.key` (e.g. cpuBusyPct.cpu0). */
+function flatten(m: Metrics): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(m)) {
+    if (typeof v === "number") out[k] = v;
+    else if (typeof v === "object") { for (const [k2, v2] of Object.entries(v)) out[`${k}.${k2}`] = v2; }
+  }
+  return out;
 }
 
 function fmt(v: number): string {
