@@ -21,11 +21,15 @@ export type Config = Record<string, ConfigValue>;
 
 /** Declaration of one key. */
 export interface KeyDef {
+  /** Value used when the key is not set. */
   readonly default: ConfigValue;
+  /** One-line description (shown by the CLI). */
   readonly doc: string;
   /** For strings: allowed values (omit for free text checked by `check`). */
   readonly choices?: readonly string[];
+  /** For numbers: smallest allowed value. */
   readonly min?: number;
+  /** For numbers: largest allowed value. */
   readonly max?: number;
   /** Extra validation; returns an error message or null. */
   readonly check?: (v: ConfigValue) => string | null;
@@ -36,6 +40,7 @@ export type KeySet = Record<string, KeyDef>;
 
 /** Thrown for bad configuration input (the CLI maps it to exit status 2). */
 export class ConfigError extends Error {
+  /** Shown as the error name in messages. */
   override name = "ConfigError";
 }
 

@@ -16,7 +16,9 @@
 
 /** One cost entry: default nanoseconds and a short description. */
 export interface CostEntry {
+  /** Default duration, ns. */
   readonly ns: number;
+  /** What the operation is (and what the figure covers). */
   readonly doc: string;
 }
 

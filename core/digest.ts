@@ -38,6 +38,7 @@ export const DIGEST_PARTS = ["sched", "lock", "task", "ref", "net"] as const;
 
 /** 32-bit FNV-1a over 32-bit words (numbers above 2^32 add two words). */
 export class Fnv {
+  /** The hash so far (starts at the FNV-1a offset basis). */
   h = 0x811c9dc5;
   /** Mixes one non-negative safe integer. */
   add(x: number): void {

@@ -81,16 +81,23 @@ export interface DecisionFeed {
 
 /** A violation found during the run. */
 export interface Violation {
+  /** Violation kind (ENUMS.violation). */
   readonly kind: string;
+  /** Index of its `violation` event. */
   readonly event: number;
+  /** Human-readable description. */
   readonly message: string;
 }
 
 /** How a run ended. */
 export interface RunResult {
+  /** Why it ended (ENUMS.runEnd). */
   readonly reason: string;
+  /** Number of events emitted. */
   readonly events: number;
+  /** Simulated time at the end, ns. */
   readonly simNs: number;
+  /** Violations found, in event order. */
   readonly violations: readonly Violation[];
 }
 
@@ -98,7 +105,9 @@ export interface RunResult {
 export interface MachineOptions {
   /** Fully resolved configuration (MACHINE_KEYS and COST_KEYS at least). */
   readonly config: Config;
+  /** Seed of the PRNG streams. */
   readonly seed: number;
+  /** Receivers of every emitted event. */
   readonly sinks?: EventSink[];
   /** Follow these decisions instead of drawing (re-execution). */
   readonly decisions?: DecisionFeed;
@@ -106,18 +115,23 @@ export interface MachineOptions {
 
 /** Counters a scenario can report. */
 export interface MachineStats {
+  /** Wakeups that made a thread runnable on another CPU than the waker's. */
   crossCpuWakeups: number;
+  /** Threads made runnable by wakeup. */
   wakeups: number;
+  /** Lock acquisitions that found the lock taken. */
   lockWaits: number;
 }
 
 /** Options for a thread. */
 export interface SpawnOptions {
+  /** Priority (default: kernel thread, PRIO.kthread). */
   prio?: number;
   /** Pin to this CPU; -1 lets it migrate. */
   pin?: number;
   /** Initial CPU (default: pin, else round robin). */
   cpu?: number;
+  /** Thread kind, THREAD_KIND (default: kernel thread). */
   kind?: number;
 }
 
@@ -126,10 +140,15 @@ export type SocketWalker = (cb: (id: number, rcvCc: number, sndCc: number, splic
 
 /** The simulated machine. */
 export class Machine implements DigestView {
+  /** The resolved configuration it was built with. */
   readonly config: Config;
+  /** The run's seed. */
   readonly seed: number;
+  /** Operation durations from the configuration's cost keys. */
   readonly cost: Costs;
+  /** The CPUs, indexed by CPU id. */
   readonly cpus: Cpu[];
+  /** Every thread spawned, indexed by thread id - 1. */
   readonly threads: Thread[] = [];
   /** Schedule decisions (ties, perturbations): followed from the feed on re-execution. */
   readonly prng: Prng;
@@ -139,7 +158,9 @@ export class Machine implements DigestView {
    * the schedule draws) still gives the workload the same numbers.
    */
   readonly workRng: Prng;
+  /** Violations recorded so far, in event order. */
   readonly violations: Violation[] = [];
+  /** Counters a scenario can report. */
   readonly stats: MachineStats = { crossCpuWakeups: 0, wakeups: 0, lockWaits: 0 };
   /** Per softint level (SOFTINT_LEVELS order): thread priority. */
   readonly softintPrio: number[];
@@ -151,13 +172,20 @@ export class Machine implements DigestView {
   nowNs = 0;
   /** Number of events emitted so far (= index of the next one). */
   eventIndex = 0;
+  /** True once the run has ended. */
   ended = false;
+  /** Why the run ended (ENUMS.runEnd), or "" while it runs. */
   endReason = "";
 
+  /** Every lock created, in creation order. */
   readonly locks: Lock[] = [];
+  /** Every task queue registered, in creation order. */
   readonly taskqs: Taskq[] = [];
+  /** Every timeout registered, in creation order. */
   readonly timeouts: Timeout[] = [];
+  /** Every reference-counted object allocated, freed ones included. */
   readonly refObjs: RefObj[] = [];
+  /** Hook set by the network stack to add its sockets to digests, or null. */
   socketWalker: SocketWalker | null = null;
 
   readonly #sinks: EventSink[];
@@ -184,7 +212,9 @@ export class Machine implements DigestView {
   readonly #cyclesReported = new Set<string>();
   /** WITNESS hooks set by the lock-order detector: CHECKORDER on a pseudo-lock, and its hold. */
   checkOrder: ((l: Lock) => void) | null = null;
+  /** WITNESS hook: a pseudo-lock is now held (WITNESS_LOCK). */
   witnessLock: ((l: Lock) => void) | null = null;
+  /** WITNESS hook: a pseudo-lock is no longer held (WITNESS_UNLOCK). */
   witnessUnlock: ((l: Lock) => void) | null = null;
   /**
    * Called at quiescence with the threads left blocked; returns how many of
@@ -201,6 +231,7 @@ export class Machine implements DigestView {
   /** Detector hook: the run is ending (before the final checkpoint and `run-end`). */
   onEnd: (() => void) | null = null;
 
+  /** Builds the CPUs, clocks and PRNG streams from `opts`; nothing runs until run(). */
   constructor(opts: MachineOptions) {
     const cfg = opts.config;
     this.config = cfg;
@@ -445,7 +476,12 @@ export class Machine implements DigestView {
   }
 
   /** Registers a soft interrupt handler at level `level` (clock, bio, net, serial). */
-  softintEstablish(level: (typeof SOFTINT_LEVELS)[number], name: string, fn: (arg: unknown) => KCode, arg: unknown) {
+  softintEstablish(
+    level: (typeof SOFTINT_LEVELS)[number],
+    name: string,
+    fn: (arg: unknown) => KCode,
+    arg: unknown,
+  ): SoftInt {
     const lv = SOFTINT_LEVELS.indexOf(level);
     const si = new SoftInt(this.newId(), name, lv, fn, arg, this.cpus.length);
     this.emit(KIND.softintEstablish, si.id, lv, this.str(name));

@@ -19,6 +19,7 @@ export const PRIO = { user: 50, kthread: 100, softintBase: 200, intr: 1000 } as 
 
 /** Anything with an object id that can be waited on or named in events. */
 export class KObj {
+  /** Wraps an object id and its name. */
   constructor(readonly id: number, readonly name: string) {}
 }
 
@@ -32,8 +33,11 @@ export const MODE = { excl: 0, shared: 1 } as const;
 
 /** A waiter on a lock. */
 export interface LockWaiter {
+  /** The waiting thread. */
   thread: Thread;
+  /** Mode it asked for (MODE). */
   mode: number;
+  /** When it started waiting, ns. */
   sinceNs: number;
 }
 
@@ -47,10 +51,13 @@ export class Lock extends KObj {
   readonly readerThreads: Thread[] = [];
   /** FIFO of waiters. */
   readonly waiters: LockWaiter[] = [];
-  /** Times the lock was found taken, and the total wait. */
+  /** Times the lock was found taken. */
   contended = 0;
+  /** Total time waiters spent waiting for it, ns. */
   waitNsTotal = 0;
+  /** Times it was acquired. */
   acquisitions = 0;
+  /** A lock of class `cls` and LOCK_TYPE `type`; `ipl`: highest priority kept from preempting its holder (0: none). */
   constructor(id: number, readonly cls: string, readonly type: number, readonly ipl: number) {
     super(id, cls);
   }
@@ -58,18 +65,23 @@ export class Lock extends KObj {
 
 /** A thread: kernel thread, user process, softint or interrupt context. */
 export class Thread {
+  /** Its state (TS). */
   state: number = TS.runnable;
   /** CPU it runs or last ran on (or whose run queue it is on). */
   cpu: number;
   /** Effect argument slots, filled by the kernel API before a yield. */
   argNs = 0;
+  /** Object argument of the effect (a lock, or the channel of a sleep). */
   argObj: unknown = null;
+  /** Second object argument (the interlock of a sleep). */
   argObj2: unknown = null;
+  /** Mode argument of the effect (lock mode, or block reason of a sleep). */
   argMode = 0;
   /** Value passed back into the generator on the next resume. */
   resume = 0;
   /** What it waits on (block or spin), or null. */
   waitObj: KObj | null = null;
+  /** Why it waits (block reason, WHY in sync.ts). */
   waitWhy = 0;
   /** Identifies the current sleep so a stale timeout can be ignored. */
   sleepGen = 0;
@@ -83,8 +95,11 @@ export class Thread {
   iplPrio = 0;
   /** When the current run slice began (for the quantum). */
   sliceStartNs = 0;
+  /** CPU time it has spent, ns. */
   runNs = 0;
+  /** Its kernel code, once spawned. */
   gen: KCode | null = null;
+  /** A thread with its id, name, priority, pin (-1 none), THREAD_KIND and initial CPU. */
   constructor(
     readonly id: number,
     readonly name: string,
@@ -101,6 +116,7 @@ export class Thread {
 export class Cpu {
   /** This CPU's clock; the machine advances the CPU with the smallest. */
   nowNs = 0;
+  /** The thread running on it, or null when idle. */
   cur: Thread | null = null;
   /** Runnable threads, highest priority first, FIFO within a priority. */
   readonly rq: Thread[] = [];
@@ -110,7 +126,9 @@ export class Cpu {
   stealPending = false;
   /** The current thread spins on a lock: this CPU makes no progress. */
   spinning = false;
+  /** Time it spent not idle (work, switches, spinning), ns. */
   busyNs = 0;
+  /** Context switches on it. */
   switches = 0;
   /** Per soft interrupt level: FIFO of pending handlers. */
   softq: SoftInt[][] = [];
@@ -118,14 +136,19 @@ export class Cpu {
   softThreads: Thread[] = [];
   /** Hard interrupt handlers waiting to run, FIFO. */
   readonly irqq: Irq[] = [];
+  /** Its hard interrupt thread, created on first use. */
   intrThread: Thread | null = null;
+  /** CPU number `id`. */
   constructor(readonly id: number) {}
 }
 
 /** A posted hard interrupt. */
 export interface Irq {
+  /** The interrupt source (device object). */
   readonly obj: KObj;
+  /** The handler. */
   readonly fn: (arg: unknown) => KCode;
+  /** The handler's argument. */
   readonly arg: unknown;
 }
 
@@ -133,6 +156,7 @@ export interface Irq {
 export class SoftInt extends KObj {
   /** Pending mark per CPU. */
   readonly pending: boolean[];
+  /** A handler `fn(arg)` at level index `level` on a machine of `ncpu` CPUs. */
   constructor(
     id: number,
     name: string,
@@ -148,9 +172,11 @@ export class SoftInt extends KObj {
 
 /** An OpenBSD task (struct task). */
 export class Task extends KObj {
+  /** True while it is on a queue's worklist (TASK_ONQUEUE). */
   onqueue = false;
   /** The queue it is on (for digests). */
   tq: Taskq | null = null;
+  /** A task that runs `fn(arg)`. */
   constructor(id: number, name: string, public fn: (arg: unknown) => KCode, public arg: unknown) {
     super(id, name);
   }
@@ -158,10 +184,15 @@ export class Task extends KObj {
 
 /** An OpenBSD task queue (struct taskq, kern_task.c 1.36). */
 export class Taskq extends KObj {
+  /** Queued tasks, in run order (tq_worklist). */
   readonly worklist: Task[] = [];
+  /** Its worker threads (tq_threads). */
   readonly workers: Thread[] = [];
+  /** Threads inside taskq_barrier (tq_barriers). */
   barriers = 0;
+  /** Workers parked by the current barrier (tq_bthreads). */
   bthreads = 0;
+  /** Barrier generation, bumped when the last barrier leaves (tq_bgen). */
   bgen = 0;
   /** Channels the kernel code sleeps on (&tq, &tq->tq_bthreads, &tq->tq_bgen). */
   constructor(
@@ -180,11 +211,15 @@ export class Taskq extends KObj {
 
 /** An OpenBSD timeout (struct timeout). */
 export class Timeout extends KObj {
+  /** Scheduled and not yet fired (timeout_pending). */
   pending = false;
+  /** Its handler is running (timeout_del_barrier waits for it). */
   running = false;
+  /** When it is due, ns. */
   deadlineNs = 0;
   /** Insertion order among equal deadlines. */
   seq = 0;
+  /** A timeout that runs `fn(arg)`. */
   constructor(id: number, name: string, public fn: (arg: unknown) => KCode, public arg: unknown) {
     super(id, name);
   }
@@ -192,11 +227,15 @@ export class Timeout extends KObj {
 
 /** A reference-counted object. */
 export class RefObj extends KObj {
+  /** Current reference count. */
   refs: number;
+  /** True once the last reference was dropped. */
   freed = false;
-  /** Who freed it (thread id) and at which event. */
+  /** Who freed it (thread id). */
   freedBy = 0;
-  freedAtEvent = -1;
+  /** Index of the event that freed it (-1 while allocated). */
+  freedAtEvent: number = -1;
+  /** An object of `type` with `refs` references. */
   constructor(id: number, readonly type: string, refs: number) {
     super(id, type);
     this.refs = refs;

@@ -30,7 +30,9 @@ export type FieldType =
 
 /** One field of an event kind. */
 export interface FieldDef {
+  /** Field name. */
   readonly name: string;
+  /** How the value is interpreted. */
   readonly type: FieldType;
 }
 
@@ -48,10 +50,15 @@ export type Category =
 
 /** One event kind. */
 export interface KindDef {
+  /** Numeric kind, as stored in traces. */
   readonly id: number;
+  /** Kind name (kebab-case). */
   readonly name: string;
+  /** Category, for filtering. */
   readonly cat: Category;
+  /** Its fields, in record order. */
   readonly fields: readonly FieldDef[];
+  /** One-line description. */
   readonly doc: string;
 }
 

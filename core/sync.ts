@@ -35,6 +35,7 @@ export function* msleep(
 
 /** OpenBSD `struct cond` (sys/kern/kern_synch.c): a one-shot completion. */
 export class Cond extends Chan {
+  /** 1 until cond_signal (c_wait). */
   waiting = 1;
 }
 

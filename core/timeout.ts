@@ -23,16 +23,19 @@ import { msleep, WHY } from "./sync.ts";
 
 /** The timeout subsystem of one machine. */
 export class Timeouts {
+  /** Hardclock tick length (from `clock.hz`), ns. */
   readonly tickNs: number;
   readonly #m: Machine;
   readonly #softclock: SoftInt;
   readonly #clockIrq: KObj;
   #armedNs = Infinity;
   #seq = 0;
-  /** Timeouts that fired, and the total and largest lateness. */
+  /** Timeouts that fired. */
   fired = 0;
+  /** Largest lateness of a fired timeout, ns. */
   lateNsMax = 0;
 
+  /** The timeouts of `m`: establishes the softclock handler and the hardclock source. */
   constructor(m: Machine) {
     this.#m = m;
     this.tickNs = Math.max(1, Math.round(1e9 / Number(m.config["clock.hz"])));

@@ -38,13 +38,17 @@ export function resolveScenarioConfig(s: Scenario, overrides: Record<string, str
 
 /** Options for a run. */
 export interface RunOptions {
+  /** Scenario name. */
   readonly scenario: string;
+  /** PRNG seed. */
   readonly seed: number;
   /** `--set` overrides as text. Ignored when `config` is given. */
   readonly overrides?: Record<string, string>;
   /** A resolved configuration (from a trace header). */
   readonly config?: Config;
+  /** Receivers of the run's events (a trace writer, for instance). */
   readonly sinks?: EventSink[];
+  /** Recorded decisions to follow (re-execution). */
   readonly decisions?: DecisionFeed;
   /** A lock order graph shared with other runs (WITNESS across an exploration); fresh when omitted. */
   readonly lockGraph?: LockOrderGraph;
@@ -52,10 +56,15 @@ export interface RunOptions {
 
 /** What a run produced. */
 export interface RunOutcome {
+  /** The scenario that ran. */
   readonly scenario: Scenario;
+  /** The fully resolved configuration it ran with. */
   readonly config: Config;
+  /** How the run ended. */
   readonly result: RunResult;
+  /** Machine and scenario figures for the summary. */
   readonly metrics: Metrics;
+  /** The machine, in its final state. */
   readonly machine: Machine;
 }
 

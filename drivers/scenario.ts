@@ -29,7 +29,9 @@ export interface ScenarioHooks {
 
 /** A named workload. */
 export interface Scenario {
+  /** Name given to `--scenario`. */
   readonly name: string;
+  /** One-line description (shown by `deno task scenarios`). */
   readonly doc: string;
   /** Scenario parameters (keys namespaced by the scenario, e.g. `demo.producers`). */
   readonly params: KeySet;

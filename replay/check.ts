@@ -28,29 +28,42 @@ export interface DigestMismatch {
 
 /** A violation recorded in the trace. */
 export interface RecordedViolation {
+  /** Violation kind (ENUMS.violation). */
   readonly kind: string;
+  /** Index of the violation event. */
   readonly event: number;
+  /** The detector's explanation. */
   readonly message: string;
 }
 
 /** Result of folding and checking a whole trace. */
 export interface CheckResult {
+  /** The trace's header. */
   readonly header: TraceHeader;
+  /** Events folded. */
   readonly events: number;
+  /** Time of the last event, ns. */
   readonly simNs: number;
+  /** Checkpoints whose digest was compared. */
   readonly digestsChecked: number;
+  /** The first checkpoint that disagreed, or null. */
   readonly mismatch: DigestMismatch | null;
+  /** The recorded non-default schedule decisions (for re-execution). */
   readonly decisions: DecisionFeed;
+  /** Violations recorded in the trace. */
   readonly violations: RecordedViolation[];
+  /** How the run ended (ENUMS.runEnd), "" when the trace has no run-end. */
   readonly endReason: string;
   /** The rebuilt state after the last event. */
   readonly state: RebuiltState;
 }
 
-/** Options of {@link foldTrace}. */
+/** Options of {@link checkTrace} and {@link foldReader}. */
 export interface FoldOptions {
   /** Called every `every` events with the state (for seek snapshots). */
+  /** Called with the state every `every` events (for seek snapshots). */
   readonly snapshot?: (s: RebuiltState) => void;
+  /** Snapshot interval in events (0: none). */
   readonly every?: number;
 }
 

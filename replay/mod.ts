@@ -12,9 +12,16 @@
  * @module
  */
 export { TraceError, TraceReader } from "./reader.ts";
-export { type CheckResult, checkTrace, type DigestMismatch, foldReader } from "./check.ts";
+export {
+  type CheckResult,
+  checkTrace,
+  type DigestMismatch,
+  type FoldOptions,
+  foldReader,
+  type RecordedViolation,
+} from "./check.ts";
 export { type Divergence, rerunTrace } from "./rerun.ts";
-export { RebuiltState, type StateJson } from "./state.ts";
+export { type LockState, RebuiltState, type SocketState, type StateJson, type ThreadState } from "./state.ts";
 export { SNAPSHOT_EVERY, stateAt } from "./seek.ts";
 export { eventToJson, type StringLookup } from "../recorder/ndjson.ts";
 export type { TraceHeader } from "../recorder/format.ts";
@@ -24,12 +31,19 @@ import { type Divergence, rerunTrace } from "./rerun.ts";
 
 /** The `replay --json` result (shared/PRODUCT.md). */
 export interface ReplayResult {
+  /** The trace file. */
   file: string;
+  /** Events in the trace. */
   events: number;
+  /** Checkpoint digests compared with the rebuilt state. */
   digestsChecked: number;
+  /** The first checkpoint that disagreed, or null. */
   digestMismatch: DigestMismatch | null;
+  /** Outcome of the re-execution with the current code. */
   rerun: "identical" | "diverged" | "skipped";
+  /** Where the re-execution first differed, or null. */
   divergence: Divergence | null;
+  /** Violations recorded in the trace. */
   violations: { kind: string; event: number; message: string }[];
 }
 

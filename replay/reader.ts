@@ -29,6 +29,8 @@ import {
   getU32,
   HEADER_BYTES_MAX,
   headerProblem,
+  LAYOUT_KEY,
+  layoutConflicts,
   MAGIC,
   PREFIX_BYTES,
   type TraceHeader,
@@ -440,6 +442,23 @@ function readHeader(src: ByteSource): { header: TraceHeader; dataStart: number }
     header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(json));
   } catch {
     throw new TraceError("corrupt", "the header is not UTF-8 JSON", { offset: PREFIX_BYTES });
+  }
+  if (typeof header === "object" && header !== null && LAYOUT_KEY in header) {
+    const { [LAYOUT_KEY]: layout, ...rest } = header as Record<string, unknown>;
+    if (typeof layout !== "string") {
+      throw new TraceError("corrupt", "bad header: layout must be a string", { offset: PREFIX_BYTES });
+    }
+    const conflicts = layoutConflicts(layout);
+    if (conflicts.length > 0) {
+      throw new TraceError(
+        "unsupported-version",
+        `the trace was written with other event layouts (${
+          conflicts.slice(0, 3).join("; ")
+        }): use the lockstep that wrote it`,
+        { offset: PREFIX_BYTES },
+      );
+    }
+    header = rest;
   }
   const problem = headerProblem(header);
   if (problem) throw new TraceError("corrupt", `bad header: ${problem}`, { offset: PREFIX_BYTES });

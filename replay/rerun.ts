@@ -21,9 +21,13 @@ import { checkTrace } from "./check.ts";
 
 /** Where a re-execution first differs from the recording. */
 export interface Divergence {
+  /** Index of the first differing event. */
   readonly event: number;
+  /** Its time, ns. */
   readonly tNs: number;
+  /** Its CPU. */
   readonly cpu: number;
+  /** Its thread. */
   readonly thread: number;
   /** The recorded event (null when the recording ended first). */
   readonly recorded: Record<string, unknown> | null;

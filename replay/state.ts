@@ -49,38 +49,59 @@ const STATE_NAMES = ["none", "runnable", "running", "blocked", "exited"] as cons
 
 /** A thread as rebuilt from events. */
 export interface ThreadState {
+  /** Thread id (from 1). */
   id: number;
+  /** Its name. */
   name: string;
+  /** Its priority (larger runs first). */
   prio: number;
+  /** TS state: 1 runnable, 2 running, 3 blocked, 4 exited. */
   state: number;
+  /** CPU it runs on, is queued on, or last ran on. */
   cpu: number;
+  /** Object it waits on (0 none). */
   waitObj: number;
+  /** Ids of the locks it holds, in acquisition order. */
   held: number[];
 }
 
 /** A lock as rebuilt from events. */
 export interface LockState {
+  /** Lock object id. */
   id: number;
+  /** WITNESS/lockdep class name. */
   cls: string;
+  /** ENUMS.lockType value. */
   type: number;
+  /** Exclusive owner thread (0 none). */
   owner: number;
+  /** Shared holders. */
   readers: number;
+  /** Waiting thread ids in arrival order. */
   waiters: number[];
 }
 
 /** A socket as rebuilt from events. */
 export interface SocketState {
+  /** Socket object id. */
   id: number;
+  /** Bytes in so_rcv. */
   rcvCc: number;
+  /** Bytes in so_snd. */
   sndCc: number;
+  /** Drain socket of its splice (0 none). */
   spliceTo: number;
 }
 
 /** The JSON form of a rebuilt state (what `replay --at` and the viewer show). */
 export interface StateJson {
+  /** Events folded (the state is after events [0, index)). */
   index: number;
+  /** Time of the last folded event, ns. */
   tNs: number;
+  /** Each CPU: running thread (0 idle) and its runnable threads. */
   cpus: { id: number; current: number; runQueue: number[] }[];
+  /** Every thread with its state, wait and held locks. */
   threads: {
     id: number;
     name: string;
@@ -90,10 +111,15 @@ export interface StateJson {
     waitName: string;
     held: string[];
   }[];
+  /** Every lock with owner, shared holders and waiters. */
   locks: { id: number; cls: string; type: string; owner: number; readers: number; waiters: number[] }[];
+  /** Every task queue with its queued tasks. */
   taskqs: { id: number; name: string; queued: { id: number; name: string }[] }[];
+  /** Pending timeouts. */
   timeouts: { id: number; name: string; deadlineNs: number }[];
+  /** Reference-counted objects. */
   refs: { id: number; type: string; refs: number; freed: boolean }[];
+  /** Sockets with buffer byte counts and splice links. */
   sockets: SocketState[];
 }
 
@@ -101,19 +127,30 @@ export interface StateJson {
 export class RebuiltState implements DigestView {
   /** Index of the next event to apply (= events folded so far). */
   index = 0;
+  /** Time of the last folded event, ns. */
   tNs = 0;
+  /** Interned strings by id (from str-def events). */
   readonly strings: string[] = [""];
-  readonly names = new Map<number, string>();
+  /** Names of objects (locks, task queues, tasks, timeouts) by id. */
+  readonly names: Map<number, string> = new Map();
+  /** Threads by id - 1. */
   readonly threads: ThreadState[] = [];
+  /** Running thread per CPU (0 idle). */
   cpuCur: number[] = [];
   /** Locks in creation (= id) order, and by id. */
   readonly locks: LockState[] = [];
+  /** Locks by id. */
   readonly lockById: (LockState | undefined)[] = [];
-  readonly taskqs = new Map<number, number[]>();
-  readonly timeouts = new Map<number, number>(); // pending: id -> deadline (insertion = id order)
+  /** Queued task ids per task queue (creation = id order). */
+  readonly taskqs: Map<number, number[]> = new Map();
+  /** Pending timeouts: id -> deadline. */
+  readonly timeouts: Map<number, number> = new Map();
+  /** Every timeout id, in creation (= id) order. */
   readonly timeoutIds: number[] = [];
-  readonly refs = new Map<number, { type: string; refs: number; freed: boolean }>();
-  readonly sockets = new Map<number, SocketState>();
+  /** Reference-counted objects by id (allocation = id order). */
+  readonly refs: Map<number, { type: string; refs: number; freed: boolean }> = new Map();
+  /** Sockets by id. */
+  readonly sockets: Map<number, SocketState> = new Map();
 
   /** Folds one event. Events must come in index order. */
   apply(e: EventRecord): void {
@@ -420,5 +457,9 @@ export class RebuiltState implements DigestView {
   }
 }
 
-/** Names of threads' states (TS order). */
-export { STATE_NAMES, TS_BLOCKED };
+export {
+  /** Names of the thread states, indexed by TS value. */
+  STATE_NAMES,
+  /** TS value of a blocked thread. */
+  TS_BLOCKED,
+};

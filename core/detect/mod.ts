@@ -24,7 +24,7 @@ import { Starvation } from "./starvation.ts";
 import { Streams } from "./stream.ts";
 import { LockOrderGraph, Witness } from "./witness.ts";
 
-export { LockOrderGraph, type Seen } from "./witness.ts";
+export { type LockClass, LockOrderGraph, type Seen } from "./witness.ts";
 
 /** Options of {@link installDetectors}. */
 export interface DetectorOptions {

@@ -48,7 +48,9 @@ export interface Seen {
 
 /** One lock class (WITNESS node / lockdep class). */
 export interface LockClass {
+  /** Index in the graph's class table. */
   readonly id: number;
+  /** Lock class name (the lock's `cls`). */
   readonly name: string;
   /** WITNESS type name: "spin mutex", "sleep mutex", "rwlock", "taskq". */
   readonly type: string;
