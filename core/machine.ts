@@ -37,6 +37,7 @@ import {
   type KObj,
   Lock,
   LOCK_TYPE,
+  type LockWaiter,
   MODE,
   PRIO,
   RefObj,
@@ -209,6 +210,7 @@ export class Machine implements DigestView {
   readonly #pctPoints: number[] = [];
   #steps = 0;
   #running = false;
+  readonly #waiterPool: LockWaiter[] = [];
   readonly #cyclesReported = new Set<string>();
   /** WITNESS hooks set by the lock-order detector: CHECKORDER on a pseudo-lock, and its hold. */
   checkOrder: ((l: Lock) => void) | null = null;
@@ -421,7 +423,7 @@ export class Machine implements DigestView {
     } else {
       const i = l.readerThreads.lastIndexOf(th);
       if (i < 0) throw new Error(`lock (${l.cls}) not locked by ${th.name}`);
-      l.readerThreads.splice(i, 1);
+      removeAt(l.readerThreads, i);
       l.readers--;
       mode = MODE.shared;
     }
@@ -789,7 +791,7 @@ export class Machine implements DigestView {
     const p = effPrio(th);
     let i = 0;
     while (i < q.length && (effPrio(q[i]) > p || (!atHead && effPrio(q[i]) === p))) i++;
-    q.splice(i, 0, th);
+    insertAt(q, i, th);
     th.cpu = c.id;
   }
 
@@ -827,7 +829,7 @@ export class Machine implements DigestView {
     }
     const free = mode === MODE.excl
       ? l.owner === null && l.readers === 0
-      : l.owner === null && !l.waiters.some((w) => w.mode === MODE.excl); // OpenBSD: RWLOCK_WRWANT blocks readers
+      : l.owner === null && waiterIndex(l, MODE.excl) < 0; // OpenBSD: RWLOCK_WRWANT blocks readers
     if (free && (l.waiters.length === 0 || mode === MODE.shared)) {
       this.#grant(l, th, mode, 0);
       const cost = l.type === LOCK_TYPE.rwlock ? this.cost.rwEnter : this.cost.mtxEnter;
@@ -839,7 +841,11 @@ export class Machine implements DigestView {
     this.stats.lockWaits++;
     const owner = l.owner !== null ? l.owner.id : (l.readerThreads.length > 0 ? l.readerThreads[0].id : 0);
     this.emit(KIND.lockWait, l.id, mode, owner);
-    l.waiters.push({ thread: th, mode, sinceNs: this.nowNs });
+    const w = this.#waiterPool.pop() ?? { thread: th, mode, sinceNs: 0 };
+    w.thread = th;
+    w.mode = mode;
+    w.sinceNs = this.nowNs;
+    l.waiters.push(w); // pooled: no allocation per contended acquisition
     th.waitObj = l;
     this.#checkCycle(th);
     if (l.type === LOCK_TYPE.spin) {
@@ -870,7 +876,7 @@ export class Machine implements DigestView {
 
   #dropHeld(th: Thread, l: Lock): void {
     const i = th.held.lastIndexOf(l);
-    if (i >= 0) th.held.splice(i, 1);
+    if (i >= 0) removeAt(th.held, i);
     if (l.type !== LOCK_TYPE.spin) return;
     th.spinHeld--;
     let ipl = 0;
@@ -883,17 +889,19 @@ export class Machine implements DigestView {
   /** After a release: writers first (OpenBSD rwlock), else every waiting reader. */
   #handoff(l: Lock): void {
     if (l.owner !== null || l.waiters.length === 0) return;
-    let wi = l.waiters.findIndex((w) => w.mode === MODE.excl);
+    const wi = waiterIndex(l, MODE.excl);
     if (wi >= 0) {
       if (l.readers > 0) return;
       this.#handTo(l, wi);
       return;
     }
-    while ((wi = l.waiters.findIndex((w) => w.mode === MODE.shared)) >= 0) this.#handTo(l, wi);
+    for (let ri = waiterIndex(l, MODE.shared); ri >= 0; ri = waiterIndex(l, MODE.shared)) this.#handTo(l, ri);
   }
 
   #handTo(l: Lock, wi: number): void {
-    const w = l.waiters.splice(wi, 1)[0];
+    const w = l.waiters[wi];
+    removeAt(l.waiters, wi);
+    this.#waiterPool.push(w);
     const th = w.thread;
     const waitNs = this.nowNs - w.sinceNs;
     l.waitNsTotal += waitNs;
@@ -969,7 +977,7 @@ export class Machine implements DigestView {
     if (th.state === TS.blocked && th.waitObj === obj && th.waitWhy !== WHY.lock) {
       const q = this.#sleepers.get(obj);
       const i = q === undefined ? -1 : q.indexOf(th);
-      if (i >= 0) (q as Thread[]).splice(i, 1);
+      if (i >= 0) removeAt(q as Thread[], i);
     }
     th.waitObj = null;
     th.waitFor = EMPTY_THREADS;
@@ -1009,7 +1017,7 @@ export class Machine implements DigestView {
       if (th.state !== TS.blocked || th.sleepGen !== t.gen) return; // woken before the timeout
       const chan = th.waitObj as KObj;
       const q = this.#sleepers.get(chan);
-      if (q !== undefined) q.splice(q.indexOf(th), 1);
+      if (q !== undefined) removeAt(q, q.indexOf(th));
       th.waitObj = null;
       th.resume = EWOULDBLOCK;
       const cpu = this.#chooseCpu(th);
@@ -1179,6 +1187,26 @@ export const idleWaitChans: WeakSet<KObj> = new WeakSet<KObj>();
  */
 function effPrio(th: Thread): number {
   return th.spinHeld > 0 && th.iplPrio > th.prio ? th.iplPrio : th.prio;
+}
+
+/** Index of the first waiter of `mode`, or -1. */
+function waiterIndex(l: Lock, mode: number): number {
+  const ws = l.waiters;
+  for (let i = 0; i < ws.length; i++) if (ws[i].mode === mode) return i;
+  return -1;
+}
+
+/** Inserts `x` at a[i] keeping order, without allocating. */
+function insertAt<T>(a: T[], i: number, x: T): void {
+  a.push(x);
+  for (let j = a.length - 1; j > i; j--) a[j] = a[j - 1];
+  a[i] = x;
+}
+
+/** Removes a[i] keeping order, without allocating (Array.prototype.splice returns a new array). */
+function removeAt<T>(a: T[], i: number): void {
+  for (let j = i + 1; j < a.length; j++) a[j - 1] = a[j];
+  a.length--;
 }
 
 function runnable(c: Cpu): boolean {
