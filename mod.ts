@@ -33,7 +33,7 @@ export {
 export type { Metrics, Scenario, ScenarioHooks } from "./drivers/scenario.ts";
 export { SCENARIOS } from "./drivers/scenarios.ts";
 export { TraceWriter, type TraceWriterOptions } from "./recorder/writer.ts";
-export type { TraceHeader } from "./recorder/format.ts";
+export type { JsonValue, TraceHeader } from "./recorder/format.ts";
 export {
   type CheckResult,
   checkTrace,
@@ -51,5 +51,7 @@ export {
   type StateJson,
   type ThreadState,
   TraceError,
+  type TraceErrorCode,
   TraceReader,
 } from "./replay/mod.ts";
+export type { BlockCursor, CheckpointPosition, DecodedBlock, EventIterator } from "./replay/reader.ts";

@@ -13,6 +13,7 @@
  * ```
  * @module
  */
+import { KINDS } from "../core/schema.ts";
 
 /** File magic: PNG-style, with CR LF and ^Z so text-mode mangling is detected. */
 export const MAGIC: Uint8Array = Uint8Array.of(0x89, 0x4c, 0x53, 0x54, 0x52, 0x0d, 0x0a, 0x1a);
@@ -67,8 +68,9 @@ export const VARINT_MAX_BYTES = 8;
 /** Largest value any integer in the format may hold (2^53 - 1). */
 export const SAFE_MAX: number = Number.MAX_SAFE_INTEGER;
 
-/** A header configuration value: the fully resolved settings of a run. */
-export type ConfigValue = string | number | boolean;
+/** A header configuration value: the fully resolved settings of a run (core's ConfigValue). */
+export type { ConfigValue } from "../core/config.ts";
+import type { ConfigValue } from "../core/config.ts";
 
 /** Anything JSON can hold; the type of the external inputs. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -76,6 +78,15 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 /**
  * The trace header: everything needed to reproduce the run. No wall-clock
  * field: two runs with the same inputs give byte-identical traces.
+ *
+ * @example
+ * ```ts
+ * import type { TraceHeader } from "./format.ts";
+ * const h: TraceHeader = {
+ *   formatVersion: 1, tool: "lockstep 0.1.0", scenario: "mutex-storm", seed: 1, cpus: 4,
+ *   config: { cpus: 4, "sched.quantumNs": 1000000 }, inputs: [],
+ * };
+ * ```
  */
 export interface TraceHeader {
   /** Format version of the file (equal to the binary version field). */
@@ -133,6 +144,53 @@ export function headerProblem(h: unknown): string | undefined {
 }
 
 const HEADER_KEYS = ["formatVersion", "tool", "scenario", "seed", "cpus", "config", "inputs", "createdBy"];
+
+/** Key of the header JSON holding the event layout (not part of {@link TraceHeader}). */
+export const LAYOUT_KEY = "layout";
+
+/**
+ * The event layout of this build's schema, stored in every trace's header
+ * JSON under "layout": `id:type,type,...` for each kind, joined by `;`. A
+ * reader compares it with its own schema, so a trace written before a kind's
+ * fields changed is refused instead of misread.
+ *
+ * @example
+ * ```ts
+ * import { schemaLayout } from "./format.ts";
+ * console.log(schemaLayout().split(";")[0]); // "0:str"
+ * ```
+ */
+export function schemaLayout(): string {
+  return KINDS.map((k) => `${k.id}:${k.fields.map((f) => f.type).join(",")}`).join(";");
+}
+
+/**
+ * The kinds whose fields differ between a trace's `layout` and this build's
+ * schema, described for an error message; empty when the trace is readable.
+ * Kinds known to only one side do not conflict (a kind added later is simply
+ * absent from older traces).
+ *
+ * @example
+ * ```ts
+ * import { layoutConflicts, schemaLayout } from "./format.ts";
+ * console.log(layoutConflicts(schemaLayout())); // []
+ * ```
+ */
+export function layoutConflicts(layout: string): string[] {
+  const ours = new Map(KINDS.map((k) => [k.id, k]));
+  const out: string[] = [];
+  for (const entry of layout.split(";").slice(0, 256)) {
+    const colon = entry.indexOf(":");
+    const id = Number(entry.slice(0, colon));
+    const kind = ours.get(id);
+    if (colon < 0 || !kind) continue;
+    const types = kind.fields.map((f) => f.type).join(",");
+    if (entry.slice(colon + 1) !== types) {
+      out.push(`${kind.name} has (${entry.slice(colon + 1)}) in the trace, (${types}) here`);
+    }
+  }
+  return out;
+}
 
 function isUnsigned(v: unknown): v is number {
   return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
@@ -284,16 +342,6 @@ export function putVarI(buf: Uint8Array, pos: number, v: number): number {
   return putVarU(buf, pos + 1, m);
 }
 
-/** Number of bytes `putVarU` writes for `v`. */
-export function varUBytes(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-}
-
 /** A read position and the end it may not pass; the varint readers advance `pos`. */
 export interface VarCursor {
   pos: number;
@@ -369,7 +417,17 @@ export function getVarI(buf: Uint8Array, c: VarCursor): number {
   return -m - 1;
 }
 
-/** Writes `v` (< 2^32) little-endian at `pos`. */
+/**
+ * Writes `v` (< 2^32) little-endian at `pos`.
+ *
+ * @example
+ * ```ts
+ * import { getU32, putU32 } from "./format.ts";
+ * const b = new Uint8Array(4);
+ * putU32(b, 0, 0x4b42534c); // the bytes "LSBK"
+ * console.log(getU32(b, 0) === 0x4b42534c);
+ * ```
+ */
 export function putU32(buf: Uint8Array, pos: number, v: number): void {
   buf[pos] = v;
   buf[pos + 1] = v >>> 8;
@@ -377,18 +435,44 @@ export function putU32(buf: Uint8Array, pos: number, v: number): void {
   buf[pos + 3] = v >>> 24;
 }
 
-/** Reads a little-endian u32 at `pos`. */
+/**
+ * Reads a little-endian u32 at `pos`.
+ *
+ * @example
+ * ```ts
+ * import { getU32 } from "./format.ts";
+ * getU32(Uint8Array.of(1, 0, 0, 0), 0); // 1
+ * ```
+ */
 export function getU32(buf: Uint8Array, pos: number): number {
   return (buf[pos] | (buf[pos + 1] << 8) | (buf[pos + 2] << 16) | (buf[pos + 3] << 24)) >>> 0;
 }
 
-/** Writes a safe non-negative integer as a little-endian u64 at `pos`. */
+/**
+ * Writes a safe non-negative integer as a little-endian u64 at `pos`.
+ *
+ * @example
+ * ```ts
+ * import { getU64, putU64 } from "./format.ts";
+ * const b = new Uint8Array(8);
+ * putU64(b, 0, 2 ** 53 - 1);
+ * console.log(getU64(b, 0)); // 9007199254740991
+ * ```
+ */
 export function putU64(buf: Uint8Array, pos: number, v: number): void {
   putU32(buf, pos, v >>> 0);
   putU32(buf, pos + 4, Math.floor(v / 0x100000000));
 }
 
-/** Reads a little-endian u64 at `pos`; returns -1 when it is above 2^53 - 1. */
+/**
+ * Reads a little-endian u64 at `pos`; returns -1 when it is above 2^53 - 1.
+ *
+ * @example
+ * ```ts
+ * import { getU64 } from "./format.ts";
+ * getU64(new Uint8Array(8).fill(0xff), 0); // -1
+ * ```
+ */
 export function getU64(buf: Uint8Array, pos: number): number {
   const hi = getU32(buf, pos + 4);
   if (hi > 0x1fffff) return -1;

@@ -39,6 +39,7 @@ import {
   FORMAT_VERSION,
   HEADER_BYTES_MAX,
   headerProblem,
+  LAYOUT_KEY,
   MAGIC,
   PREFIX_BYTES,
   putU32,
@@ -46,6 +47,7 @@ import {
   putVarI,
   putVarU,
   SAFE_MAX,
+  schemaLayout,
   STRING_MAX_BYTES,
   STRING_TABLE_MAX_BYTES,
   STRINGS_MAX,
@@ -86,7 +88,18 @@ export interface TraceWriterOptions {
 
 const encoder = new TextEncoder();
 
-/** The `.lstrace` writer. See the module documentation. */
+/**
+ * The `.lstrace` writer. See the module documentation.
+ *
+ * @example
+ * ```ts
+ * import { TraceWriter } from "./writer.ts";
+ * const w = TraceWriter.create("runs/demo.lstrace", { tool: "lockstep", scenario: "demo", seed: 1, cpus: 2, config: {}, inputs: [] });
+ * // machine.addSink(w); machine.run(); (the machine calls w.onEvent(e) per event, then w.onEnd())
+ * w.close();
+ * console.log(w.events, w.bytesWritten);
+ * ```
+ */
 export class TraceWriter implements EventSink {
   readonly #sink: ByteSink;
   readonly #memory: MemorySink | undefined;
@@ -444,7 +457,7 @@ export class TraceWriter implements EventSink {
     const header: TraceHeader = { ...init, formatVersion: FORMAT_VERSION };
     const problem = headerProblem(header);
     if (problem) throw new TypeError(`trace writer: bad header: ${problem}`);
-    const json = encoder.encode(canonicalJson(header));
+    const json = encoder.encode(canonicalJson({ ...header, [LAYOUT_KEY]: schemaLayout() }));
     if (json.length > HEADER_BYTES_MAX) {
       throw new RangeError(`trace writer: header of ${json.length} bytes exceeds ${HEADER_BYTES_MAX}`);
     }

@@ -27,6 +27,7 @@ import { StringTable } from "./_strings.ts";
 export class BlockCursor {
   /** Block header, payload, then zero padding. */
   buf: Uint8Array = new Uint8Array(BLOCK_HEADER_BYTES + 64 * 1024 + PAYLOAD_PADDING_BYTES);
+  /** The block decoded into columns. */
   readonly decoded: DecodedBlock = new DecodedBlock();
 
   /** Makes room for a block of `payloadBytes` (checked against the limit by the caller). */

@@ -46,10 +46,14 @@ export class DecodedBlock {
   /** Index of the first event. */
   firstIndex = 0;
   /** Block number, or -1 when empty. */
-  block = -1;
+  block: number = -1;
+  /** Kind id per event. */
   kind: Uint8Array = new Uint8Array(0);
+  /** Time per event, ns. */
   tNs: Float64Array = new Float64Array(0);
+  /** CPU per event. */
   cpu: Uint16Array = new Uint16Array(0);
+  /** Thread per event. */
   thread: Float64Array = new Float64Array(0);
   /** FIELDS_MAX values per event. */
   fields: Float64Array = new Float64Array(0);
@@ -181,7 +185,6 @@ export function decodeBlock(
   const aPrev = adaptPrev, aScore = adaptScores, sizeByClz = SIZE_BY_CLZ;
   aPrev.fill(0);
   aScore.fill(0);
-  let cpuHi = -1;
   const kinds = out.kind, times = out.tNs, cpus = out.cpu, threads = out.thread, fields = out.fields;
   // Unused fields are 0: one memset per block beats a zeroing loop per event.
   fields.fill(0, 0, count * kFieldsMax);
@@ -241,7 +244,6 @@ export function decodeBlock(
         last[nextCpu] = nextThread;
       }
       if (nextCpu === cpu && nextThread === thread) return fail(place, start, i, "non-canonical context");
-      if (nextCpu > cpuHi) cpuHi = nextCpu;
       cpu = nextCpu;
       thread = nextThread;
     }

@@ -50,6 +50,7 @@ export class TraceError extends Error {
   /** Events before the damage that read back, when known. */
   readonly recovered: number | undefined;
 
+  /** A damage report of kind `code`, with what was found and where. */
   constructor(code: TraceErrorCode, detail: string, place: TraceErrorPlace = {}) {
     const where: string[] = [];
     if (place.block !== undefined) where.push(`block ${place.block}`);

@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-export { TraceError, TraceReader } from "./reader.ts";
+export { TraceError, type TraceErrorCode, TraceReader } from "./reader.ts";
 export {
   type CheckResult,
   checkTrace,

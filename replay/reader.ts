@@ -43,6 +43,7 @@ import { type ByteSource, FileSource, MemorySource } from "./_source.ts";
 
 export { TraceError, type TraceErrorCode, type TraceErrorPlace } from "./_error.ts";
 export type { DecodedBlock } from "./_decode.ts";
+export type { BlockCursor } from "./_blocks.ts";
 
 /** Options of {@link TraceReader}. */
 export interface TraceReaderOptions {
@@ -63,7 +64,18 @@ export interface CheckpointPosition {
   readonly tNs: number;
 }
 
-/** Reads one trace file. See the module documentation. */
+/**
+ * Reads one trace file. See the module documentation.
+ *
+ * @example
+ * ```ts
+ * import { TraceReader } from "./reader.ts";
+ * const r = TraceReader.open("runs/demo.lstrace");
+ * const e = r.readEvent(100); // random access through the footer index
+ * for (const ev of r.events(100)) if (ev.index > 110) break;
+ * r.close();
+ * ```
+ */
 export class TraceReader {
   /** The run's header. */
   readonly header: TraceHeader;
@@ -336,6 +348,13 @@ export class TraceReader {
 /**
  * Iterator over a reader's events; yields one reused record. Created by
  * {@link TraceReader.events}.
+ *
+ * @example
+ * ```ts
+ * import { TraceReader } from "./reader.ts";
+ * const it = TraceReader.open("runs/demo.lstrace").events(5);
+ * const first = it.next(); // { done: false, value: <the reused record, index 5> }
+ * ```
  */
 export class EventIterator implements IterableIterator<EventRecord> {
   readonly #reader: TraceReader;
@@ -348,12 +367,14 @@ export class EventIterator implements IterableIterator<EventRecord> {
   #done = false;
   readonly #from: number;
 
+  /** An iterator over `reader`'s events from `fromIndex` on. */
   constructor(reader: TraceReader, fromIndex: number) {
     this.#reader = reader;
     this.#from = fromIndex;
     this.#block = -1;
   }
 
+  /** The next event (the same record object each time). */
   next(): IteratorResult<EventRecord> {
     const d = this.#cur.decoded;
     if (this.#i < d.count && d.block === this.#block) {
@@ -369,6 +390,7 @@ export class EventIterator implements IterableIterator<EventRecord> {
     return DONE;
   }
 
+  /** Itself: an iterator is iterable. */
   [Symbol.iterator](): EventIterator {
     return this;
   }

@@ -342,3 +342,23 @@ Deno.test("an iterator that met damage stays finished", () => {
   assert.equal(n, L.blocks[k].firstIndex);
   assert.equal(it.next().done, true, "no skipping past the damaged block");
 });
+
+Deno.test("a trace written with another event layout is refused clearly", () => {
+  const bytes = GOOD.slice();
+  const json = new TextDecoder().decode(bytes.subarray(20, L.dataStart));
+  const at = json.indexOf("33:obj,enum:lockMode");
+  assert.ok(at > 0, "the header stores the layout");
+  bytes.set(new TextEncoder().encode("33:cpu"), 20 + at); // same length: the rest of the file stays in place
+  putU32(bytes, 16, crc32c(bytes.subarray(20, L.dataStart), crc32c(bytes, 0, 8, 16)));
+  const out = read(bytes);
+  assert.ok(out.error instanceof TraceError);
+  assert.equal(out.error.code, "unsupported-version");
+  assert.match(out.error.message, /lock-release has \(cpu,enum:lockMode\) in the trace, \(obj,enum:lockMode\) here/);
+  // Header content that passes its checksum but breaks the header's rules is corrupt.
+  const bad = GOOD.slice();
+  const seedAt = json.indexOf('"seed":3');
+  bad.set(new TextEncoder().encode('"seed":-'), 20 + seedAt);
+  putU32(bad, 16, crc32c(bad.subarray(20, L.dataStart), crc32c(bad, 0, 8, 16)));
+  const out2 = read(bad);
+  assert.ok(out2.error instanceof TraceError && out2.error.code === "corrupt", String(out2.error));
+});

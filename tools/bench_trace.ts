@@ -55,7 +55,9 @@ export async function benchTrace(
   const events = new CollectedEvents();
   produce(events);
   const n = events.length;
-  if (n === 0) throw new RangeError("benchTrace: the producer emitted no events");
+  if (n === 0) {
+    throw new RangeError("benchTrace: the producer emitted no events");
+  }
   const header = {
     tool: "lockstep bench",
     scenario: label,
@@ -89,12 +91,16 @@ export async function benchTrace(
       const f = b.fields;
       for (let i = 0; i < b.count; i++) sum += f[i * FIELDS_MAX];
     });
-    if (sum !== check) throw new Error("benchTrace: forEachBlock and forEach disagree");
+    if (sum !== check) {
+      throw new Error("benchTrace: forEachBlock and forEach disagree");
+    }
   });
   const iterate = best(repeats, () => {
     let sum = 0;
     for (const e of TraceReader.fromBytes(bytes).events()) sum += e.fields[0];
-    if (sum !== check) throw new Error("benchTrace: iterator and forEach disagree");
+    if (sum !== check) {
+      throw new Error("benchTrace: iterator and forEach disagree");
+    }
   });
 
   let lines: string[] = [];
@@ -102,11 +108,15 @@ export async function benchTrace(
   const ndEncode = best(repeats, () => {
     lines = new Array(n);
     let i = 0;
-    events.replay({ onEvent: (e) => void (lines[i++] = eventToNdjson(e, strings)) });
+    events.replay({
+      onEvent: (e) => void (lines[i++] = eventToNdjson(e, strings)),
+    });
   });
   let ndBytes = 0;
   const encoder = new TextEncoder();
-  for (let i = 0; i < n; i += 4096) ndBytes += encoder.encode(lines.slice(i, i + 4096).join("\n") + "\n").length;
+  for (let i = 0; i < n; i += 4096) {
+    ndBytes += encoder.encode(lines.slice(i, i + 4096).join("\n") + "\n").length;
+  }
   const ndDecode = best(repeats, () => parseNdjson(lines, strings));
 
   await Promise.resolve();
@@ -143,7 +153,10 @@ function best(repeats: number, fn: () => void): number {
 }
 
 /** NDJSON decode into a reused record: parse, then map names, labels and strings back to numbers. */
-function parseNdjson(lines: string[], strings: StringLookup & { idOf: Map<string, number> }): void {
+function parseNdjson(
+  lines: string[],
+  strings: StringLookup & { idOf: Map<string, number> },
+): void {
   const rec = new EventRecord();
   const enumMaps = new Map<string, Map<string, number>>();
   for (const k of KINDS) {
@@ -170,8 +183,12 @@ function parseNdjson(lines: string[], strings: StringLookup & { idOf: Map<string
       }
       const v = o.fields[fields[j].name];
       if (typeof v === "number") rec.fields[j] = v;
-      else if (fields[j].type === "str") rec.fields[j] = strings.idOf.get(v) ?? -1;
-      else rec.fields[j] = enumValue(fields[j].type.slice(5) as Parameters<typeof enumValue>[0], v);
+      else if (fields[j].type === "str") {
+        rec.fields[j] = strings.idOf.get(v) ?? -1;
+      } else {rec.fields[j] = enumValue(
+          fields[j].type.slice(5) as Parameters<typeof enumValue>[0],
+          v,
+        );}
     }
   }
 }
@@ -182,7 +199,7 @@ function printFigures(label: string, f: Record<string, number>): void {
   console.log(
     `  binary  ${f.bytesPerEvent.toFixed(2)} B/event  encode ${m(f.encodeEventsPerSec)}  decode ${
       m(f.decodeEventsPerSec)
-    } (forEach), ${m(f.iterateEventsPerSec)} (iterator)`,
+    } (forEach), ${m(f.iterateEventsPerSec)} (iterator), ${m(f.columnsEventsPerSec)} (forEachBlock)`,
   );
   console.log(
     `  ndjson  ${f.ndjsonBytesPerEvent.toFixed(2)} B/event  encode ${m(f.ndjsonEncodeEventsPerSec)}  decode ${
@@ -230,7 +247,8 @@ class CollectedEvents implements EventSink {
     this.#fields.set(e.fields, i * FIELDS_MAX);
     if (e.kind === KIND.strDef) {
       this.#texts.set(i, e.text);
-      (this.strings as unknown as { define(id: number, t: string): void }).define(e.fields[0], e.text);
+      (this.strings as unknown as { define(id: number, t: string): void })
+        .define(e.fields[0], e.text);
     }
     if (e.cpu > this.cpuHi) this.cpuHi = e.cpu;
     this.length++;
@@ -285,7 +303,10 @@ class CollectedEvents implements EventSink {
  * syntheticRun(1000, 1)({ onEvent(e) { console.log(e.kind); } });
  * ```
  */
-export function syntheticRun(events: number, seed: number): (sink: EventSink) => void {
+export function syntheticRun(
+  events: number,
+  seed: number,
+): (sink: EventSink) => void {
   return (sink) => new SyntheticMachine(sink, seed).run(events);
 }
 
@@ -321,14 +342,31 @@ class SyntheticMachine {
   #setup(): void {
     for (let th = 1; th <= THREADS; th++) {
       const name = this.#str(`thread${th}`);
-      this.#emit(KIND.threadCreate, [th, name, this.#r.below(4), th % 3 === 0 ? th % CPUS : -1, th % CPUS, 0]);
+      this.#emit(KIND.threadCreate, [
+        th,
+        name,
+        this.#r.below(4),
+        th % 3 === 0 ? th % CPUS : -1,
+        th % CPUS,
+        0,
+      ]);
     }
     const classes: number[] = [];
     for (let l = 0; l < LOCKS; l++) {
       if (l < 12) classes.push(this.#str(`lock class ${l}`));
-      this.#emit(KIND.lockInit, [100 + l * 3, classes[l % 12], this.#r.below(4)]);
+      this.#emit(KIND.lockInit, [
+        100 + l * 3,
+        classes[l % 12],
+        this.#r.below(4),
+      ]);
     }
-    for (let q = 0; q < TASKQS; q++) this.#emit(KIND.taskqCreate, [900 + q, this.#str(`taskq${q}`), 1 + (q & 1)]);
+    for (let q = 0; q < TASKQS; q++) {
+      this.#emit(KIND.taskqCreate, [
+        900 + q,
+        this.#str(`taskq${q}`),
+        1 + (q & 1),
+      ]);
+    }
     for (let c = 0; c < CPUS; c++) this.#running[c] = c + 1;
   }
 
@@ -342,12 +380,24 @@ class SyntheticMachine {
     const held = this.#held[cpu];
     const pick = r.below(100);
     if (this.#e.index % 4096 === 4095) {
-      this.#emit(KIND.checkpoint, [r.next32(), r.next32(), r.next32(), r.next32(), r.next32(), ++this.#seq]);
+      this.#emit(KIND.checkpoint, [
+        r.next32(),
+        r.next32(),
+        r.next32(),
+        r.next32(),
+        r.next32(),
+        ++this.#seq,
+      ]);
     } else if (pick < 26 && held.length < 3) {
       const lock = 100 + r.below(LOCKS) * 3;
       held.push(lock);
       const wait = r.below(10) === 0 ? r.below(5000) : 0;
-      this.#emit(KIND.lockAcquire, [lock, r.below(5) === 0 ? 1 : 0, this.#running[cpu], wait]);
+      this.#emit(KIND.lockAcquire, [
+        lock,
+        r.below(5) === 0 ? 1 : 0,
+        this.#running[cpu],
+        wait,
+      ]);
     } else if (pick < 52 && held.length > 0) {
       this.#emit(KIND.lockRelease, [held.pop()!, 0]);
     } else if (pick < 62) {
@@ -355,22 +405,46 @@ class SyntheticMachine {
       this.#emit(KIND.switch, [this.#running[cpu], to, r.below(5)]);
       this.#running[cpu] = to;
     } else if (pick < 70) {
-      this.#emit(KIND.wake, [1 + r.below(THREADS), r.below(CPUS), 100 + r.below(LOCKS) * 3]);
+      this.#emit(KIND.wake, [
+        1 + r.below(THREADS),
+        r.below(CPUS),
+        100 + r.below(LOCKS) * 3,
+      ]);
     } else if (pick < 78) {
-      this.#emit(KIND.taskAdd, [900 + r.below(TASKQS), 2000 + r.below(64), r.below(4) === 0 ? 0 : 1]);
+      this.#emit(KIND.taskAdd, [
+        900 + r.below(TASKQS),
+        2000 + r.below(64),
+        r.below(4) === 0 ? 0 : 1,
+      ]);
     } else if (pick < 83) {
       this.#emit(KIND.taskRun, [900 + r.below(TASKQS), 2000 + r.below(64)]);
     } else if (pick < 87) {
       this.#emit(KIND.taskDone, [900 + r.below(TASKQS), 2000 + r.below(64)]);
     } else if (pick < 90) {
-      this.#emit(KIND.block, [100 + r.below(LOCKS) * 3, r.below(4), r.below(3) === 0 ? 10_000 : 0]);
+      this.#emit(KIND.block, [
+        100 + r.below(LOCKS) * 3,
+        r.below(4),
+        r.below(3) === 0 ? 10_000 : 0,
+      ]);
     } else if (pick < 94) {
-      this.#emit(KIND.softintSchedule, [50 + r.below(3), r.below(CPUS), r.below(2)]);
+      this.#emit(KIND.softintSchedule, [
+        50 + r.below(3),
+        r.below(CPUS),
+        r.below(2),
+      ]);
     } else if (pick < 98) {
       const pkt = r.below(3) === 0 ? this.#pkt++ : Math.max(1, this.#pkt - 1 - r.below(8));
-      this.#emit(KIND.ipInput, [pkt, r.below(4), r.below(2), 40 + r.below(1460)]);
+      this.#emit(KIND.ipInput, [
+        pkt,
+        r.below(4),
+        r.below(2),
+        40 + r.below(1460),
+      ]);
     } else if (pick < 99) {
-      this.#emit(KIND.taskInit, [3000 + this.#strings, this.#str(`task ${this.#strings}`)]);
+      this.#emit(KIND.taskInit, [
+        3000 + this.#strings,
+        this.#str(`task ${this.#strings}`),
+      ]);
     } else {
       this.#emit(KIND.ref, [5000 + r.below(200), 1 + r.below(4)]);
     }
@@ -410,7 +484,10 @@ if (import.meta.main) {
     const { runScenario } = await import("../drivers/run.ts");
     for (const scenario of scenarios) {
       const overrides = { "sim.durationNs": "50000000" };
-      await benchTrace((sink) => void runScenario({ scenario, seed: 1, overrides, sinks: [sink] }), scenario);
+      await benchTrace(
+        (sink) => void runScenario({ scenario, seed: 1, overrides, sinks: [sink] }),
+        scenario,
+      );
     }
   }
 }
