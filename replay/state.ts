@@ -21,7 +21,7 @@ import { ENUMS, KIND, KIND_ID_MAX } from "../core/schema.ts";
 const TS_RUNNABLE = 1, TS_RUNNING = 2, TS_BLOCKED = 3, TS_EXITED = 4;
 
 // Which tracker owns each kind: one table, so apply() is a single indexed switch.
-const C_STR = 1, C_SCHED = 2, C_LOCK = 3, C_TASK = 4, C_REF = 5, C_NET = 6;
+const C_STR = 1, C_SCHED = 2, C_LOCK = 3, C_TASK = 4, C_REF = 5, C_NET = 6, C_PKT = 7;
 const CONCERN = new Uint8Array(KIND_ID_MAX + 1);
 CONCERN[KIND.strDef] = C_STR;
 for (
@@ -45,6 +45,12 @@ for (
 ) CONCERN[k] = C_TASK;
 for (const k of [KIND.objAlloc, KIND.ref, KIND.rele, KIND.objFree]) CONCERN[k] = C_REF;
 for (const k of [KIND.soCreate, KIND.sbAppend, KIND.sbDrop, KIND.splice, KIND.unsplice]) CONCERN[k] = C_NET;
+for (const k of [KIND.pktRx, KIND.ipInput, KIND.ipOutput, KIND.pktTx, KIND.pktDrop]) CONCERN[k] = C_PKT;
+
+/** Where a packet in flight waits: received by the NIC, not yet through ip_input; or output, not yet sent. */
+const PKT_STAGES = ["rx", "tx"] as const;
+/** Packets listed by toJSON (the counts are always exact). */
+const PACKETS_LISTED_MAX = 64;
 const STATE_NAMES = ["none", "runnable", "running", "blocked", "exited"] as const;
 
 /** A thread as rebuilt from events. */
@@ -121,6 +127,8 @@ export interface StateJson {
   refs: { id: number; type: string; refs: number; freed: boolean }[];
   /** Sockets with buffer byte counts and splice links. */
   sockets: SocketState[];
+  /** Packets in flight: counts per stage and the first few, oldest first. */
+  packets: { rx: number; tx: number; listed: { id: number; flow: number; len: number; stage: string }[] };
 }
 
 /** The machine state rebuilt from a trace. */
@@ -151,6 +159,8 @@ export class RebuiltState implements DigestView {
   readonly refs: Map<number, { type: string; refs: number; freed: boolean }> = new Map();
   /** Sockets by id. */
   readonly sockets: Map<number, SocketState> = new Map();
+  /** Packets in flight by packet id: flow, length and stage (0 rx, 1 tx). */
+  readonly packets: Map<number, { flow: number; len: number; stage: number }> = new Map();
 
   /** Folds one event. Events must come in index order. */
   apply(e: EventRecord): void {
@@ -172,6 +182,8 @@ export class RebuiltState implements DigestView {
         return this.#ref(e.kind, f);
       case C_NET:
         return this.#net(e.kind, f);
+      case C_PKT:
+        return this.#packet(e.kind, f);
       default:
         return;
     }
@@ -321,6 +333,17 @@ export class RebuiltState implements DigestView {
     else o.refs = f[1];
   }
 
+  /**
+   * Packet tracker: packets in flight in the box, between the NIC's receive
+   * (pkt-rx) and ip_input (ip-input), and between ip_output (ip-output) and the
+   * NIC's transmit (pkt-tx); a drop ends either. Keyed by packet id.
+   */
+  #packet(kind: number, f: Float64Array): void {
+    if (kind === KIND.pktRx) this.packets.set(f[0], { flow: f[1], len: f[2], stage: 0 });
+    else if (kind === KIND.ipOutput) this.packets.set(f[0], { flow: f[1], len: f[3], stage: 1 });
+    else this.packets.delete(f[0]); // ip-input, pkt-tx, pkt-drop
+  }
+
   /** Socket tracker: buffer byte counts and splice links. */
   #net(kind: number, f: Float64Array): void {
     if (kind === KIND.soCreate) {
@@ -373,6 +396,7 @@ export class RebuiltState implements DigestView {
     c.timeoutIds.push(...this.timeoutIds);
     for (const [k, o] of this.refs) c.refs.set(k, { ...o });
     for (const [k, s] of this.sockets) c.sockets.set(k, { ...s });
+    for (const [k, p] of this.packets) c.packets.set(k, { ...p });
     return c;
   }
 
@@ -420,6 +444,16 @@ export class RebuiltState implements DigestView {
     }
   }
 
+  #packetsJson(): StateJson["packets"] {
+    let rx = 0;
+    const listed: StateJson["packets"]["listed"] = [];
+    for (const [id, p] of this.packets) {
+      if (p.stage === 0) rx++;
+      if (listed.length < PACKETS_LISTED_MAX) listed.push({ id, flow: p.flow, len: p.len, stage: PKT_STAGES[p.stage] });
+    }
+    return { rx, tx: this.packets.size - rx, listed };
+  }
+
   /** Readable JSON of the whole state. */
   toJSON(): StateJson {
     const name = (id: number) => this.names.get(id) ?? (id === 0 ? "" : `#${id}`);
@@ -453,6 +487,7 @@ export class RebuiltState implements DigestView {
       timeouts: [...this.timeouts].map(([id, d]) => ({ id, name: name(id), deadlineNs: d })),
       refs: [...this.refs].map(([id, o]) => ({ id, type: o.type, refs: o.refs, freed: o.freed })),
       sockets: [...this.sockets.values()].sort((a, b) => a.id - b.id).map((s) => ({ ...s })),
+      packets: this.#packetsJson(),
     };
   }
 }

@@ -92,3 +92,14 @@ Deno.test("stateAt rebuilds the state at any event and agrees with a full fold",
   const end = stateAt(f, c.events);
   assertEquals(end, c.state.toJSON());
 });
+
+Deno.test("packets in flight: queued between the NIC and ip_input, none left once every flow has finished", () => {
+  const busy = record("splice-udp", 1, { "sim.durationNs": "2000000" });
+  const c = checkTrace(busy);
+  const mid = stateAt(busy, Math.floor(c.events / 2));
+  assert(mid.packets.rx + mid.packets.tx > 0, "a loaded relay has packets in flight");
+  assert(mid.packets.listed.length <= 64 && mid.packets.listed.every((p) => p.stage === "rx" || p.stage === "tx"));
+  const done = record("splice-tcp", 1, { "relay.bytes": "200000", "relay.fin": "true", "sim.durationNs": "50000000" });
+  const end = stateAt(done, checkTrace(done).events);
+  assertEquals([end.packets.rx, end.packets.tx], [0, 0]);
+});

@@ -17,16 +17,22 @@ import { recordRun } from "../cli/run.ts";
 import { checkTrace, stateAt } from "../replay/mod.ts";
 import { snapshotsOf } from "../replay/seek.ts";
 
-const args = parseArgs({ args: Deno.args, options: { quick: { type: "boolean" }, json: { type: "boolean" } } });
+const args = parseArgs({
+  args: Deno.args,
+  options: { quick: { type: "boolean" }, json: { type: "boolean" } },
+});
 const quick = args.values.quick === true;
 const out: Record<string, unknown> = {};
 const say = (s: string) => {
   if (!args.values.json) console.log(s);
 };
 
-function schedBench(scenario: string, durationNs: number): Record<string, number> {
+function schedBench(
+  scenario: string,
+  durationNs: number,
+): Record<string, number> {
   let best = 0, events = 0;
-  for (let rep = 0; rep < (quick ? 1 : 3); rep++) {
+  for (let rep = 0; rep < (quick ? 1 : 5); rep++) {
     let n = 0;
     const t0 = performance.now();
     runScenario({
@@ -47,10 +53,19 @@ function schedBench(scenario: string, durationNs: number): Record<string, number
 }
 
 say("== scheduler + event emission (null sink) ==");
-for (const [s, d] of [["mutex-storm", quick ? 2e6 : 100e6], ["taskq-demo", quick ? 2e6 : 300e6]] as const) {
+for (
+  const [s, d] of [["mutex-storm", quick ? 2e6 : 100e6], [
+    "taskq-demo",
+    quick ? 2e6 : 300e6,
+  ]] as const
+) {
   const r = schedBench(s, d);
   out[`sched.${s}`] = r;
-  say(`${s.padEnd(14)} ${r.events} events  ${(r.eventsPerSec / 1e6).toFixed(2)} M events/s`);
+  say(
+    `${s.padEnd(14)} ${r.events} events  ${
+      (r.eventsPerSec / 1e6).toFixed(2)
+    } M events/s`,
+  );
 }
 
 say("\n== trace encoding vs NDJSON (events of taskq-demo) ==");
@@ -69,8 +84,13 @@ out.trace = await benchTrace(
 say("\n== replay: fold throughput and seek ==");
 const dir = Deno.makeTempDirSync({ prefix: "lockstep-bench-" });
 const big = `${dir}/big.lstrace`;
-const bigNs = quick ? 5e6 : 2_000e6;
-const rec = recordRun({ scenario: "mutex-storm", seed: 1, overrides: { "sim.durationNs": String(bigNs) }, out: big });
+const bigNs = quick ? 5e6 : 2_200e6; // about 10 million events
+const rec = recordRun({
+  scenario: "mutex-storm",
+  seed: 1,
+  overrides: { "sim.durationNs": String(bigNs) },
+  out: big,
+});
 let t0 = performance.now();
 const c = checkTrace(big);
 const foldMs = performance.now() - t0;
@@ -90,18 +110,31 @@ out.replay = {
   foldEventsPerSec: Math.round(c.events / foldMs * 1000),
   snapshotIndexMs: Math.round(indexMs),
   seekMsMax: Math.round(Math.max(...seeks) * 10) / 10,
-  seekMsMean: Math.round(seeks.reduce((a, b) => a + b, 0) / seeks.length * 10) / 10,
+  seekMsMean: Math.round(seeks.reduce((a, b) => a + b, 0) / seeks.length * 10) /
+    10,
 };
 say(`${c.events} events (${(rec.traceBytes / c.events).toFixed(2)} B/event)`);
-say(`fold + digest check: ${(c.events / foldMs / 1000).toFixed(2)} M events/s (${foldMs.toFixed(0)} ms)`);
-say(`snapshot index: ${indexMs.toFixed(0)} ms once; seek: max ${Math.max(...seeks).toFixed(1)} ms over 10 positions`);
+say(
+  `fold + digest check: ${(c.events / foldMs / 1000).toFixed(2)} M events/s (${
+    foldMs.toFixed(0)
+  } ms)`,
+);
+say(
+  `snapshot index: ${indexMs.toFixed(0)} ms once; seek: max ${
+    Math.max(...seeks).toFixed(1)
+  } ms over 10 positions`,
+);
 Deno.removeSync(dir, { recursive: true });
 
 try {
   const mod = await import("../cli/explore.ts") as Record<string, unknown>;
   if (typeof mod.exploreBench === "function") {
     say("\n== exploration ==");
-    const r = await (mod.exploreBench as (s: string, n: number, j: number) => Promise<Record<string, number>>)(
+    const r = await (mod.exploreBench as (
+      s: string,
+      n: number,
+      j: number,
+    ) => Promise<Record<string, number>>)(
       "splice-refrace",
       quick ? 20 : 200,
       2,

@@ -78,6 +78,15 @@ export function StateInspector({ id, selected }) {
       ["socket", "rcv cc", "snd cc", "spliced to"],
       state.sockets.map((s) => [s.id, s.rcvCc, s.sndCc, s.spliceTo || "–"]),
     ),
+    h(
+      "h4",
+      null,
+      `Packets in flight: ${state.packets?.rx ?? 0} received (before ip_input), ${state.packets?.tx ?? 0} to transmit`,
+    ),
+    table(
+      ["packet", "flow", "len", "stage"],
+      (state.packets?.listed ?? []).map((p) => [p.id, p.flow, p.len, p.stage]),
+    ),
     h("h4", null, "Reference-counted objects"),
     table(
       ["object", "type", "refs", "freed"],
