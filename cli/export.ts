@@ -1,10 +1,12 @@
 /**
- * `deno task export FILE --format ndjson [--out FILE]`: one JSON event per
- * line (the header first). The other formats named by the product (chrome,
- * ftrace, pcapng) are not implemented yet and say so with exit status 2.
+ * `deno task export FILE --format ndjson|chrome|ftrace [--out FILE]`: one
+ * JSON event per line (the header first); Trace Event JSON for Perfetto and
+ * chrome://tracing; ftrace text (sched_switch/sched_wakeup). pcapng is not
+ * implemented yet and says so with exit status 2.
  * @module
  */
 import { exportNdjson } from "../recorder/ndjson.ts";
+import { exportChrome, exportFtrace } from "../recorder/export_sched.ts";
 import { parse, UsageError } from "./_args.ts";
 
 const FORMATS = ["ndjson", "chrome", "ftrace", "pcapng"];
@@ -15,8 +17,15 @@ export function cmdExport(args: string[]): number {
   if (positionals.length !== 1) throw new UsageError("export takes exactly one trace file");
   const format = String(values.format ?? "");
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}`);
-  if (format !== "ndjson") throw new UsageError(`export --format ${format}: not yet available (ndjson is)`);
-  const r = exportNdjson(positionals[0], (values.out as string | undefined) ?? "-");
-  if (values.out !== undefined) console.error(`${values.out}: ${r.events} events, ${r.bytes} bytes`);
+  if (format === "pcapng") {
+    throw new UsageError("export --format pcapng: not yet available (ndjson, chrome, ftrace are)");
+  }
+  const out = (values.out as string | undefined) ?? "-";
+  const r = format === "ndjson"
+    ? exportNdjson(positionals[0], out)
+    : format === "chrome"
+    ? exportChrome(positionals[0], out)
+    : exportFtrace(positionals[0], out);
+  if (values.out !== undefined) console.error(`${values.out}: ${r.events} events read, ${r.bytes} bytes written`);
   return 0;
 }

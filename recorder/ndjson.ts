@@ -23,6 +23,7 @@ import type { EventRecord } from "../core/event.ts";
 import { type EnumName, ENUMS, KIND_ID_MAX, KINDS } from "../core/schema.ts";
 import { type TraceError, TraceReader } from "../replay/reader.ts";
 import { canonicalJson } from "./format.ts";
+import { TextOut } from "./_text_out.ts";
 
 /** Where str fields are resolved (a TraceReader is one). */
 export interface StringLookup {
@@ -121,9 +122,6 @@ export interface ExportNdjsonResult {
   readonly damage: TraceError | undefined;
 }
 
-/** Characters gathered before a chunk is written. */
-const CHUNK_CHARS = 64 * 1024;
-
 /**
  * Streams the trace at `tracePath` as NDJSON to the file `outPath` ("-" for
  * stdout). Lines already written stay written when a strict read meets damage
@@ -137,31 +135,19 @@ const CHUNK_CHARS = 64 * 1024;
  */
 export function exportNdjson(tracePath: string, outPath: string, opts: ExportNdjsonOptions = {}): ExportNdjsonResult {
   const reader = TraceReader.open(tracePath, { recover: opts.recover });
-  const toStdout = outPath === "-";
-  const out = toStdout ? Deno.stdout : Deno.openSync(outPath, { write: true, create: true, truncate: true });
-  const encoder = new TextEncoder();
-  let chunk = "";
-  let bytes = 0;
+  const out = new TextOut(outPath);
   let events = 0;
-  const write = (): void => {
-    const data = encoder.encode(chunk);
-    chunk = "";
-    bytes += data.length;
-    for (let done = 0; done < data.length;) done += out.writeSync(data.subarray(done));
-  };
   try {
-    if (opts.header ?? true) chunk += `{"header":${canonicalJson(reader.header)}}\n`;
+    if (opts.header ?? true) out.write(`{"header":${canonicalJson(reader.header)}}\n`);
     const limit = opts.limit ?? Number.MAX_SAFE_INTEGER;
     for (const e of reader.events(opts.fromIndex ?? 0)) {
       if (events >= limit) break;
-      chunk += eventToNdjson(e, reader) + "\n";
+      out.write(eventToNdjson(e, reader) + "\n");
       events++;
-      if (chunk.length >= CHUNK_CHARS) write();
     }
   } finally {
-    write();
-    if (!toStdout) out.close();
+    out.close();
     reader.close();
   }
-  return { events, bytes, damage: reader.damage };
+  return { events, bytes: out.bytes, damage: reader.damage };
 }
