@@ -62,9 +62,7 @@ for (
   const r = schedBench(s, d);
   out[`sched.${s}`] = r;
   say(
-    `${s.padEnd(14)} ${r.events} events  ${
-      (r.eventsPerSec / 1e6).toFixed(2)
-    } M events/s`,
+    `${s.padEnd(14)} ${r.events} events  ${(r.eventsPerSec / 1e6).toFixed(2)} M events/s`,
   );
 }
 
@@ -115,14 +113,10 @@ out.replay = {
 };
 say(`${c.events} events (${(rec.traceBytes / c.events).toFixed(2)} B/event)`);
 say(
-  `fold + digest check: ${(c.events / foldMs / 1000).toFixed(2)} M events/s (${
-    foldMs.toFixed(0)
-  } ms)`,
+  `fold + digest check: ${(c.events / foldMs / 1000).toFixed(2)} M events/s (${foldMs.toFixed(0)} ms)`,
 );
 say(
-  `snapshot index: ${indexMs.toFixed(0)} ms once; seek: max ${
-    Math.max(...seeks).toFixed(1)
-  } ms over 10 positions`,
+  `snapshot index: ${indexMs.toFixed(0)} ms once; seek: max ${Math.max(...seeks).toFixed(1)} ms over 10 positions`,
 );
 Deno.removeSync(dir, { recursive: true });
 
