@@ -211,6 +211,8 @@ export class Machine implements DigestView {
   #steps = 0;
   #running = false;
   readonly #waiterPool: LockWaiter[] = [];
+  /** Text for the next event (only str-def carries text). */
+  #text = "";
   readonly #cyclesReported = new Set<string>();
   /** WITNESS hooks set by the lock-order detector: CHECKORDER on a pseudo-lock, and its hold. */
   checkOrder: ((l: Lock) => void) | null = null;
@@ -281,7 +283,8 @@ export class Machine implements DigestView {
     fs[3] = d;
     fs[4] = e;
     fs[5] = f;
-    r.text = "";
+    r.text = this.#text;
+    this.#text = "";
     const sinks = this.#sinks;
     for (let i = 0; i < sinks.length; i++) sinks[i].onEvent(r);
   }
@@ -293,17 +296,8 @@ export class Machine implements DigestView {
     id = this.#strings.size + 1;
     this.#strings.set(s, id);
     // The str-def event carries its text: the one case where `text` is set.
-    const r = this.#rec;
-    r.index = this.eventIndex++;
-    r.tNs = this.nowNs;
-    r.cpu = this.curCpu.id;
-    r.thread = this.cur === null ? 0 : this.cur.id;
-    r.kind = KIND.strDef;
-    r.fields.fill(0);
-    r.fields[0] = id;
-    r.text = s;
-    for (const sink of this.#sinks) sink.onEvent(r);
-    r.text = "";
+    this.#text = s;
+    this.emit(KIND.strDef, id);
     return id;
   }
 
