@@ -21,10 +21,17 @@ import { foldReader } from "./check.ts";
 export const SNAPSHOT_EVERY = 131072;
 const FILES_MAX = 8;
 
-interface Snapshots {
+/**
+ * The snapshots of one trace, built incrementally: `states[k]` is the state
+ * after k * SNAPSHOT_EVERY events. Only as much of the trace is folded as the
+ * furthest request needed, so the first request on a huge trace costs a fold
+ * up to its index, not of the whole file.
+ */
+export interface Snapshots {
+  /** File identity (size and modification time) the snapshots belong to. */
   readonly key: string;
+  /** Snapshots taken so far. */
   readonly states: RebuiltState[];
-  readonly events: number;
 }
 
 const cache = new Map<string, Snapshots>();
@@ -34,38 +41,35 @@ function keyOf(path: string): string {
   return `${st.size}:${st.mtime?.getTime() ?? 0}`;
 }
 
-/** Builds (or reuses) the snapshot index of a trace. */
+/** The snapshot cache entry of a trace (new when the file changed). */
 export function snapshotsOf(path: string): Snapshots {
   const key = keyOf(path);
   const have = cache.get(path);
   if (have && have.key === key) return have;
-  const states: RebuiltState[] = [];
-  const r = TraceReader.open(path);
-  let events: number;
-  try {
-    events = foldReader(r, { every: SNAPSHOT_EVERY, snapshot: (s) => states.push(s.clone()) }).events;
-  } finally {
-    r.close();
-  }
   if (cache.size >= FILES_MAX) cache.delete(cache.keys().next().value as string);
-  const snaps = { key, states, events };
+  const snaps = { key, states: [new RebuiltState()] };
   cache.set(path, snaps);
   return snaps;
 }
 
-/** The state after events [0, index) of the trace at `path` (index clamped to the event count). */
+/**
+ * The state after events [0, index) of the trace at `path` (clamped to the
+ * event count). Folds from the nearest snapshot at or before `index`, taking
+ * new snapshots on the way past the furthest one.
+ */
 export function stateAt(path: string, index: number): StateJson {
   if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`bad event index ${index}`);
   const snaps = snapshotsOf(path);
-  const target = Math.min(index, snaps.events);
-  const k = Math.min(Math.floor(target / SNAPSHOT_EVERY), snaps.states.length - 1);
-  const s = k >= 0 ? snaps.states[k].clone() : new RebuiltState();
-  if (s.index < target) {
+  const k = Math.min(Math.floor(index / SNAPSHOT_EVERY), snaps.states.length - 1);
+  const s = snaps.states[k].clone();
+  if (s.index < index) {
+    const extend = k === snaps.states.length - 1;
     const r = TraceReader.open(path);
     try {
       for (const e of r.events(s.index)) {
-        if (e.index >= target) break;
+        if (e.index >= index) break;
         s.apply(e);
+        if (extend && s.index % SNAPSHOT_EVERY === 0) snaps.states.push(s.clone());
       }
     } finally {
       r.close();
