@@ -323,7 +323,9 @@ export class Machine implements DigestView {
 
   /** A new wait channel. */
   chan(name: string): Chan {
-    return new Chan(this.newId(), name);
+    const c = new Chan(this.newId(), name);
+    this.emit(KIND.objName, c.id, this.str(name));
+    return c;
   }
 
   /**

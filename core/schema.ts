@@ -147,6 +147,13 @@ export const KINDS: readonly KindDef[] = [
     fields: [f("key", "str"), f("value", "str")],
     doc: "A resolved configuration value noted in the stream (informational).",
   },
+  {
+    id: 6,
+    name: "obj-name",
+    cat: "meta",
+    fields: [f("obj", "obj"), f("name", "str")],
+    doc: "Names a kernel object that has no creation event of its own (a wait channel, a condition).",
+  },
   // --- scheduling ---------------------------------------------------------
   {
     id: 10,
@@ -495,6 +502,7 @@ export const KIND = {
   decision: 3,
   violation: 4,
   configNote: 5,
+  objName: 6,
   threadCreate: 10,
   threadExit: 11,
   switch: 12,

@@ -12,6 +12,7 @@
  */
 import type { Machine } from "./machine.ts";
 import { Chan, type KObj, type Lock, type Thread } from "./objects.ts";
+import { KIND } from "./schema.ts";
 
 /** Block reasons, matching ENUMS.blockWhy. */
 export const WHY = { lock: 0, sleep: 1, barrier: 2, spin: 3 } as const;
@@ -41,7 +42,9 @@ export class Cond extends Chan {
 
 /** cond_init(). */
 export function condNew(m: Machine, name: string): Cond {
-  return new Cond(m.newId(), name);
+  const c = new Cond(m.newId(), name);
+  m.emit(KIND.objName, c.id, m.str(name));
+  return c;
 }
 
 /** cond_wait(c, wmesg): sleeps until cond_signal; `waitFor` names who can signal. */

@@ -24,6 +24,7 @@ const TS_RUNNABLE = 1, TS_RUNNING = 2, TS_BLOCKED = 3, TS_EXITED = 4;
 const C_STR = 1, C_SCHED = 2, C_LOCK = 3, C_TASK = 4, C_REF = 5, C_NET = 6, C_PKT = 7;
 const CONCERN = new Uint8Array(KIND_ID_MAX + 1);
 CONCERN[KIND.strDef] = C_STR;
+CONCERN[KIND.objName] = C_STR;
 for (
   const k of [KIND.threadCreate, KIND.threadExit, KIND.switch, KIND.block, KIND.wake, KIND.sleepTimeout, KIND.migrate]
 ) {
@@ -170,7 +171,8 @@ export class RebuiltState implements DigestView {
     const f = e.fields;
     switch (CONCERN[e.kind]) {
       case C_STR:
-        this.strings[f[0]] = e.text;
+        if (e.kind === KIND.strDef) this.strings[f[0]] = e.text;
+        else this.names.set(f[0], this.strings[f[1]]); // obj-name
         return;
       case C_SCHED:
         return this.#sched(e, f);

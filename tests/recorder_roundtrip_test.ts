@@ -247,7 +247,7 @@ function refused(fn: (w: TraceWriter, e: EventRecord) => void, pattern: RegExp):
 }
 
 Deno.test("writer: refuses events that break the schema or the order", () => {
-  refused((w, e) => w.onEvent(Object.assign(e, { kind: 6 })), /unknown kind 6/);
+  refused((w, e) => w.onEvent(Object.assign(e, { kind: 9 })), /unknown kind 9/);
   refused((w, e) => w.onEvent(Object.assign(e, { index: 5 })), /index 5 where 1 was due/);
   refused((w, e) => {
     w.onEvent(e);
