@@ -15,7 +15,6 @@
  */
 import { TraceReader } from "./reader.ts";
 import { RebuiltState, type StateJson } from "./state.ts";
-import { foldReader } from "./check.ts";
 
 /** Events between seek snapshots. */
 export const SNAPSHOT_EVERY = 131072;
