@@ -59,6 +59,11 @@ export const COSTS = {
   somoveBase: { ns: 400, doc: "somove(): checks and accounting per call" },
   somovePerPkt: { ns: 150, doc: "somove(): per mbuf moved (m_copym/sbdrop/pru_send setup)" },
   copyPerKb: { ns: 60, doc: "copying one KiB between user and kernel (copyin/copyout)" },
+  tsoPerMss: {
+    ns: 40,
+    doc: "each further MSS of a TSO segment: mbuf chain walk and DMA descriptor (the NIC segments)",
+  },
+  lroGlue: { ns: 30, doc: "tcp_softlro_glue() of one segment onto the previous one of its flow" },
   sbAppend: { ns: 80, doc: "sbappend*() per mbuf" },
   syscall: { ns: 250, doc: "system call entry and exit" },
   sbDrop: { ns: 60, doc: "sbdrop()/sbdroprecord(): unlink and free mbufs from a socket buffer" },

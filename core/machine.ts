@@ -602,7 +602,7 @@ export class Machine implements DigestView {
     }
     const explained = this.onQuiescentBlocked?.(stuck) ?? 0;
     if (explained < stuck.length && !this.violations.some((v) => v.kind === "deadlock")) {
-      this.violation("deadlock", deadlockMessage(stuck), stuck[0].id, stuck.length);
+      this.violation("deadlock", deadlockMessage(stuck, this.cpus), stuck[0].id, stuck.length);
     }
     this.#end("deadlock", this.nowNs);
   }
@@ -771,10 +771,10 @@ export class Machine implements DigestView {
     for (let i = 1; i < this.cpus.length; i++) {
       const o = this.cpus[(c.id + i) % this.cpus.length];
       if (o.rq.length === 0 || (from !== null && o.rq.length <= from.rq.length)) continue;
-      if (o.rq.some((t) => t.pin < 0)) from = o;
+      if (o.rq.some(stealable)) from = o;
     }
     if (from === null) return null;
-    const idx = from.rq.findIndex((t) => t.pin < 0);
+    const idx = from.rq.findIndex(stealable);
     const th = from.rq.splice(idx, 1)[0];
     this.emitOn(c.id, 0, KIND.migrate, th.id, from.id, c.id);
     th.cpu = c.id;
@@ -843,12 +843,13 @@ export class Machine implements DigestView {
     w.sinceNs = this.nowNs;
     l.waiters.push(w); // pooled: no allocation per contended acquisition
     th.waitObj = l;
-    this.#checkCycle(th);
     if (l.type === LOCK_TYPE.spin) {
       th.waitWhy = WHY.spin;
       c.spinning = true; // the CPU burns cycles until the lock is handed over
+      this.#checkCycle(th);
       return;
     }
+    this.#checkCycle(th);
     th.waitWhy = WHY.lock;
     th.state = TS.blocked;
     this.emit(KIND.block, l.id, WHY.lock, 0);
@@ -917,12 +918,12 @@ export class Machine implements DigestView {
 
   /** Reports a wait-for cycle through `th` (lock owners, declared wakers) once per cycle. */
   #checkCycle(th: Thread): void {
-    const cycle = cycleFrom(th);
+    const cycle = cycleFrom(th, this.cpus);
     if (cycle === null) return;
     const key = cycle.map((t) => t.id).sort((a, b) => a - b).join(",");
     if (this.#cyclesReported.has(key)) return;
     this.#cyclesReported.add(key);
-    this.violation("deadlock", deadlockMessage(cycle), th.id, cycle.length);
+    this.violation("deadlock", deadlockMessage(cycle, this.cpus), th.id, cycle.length);
   }
 
   // ------------------------------------------------------------ sleep/wake
@@ -1185,6 +1186,15 @@ function effPrio(th: Thread): number {
   return th.spinHeld > 0 && th.iplPrio > th.prio ? th.iplPrio : th.prio;
 }
 
+/**
+ * A runnable thread another CPU may take: not pinned, and not one that an
+ * interrupt preempted inside a spin mutex (its critical section stays on its
+ * CPU; the interrupt runs on top of it).
+ */
+function stealable(t: Thread): boolean {
+  return t.pin < 0 && t.spinHeld === 0;
+}
+
 /** Index of the first waiter of `mode`, or -1. */
 function waiterIndex(l: Lock, mode: number): number {
   const ws = l.waiters;
@@ -1216,10 +1226,10 @@ function num(cfg: Config, key: string): number {
 }
 
 /** Text naming every stuck thread, what it holds and what it waits for, and the cycle if any. */
-function deadlockMessage(stuck: Thread[]): string {
-  const parts = stuck.map((t) => `${t.name}${heldText(t)} ${waitText(t)}`);
+function deadlockMessage(stuck: Thread[], cpus: readonly Cpu[]): string {
+  const parts = stuck.map((t) => `${t.name}${heldText(t)} ${waitText(t, cpus)}`);
   for (const t of stuck) {
-    const cyc = cycleFrom(t);
+    const cyc = cycleFrom(t, cpus);
     if (cyc !== null) return `${parts.join("; ")}; cycle: ${cyc.map((x) => x.name).join(" -> ")} -> ${cyc[0].name}`;
   }
   return parts.join("; ");
@@ -1237,9 +1247,12 @@ function heldText(t: Thread): string {
 }
 
 /** What a blocked thread waits for: a lock and its holders, a barrier and the workers it needs, a channel. */
-function waitText(t: Thread): string {
+function waitText(t: Thread, cpus: readonly Cpu[]): string {
   const w = t.waitObj;
-  if (w === null) return "is not waiting";
+  if (w === null) {
+    const on = waitsFor(t, cpus);
+    return on.length > 0 ? `was preempted on cpu${t.cpu} by ${on[0].name}, which spins there` : "is not waiting";
+  }
   if (w instanceof Lock) {
     const by = w.owner !== null
       ? ` (owned by ${w.owner.name})`
@@ -1256,19 +1269,25 @@ function waitText(t: Thread): string {
 }
 
 /** Threads `t` waits for: a lock's holders, or the wakers a sleep declared. */
-function waitsFor(t: Thread): Thread[] {
+function waitsFor(t: Thread, cpus: readonly Cpu[]): Thread[] {
   const w = t.waitObj;
-  if (w === null) return EMPTY_THREADS;
+  if (w === null) {
+    // Preempted inside a spin mutex by a thread that now spins on this CPU:
+    // it cannot run (nor move) until that thread stops spinning.
+    const c = cpus[t.cpu];
+    if (t.state === TS.runnable && t.spinHeld > 0 && c.cur !== null && c.spinning) return [c.cur];
+    return EMPTY_THREADS;
+  }
   if (w instanceof Lock) return w.owner !== null ? [w.owner] : w.readerThreads;
   return t.waitFor;
 }
 
 /** The wait-for cycle starting and ending at `start`, or null (depth-first, bounded by the thread count). */
-export function cycleFrom(start: Thread): Thread[] | null {
+export function cycleFrom(start: Thread, cpus: readonly Cpu[]): Thread[] | null {
   const path: Thread[] = [start];
   const seen = new Set<Thread>([start]);
   const dfs = (t: Thread): boolean => {
-    for (const n of waitsFor(t)) {
+    for (const n of waitsFor(t, cpus)) {
       if (n === start) return true;
       if (seen.has(n)) continue;
       seen.add(n);

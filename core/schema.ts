@@ -492,6 +492,13 @@ export const KINDS: readonly KindDef[] = [
     doc: "An external source host sent `bytes` of flow `flow`.",
   },
   { id: 89, name: "so-close", cat: "net", fields: [f("so", "obj")], doc: "soclose() started on the socket." },
+  {
+    id: 90,
+    name: "pkt-lro",
+    cat: "net",
+    fields: [f("pkt", "pkt"), f("into", "pkt"), f("len", "u")],
+    doc: "LRO (tcp_softlro_glue) appended packet `pkt`, `len` bytes, to packet `into` of the same flow.",
+  },
 ];
 
 /** Kind ids by camel-cased name, e.g. `KIND.taskAdd`. */
@@ -558,6 +565,7 @@ export const KIND = {
   sinkRx: 87,
   srcTx: 88,
   soClose: 89,
+  pktLro: 90,
 } as const;
 
 /** Largest kind id; lookup tables are sized from it. */

@@ -26,11 +26,17 @@ export interface TaskqOptions {
   prio?: number;
   /** Pin worker i to CPU pin[i % pin.length]. */
   pin?: number[];
+  /**
+   * IPL of tq_mtx (taskq_create's ipl): "high" for queues at IPL_NET, whose
+   * mutex must block the network interrupt that adds to them (ifiq_input's
+   * task_add), "none" for IPL_SOFTNET and below.
+   */
+  ipl?: "none" | "high";
 }
 
 /** taskq_create(name, nthreads, ...): the queue and its worker threads. */
 export function taskqCreate(m: Machine, name: string, nthreads: number, opts: TaskqOptions = {}): Taskq {
-  const mtx = m.newLock("tq_mtx", "spin");
+  const mtx = m.newLock("tq_mtx", "spin", opts.ipl ?? "none");
   const pseudo = m.newLock(name, "pseudo");
   const tq = new Taskq(
     m.newId(),

@@ -8,7 +8,8 @@
  */
 import type { Machine } from "../core/machine.ts";
 import { type KCode, KObj } from "../core/objects.ts";
-import { HDR_BYTES, type Packet, PROTO } from "../core/net/packet.ts";
+import { HDR_BYTES, type Packet, PROTO, TH } from "../core/net/packet.ts";
+import { TSO_SEG_MAX_BYTES } from "../core/net/config.ts";
 import { DROP, type NetIf, type NetStack, pcbKey } from "../core/net/stack.ts";
 import { KIND } from "../core/schema.ts";
 import { RssTable } from "./rss.ts";
@@ -96,16 +97,47 @@ export class Nic {
       this.#rings[q] = this.#spare[q];
       this.#spare[q] = batch;
       yield m.spend(m.cost.nicRxPkt * batch.length);
+      if (this.#st.set.lro) yield* this.#lro(batch);
       yield* this.#st.ifiqInput(this.iface.ifiqs[q], batch);
       batch.length = 0;
     }
     this.#pending[q] = false;
   }
 
+  /**
+   * tcp_softlro_glue(): append each in-order TCP data segment to the last
+   * segment of its flow in the batch (up to 64 KiB), so the stack runs
+   * ip_input, tcp_input and sbappend once per glued chunk. In place, no
+   * allocation; only pure ACK/PUSH data segments glue.
+   */
+  *#lro(batch: Packet[]): KCode {
+    const m = this.#m;
+    let kept = 0, glued = 0;
+    for (let r = 0; r < batch.length; r++) {
+      const p = batch[r];
+      const into = lroTarget(batch, kept, p);
+      if (into === null) {
+        batch[kept++] = p;
+        continue;
+      }
+      m.emit(KIND.pktLro, p.id, into.id, p.len);
+      into.len += p.len;
+      into.ack = p.ack;
+      into.win = p.win;
+      into.flags |= p.flags;
+      this.#st.pool.put(p);
+      glued++;
+    }
+    batch.length = kept;
+    if (glued > 0) yield m.spend(m.cost.lroGlue * glued);
+  }
+
   /** if_start: serialise at link rate, then the wire carries it to the peer. */
   transmit(p: Packet): void {
     const m = this.#m;
-    const wireBits = (p.len + (p.proto === PROTO.tcp ? HDR_BYTES.tcp : HDR_BYTES.udp)) * 8;
+    // A TSO segment leaves as MSS-sized frames, each with its own headers.
+    const frames = p.proto === PROTO.tcp ? Math.max(1, Math.ceil(p.len / this.#st.set.mss)) : 1;
+    const wireBits = (p.len + frames * (p.proto === PROTO.tcp ? HDR_BYTES.tcp : HDR_BYTES.udp)) * 8;
     const start = Math.max(m.nowNs, this.#txFreeNs);
     this.#txFreeNs = start + Math.ceil(wireBits / this.#opt.linkGbps);
     const peer = this.peers.get(pcbKey(p.sport, p.dport));
@@ -126,4 +158,23 @@ export class Nic {
       peer.receive(p);
     });
   }
+}
+
+/** Segments LRO glues: TCP data with only ACK/PUSH set. */
+const LRO_FLAGS_OK = TH.ACK | TH.PUSH;
+/** How far back in the batch LRO looks for the flow's last segment. */
+const LRO_LOOKBACK = 16;
+
+/** The kept segment of `p`'s flow that `p` continues, or null. */
+function lroTarget(batch: Packet[], kept: number, p: Packet): Packet | null {
+  if (p.proto !== PROTO.tcp || p.len === 0 || (p.flags & ~LRO_FLAGS_OK) !== 0) return null;
+  for (let i = kept - 1; i >= 0 && i >= kept - LRO_LOOKBACK; i--) {
+    const q = batch[i];
+    if (q.flow !== p.flow || q.proto !== PROTO.tcp || q.dport !== p.dport) continue;
+    // Only the flow's last kept segment may be extended, and only in sequence.
+    const ok = q.len > 0 && (q.flags & ~LRO_FLAGS_OK) === 0 && q.seq + q.len === p.seq &&
+      q.len + p.len <= TSO_SEG_MAX_BYTES;
+    return ok ? q : null;
+  }
+  return null;
 }

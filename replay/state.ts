@@ -46,7 +46,7 @@ for (
 ) CONCERN[k] = C_TASK;
 for (const k of [KIND.objAlloc, KIND.ref, KIND.rele, KIND.objFree]) CONCERN[k] = C_REF;
 for (const k of [KIND.soCreate, KIND.sbAppend, KIND.sbDrop, KIND.splice, KIND.unsplice]) CONCERN[k] = C_NET;
-for (const k of [KIND.pktRx, KIND.ipInput, KIND.ipOutput, KIND.pktTx, KIND.pktDrop]) CONCERN[k] = C_PKT;
+for (const k of [KIND.pktRx, KIND.ipInput, KIND.ipOutput, KIND.pktTx, KIND.pktDrop, KIND.pktLro]) CONCERN[k] = C_PKT;
 
 /** Where a packet in flight waits: received by the NIC, not yet through ip_input; or output, not yet sent. */
 const PKT_STAGES = ["rx", "tx"] as const;
@@ -343,7 +343,11 @@ export class RebuiltState implements DigestView {
   #packet(kind: number, f: Float64Array): void {
     if (kind === KIND.pktRx) this.packets.set(f[0], { flow: f[1], len: f[2], stage: 0 });
     else if (kind === KIND.ipOutput) this.packets.set(f[0], { flow: f[1], len: f[3], stage: 1 });
-    else this.packets.delete(f[0]); // ip-input, pkt-tx, pkt-drop
+    else if (kind === KIND.pktLro) {
+      this.packets.delete(f[0]);
+      const into = this.packets.get(f[1]);
+      if (into !== undefined) into.len += f[2];
+    } else this.packets.delete(f[0]); // ip-input, pkt-tx, pkt-drop
   }
 
   /** Socket tracker: buffer byte counts and splice links. */

@@ -316,3 +316,39 @@ Deno.test("after an interrupt, a spin mutex holder resumes before the soft inter
   assertEquals(order, ["holder-release", "softint"]);
   assertEquals(r.violations, []);
 });
+
+Deno.test("an interrupt spinning on a mutex its preempted CPU holds is a deadlock (the mutex's IPL is too low)", () => {
+  const m = machine({ cpus: "2" });
+  const l = m.newLock("tq_mtx", "spin"); // IPL "none": the interrupt may come in while it is held
+  m.spawn("holder", function* (): KCode {
+    yield m.lock(l);
+    for (let i = 0; i < 5; i++) yield m.spend(1_000);
+    m.unlock(l);
+  }, { cpu: 0 });
+  m.spawn("other", function* (): KCode {
+    for (let i = 0; i < 50; i++) yield m.spend(1_000); // keeps cpu1 busy: no idle CPU to rescue anything
+  }, { pin: 1 });
+  m.at(2_500, () =>
+    m.postInterrupt(0, m.chan("irq"), function* () {
+      yield m.lock(l);
+      m.unlock(l);
+    }, null));
+  const r = m.run();
+  const v = r.violations.find((x) => x.kind === "deadlock");
+  assert(v !== undefined, JSON.stringify(r.violations));
+  assert(v.message.includes("holder") && v.message.includes("intr/0"), v.message);
+  // With the mutex at IPL "high" the interrupt waits until the release: no deadlock.
+  const m2 = machine({ cpus: "2" });
+  const l2 = m2.newLock("tq_mtx", "spin", "high");
+  m2.spawn("holder", function* (): KCode {
+    yield m2.lock(l2);
+    for (let i = 0; i < 5; i++) yield m2.spend(1_000);
+    m2.unlock(l2);
+  }, { cpu: 0 });
+  m2.at(2_500, () =>
+    m2.postInterrupt(0, m2.chan("irq"), function* () {
+      yield m2.lock(l2);
+      m2.unlock(l2);
+    }, null));
+  assertEquals(m2.run().violations, []);
+});

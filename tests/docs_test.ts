@@ -6,7 +6,9 @@ const read = (p: string) => Deno.readTextFileSync(new URL(`../${p}`, import.meta
 
 Deno.test("docs/cost-model.md documents every cost entry", () => {
   const doc = read("docs/cost-model.md");
-  for (const name of Object.keys(COSTS)) assert(doc.includes(`| \`${name}\``), `cost.${name} is not in docs/cost-model.md`);
+  for (const name of Object.keys(COSTS)) {
+    assert(doc.includes(`| \`${name}\``), `cost.${name} is not in docs/cost-model.md`);
+  }
 });
 
 Deno.test("README names every scenario and every command", () => {

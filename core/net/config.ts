@@ -32,10 +32,19 @@ export const NET_KEYS: KeySet = {
   "net.softnets": { default: 0, doc: "softnet task queues (0: min(8, cpus) as softnet_percpu)", min: 0, max: 64 },
   "net.tqPerRxQueue": {
     default: false,
-    doc: "ifiq of rx queue i uses net_tq(ifidx + i) instead of net_tq(ifidx) (OpenBSD has '/* + idx */' commented out)",
+    doc:
+      "ifiq of rx queue i uses net_tq(i) as current ifq.c does, instead of net_tq(ifidx) for all queues (older ifq.c, '/* + idx */' commented out)",
   },
   "net.sbHiwat": { default: 262144, doc: "socket buffer high water mark, bytes (so_rcv and so_snd)", min: 1, max: 1e9 },
   "net.mss": { default: 1448, doc: "TCP maximum segment size, bytes", min: 64, max: 65535 },
+  "net.tso": {
+    default: true,
+    doc: "TCP segmentation offload: tcp_output builds segments up to 64 KiB and the NIC cuts them (tcp_if_output_tso)",
+  },
+  "net.lro": {
+    default: true,
+    doc: "large receive offload: the driver glues in-order TCP segments of a flow in one rx batch (tcp_softlro_glue)",
+  },
   "net.tcpRtoNs": { default: 200_000_000, doc: "TCP retransmission timeout (TCPTV_MIN), ns", min: 1000, max: 1e12 },
 };
 
@@ -49,7 +58,13 @@ export interface NetSettings {
   sbHiwat: number;
   mss: number;
   rtoNs: number;
+  /** Largest TCP segment tcp_output builds: 64 KiB with TSO, else the MSS. */
+  segMax: number;
+  lro: boolean;
 }
+
+/** IP_MAXPACKET less the TCP/IP headers: the largest TSO segment. */
+export const TSO_SEG_MAX_BYTES = 65535 - 40;
 
 /** Mode numbers: index in SPLICE_MODES. */
 export const MODE_THREAD = 0, MODE_NSQ = 1, MODE_FLOWID = 2;
@@ -67,5 +82,7 @@ export function netSettings(cfg: Config, cpus: number): NetSettings {
     sbHiwat: Number(get("net.sbHiwat")),
     mss: Number(get("net.mss")),
     rtoNs: Number(get("net.tcpRtoNs")),
+    segMax: get("net.tso") === true ? TSO_SEG_MAX_BYTES : Number(get("net.mss")),
+    lro: get("net.lro") === true,
   };
 }

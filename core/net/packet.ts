@@ -24,6 +24,9 @@ export const PROTO = { tcp: 0, udp: 1 } as const;
 /** TCP header flags (the values in tcp-in/tcp-out events). */
 export const TH = { FIN: 1, SYN: 2, RST: 4, PUSH: 8, ACK: 16 } as const;
 
+/** M_FLOWID_MASK of sys/sys/mbuf.h: ph_flowid keeps 15 bits of the RSS hash. */
+export const M_FLOWID_MASK = 0x7fff;
+
 /** M_MAXLOOP of sys/sys/mbuf.h: somove gives ELOOP when ph_loopcnt reaches it. */
 export const M_MAXLOOP = 128;
 

@@ -23,7 +23,7 @@ import { MODE } from "../objects.ts";
 import { KIND } from "../schema.ts";
 import { taskAdd, taskDel, taskqBarrier, taskSet } from "../taskq.ts";
 import { MODE_FLOWID, MODE_NSQ, MODE_THREAD } from "./config.ts";
-import { M_MAXLOOP, type Packet, PROTO } from "./packet.ts";
+import { M_FLOWID_MASK, M_MAXLOOP, type Packet, PROTO } from "./packet.ts";
 import { ERR, SB, sbAppendBytes, sbDropBytes, type Socket, SoSplice, TCPS, WHICH } from "./socket.ts";
 import type { NetStack } from "./stack.ts";
 import { tcpOutput, tcpUsrClosed } from "./tcp.ts";
@@ -333,7 +333,10 @@ function* spliceSchedule(st: NetStack, so: Socket, ns: number): KCode {
   }
   let tq = st.sospliceTq;
   if (mode === MODE_FLOWID) {
-    if (sp.queue === null) sp.queue = st.softnets[st.netTqIndex(so.flowid)]; // atomic_cas_ptr
+    // atomic_cas_ptr(&so_splicequeue, NULL, net_tq(pru_flowid(so))): inp_flowid
+    // is the NIC's RSS hash masked to M_FLOWID_MASK, so with ifiq_init's
+    // net_tq(rx queue) the task lands on the softnet that did the input.
+    if (sp.queue === null) sp.queue = st.softnets[st.netTqIndex(so.flowid & M_FLOWID_MASK)];
     tq = sp.queue;
   }
   if (tq === null) tq = st.spliceTq();

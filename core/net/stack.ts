@@ -124,7 +124,8 @@ export class NetStack {
     this.netlock = m.newLock("netlock", "rwlock");
     this.tos = new Timeouts(m);
     for (let i = 0; i < this.set.softnets; i++) {
-      this.softnets.push(taskqCreate(m, `softnet${i}`, 1));
+      // softnet_init(): taskq_create("softnet%u", 1, IPL_NET, TASKQ_MPSAFE).
+      this.softnets.push(taskqCreate(m, `softnet${i}`, 1, { ipl: "high" }));
       this.spliceq.push([]);
       this.tcpMl.push([]);
     }
@@ -145,8 +146,18 @@ export class NetStack {
   attachIf(name: string, idx: number, nrxq: number, transmit: (p: Packet) => void, loopback = false): NetIf {
     const ifp: NetIf = { idx, name, ifiqs: [], loopback, transmit, one: [] };
     for (let q = 0; q < nrxq; q++) {
-      const sn = this.netTqIndex(this.set.tqPerRxQueue ? idx + q : idx);
-      const ifiq = new Ifiq(this.m.newId(), `${name}:rxq${q}`, ifp, this.m.newLock("ifiq_mtx", "spin"), sn, null);
+      // ifiq_init(): current ifq.c takes net_tq(idx), the rx queue index, so
+      // input spreads over the softnets; older ifq.c took net_tq(ifp->if_index)
+      // with "/* + idx */" commented out (reference section 1).
+      const sn = this.netTqIndex(this.set.tqPerRxQueue ? q : idx);
+      const ifiq = new Ifiq(
+        this.m.newId(),
+        `${name}:rxq${q}`,
+        ifp,
+        this.m.newLock("ifiq_mtx", "spin", "high"), /* IPL_NET */
+        sn,
+        null,
+      );
       ifiq.task = taskSet(this.m, `ifiq_task:${name}:${q}`, () => this.ifiqProcess(ifiq), ifiq);
       ifp.ifiqs.push(ifiq);
     }

@@ -141,10 +141,12 @@ export function* tcpOutput(st: NetStack, so: Socket): KCode {
   const tp = so.tcp;
   if (tp === null || tp.state === TCPS.CLOSED) return;
   const mss = st.set.mss;
+  // With TSO one tcp_output builds up to 64 KiB; the NIC cuts it into MSS frames.
+  const segMax = st.set.segMax;
   for (;;) {
     const dataEnd = tp.sndUna + so.snd.cc;
     const finWanted = (so.snd.flags & SB.CANTMORE) !== 0 && !tp.finAcked;
-    let len = Math.min(mss, dataEnd - tp.sndNxt, tp.sndUna + tp.sndWnd - tp.sndNxt);
+    let len = Math.min(segMax, dataEnd - tp.sndNxt, tp.sndUna + tp.sndWnd - tp.sndNxt);
     if (len < 0) len = 0;
     const fin = finWanted && tp.sndNxt + len === dataEnd;
     const win = so.rcv.space();
@@ -158,7 +160,7 @@ export function* tcpOutput(st: NetStack, so: Socket): KCode {
     p.sport = so.lport;
     p.dport = so.fport;
     p.hash = so.flowid;
-    yield m.spend(m.cost.tcpOutput);
+    yield m.spend(m.cost.tcpOutput + m.cost.tsoPerMss * Math.max(0, Math.ceil(len / mss) - 1));
     m.emit(KIND.tcpOut, so.id, p.seq, p.ack, len, p.flags, win);
     tp.sndNxt += len + (fin ? 1 : 0);
     if (tp.sndNxt > tp.sndMax) tp.sndMax = tp.sndNxt;
