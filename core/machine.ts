@@ -534,16 +534,6 @@ export class Machine implements DigestView {
     this.#timers.push(tNs, 2, fn, null, 0);
   }
 
-  /** Arms a kernel timer callback (used by timeouts: the hardclock). */
-  atCpu(tNs: number, fn: () => void): void {
-    this.at(tNs, fn);
-  }
-
-  /** Current CPU index (kernel code). */
-  cpuId(): number {
-    return this.curCpu.id;
-  }
-
   // ---------------------------------------------------------------- running
 
   /** Runs until the time or event limit, quiescence or deadlock. */
