@@ -739,6 +739,7 @@ export class Machine implements DigestView {
       if (next === null) return; // nothing else to run: keep going
       prev.state = TS.runnable;
       this.#enqueue(c, prev, reason === R.preempt);
+      this.#offerToIdle(prev);
     }
     if (prev === null && next === null) return;
     c.cur = next;
@@ -785,14 +786,20 @@ export class Machine implements DigestView {
   #kick(c: Cpu, th: Thread): void {
     if (c.cur === null) return this.#wakeCpu(c);
     if (th.prio > c.cur.prio) c.needResched = true;
-    else if (th.pin < 0) {
-      // It has to wait here: an idle CPU will come and steal it (sched_steal_proc).
-      for (const o of this.cpus) {
-        if (o.cur !== null || o.rq.length > 0 || o.stealPending) continue;
-        o.stealPending = true;
-        this.#wakeCpu(o);
-        break;
-      }
+    else this.#offerToIdle(th);
+  }
+
+  /**
+   * `th` waits in a run queue: an idle CPU comes and steals it, as OpenBSD's
+   * idle loop does with sched_steal_proc() (kern_sched.c).
+   */
+  #offerToIdle(th: Thread): void {
+    if (!stealable(th)) return;
+    for (const o of this.cpus) {
+      if (o.cur !== null || o.rq.length > 0 || o.stealPending) continue;
+      o.stealPending = true;
+      this.#wakeCpu(o);
+      return;
     }
   }
 
