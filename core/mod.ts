@@ -53,6 +53,7 @@ export {
   KINDS,
 } from "./schema.ts";
 export { Prng } from "./prng.ts";
+export { Histogram } from "./histogram.ts";
 export { DIGEST_PARTS, digestState, type DigestView, Fnv } from "./digest.ts";
 export {
   Chan,

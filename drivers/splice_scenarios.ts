@@ -259,11 +259,6 @@ function spawnCopyProc(m: Machine, cfg: Config, st: NetStack, f: RelayFlow): voi
 }
 
 /** Percentile of sorted samples (nearest rank). */
-function pct(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
 /** Metrics of a relay run. */
 export function relayMetrics(m: Machine, w: RelayWorld): Metrics {
   const simNs = Math.max(1, m.nowNs);
@@ -273,13 +268,12 @@ export function relayMetrics(m: Machine, w: RelayWorld): Metrics {
     pkts += f.tsink?.receivedPkts ?? f.usink?.receivedPkts ?? 0;
     offered += f.tsrc?.dataSent ?? f.usrc?.sentBytes ?? 0;
   }
-  const lat = Float64Array.from(w.st.spliceLatNs).sort();
   return {
     throughputGbps: Math.round((bytes * 8 * 100) / simNs) / 100,
     pps: Math.round((pkts * 1e9) / simNs),
     offeredGbps: Math.round((offered * 8 * 100) / simNs) / 100,
-    spliceLatP50Ns: pct(lat, 50),
-    spliceLatP99Ns: pct(lat, 99),
+    spliceLatP50Ns: w.st.spliceLat.quantile(50),
+    spliceLatP99Ns: w.st.spliceLat.quantile(99),
     drops: w.st.acct.drops,
     dropsByReason: { ...w.st.acct.dropsByReason },
     somoveCalls: w.st.somoveCalls,

@@ -21,6 +21,7 @@
  * @module
  */
 import type { Config } from "../config.ts";
+import { Histogram } from "../histogram.ts";
 import type { Machine } from "../machine.ts";
 import { type KCode, KObj, type Lock, MODE, type Task, type Taskq, type Timeout } from "../objects.ts";
 import { KIND } from "../schema.ts";
@@ -114,8 +115,8 @@ export class NetStack {
   readonly pcbs = new Map<number, Socket>();
   readonly ifs: NetIf[] = [];
   readonly acct: NetAcct = { wireBytes: 0, dropBytes: 0, drops: 0, dropsByReason: {} };
-  /** Splice latency samples: ns from so_rcv append to somove. */
-  readonly spliceLatNs: number[] = [];
+  /** Splice latency, ns from so_rcv append to somove: a histogram, fixed memory whatever the run length. */
+  readonly spliceLat: Histogram = new Histogram();
   somoveCalls = 0;
 
   constructor(m: Machine, cfg: Config) {
@@ -397,6 +398,6 @@ export class NetStack {
 
   /** Adds a splice-latency sample. */
   latSample(ns: number): void {
-    this.spliceLatNs.push(ns);
+    this.spliceLat.record(ns);
   }
 }
