@@ -18,6 +18,8 @@ export interface Timer {
 /** The heap. */
 export class TimerHeap {
   readonly #a: Timer[] = [];
+  /** Entries popped and handed back: reused, so arming a timer allocates nothing. */
+  readonly #free: Timer[] = [];
   #seq = 0;
 
   /** Number of armed timers. */
@@ -33,7 +35,14 @@ export class TimerHeap {
   /** Arms a timer. */
   push(tNs: number, type: number, fn: (() => void) | null, thread: Thread | null, gen: number): void {
     const a = this.#a;
-    a.push({ tNs, seq: this.#seq++, type, fn, thread, gen });
+    const t = this.#free.pop() ?? { tNs: 0, seq: 0, type: 0, fn: null, thread: null, gen: 0 };
+    t.tNs = tNs;
+    t.seq = this.#seq++;
+    t.type = type;
+    t.fn = fn;
+    t.thread = thread;
+    t.gen = gen;
+    a.push(t);
     let i = a.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
@@ -41,6 +50,13 @@ export class TimerHeap {
       [a[i], a[p]] = [a[p], a[i]];
       i = p;
     }
+  }
+
+  /** Gives a popped entry back for reuse (drops its references). */
+  recycle(t: Timer): void {
+    t.fn = null;
+    t.thread = null;
+    this.#free.push(t);
   }
 
   /** Removes and returns the earliest timer; the heap must not be empty. */

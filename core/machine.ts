@@ -1006,9 +1006,12 @@ export class Machine implements DigestView {
 
   #fireTimer(): void {
     const t = this.#timers.pop();
-    if (t.type === 1) {
-      const th = t.thread as Thread;
-      if (th.state !== TS.blocked || th.sleepGen !== t.gen) return; // woken before the timeout
+    // Copy out and hand the entry back to the heap's pool before acting: the
+    // callback may arm new timers.
+    const type = t.type, th = t.thread as Thread, gen = t.gen, fn = t.fn;
+    this.#timers.recycle(t);
+    if (type === 1) {
+      if (th.state !== TS.blocked || th.sleepGen !== gen) return; // woken before the timeout
       const chan = th.waitObj as KObj;
       const q = this.#sleepers.get(chan);
       if (q !== undefined) removeAt(q, q.indexOf(th));
@@ -1021,7 +1024,7 @@ export class Machine implements DigestView {
       return;
     }
     this.cur = null as unknown as Thread;
-    (t.fn as () => void)();
+    (fn as () => void)();
   }
 
   // ------------------------------------------------------ service threads
