@@ -5,7 +5,16 @@
  */
 import type { Thread } from "./objects.ts";
 
-/** One armed timer. type 1: sleep timeout of `thread` (valid while gen matches); 2: callback. */
+/** Something a timer calls with an argument: lets per-packet timers arm without allocating a closure. */
+export interface TimerTarget {
+  /** Called at the timer's time with the argument and number it was armed with. */
+  onTimer(arg: unknown, n: number): void;
+}
+
+/**
+ * One armed timer. type 1: sleep timeout of `thread` (valid while gen
+ * matches); 2: callback `fn`; 3: `target.onTimer(arg, gen)`.
+ */
 export interface Timer {
   tNs: number;
   seq: number;
@@ -13,6 +22,8 @@ export interface Timer {
   fn: (() => void) | null;
   thread: Thread | null;
   gen: number;
+  target: TimerTarget | null;
+  arg: unknown;
 }
 
 /** The heap. */
@@ -33,9 +44,19 @@ export class TimerHeap {
   }
 
   /** Arms a timer. */
-  push(tNs: number, type: number, fn: (() => void) | null, thread: Thread | null, gen: number): void {
+  push(
+    tNs: number,
+    type: number,
+    fn: (() => void) | null,
+    thread: Thread | null,
+    gen: number,
+    target: TimerTarget | null = null,
+    arg: unknown = null,
+  ): void {
     const a = this.#a;
-    const t = this.#free.pop() ?? { tNs: 0, seq: 0, type: 0, fn: null, thread: null, gen: 0 };
+    const t = this.#free.pop() ?? { tNs: 0, seq: 0, type: 0, fn: null, thread: null, gen: 0, target: null, arg: null };
+    t.target = target;
+    t.arg = arg;
     t.tNs = tNs;
     t.seq = this.#seq++;
     t.type = type;
@@ -56,6 +77,8 @@ export class TimerHeap {
   recycle(t: Timer): void {
     t.fn = null;
     t.thread = null;
+    t.target = null;
+    t.arg = null;
     this.#free.push(t);
   }
 

@@ -51,7 +51,8 @@ import {
 } from "./objects.ts";
 import { Prng } from "./prng.ts";
 import { ENUMS, KIND } from "./schema.ts";
-import { TimerHeap } from "./_timer_heap.ts";
+import { TimerHeap, type TimerTarget } from "./_timer_heap.ts";
+export type { TimerTarget } from "./_timer_heap.ts";
 
 /** Effect codes yielded by kernel code. */
 export const OP = { spend: 1, yield: 2, lock: 3, sleep: 4 } as const;
@@ -534,6 +535,15 @@ export class Machine implements DigestView {
     this.#timers.push(tNs, 2, fn, null, 0);
   }
 
+  /**
+   * Calls `target.onTimer(arg, n)` at `tNs`, outside any CPU, like {@link at}
+   * but without a closure: for per-packet device and host events.
+   */
+  atCall(tNs: number, target: TimerTarget, arg: unknown, n = 0): void {
+    if (tNs < this.nowNs) throw new Error(`atCall(${tNs}) is in the past (${this.nowNs})`);
+    this.#timers.push(tNs, 3, null, null, n, target, arg);
+  }
+
   // ---------------------------------------------------------------- running
 
   /** Runs until the time or event limit, quiescence or deadlock. */
@@ -1008,7 +1018,7 @@ export class Machine implements DigestView {
     const t = this.#timers.pop();
     // Copy out and hand the entry back to the heap's pool before acting: the
     // callback may arm new timers.
-    const type = t.type, th = t.thread as Thread, gen = t.gen, fn = t.fn;
+    const type = t.type, th = t.thread as Thread, gen = t.gen, fn = t.fn, target = t.target, arg = t.arg;
     this.#timers.recycle(t);
     if (type === 1) {
       if (th.state !== TS.blocked || th.sleepGen !== gen) return; // woken before the timeout
@@ -1024,7 +1034,8 @@ export class Machine implements DigestView {
       return;
     }
     this.cur = null as unknown as Thread;
-    (fn as () => void)();
+    if (type === 3) (target as TimerTarget).onTimer(arg, gen);
+    else (fn as () => void)();
   }
 
   // ------------------------------------------------------ service threads

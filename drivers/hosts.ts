@@ -11,7 +11,7 @@
  * timeout, FIN in both directions and RST.
  * @module
  */
-import type { Machine } from "../core/machine.ts";
+import type { Machine, TimerTarget } from "../core/machine.ts";
 import { HDR_BYTES, type Packet, PROTO, TH } from "../core/net/packet.ts";
 import type { NetStack } from "../core/net/stack.ts";
 import { KIND } from "../core/schema.ts";
@@ -42,18 +42,34 @@ export interface SourceOptions {
   readonly rtoNs: number;
 }
 
+/**
+ * Delivers packets that crossed a host link into the machine's NIC, or drops
+ * the ones the link lost. One per link: a timer target, so sending a packet
+ * arms a timer without allocating a closure.
+ */
+class LinkArrival implements TimerTarget {
+  constructor(readonly m: Machine, readonly st: NetStack, readonly link: HostLink) {}
+  /** The packet arrives (`lost` 1: the link lost it). */
+  onTimer(arg: unknown, lost: number): void {
+    const p = arg as Packet;
+    if (lost === 1) {
+      this.m.emitOn(0, 0, KIND.pktDrop, p.id, p.flow, p.len, 3 /* lossy-link */);
+      this.st.dropAcct(p, 3);
+      this.st.pool.put(p);
+      return;
+    }
+    this.link.nic.receive(p);
+  }
+}
+
+const arrivals = new WeakMap<HostLink, LinkArrival>();
+
 /** Sends `p` over the link into the machine's NIC (device context). */
 function linkSend(m: Machine, st: NetStack, link: HostLink, p: Packet, departNs: number): void {
   const lost = link.lossPpm > 0 && p.len > 0 && m.workRng.chancePpm(link.lossPpm);
-  m.at(departNs + link.delayNs, () => {
-    if (lost) {
-      m.emitOn(0, 0, KIND.pktDrop, p.id, p.flow, p.len, 3 /* lossy-link */);
-      st.dropAcct(p, 3);
-      st.pool.put(p);
-      return;
-    }
-    link.nic.receive(p);
-  });
+  let arrival = arrivals.get(link);
+  if (arrival === undefined) arrivals.set(link, arrival = new LinkArrival(m, st, link));
+  m.atCall(departNs + link.delayNs, arrival, p, lost ? 1 : 0);
 }
 
 function gapNs(bytes: number, hdr: number, rateMbps: number): number {
@@ -61,11 +77,15 @@ function gapNs(bytes: number, hdr: number, rateMbps: number): number {
 }
 
 /** A UDP source: datagrams of msgBytes at rateMbps. */
-export class UdpSource {
+export class UdpSource implements TimerTarget {
   sentBytes = 0;
   sentPkts = 0;
   constructor(readonly m: Machine, readonly st: NetStack, readonly link: HostLink, readonly o: SourceOptions) {
-    m.at(o.startNs, () => this.#pump());
+    m.atCall(o.startNs, this, null);
+  }
+  /** Pacing timer: the next datagram is due. */
+  onTimer(): void {
+    this.#pump();
   }
   #pump(): void {
     const { m, st, o } = this;
@@ -80,7 +100,7 @@ export class UdpSource {
     st.acct.wireBytes += len;
     m.emitOn(0, 0, KIND.srcTx, o.flow, len, this.sentBytes);
     linkSend(m, st, this.link, p, m.nowNs);
-    m.at(m.nowNs + gapNs(len, HDR_BYTES.udp, o.rateMbps), () => this.#pump());
+    m.atCall(m.nowNs + gapNs(len, HDR_BYTES.udp, o.rateMbps), this, null);
   }
 }
 
@@ -99,7 +119,7 @@ export class UdpSink implements Peer {
 }
 
 /** A TCP source (the client of the relay), connection pre-established. */
-export class TcpSource implements Peer {
+export class TcpSource implements Peer, TimerTarget {
   readonly iss: number;
   sndUna: number;
   sndNxt: number;
@@ -147,6 +167,11 @@ export class TcpSource implements Peer {
     return this.o.fin && this.o.bytes > 0 && this.sndMax > this.#dataEnd();
   }
 
+  /** Pacing timer: the next segment is due. */
+  onTimer(): void {
+    this.#pump();
+  }
+
   #kick(): void {
     if (this.#pumping) return;
     this.#pumping = true;
@@ -171,7 +196,7 @@ export class TcpSource implements Peer {
     if (this.sndNxt > this.sndMax) this.sndMax = this.sndNxt;
     if (len > 0) m.emitOn(0, 0, KIND.srcTx, o.flow, len, this.dataSent);
     this.#armTimer();
-    m.at(m.nowNs + gapNs(len, HDR_BYTES.tcp, o.rateMbps), () => this.#pump());
+    m.atCall(m.nowNs + gapNs(len, HDR_BYTES.tcp, o.rateMbps), this, null);
   }
 
   #send(seq: number, len: number, flags: number): void {

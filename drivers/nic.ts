@@ -6,7 +6,7 @@
  * serialises packets at the link rate and hands them to the wire.
  * @module
  */
-import type { Machine } from "../core/machine.ts";
+import type { Machine, TimerTarget } from "../core/machine.ts";
 import { type KCode, KObj } from "../core/objects.ts";
 import { HDR_BYTES, type Packet, PROTO, TH } from "../core/net/packet.ts";
 import { TSO_SEG_MAX_BYTES } from "../core/net/config.ts";
@@ -30,7 +30,7 @@ export interface Peer {
 }
 
 /** One NIC. */
-export class Nic {
+export class Nic implements TimerTarget {
   readonly iface: NetIf;
   readonly rss: RssTable;
   /** Far-side endpoints by pcbKey(our port, their port). */
@@ -148,15 +148,19 @@ export class Nic {
       return;
     }
     const lost = this.lossPpm > 0 && p.len > 0 && m.workRng.chancePpm(this.lossPpm);
-    m.at(this.#txFreeNs + this.delayNs, () => {
-      if (lost) {
-        m.emitOn(0, 0, KIND.pktDrop, p.id, p.flow, p.len, DROP.lossyLink);
-        this.#st.dropAcct(p, DROP.lossyLink);
-        this.#st.pool.put(p);
-        return;
-      }
-      peer.receive(p);
-    });
+    m.atCall(this.#txFreeNs + this.delayNs, this, p, lost ? 1 : 0);
+  }
+
+  /** A transmitted packet reaches its peer after the wire delay (`lost` 1: the wire lost it). */
+  onTimer(arg: unknown, lost: number): void {
+    const p = arg as Packet;
+    if (lost === 1) {
+      this.#m.emitOn(0, 0, KIND.pktDrop, p.id, p.flow, p.len, DROP.lossyLink);
+      this.#st.dropAcct(p, DROP.lossyLink);
+      this.#st.pool.put(p);
+      return;
+    }
+    (this.peers.get(pcbKey(p.sport, p.dport)) as Peer).receive(p);
   }
 }
 
