@@ -23,6 +23,7 @@ export {
   type RunResult,
   type SocketWalker,
   type SpawnOptions,
+  type TimerTarget,
   type Violation,
 } from "./machine.ts";
 export {
