@@ -499,6 +499,28 @@ export const KINDS: readonly KindDef[] = [
     fields: [f("pkt", "pkt"), f("into", "pkt"), f("len", "u")],
     doc: "LRO (tcp_softlro_glue) appended packet `pkt`, `len` bytes, to packet `into` of the same flow.",
   },
+  {
+    id: 91,
+    name: "flow-def",
+    cat: "net",
+    fields: [
+      f("flow", "u"),
+      f("proto", "enum:proto"),
+      f("localIp", "u"),
+      f("remoteIp", "u"),
+      f("localPort", "u"),
+      f("remotePort", "u"),
+    ],
+    doc:
+      "The addresses of flow `flow`: the machine's end (local) and the external host's (remote), IPv4 as 32-bit numbers.",
+  },
+  {
+    id: 92,
+    name: "pkt-tcp",
+    cat: "net",
+    fields: [f("pkt", "pkt"), f("seq", "u"), f("ack", "u"), f("flags", "u"), f("win", "u")],
+    doc: "The TCP header of the packet just received or transmitted at a NIC (pkt-rx, pkt-tx), for captures.",
+  },
 ];
 
 /** Kind ids by camel-cased name, e.g. `KIND.taskAdd`. */
@@ -566,6 +588,8 @@ export const KIND = {
   srcTx: 88,
   soClose: 89,
   pktLro: 90,
+  flowDef: 91,
+  pktTcp: 92,
 } as const;
 
 /** Largest kind id; lookup tables are sized from it. */

@@ -83,6 +83,7 @@ export class Nic implements TimerTarget {
     this.rxPackets++;
     this.#rings[q].push(p);
     m.emitOn(cpu, 0, KIND.pktRx, p.id, p.flow, p.len, q);
+    if (p.proto === PROTO.tcp) m.emitOn(cpu, 0, KIND.pktTcp, p.id, p.seq >>> 0, p.ack >>> 0, p.flags, p.win);
     if (this.#pending[q]) return;
     this.#pending[q] = true;
     m.at(m.nowNs + this.#opt.itrNs, () => m.postInterrupt(cpu, this.#irq[q], (a) => this.#intr(a as number), q));

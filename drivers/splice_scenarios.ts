@@ -22,6 +22,7 @@ import type { Machine } from "../core/machine.ts";
 import { type KCode, PRIO } from "../core/objects.ts";
 import { NET_KEYS } from "../core/net/config.ts";
 import { PROTO } from "../core/net/packet.ts";
+import { KIND } from "../core/schema.ts";
 import type { Socket } from "../core/net/socket.ts";
 import { soclose, sosplice } from "../core/net/splice.ts";
 import { soreceive, sosend } from "../core/net/usrreq.ts";
@@ -159,6 +160,8 @@ function buildFlow(
   const hashOut = rssHash4(sink, RELAY_OUT, sport, outPort);
   const inSo = st.socket(proto, 2 * i + 1, inPort, cport, 1, hashIn);
   const outSo = st.socket(proto, 2 * i + 2, outPort, sport, 2, hashOut);
+  m.emit(KIND.flowDef, 2 * i + 1, proto, RELAY_IN, client, inPort, cport);
+  m.emit(KIND.flowDef, 2 * i + 2, proto, RELAY_OUT, sink, outPort, sport);
   const startNs = 1000 + m.workRng.below(4000);
   const so = {
     flow: 2 * i + 1,

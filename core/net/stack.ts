@@ -346,6 +346,7 @@ export class NetStack {
       return;
     }
     m.emit(KIND.pktTx, p.id, p.flow, p.len);
+    if (p.proto === PROTO.tcp) m.emit(KIND.pktTcp, p.id, p.seq >>> 0, p.ack >>> 0, p.flags, p.win);
     ifp.transmit(p);
   }
 
