@@ -925,12 +925,25 @@ export class Machine implements DigestView {
 
   /** Reports a wait-for cycle through `th` (lock owners, declared wakers) once per cycle. */
   #checkCycle(th: Thread): void {
+    if (!this.#mayCycle(th)) return;
     const cycle = cycleFrom(th, this.cpus);
     if (cycle === null) return;
     const key = cycle.map((t) => t.id).sort((a, b) => a - b).join(",");
     if (this.#cyclesReported.has(key)) return;
     this.#cyclesReported.add(key);
     this.violation("deadlock", deadlockMessage(cycle, this.cpus), th.id, cycle.length);
+  }
+
+  /**
+   * Cheap test before the search, without allocating: a lock wait can only
+   * close a cycle when a holder of the lock itself waits for something.
+   */
+  #mayCycle(th: Thread): boolean {
+    const w = th.waitObj;
+    if (!(w instanceof Lock)) return true; // a sleep with declared wakers: rare, search
+    if (w.owner !== null) return waitsOnSomething(w.owner, this.cpus);
+    for (const r of w.readerThreads) if (waitsOnSomething(r, this.cpus)) return true;
+    return false;
   }
 
   // ------------------------------------------------------------ sleep/wake
@@ -1277,6 +1290,13 @@ function waitText(t: Thread, cpus: readonly Cpu[]): string {
     return `waits in a barrier on ${w.name}` + (wakers !== "" ? ` for the queue's workers: ${wakers}` : "");
   }
   return `sleeps on ${w.name}` + (wakers !== "" ? ` (only ${wakers} can wake it)` : "");
+}
+
+/** True when {@link waitsFor} of `t` is not empty (without building it). */
+function waitsOnSomething(t: Thread, cpus: readonly Cpu[]): boolean {
+  if (t.waitObj !== null) return true;
+  const c = cpus[t.cpu];
+  return t.state === TS.runnable && t.spinHeld > 0 && c.cur !== null && c.spinning;
 }
 
 /** Threads `t` waits for: a lock's holders, or the wakers a sleep declared. */

@@ -45,13 +45,12 @@ class Stop extends Error {}
 class Comparator implements EventSink {
   divergence: Divergence | null = null;
   readonly #it: Iterator<EventRecord>;
-  readonly #recStrings: StringLookup;
+  readonly #reader: TraceReader;
   readonly #prodStrings = new Map<number, string>();
-  readonly #before: Record<string, unknown>[] = [];
 
   constructor(reader: TraceReader) {
     this.#it = reader.events(0);
-    this.#recStrings = reader;
+    this.#reader = reader;
   }
 
   onEvent(p: EventRecord): void {
@@ -60,8 +59,6 @@ class Comparator implements EventSink {
     if (n.done) return this.#diverge(p, null, p);
     const r = n.value;
     if (!same(r, p)) return this.#diverge(p, r, r);
-    this.#before.push(eventToJson(r, this.#recStrings));
-    if (this.#before.length > BEFORE_MAX) this.#before.shift();
   }
 
   /** After the run: the recording must not have more events. */
@@ -73,15 +70,16 @@ class Comparator implements EventSink {
 
   #diverge(p: EventRecord | null, r: EventRecord | null, at: EventRecord): never | void {
     const prodLookup: StringLookup = { string: (id) => this.#prodStrings.get(id) };
-    this.divergence = {
-      event: at.index,
-      tNs: at.tNs,
-      cpu: at.cpu,
-      thread: at.thread,
-      recorded: r === null ? null : eventToJson(r, this.#recStrings),
-      produced: p === null ? null : eventToJson(p, prodLookup),
-      before: this.#before.slice(),
-    };
+    const recorded = r === null ? null : eventToJson(r, this.#reader);
+    const produced = p === null ? null : eventToJson(p, prodLookup);
+    const event = at.index, tNs = at.tNs, cpu = at.cpu, thread = at.thread;
+    // The context is read back from the trace only now: nothing is kept per event while they agree.
+    const before: Record<string, unknown>[] = [];
+    for (let i = Math.max(0, event - BEFORE_MAX); i < event; i++) {
+      const e = this.#reader.readEvent(i);
+      if (e !== undefined) before.push(eventToJson(e, this.#reader));
+    }
+    this.divergence = { event, tNs, cpu, thread, recorded, produced, before };
     if (p !== null) throw new Stop();
   }
 }
