@@ -22,18 +22,11 @@
  * @module
  */
 export * from "./core/mod.ts";
-export {
-  DEFAULT_SCENARIO,
-  findScenario,
-  resolveScenarioConfig,
-  type RunOptions,
-  type RunOutcome,
-  runScenario,
-} from "./drivers/run.ts";
-export type { Metrics, Scenario, ScenarioHooks } from "./drivers/scenario.ts";
-export { SCENARIOS } from "./drivers/scenarios.ts";
+export { execute, type ExecuteOptions, resolveScenarioConfig, type RunOutcome } from "./core/run.ts";
+export type { Metrics, Scenario, ScenarioHooks } from "./core/scenario.ts";
+export { DEFAULT_SCENARIO, findScenario, type RunOptions, runScenario, SCENARIOS } from "./drivers/mod.ts";
 export { TraceWriter, type TraceWriterOptions } from "./recorder/writer.ts";
-export type { JsonValue, TraceHeader } from "./recorder/format.ts";
+export type { JsonValue, TraceHeader } from "./format/format.ts";
 export {
   type CheckResult,
   checkTrace,
@@ -44,6 +37,9 @@ export {
   RebuiltState,
   type RecordedViolation,
   replayFile,
+  type ReplayOptions,
+  type RerunOptions,
+  type ScenarioResolver,
   type ReplayResult,
   rerunTrace,
   type SocketState,

@@ -9,7 +9,7 @@ import { LockOrderGraph } from "../core/detect/mod.ts";
 import type { EventRecord, EventSink } from "../core/event.ts";
 import type { DecisionFeed } from "../core/machine.ts";
 import { KIND } from "../core/schema.ts";
-import { runScenario } from "../drivers/run.ts";
+import { runScenario } from "../drivers/mod.ts";
 
 /** The first violation of one kind in a run. */
 export interface Found {

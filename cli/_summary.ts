@@ -3,7 +3,7 @@
  * @module
  */
 import type { Config } from "../core/config.ts";
-import type { Metrics } from "../drivers/scenario.ts";
+import type { Metrics } from "../core/scenario.ts";
 import { useColor } from "./_args.ts";
 
 /** A run summary, as `--json` prints it (shared/PRODUCT.md "Machine-readable output"). */

@@ -5,9 +5,9 @@
  * the packets at the NICs for Wireshark and tshark.
  * @module
  */
-import { exportNdjson } from "../recorder/ndjson.ts";
-import { exportChrome, exportFtrace } from "../recorder/export_sched.ts";
-import { exportPcapng } from "../recorder/export_pcapng.ts";
+import { exportNdjson } from "../export/ndjson.ts";
+import { exportChrome, exportFtrace } from "../export/sched.ts";
+import { exportPcapng } from "../export/pcapng.ts";
 import { parse, UsageError } from "./_args.ts";
 
 const FORMATS = ["ndjson", "chrome", "ftrace", "pcapng"];

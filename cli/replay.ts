@@ -9,6 +9,10 @@
 import { replayFile, type ReplayResult, stateAt, type StateJson, TraceReader } from "../replay/mod.ts";
 import { intFlag, parse, UsageError } from "./_args.ts";
 import { recordRun } from "./run.ts";
+import { findScenario } from "../drivers/mod.ts";
+import type { TraceHeader } from "../format/format.ts";
+
+const builtinResolver = (h: TraceHeader) => findScenario(h.scenario);
 
 /** The `replay` command. */
 export function cmdReplay(args: string[]): number {
@@ -22,7 +26,9 @@ export function cmdReplay(args: string[]): number {
   const json = values.json === true;
   if (values.at !== undefined) return printAt(positionals, intFlag("at", values.at, 0), json);
   if (values.update) return update(positionals, json);
-  const results = positionals.map((f) => replayFile(f, { rerun: values["no-rerun"] !== true }));
+  const results = positionals.map((f) =>
+    replayFile(f, { rerun: values["no-rerun"] !== true, resolve: builtinResolver })
+  );
   if (json) console.log(JSON.stringify(results.length === 1 ? results[0] : { files: results }));
   else for (const r of results) printResult(r);
   return results.some((r) => r.rerun === "diverged" || r.digestMismatch !== null) ? 1 : 0;

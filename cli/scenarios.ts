@@ -2,8 +2,8 @@
  * `deno task scenarios`: every scenario with its parameters and defaults.
  * @module
  */
-import { SCENARIOS } from "../drivers/scenarios.ts";
-import { DEFAULT_SCENARIO } from "../drivers/run.ts";
+import { SCENARIOS } from "../drivers/mod.ts";
+import { DEFAULT_SCENARIO } from "../drivers/mod.ts";
 import { parse } from "./_args.ts";
 
 /** The `scenarios` command. */

@@ -21,7 +21,7 @@ import { type KCode, MODE, PRIO } from "../core/objects.ts";
 import { msleep } from "../core/sync.ts";
 import { taskAdd, taskqBarrier, taskqCreate, taskSet } from "../core/taskq.ts";
 import { Timeouts } from "../core/timeout.ts";
-import type { Scenario } from "./scenario.ts";
+import type { Scenario } from "../core/scenario.ts";
 
 /** taskq_barrier(softnet) under NET_LOCK against ifiq_process under NET_LOCK_SHARED. */
 export const barrierNetlock: Scenario = {

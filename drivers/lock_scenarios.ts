@@ -8,7 +8,7 @@ import type { Config } from "../core/config.ts";
 import type { Machine } from "../core/machine.ts";
 import { type KCode, PRIO } from "../core/objects.ts";
 import { taskAdd, taskqBarrier, taskqCreate, taskSet } from "../core/taskq.ts";
-import type { Scenario } from "./scenario.ts";
+import type { Scenario } from "../core/scenario.ts";
 
 /** Two threads take two mutexes in opposite orders. */
 export const lockAbba: Scenario = {

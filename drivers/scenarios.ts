@@ -4,7 +4,7 @@
  */
 import { barrierNetlock, lostWakeup, softintStarve, softintUnsafe } from "./detect_scenarios.ts";
 import { lockAbba, mutexStorm, taskqBarrierSelf } from "./lock_scenarios.ts";
-import type { Scenario } from "./scenario.ts";
+import type { Scenario } from "../core/scenario.ts";
 import { spliceRefrace, spliceTcp, spliceUdp } from "./splice_scenarios.ts";
 import { taskqDemo } from "./taskq_demo.ts";
 

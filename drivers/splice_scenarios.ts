@@ -26,12 +26,13 @@ import { KIND } from "../core/schema.ts";
 import type { Socket } from "../core/net/socket.ts";
 import { soclose, sosplice } from "../core/net/splice.ts";
 import { soreceive, sosend } from "../core/net/usrreq.ts";
-import { NetStack, pcbKey } from "../core/net/stack.ts";
+import { createNetStack, type NetStack } from "../core/net/mod.ts";
+import { pcbKey } from "../core/net/stack.ts";
 import { tcpTimersInit } from "../core/net/tcp.ts";
 import { type HostLink, TcpSink, TcpSource, UdpSink, UdpSource } from "./hosts.ts";
 import { Nic } from "./nic.ts";
 import { ipv4, rssHash4 } from "./rss.ts";
-import type { Metrics, Scenario } from "./scenario.ts";
+import type { Metrics, Scenario } from "../core/scenario.ts";
 
 /** Parameters of the relay scenarios (NET_KEYS are added to them). */
 export const RELAY_KEYS: KeySet = {
@@ -107,7 +108,7 @@ const RELAY_IN = ipv4("10.0.1.1"), RELAY_OUT = ipv4("10.0.2.1");
 /** Builds the machine's stack, NICs, hosts and relay processes. */
 export function buildRelay(m: Machine, cfg: Config, proto: number): RelayWorld {
   const n = (k: string) => Number(cfg[k]);
-  const st = new NetStack(m, cfg);
+  const st = createNetStack(m, cfg);
   const nrxq = n("nic.rxQueues") > 0 ? n("nic.rxQueues") : m.cpus.length;
   const nicOpt = { rxQueues: nrxq, itrNs: n("nic.itrNs"), linkGbps: n("link.gbps"), ringSize: n("nic.ringSize") };
   const nicIn = new Nic(m, st, "em0", 1, nicOpt);

@@ -10,7 +10,7 @@ import type { Machine } from "../core/machine.ts";
 import { type KCode, PRIO, type Task } from "../core/objects.ts";
 import { taskAdd, taskqCreate, taskSet } from "../core/taskq.ts";
 import { Timeouts } from "../core/timeout.ts";
-import type { Scenario } from "./scenario.ts";
+import type { Scenario } from "../core/scenario.ts";
 
 /** The scenario. */
 export const taskqDemo: Scenario = {

@@ -55,7 +55,7 @@ import {
   type TraceHeaderInit,
   TRAILER_BYTES,
   TRAILER_MAGIC,
-} from "./format.ts";
+} from "../format/format.ts";
 import {
   CODE_ADAPT,
   CODE_I,
@@ -73,7 +73,7 @@ import {
   SIZE_BY_CLZ,
   varISize,
   varUSize,
-} from "./_kinds.ts";
+} from "../format/_layout.ts";
 import { type ByteSink, FileSink, MemorySink } from "./_sink.ts";
 
 /** Options of {@link TraceWriter}. */

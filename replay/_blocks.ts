@@ -16,12 +16,12 @@ import {
   getU32,
   getU64,
   TRAILER_BYTES,
-} from "../recorder/format.ts";
-import { decodeBlock, DecodedBlock, PAYLOAD_PADDING_BYTES } from "./_decode.ts";
-import { TraceError } from "./_error.ts";
+} from "../format/format.ts";
+import { decodeBlock, DecodedBlock, PAYLOAD_PADDING_BYTES } from "../format/decode.ts";
+import { TraceError } from "../format/error.ts";
 import { BlockIndex } from "./_index.ts";
 import type { ByteSource } from "./_source.ts";
-import { StringTable } from "./_strings.ts";
+import { StringTable } from "../format/strings.ts";
 
 /** One reader's position: its read buffer and the block decoded last. */
 export class BlockCursor {

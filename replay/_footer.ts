@@ -21,11 +21,11 @@ import {
   TRAILER_BYTES,
   TRAILER_MAGIC,
   type VarCursor,
-} from "../recorder/format.ts";
-import { TraceError } from "./_error.ts";
+} from "../format/format.ts";
+import { TraceError } from "../format/error.ts";
 import type { BlockIndex } from "./_index.ts";
 import type { ByteSource } from "./_source.ts";
-import type { StringTable } from "./_strings.ts";
+import type { StringTable } from "../format/strings.ts";
 
 /** What the footer says beyond the block index and strings. */
 export interface FooterFacts {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { BLOCKS_MAX } from "../recorder/format.ts";
+import { BLOCKS_MAX } from "../format/format.ts";
 
 /** Growable columns of block facts. */
 export class BlockIndex {

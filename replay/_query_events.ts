@@ -7,7 +7,7 @@
  */
 import type { EventRecord } from "../core/event.ts";
 import { KIND, KIND_ID_MAX, kindDefOrNull, KINDS } from "../core/schema.ts";
-import { eventToJson } from "../recorder/ndjson.ts";
+import { eventToJson } from "../format/json.ts";
 import type { RunIndex } from "./_query_index.ts";
 import type { TraceReader } from "./reader.ts";
 

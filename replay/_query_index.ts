@@ -10,9 +10,9 @@
  */
 import { EventRecord } from "../core/event.ts";
 import { ENUMS, FIELDS_MAX, KIND, KIND_ID_MAX } from "../core/schema.ts";
-import type { TraceHeader } from "../recorder/format.ts";
+import type { TraceHeader } from "../format/format.ts";
 import { BlockCursor } from "./_blocks.ts";
-import type { DecodedBlock } from "./_decode.ts";
+import type { DecodedBlock } from "../format/decode.ts";
 import type { TraceReader } from "./reader.ts";
 
 /** Events between two per-CPU snapshots; an exact timeline window replays at most this many extra events. */

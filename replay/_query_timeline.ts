@@ -8,7 +8,7 @@
  * @module
  */
 import { FIELDS_MAX, KIND, KINDS } from "../core/schema.ts";
-import type { DecodedBlock } from "./_decode.ts";
+import type { DecodedBlock } from "../format/decode.ts";
 import { CHUNK_EVENTS, forEachBlock, Occupancy, type RunIndex, sumCells } from "./_query_index.ts";
 import type { TraceReader } from "./reader.ts";
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { TraceError } from "./_error.ts";
+import { TraceError } from "../format/error.ts";
 
 /** Bytes the reader can read at any offset. */
 export interface ByteSource {

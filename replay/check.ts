@@ -16,7 +16,7 @@ import { DIGEST_PARTS } from "../core/digest.ts";
 import { ENUMS, KIND } from "../core/schema.ts";
 import { TraceReader } from "./reader.ts";
 import { RebuiltState } from "./state.ts";
-import type { TraceHeader } from "../recorder/format.ts";
+import type { TraceHeader } from "../format/format.ts";
 
 /** A checkpoint whose digest differs from the rebuilt state's. */
 export interface DigestMismatch {

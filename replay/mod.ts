@@ -20,14 +20,14 @@ export {
   foldReader,
   type RecordedViolation,
 } from "./check.ts";
-export { type Divergence, rerunTrace } from "./rerun.ts";
+export { type Divergence, type RerunOptions, rerunTrace, type ScenarioResolver } from "./rerun.ts";
 export { type LockState, RebuiltState, type SocketState, type StateJson, type ThreadState } from "./state.ts";
 export { SNAPSHOT_EVERY, stateAt } from "./seek.ts";
-export { eventToJson, type StringLookup } from "../recorder/ndjson.ts";
-export type { TraceHeader } from "../recorder/format.ts";
+export { eventToJson, type StringLookup } from "../format/json.ts";
+export type { TraceHeader } from "../format/format.ts";
 
 import { checkTrace, type DigestMismatch } from "./check.ts";
-import { type Divergence, rerunTrace } from "./rerun.ts";
+import { type Divergence, rerunTrace, type ScenarioResolver } from "./rerun.ts";
 
 /** The `replay --json` result (shared/PRODUCT.md). */
 export interface ReplayResult {
@@ -47,16 +47,26 @@ export interface ReplayResult {
   violations: { kind: string; event: number; message: string }[];
 }
 
+/** Options of {@link replayFile}. */
+export interface ReplayOptions {
+  /** Re-execute (default true); needs `resolve`. */
+  readonly rerun?: boolean;
+  /** Provides the scenario the header names, for the re-execution. */
+  readonly resolve?: ScenarioResolver;
+}
+
 /** Checks a trace's integrity and digests, then (unless `rerun` is false) re-executes it. */
-export function replayFile(path: string, opts: { rerun?: boolean } = {}): ReplayResult {
+export function replayFile(path: string, opts: ReplayOptions = {}): ReplayResult {
   const c = checkTrace(path);
-  const divergence = opts.rerun === false ? null : rerunTrace(path, c.decisions);
+  const rerun = opts.rerun !== false;
+  if (rerun && opts.resolve === undefined) throw new TypeError("replayFile: re-execution needs a scenario resolver");
+  const divergence = rerun ? rerunTrace(path, { resolve: opts.resolve!, decisions: c.decisions }) : null;
   return {
     file: path,
     events: c.events,
     digestsChecked: c.digestsChecked,
     digestMismatch: c.mismatch,
-    rerun: opts.rerun === false ? "skipped" : divergence === null ? "identical" : "diverged",
+    rerun: !rerun ? "skipped" : divergence === null ? "identical" : "diverged",
     divergence,
     violations: c.violations,
   };

@@ -17,7 +17,7 @@
  * @module
  */
 import { ENUMS, kindByName, KINDS } from "../core/schema.ts";
-import type { TraceHeader } from "../recorder/format.ts";
+import type { TraceHeader } from "../format/format.ts";
 import { type EventFilter, type EventPage, queryEvents } from "./_query_events.ts";
 import { indexAtTime, type RunIndex, type ThreadInfo, type ViolationInfo } from "./_query_index.ts";
 import { resolveRun, RunCache, runIds, RunNotFound } from "./_query_runs.ts";
@@ -32,7 +32,7 @@ export { RunNotFound } from "./_query_runs.ts";
 export type { LockSpan, PacketHops, Slice, Timeline } from "./_query_timeline.ts";
 export { TraceError } from "./reader.ts";
 export type { StateJson } from "./state.ts";
-export type { TraceHeader } from "../recorder/format.ts";
+export type { TraceHeader } from "../format/format.ts";
 
 /** Traces up to this size are indexed when listed, so the list shows their violations. */
 export const LIST_INDEX_BYTES_MAX: number = 16 * 1024 * 1024;

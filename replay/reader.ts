@@ -34,15 +34,15 @@ import {
   MAGIC,
   PREFIX_BYTES,
   type TraceHeader,
-} from "../recorder/format.ts";
+} from "../format/format.ts";
 import { BlockCursor, BlockStore } from "./_blocks.ts";
-import type { DecodedBlock } from "./_decode.ts";
-import { TraceError } from "./_error.ts";
+import type { DecodedBlock } from "../format/decode.ts";
+import { TraceError } from "../format/error.ts";
 import { type FooterFacts, hasTrailerMagic, readFooter } from "./_footer.ts";
 import { type ByteSource, FileSource, MemorySource } from "./_source.ts";
 
-export { TraceError, type TraceErrorCode, type TraceErrorPlace } from "./_error.ts";
-export type { DecodedBlock } from "./_decode.ts";
+export { TraceError, type TraceErrorCode, type TraceErrorPlace } from "../format/error.ts";
+export type { DecodedBlock } from "../format/decode.ts";
 export type { BlockCursor } from "./_blocks.ts";
 
 /** Options of {@link TraceReader}. */

@@ -7,15 +7,18 @@
  * @example
  * ```ts
  * import { rerunTrace } from "./rerun.ts";
- * const d = rerunTrace("runs/taskq-demo-1.lstrace");
+ * import { findScenario } from "../drivers/mod.ts";
+ * const d = rerunTrace("runs/taskq-demo-1.lstrace", { resolve: (h) => findScenario(h.scenario) });
  * d === null; // identical
  * ```
  * @module
  */
 import type { EventRecord, EventSink } from "../core/event.ts";
 import type { DecisionFeed } from "../core/machine.ts";
-import { runScenario } from "../drivers/run.ts";
-import { eventToJson, type StringLookup } from "../recorder/ndjson.ts";
+import { execute } from "../core/run.ts";
+import type { Scenario } from "../core/scenario.ts";
+import type { TraceHeader } from "../format/format.ts";
+import { eventToJson, type StringLookup } from "../format/json.ts";
 import { TraceReader } from "./reader.ts";
 import { checkTrace } from "./check.ts";
 
@@ -93,18 +96,34 @@ function same(a: EventRecord, b: EventRecord): boolean {
 }
 
 /**
- * Re-executes the run recorded in `path` and returns the first divergence,
- * or null when every event is identical. `decisions` defaults to the
- * recording's own.
+ * Finds the scenario a trace header names. Replay is handed one instead of
+ * importing scenarios: the CLI's resolves built-in names and loads a user's
+ * module from the path the header records. Throws for a scenario it cannot
+ * provide (the CLI's throws its ConfigError, exit 2).
  */
-export function rerunTrace(path: string, decisions?: DecisionFeed): Divergence | null {
-  const feed = decisions ?? checkTrace(path).decisions;
+export type ScenarioResolver = (header: TraceHeader) => Scenario;
+
+/** Options of {@link rerunTrace}. */
+export interface RerunOptions {
+  /** Provides the scenario the header names. */
+  readonly resolve: ScenarioResolver;
+  /** Decisions to follow; the recording's own when omitted. */
+  readonly decisions?: DecisionFeed;
+}
+
+/**
+ * Re-executes the run recorded in `path` and returns the first divergence,
+ * or null when every event is identical.
+ */
+export function rerunTrace(path: string, opts: RerunOptions): Divergence | null {
+  const feed = opts.decisions ?? checkTrace(path).decisions;
   const reader = TraceReader.open(path);
   try {
     const h = reader.header;
     const cmp = new Comparator(reader);
     try {
-      runScenario({ scenario: h.scenario, seed: h.seed, config: { ...h.config }, sinks: [cmp], decisions: feed });
+      const scenario = opts.resolve(h);
+      execute(scenario, { seed: h.seed, config: { ...h.config }, sinks: [cmp], decisions: feed });
     } catch (e) {
       if (!(e instanceof Stop)) throw e;
     }

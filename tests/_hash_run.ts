@@ -3,7 +3,7 @@
  * Used by the determinism test to compare runs in separate processes.
  * @module
  */
-import { runScenario } from "../drivers/run.ts";
+import { runScenario } from "../drivers/mod.ts";
 import { Hash } from "./_util.ts";
 
 /** The event hash of a scenario run. */

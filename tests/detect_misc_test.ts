@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { COST_KEYS, MACHINE_KEYS, resolveConfig } from "../core/config.ts";
 import { expectWakeup, installDetectors, streamCheck, streamEnd } from "../core/detect/mod.ts";
 import { Machine } from "../core/machine.ts";
-import { runScenario } from "../drivers/run.ts";
+import { runScenario } from "../drivers/mod.ts";
 
 function bare(): Machine {
   const m = new Machine({ config: resolveConfig([MACHINE_KEYS, COST_KEYS], { cpus: "1" }), seed: 1 });

@@ -8,7 +8,7 @@ import { installDetectors, LockOrderGraph } from "../core/detect/mod.ts";
 import { Machine } from "../core/machine.ts";
 import type { KCode, Lock } from "../core/objects.ts";
 import { taskAdd, taskqBarrier, taskqCreate, taskSet } from "../core/taskq.ts";
-import { runScenario } from "../drivers/run.ts";
+import { runScenario } from "../drivers/mod.ts";
 
 function bare(graph?: LockOrderGraph, seed = 1): Machine {
   const config = resolveConfig([MACHINE_KEYS, COST_KEYS], { cpus: "2" });

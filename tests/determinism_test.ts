@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { runHash } from "./_hash_run.ts";
 import { Log } from "./_util.ts";
-import { runScenario } from "../drivers/run.ts";
+import { runScenario } from "../drivers/mod.ts";
 import { Prng } from "../core/prng.ts";
 
 const SCENARIOS = ["taskq-demo", "mutex-storm", "lock-abba", "taskq-barrier-self"];

@@ -1,6 +1,6 @@
 import { assert } from "./_assert.ts";
 import { COSTS } from "../core/cost.ts";
-import { SCENARIOS } from "../drivers/scenarios.ts";
+import { SCENARIOS } from "../drivers/mod.ts";
 
 const read = (p: string) => Deno.readTextFileSync(new URL(`../${p}`, import.meta.url));
 

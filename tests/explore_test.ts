@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import { crossRunReversals, explore, type ExploreOptions, exploreSeeds, parseExploreArgs } from "../cli/explore.ts";
 import { shrinkRun } from "../cli/_explore_shrink.ts";
-import { findScenario, resolveScenarioConfig, runScenario } from "../drivers/run.ts";
-import { SCENARIOS } from "../drivers/scenarios.ts";
+import { findScenario, resolveScenarioConfig, runScenario } from "../drivers/mod.ts";
+import { SCENARIOS } from "../drivers/mod.ts";
 import { checkTrace } from "../replay/check.ts";
 import { ENUMS } from "../core/schema.ts";
 

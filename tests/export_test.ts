@@ -1,10 +1,10 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { recordRun } from "../cli/run.ts";
-import { exportChrome, exportFtrace } from "../recorder/export_sched.ts";
-import { exportNdjson } from "../recorder/ndjson.ts";
-import { exportPcapng } from "../recorder/export_pcapng.ts";
+import { exportChrome, exportFtrace } from "../export/sched.ts";
+import { exportNdjson } from "../export/ndjson.ts";
+import { exportPcapng } from "../export/pcapng.ts";
 import { Log } from "./_util.ts";
-import { runScenario } from "../drivers/run.ts";
+import { runScenario } from "../drivers/mod.ts";
 
 const dir = Deno.makeTempDirSync({ prefix: "lockstep-export-" });
 const trace = `${dir}/demo.lstrace`;

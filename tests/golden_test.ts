@@ -1,5 +1,9 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { replayFile } from "../replay/mod.ts";
+import { findScenario } from "../drivers/mod.ts";
+import type { TraceHeader } from "../format/format.ts";
+
+const resolve = (h: TraceHeader) => findScenario(h.scenario);
 import { goldenRuns } from "../tools/golden.ts";
 
 const dir = new URL("./golden/", import.meta.url).pathname;
@@ -15,7 +19,7 @@ Deno.test("every scenario has a golden trace", () => {
 
 for (const g of goldenRuns()) {
   Deno.test(`golden trace ${g.stem} replays identically`, () => {
-    const r = replayFile(`${dir}${g.stem}.lstrace`);
+    const r = replayFile(`${dir}${g.stem}.lstrace`, { resolve });
     assertEquals(r.digestMismatch, null);
     assert(r.digestsChecked >= 1, "checkpoints present");
     assertEquals(r.rerun, "identical", JSON.stringify(r.divergence));

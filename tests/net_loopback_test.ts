@@ -6,7 +6,7 @@ import { NET_KEYS } from "../core/net/config.ts";
 import { M_MAXLOOP, PROTO } from "../core/net/packet.ts";
 import { ERR } from "../core/net/socket.ts";
 import { sosplice, UNSPLICE } from "../core/net/splice.ts";
-import { NetStack } from "../core/net/stack.ts";
+import { createNetStack } from "../core/net/mod.ts";
 import { KIND } from "../core/schema.ts";
 
 Deno.test("loopback: a splice whose drain sends back into its source stops with ELOOP after M_MAXLOOP", () => {
@@ -20,7 +20,7 @@ Deno.test("loopback: a splice whose drain sends back into its source stops with 
     },
   };
   const m = new Machine({ config: cfg, seed: 1, sinks: [sink] });
-  const st = new NetStack(m, cfg);
+  const st = createNetStack(m, cfg);
   const lo = st.attachIf("lo0", 4, 1, () => {
     throw new Error("loopback never transmits");
   }, true);

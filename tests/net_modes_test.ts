@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { EventRecord } from "../core/event.ts";
-import { runScenario } from "../drivers/run.ts";
+import { runScenario } from "../drivers/mod.ts";
 import { lastRelay } from "../drivers/splice_scenarios.ts";
 
 const MODES = ["thread", "netstack-queue", "flowid-taskq"] as const;

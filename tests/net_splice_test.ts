@@ -3,7 +3,7 @@ import type { EventRecord } from "../core/event.ts";
 import { ERR } from "../core/net/socket.ts";
 import { UNSPLICE } from "../core/net/splice.ts";
 import { KIND } from "../core/schema.ts";
-import { runScenario } from "../drivers/run.ts";
+import { runScenario } from "../drivers/mod.ts";
 import { lastRelay, relayConservation } from "../drivers/splice_scenarios.ts";
 
 /** Collects unsplice events: [so, sosp, reason, len]. */
@@ -140,13 +140,13 @@ Deno.test("splice: EOF unsplices; closing while data is in flight loses nothing 
 });
 
 Deno.test("splice: SO_SPLICE errors (EBUSY for a second splice of the same source)", async () => {
-  const { NetStack } = await import("../core/net/stack.ts");
+  const { createNetStack } = await import("../core/net/mod.ts");
   const { sosplice } = await import("../core/net/splice.ts");
   const { Machine } = await import("../core/machine.ts");
   const { COST_KEYS, MACHINE_KEYS, resolveConfig } = await import("../core/config.ts");
   const { NET_KEYS } = await import("../core/net/config.ts");
   const m = new Machine({ config: resolveConfig([MACHINE_KEYS, NET_KEYS, COST_KEYS], {}), seed: 1 });
-  const st = new NetStack(m, m.config);
+  const st = createNetStack(m, m.config);
   st.attachIf("lo0", 4, 1, () => {}, true);
   const a = st.socket(1, 1, 1000, 2000, 4, 0),
     b = st.socket(1, 2, 1001, 2001, 4, 0),

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { EventRecord } from "../core/event.ts";
 import { TCPS } from "../core/net/socket.ts";
 import { KIND } from "../core/schema.ts";
-import { runScenario } from "../drivers/run.ts";
+import { runScenario } from "../drivers/mod.ts";
 import { lastRelay } from "../drivers/splice_scenarios.ts";
 
 /** Counts events of some kinds and checks that each sink sees its bytes in sequence. */

@@ -2,7 +2,7 @@
 // everywhere, crafted corruption, a newer version, and a writer killed mid-run.
 import assert from "node:assert/strict";
 import type { EventRecord } from "../core/event.ts";
-import { crc32c, getU32, getU64, putU32, putU64, type TraceHeaderInit } from "../recorder/format.ts";
+import { crc32c, getU32, getU64, putU32, putU64, type TraceHeaderInit } from "../format/format.ts";
 import { encodeToBytes } from "../recorder/writer.ts";
 import { TraceError, type TraceErrorCode, TraceReader } from "../replay/reader.ts";
 import { syntheticRun } from "../tools/bench_trace.ts";

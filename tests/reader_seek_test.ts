@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import type { EventRecord } from "../core/event.ts";
 import { KIND } from "../core/schema.ts";
-import { getU32, getU64, type TraceHeaderInit } from "../recorder/format.ts";
+import { getU32, getU64, type TraceHeaderInit } from "../format/format.ts";
 import { encodeToBytes, TraceWriter } from "../recorder/writer.ts";
 import { TraceError, TraceReader } from "../replay/reader.ts";
 import { syntheticRun } from "../tools/bench_trace.ts";

@@ -13,8 +13,8 @@ import {
   putVarU,
   STRING_MAX_BYTES,
   type TraceHeaderInit,
-} from "../recorder/format.ts";
-import { adaptScore, KIND_CODE_IDS, varISize, varUSize } from "../recorder/_kinds.ts";
+} from "../format/format.ts";
+import { adaptScore, KIND_CODE_IDS, varISize, varUSize } from "../format/_layout.ts";
 import { encodeToBytes, TraceWriter } from "../recorder/writer.ts";
 import { TraceReader } from "../replay/reader.ts";
 

@@ -1,12 +1,16 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { recordRun } from "../cli/run.ts";
 import { checkTrace, replayFile, rerunTrace, stateAt } from "../replay/mod.ts";
-import { runScenario } from "../drivers/run.ts";
+import { findScenario } from "../drivers/mod.ts";
+import type { TraceHeader } from "../format/format.ts";
+
+const resolve = (h: TraceHeader) => findScenario(h.scenario);
+import { runScenario } from "../drivers/mod.ts";
 import { RebuiltState } from "../replay/state.ts";
 import { KIND } from "../core/schema.ts";
 import { Machine } from "../core/machine.ts";
 import { Log } from "./_util.ts";
-import { SCENARIOS } from "../drivers/scenarios.ts";
+import { SCENARIOS } from "../drivers/mod.ts";
 
 const dir = Deno.makeTempDirSync({ prefix: "lockstep-replay-" });
 
@@ -40,7 +44,7 @@ Deno.test("rebuilt state equals live state at every checkpoint, for every scenar
 
 Deno.test("replay of a recorded trace: digests agree and the re-execution is identical", () => {
   const f = record("taskq-demo", 3, { "checkpoint.every": "512" });
-  const r = replayFile(f);
+  const r = replayFile(f, { resolve });
   assert(r.digestsChecked > 10, `${r.digestsChecked}`);
   assertEquals(r.digestMismatch, null);
   assertEquals(r.rerun, "identical");
@@ -50,7 +54,7 @@ Deno.test("a perturbed run re-executes identically by following its recorded dec
   const f = record("mutex-storm", 9, { "sched.strategy": "random", "sched.perturbPpm": "20000" });
   const c = checkTrace(f);
   assert(c.decisions.seq.length > 10, "perturbation decisions were recorded");
-  assertEquals(rerunTrace(f), null);
+  assertEquals(rerunTrace(f, { resolve }), null);
 });
 
 Deno.test("a deliberate change of kernel behaviour is reported at the first affected event", () => {
@@ -71,7 +75,7 @@ Deno.test("a deliberate change of kernel behaviour is reported at the first affe
     runScenario({ scenario: "taskq-demo", seed: 4, overrides: { "sim.durationNs": "3000000" }, sinks: [changed] });
     let first = 0;
     while (JSON.stringify(base.events[first]) === JSON.stringify(changed.events[first])) first++;
-    const d = rerunTrace(f);
+    const d = rerunTrace(f, { resolve });
     assert(d !== null, "divergence reported");
     assertEquals(d.event, first);
     assert(d.recorded !== null && d.produced !== null, "both events shown");
@@ -79,7 +83,7 @@ Deno.test("a deliberate change of kernel behaviour is reported at the first affe
   } finally {
     proto.wakeupOne = orig;
   }
-  assertEquals(rerunTrace(f), null, "unpatched code replays identically again");
+  assertEquals(rerunTrace(f, { resolve }), null, "unpatched code replays identically again");
 });
 
 Deno.test("stateAt rebuilds the state at any event and agrees with a full fold", () => {

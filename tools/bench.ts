@@ -11,7 +11,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { runScenario } from "../drivers/run.ts";
+import { runScenario } from "../drivers/mod.ts";
 import { benchTrace } from "./bench_trace.ts";
 import { recordRun } from "../cli/run.ts";
 import { checkTrace, stateAt } from "../replay/mod.ts";

@@ -21,7 +21,7 @@
 import { EventRecord, type EventSink } from "../core/event.ts";
 import { enumValue, FIELDS_MAX, KIND, kindByName, KINDS } from "../core/schema.ts";
 import { Prng } from "../core/prng.ts";
-import { eventToNdjson, type StringLookup } from "../recorder/ndjson.ts";
+import { eventToNdjson, type StringLookup } from "../format/json.ts";
 import { TraceWriter } from "../recorder/writer.ts";
 import { TraceReader } from "../replay/reader.ts";
 
@@ -481,7 +481,7 @@ if (import.meta.main) {
   const n = Number(count ?? 2_000_000);
   await benchTrace(syntheticRun(n, 1), `synthetic x${n}`);
   if (scenarios.length > 0) {
-    const { runScenario } = await import("../drivers/run.ts");
+    const { runScenario } = await import("../drivers/mod.ts");
     for (const scenario of scenarios) {
       const overrides = { "sim.durationNs": "50000000" };
       await benchTrace(

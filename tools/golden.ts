@@ -6,7 +6,7 @@
  * @module
  */
 import { recordRun } from "../cli/run.ts";
-import { SCENARIOS } from "../drivers/scenarios.ts";
+import { SCENARIOS } from "../drivers/mod.ts";
 
 /** Golden runs: scenario, file stem and overrides kept short. */
 export function goldenRuns(): { scenario: string; stem: string; overrides: Record<string, string> }[] {

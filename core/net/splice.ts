@@ -26,7 +26,6 @@ import { MODE_FLOWID, MODE_NSQ, MODE_THREAD } from "./config.ts";
 import { M_FLOWID_MASK, M_MAXLOOP, type Packet, PROTO } from "./packet.ts";
 import { ERR, SB, sbAppendBytes, sbDropBytes, type Socket, SoSplice, TCPS, WHICH } from "./socket.ts";
 import type { NetStack } from "./stack.ts";
-import { tcpOutput, tcpUsrClosed } from "./tcp.ts";
 
 /** ENUMS.unspliceReason. */
 export const UNSPLICE = { eof: 0, efbig: 1, idle: 2, error: 3, user: 4, close: 5, eloop: 6 } as const;
@@ -204,8 +203,8 @@ function* moveStream(
   sbAppendBytes(m, sosp, WHICH.snd, moved); // pru_send
   sosp.n.sndAppended += moved;
   yield m.spend(m.cost.sbDrop + m.cost.sbAppend);
-  yield* tcpOutput(st, so); // pru_rcvd: window update when worth it
-  yield* tcpOutput(st, sosp);
+  yield* st.protos.tcpOutput(st, so); // pru_rcvd: window update when worth it
+  yield* st.protos.tcpOutput(st, sosp);
   return moved;
 }
 
@@ -406,7 +405,7 @@ export function* soclose(st: NetStack, so: Socket): KCode {
   yield m.lock(st.netlock, MODE.shared);
   yield m.lock(so.lock);
   st.sbFlushRcv(so); // sorflush()
-  if (so.proto === PROTO.tcp) yield* tcpUsrClosed(st, so);
+  if (so.proto === PROTO.tcp) yield* st.protos.tcpUsrClosed(st, so);
   else st.pcbDetach(so);
   m.unlock(so.lock);
   m.unlock(st.netlock);

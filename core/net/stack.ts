@@ -30,8 +30,6 @@ import { Timeouts } from "../timeout.ts";
 import { MODE_NSQ, type NetSettings, netSettings } from "./config.ts";
 import { type Packet, PacketPool, PROTO } from "./packet.ts";
 import { sbAppendBytes, sbDropBytes, Sockbuf, Socket, TcpCb, WHICH } from "./socket.ts";
-import { sorwakeup, sospProcessq } from "./splice.ts";
-import { tcpInputMlist } from "./tcp.ts";
 
 /** ifiq_input drops the batch when more than this many packets are queued. */
 export const IFIQ_MAXLEN = 10240;
@@ -96,6 +94,39 @@ export interface NetAcct {
 
 const DROP_NAMES = Object.keys(DROP);
 
+/**
+ * Entry points of the layers above the IP layer, as the kernel's protocol
+ * switch tables (`inetsw`, `pr_usrreqs`) give them: ip_input reaches TCP,
+ * if_input_process reaches the socket layer, and somove reaches TCP's
+ * `pru_rcvd`/`pru_send` through these, not by import. {@link wireNetStack}
+ * (core/net/mod.ts) fills them, so imports in core/net point one way:
+ * stack <- tcp, splice, usrreq <- mod.
+ */
+export interface NetProtos {
+  /** tcp_input() over the softnet's TCP batch. */
+  tcpInputMlist(st: NetStack, ns: number): KCode;
+  /** tcp_output(): pru_send / pru_rcvd. */
+  tcpOutput(st: NetStack, so: Socket): KCode;
+  /** tcp_usrclosed(): pru_disconnect at close. */
+  tcpUsrClosed(st: NetStack, so: Socket): KCode;
+  /** sorwakeup(): the socket layer's receive wakeup (splicing hooks in here). */
+  sorwakeup(st: NetStack, so: Socket, ns: number): KCode;
+  /** The netstack-queue splice mode's per-softnet socket queue, at the end of if_input_process. */
+  sospProcessq(st: NetStack, ns: number): KCode;
+}
+
+function unwired(): KCode {
+  throw new Error("net: NetStack used before wireNetStack() (core/net/mod.ts)");
+}
+
+const UNWIRED: NetProtos = {
+  tcpInputMlist: unwired,
+  tcpOutput: unwired,
+  tcpUsrClosed: unwired,
+  sorwakeup: unwired,
+  sospProcessq: unwired,
+};
+
 /** The stack. */
 export class NetStack {
   readonly m: Machine;
@@ -118,6 +149,8 @@ export class NetStack {
   /** Splice latency, ns from so_rcv append to somove: a histogram, fixed memory whatever the run length. */
   readonly spliceLat: Histogram = new Histogram();
   somoveCalls = 0;
+  /** The protocol switch: the layers above, filled by wireNetStack(). */
+  protos: NetProtos = UNWIRED;
 
   constructor(m: Machine, cfg: Config) {
     this.m = m;
@@ -274,9 +307,9 @@ export class NetStack {
       if (p.proto === PROTO.udp) yield* this.udpInput(p, ns);
       else this.tcpMl[ns].push(p);
     }
-    yield* tcpInputMlist(this, ns);
+    yield* this.protos.tcpInputMlist(this, ns);
     m.unlock(this.netlock);
-    if (this.set.mode === MODE_NSQ) yield* sospProcessq(this, ns);
+    if (this.set.mode === MODE_NSQ) yield* this.protos.sospProcessq(this, ns);
   }
 
   /** udp_input(): PCB lookup, sbappendaddr under so_rcv.sb_mtx, sorwakeup. */
@@ -296,7 +329,7 @@ export class NetStack {
     if (reason >= 0) this.drop(p, reason);
     else {
       yield m.spend(m.cost.sbAppend);
-      yield* sorwakeup(this, so, ns);
+      yield* this.protos.sorwakeup(this, so, ns);
     }
     this.sorele(so);
   }

@@ -11,7 +11,6 @@ import { msleep } from "../sync.ts";
 import { PROTO } from "./packet.ts";
 import { SB, sbAppendBytes, sbDropBytes, type Socket, WHICH } from "./socket.ts";
 import type { NetStack } from "./stack.ts";
-import { tcpOutput } from "./tcp.ts";
 
 /**
  * soreceive(): read up to `max` bytes (one datagram for UDP); sleeps while
@@ -48,7 +47,7 @@ export function* soreceive(st: NetStack, so: Socket, max: number): Generator<num
   so.n.moved += n;
   m.unlock(so.rcvMtx);
   yield m.spend(m.cost.sbDrop + Math.ceil((n * m.cost.copyPerKb) / 1024)); // uiomove
-  if (so.proto === PROTO.tcp) yield* tcpOutput(st, so); // pru_rcvd: window update
+  if (so.proto === PROTO.tcp) yield* st.protos.tcpOutput(st, so); // pru_rcvd: window update
   m.unlock(so.lock);
   m.unlock(st.netlock);
   return n;
@@ -78,7 +77,7 @@ export function* sosend(st: NetStack, so: Socket, bytes: number): Generator<numb
       sbAppendBytes(m, so, WHICH.snd, bytes);
       so.n.sndAppended += bytes;
       yield m.spend(m.cost.sbAppend);
-      yield* tcpOutput(st, so);
+      yield* st.protos.tcpOutput(st, so);
     }
   } else {
     const p = st.pool.get(PROTO.udp, so.flow, bytes);

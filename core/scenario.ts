@@ -13,8 +13,8 @@
  * ```
  * @module
  */
-import type { Config, ConfigValue, KeySet } from "../core/config.ts";
-import type { Machine } from "../core/machine.ts";
+import type { Config, ConfigValue, KeySet } from "./config.ts";
+import type { Machine } from "./machine.ts";
 
 /** Figures a scenario reports at the end of a run. */
 export type Metrics = Record<string, number | string | Record<string, number>>;

@@ -8,7 +8,7 @@
  */
 import type { EventRecord } from "../core/event.ts";
 import { FIELDS_MAX, KIND_ID_MAX, kindDefOrNull } from "../core/schema.ts";
-import { CPUS_MAX, getVarI, getVarU, SAFE_MAX, STRING_MAX_BYTES, type VarCursor } from "../recorder/format.ts";
+import { CPUS_MAX, getVarI, getVarU, SAFE_MAX, STRING_MAX_BYTES, type VarCursor } from "./format.ts";
 import {
   CODE_ADAPT,
   CODE_I,
@@ -27,9 +27,9 @@ import {
   SIZE_BY_CLZ,
   varISize,
   varUSize,
-} from "../recorder/_kinds.ts";
-import { TraceError } from "./_error.ts";
-import type { StringTable } from "./_strings.ts";
+} from "./_layout.ts";
+import { TraceError } from "./error.ts";
+import type { StringTable } from "./strings.ts";
 
 /** Zero bytes kept after a payload so inline varint reads past its end stay in bounds (then fail the end check). */
 export const PAYLOAD_PADDING_BYTES = 64;

@@ -35,7 +35,7 @@ export interface TraceErrorPlace {
  *
  * @example
  * ```ts
- * import { TraceError } from "./_error.ts";
+ * import { TraceError } from "./error.ts";
  * const err = new TraceError("truncated", "file ends inside block 3", { block: 3, offset: 1234, recovered: 999 });
  * console.log(err.code, err.recovered, err.message);
  * ```

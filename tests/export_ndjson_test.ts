@@ -2,8 +2,9 @@
 import assert from "node:assert/strict";
 import { EventRecord } from "../core/event.ts";
 import { KIND } from "../core/schema.ts";
-import type { TraceHeaderInit } from "../recorder/format.ts";
-import { eventToJson, exportNdjson } from "../recorder/ndjson.ts";
+import type { TraceHeaderInit } from "../format/format.ts";
+import { exportNdjson } from "../export/ndjson.ts";
+import { eventToJson } from "../format/json.ts";
 import { encodeToBytes, TraceWriter } from "../recorder/writer.ts";
 import { TraceReader } from "../replay/reader.ts";
 import { benchTrace, syntheticRun } from "../tools/bench_trace.ts";

@@ -13,7 +13,7 @@
  *
  * @example
  * ```ts
- * import { exportPcapng } from "./export_pcapng.ts";
+ * import { exportPcapng } from "./pcapng.ts";
  * exportPcapng("runs/splice-tcp-1.lstrace", "runs/splice-tcp-1.pcapng");
  * ```
  * @module

@@ -1,33 +1,30 @@
 /**
- * Resolving and running a scenario on a fresh machine: the one place where a
- * scenario name, seed and `--set` overrides become a configuration, a machine
- * and a result. Recording and re-execution both come through here, so a
- * trace header (scenario, config, seed) is enough to run the same thing again.
+ * Running a scenario on a fresh machine: the one place where a scenario, a
+ * seed and `--set` overrides become a configuration, a machine with every
+ * detector installed, and a result. Recording and re-execution both come
+ * through here, so a trace header (scenario, config, seed) is enough to run
+ * the same thing again. Finding a scenario by name is not done here: the
+ * built-in registry is drivers/, a user's module is loaded by the CLI, and
+ * replay is handed a resolver.
  *
  * @example
  * ```ts
- * import { runScenario } from "./run.ts";
- * const out = runScenario({ scenario: "taskq-demo", seed: 1 });
+ * import { execute } from "./run.ts";
+ * import type { Scenario } from "./scenario.ts";
+ * const idle: Scenario = { name: "idle", doc: "one thread spends 1 us", params: {}, setup: (m) => {
+ *   m.spawn("t", function* () { yield m.spend(1000); });
+ *   return {};
+ * } };
+ * const out = execute(idle, { seed: 1 });
  * out.result.events > 0; // true
  * ```
  * @module
  */
-import { type Config, ConfigError, COST_KEYS, MACHINE_KEYS, resolveConfig } from "../core/config.ts";
-import type { EventSink } from "../core/event.ts";
-import { type DecisionFeed, Machine, type RunResult } from "../core/machine.ts";
-import { installDetectors, type LockOrderGraph } from "../core/detect/mod.ts";
-import { SCENARIOS } from "./scenarios.ts";
+import { type Config, COST_KEYS, MACHINE_KEYS, resolveConfig } from "./config.ts";
+import type { EventSink } from "./event.ts";
+import { type DecisionFeed, Machine, type RunResult } from "./machine.ts";
+import { installDetectors, type LockOrderGraph } from "./detect/mod.ts";
 import type { Metrics, Scenario } from "./scenario.ts";
-
-/** The default scenario of `deno task run`. */
-export const DEFAULT_SCENARIO = "taskq-demo";
-
-/** Looks a scenario up by name; throws ConfigError for an unknown one. */
-export function findScenario(name: string): Scenario {
-  const s = SCENARIOS.find((x) => x.name === name);
-  if (!s) throw new ConfigError(`unknown scenario '${name}' (see: deno task scenarios)`);
-  return s;
-}
 
 /** The fully resolved configuration of a scenario with overrides. */
 export function resolveScenarioConfig(s: Scenario, overrides: Record<string, string> = {}): Config {
@@ -36,10 +33,8 @@ export function resolveScenarioConfig(s: Scenario, overrides: Record<string, str
   return resolveConfig([MACHINE_KEYS, s.params, COST_KEYS], overrides, base);
 }
 
-/** Options for a run. */
-export interface RunOptions {
-  /** Scenario name. */
-  readonly scenario: string;
+/** Options for a run of a given scenario. */
+export interface ExecuteOptions {
   /** PRNG seed. */
   readonly seed: number;
   /** `--set` overrides as text. Ignored when `config` is given. */
@@ -68,9 +63,8 @@ export interface RunOutcome {
   readonly machine: Machine;
 }
 
-/** Builds the machine, sets the scenario up and runs it to the end. */
-export function runScenario(opts: RunOptions): RunOutcome {
-  const scenario = findScenario(opts.scenario);
+/** Builds the machine, installs every detector, sets the scenario up and runs it to the end. */
+export function execute(scenario: Scenario, opts: ExecuteOptions): RunOutcome {
   const config = opts.config ?? resolveScenarioConfig(scenario, opts.overrides);
   const m = new Machine({ config, seed: opts.seed, sinks: opts.sinks, decisions: opts.decisions });
   installDetectors(m, { lockGraph: opts.lockGraph }); // always on (core/detect/mod.ts)

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { STRING_TABLE_MAX_BYTES, STRINGS_MAX } from "../recorder/format.ts";
+import { STRING_TABLE_MAX_BYTES, STRINGS_MAX } from "./format.ts";
 
 /** Result of {@link StringTable.define}. */
 export type DefineResult = "new" | "same" | "conflict" | "full";

@@ -14,7 +14,7 @@
  *
  * @example
  * ```ts
- * import { exportChrome } from "./export_sched.ts";
+ * import { exportChrome } from "./sched.ts";
  * exportChrome("runs/taskq-demo-1.lstrace", "runs/taskq-demo-1.json");
  * ```
  * @module
