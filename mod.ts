@@ -1,32 +1,53 @@
 /**
  * lockstep: a deterministic simulator of a multi-core kernel network stack.
  *
- * The public API, by concern:
+ * The public API, by concern (imports point one way, top to bottom):
  * - the simulated machine and kernel primitives (`core/`): {@link Machine},
- *   task queues, timeouts, locks, the event schema, the cost model;
- * - scenarios and running them (`drivers/`): {@link runScenario},
- *   {@link SCENARIOS};
- * - the trace file (`recorder/`): {@link TraceWriter};
+ *   locks, sleep/wakeup, soft interrupts, task queues, timeouts, reference
+ *   counts, the network stack (`net`), the detectors, the event schema, the
+ *   cost model; {@link defineScenario} to write a scenario and
+ *   {@link execute} to run one;
+ * - built-in scenarios and devices (`drivers/`): {@link runScenario} by name,
+ *   {@link SCENARIOS}, `devices` (NICs, hosts, RSS);
+ * - the trace file (`recorder/` writes with {@link TraceWriter}; the format
+ *   itself is `format/`);
  * - replay (`replay/`): {@link TraceReader}, {@link replayFile},
- *   {@link checkTrace}, {@link rerunTrace}, {@link stateAt}.
+ *   {@link checkTrace}, {@link rerunTrace} (handed a {@link ScenarioResolver}),
+ *   {@link stateAt}.
  *
  * @example
  * ```ts
- * import { replayFile, runScenario, TraceWriter } from "./mod.ts";
- * const w = TraceWriter.create("runs/demo.lstrace", {
- *   tool: "lockstep", scenario: "taskq-demo", seed: 1, cpus: 4, config: {}, inputs: [],
+ * import { checkScenarioConfig, defineScenario, execute, replayFile, TOOL, TraceWriter } from "./mod.ts";
+ * const mine = defineScenario({
+ *   name: "mine",
+ *   doc: "two threads share a mutex",
+ *   params: { "mine.holdNs": { default: 1000, min: 0, max: 1e6, doc: "time held" } },
+ *   setup(m, p) {
+ *     const mtx = m.newLock("mine_mtx", "adaptive");
+ *     for (const name of ["a", "b"]) {
+ *       m.spawn(name, function* () {
+ *         yield m.lock(mtx);
+ *         yield m.spend(p["mine.holdNs"]);
+ *         m.unlock(mtx);
+ *       });
+ *     }
+ *   },
  * });
- * runScenario({ scenario: "taskq-demo", seed: 1, sinks: [w] });
+ * const config = checkScenarioConfig(mine, { "mine.holdNs": 500 }).config;
+ * const w = TraceWriter.create("runs/mine-1.lstrace", {
+ *   tool: TOOL, scenario: mine.name, seed: 1, cpus: Number(config.cpus), config, inputs: [],
+ * });
+ * execute(mine, { seed: 1, config, sinks: [w] });
  * w.close();
+ * replayFile("runs/mine-1.lstrace", { resolve: () => mine }).rerun; // "identical"
  * ```
  * @module
  */
 export * from "./core/mod.ts";
-export { execute, type ExecuteOptions, resolveScenarioConfig, type RunOutcome } from "./core/run.ts";
-export type { Metrics, Scenario, ScenarioHooks } from "./core/scenario.ts";
 export { DEFAULT_SCENARIO, findScenario, type RunOptions, runScenario, SCENARIOS } from "./drivers/mod.ts";
+export * as devices from "./drivers/devices.ts";
 export { TraceWriter, type TraceWriterOptions } from "./recorder/writer.ts";
-export type { JsonValue, TraceHeader } from "./format/format.ts";
+export type { JsonValue, ScenarioModuleRef, TraceHeader } from "./format/format.ts";
 export {
   type CheckResult,
   checkTrace,

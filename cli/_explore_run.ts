@@ -9,7 +9,33 @@ import { LockOrderGraph } from "../core/detect/mod.ts";
 import type { EventRecord, EventSink } from "../core/event.ts";
 import type { DecisionFeed } from "../core/machine.ts";
 import { KIND } from "../core/schema.ts";
-import { runScenario } from "../drivers/mod.ts";
+import { execute } from "../core/run.ts";
+import type { Scenario } from "../core/scenario.ts";
+import { findScenario } from "../drivers/mod.ts";
+import { isModuleArg, loadModule } from "./_scenario.ts";
+
+/** Scenario modules this thread (main or worker) has imported, by the path given on the command line. */
+const modules = new Map<string, Scenario>();
+
+/**
+ * Makes a scenario reference usable by {@link scenarioFor}: a built-in name
+ * needs nothing; a module path is imported once per thread (each exploration
+ * worker imports the user's module itself).
+ */
+export async function preloadScenario(ref: string): Promise<Scenario> {
+  if (!isModuleArg(ref)) return findScenario(ref);
+  let s = modules.get(ref);
+  if (s === undefined) {
+    s = (await loadModule(ref)).scenario;
+    modules.set(ref, s);
+  }
+  return s;
+}
+
+/** The scenario of a reference: a preloaded module's, or a built-in's by name. */
+export function scenarioFor(ref: string): Scenario {
+  return modules.get(ref) ?? findScenario(ref);
+}
 
 /** The first violation of one kind in a run. */
 export interface Found {
@@ -41,6 +67,7 @@ export interface Verdict {
 
 /** A unit of work: run seeds [lo, hi) of a scenario with a resolved configuration. */
 export interface RangeJob {
+  /** A built-in scenario's name or a module path (see preloadScenario). */
   readonly scenario: string;
   readonly config: Config;
   readonly lo: number;
@@ -50,7 +77,7 @@ export interface RangeJob {
 /** Runs one seed and returns its verdict. `knownOrders` filters orders already reported by this runner. */
 export function exploreOne(scenario: string, config: Config, seed: number, knownOrders: Set<string>): Verdict {
   const graph = new LockOrderGraph();
-  const out = runScenario({ scenario, seed, config: { ...config }, lockGraph: graph });
+  const out = execute(scenarioFor(scenario), { seed, config: { ...config }, lockGraph: graph });
   const found: Found[] = [];
   for (const v of out.result.violations) {
     if (found.some((f) => f.kind === v.kind)) continue;
@@ -97,7 +124,7 @@ export function violationOf(
   decisions?: DecisionFeed,
   sinks?: EventSink[],
 ): Found | null {
-  const out = runScenario({ scenario, seed, config: { ...config }, decisions, sinks });
+  const out = execute(scenarioFor(scenario), { seed, config: { ...config }, decisions, sinks });
   const v = out.result.violations.find((x) => x.kind === kind);
   return v === undefined ? null : { kind: v.kind, event: v.event, message: v.message };
 }

@@ -7,18 +7,19 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { exploreRange, type RangeJob } from "./_explore_run.ts";
+import { exploreRange, preloadScenario, type RangeJob } from "./_explore_run.ts";
 
 /** Lock orders this worker has already posted (each order travels once, with its lowest seed here). */
 const knownOrders = new Set<string>();
 
-self.onmessage = (ev: MessageEvent<{ type: string; job?: RangeJob }>) => {
+self.onmessage = async (ev: MessageEvent<{ type: string; job?: RangeJob }>) => {
   const msg = ev.data;
   if (msg.type === "stop") {
     self.close();
     return;
   }
   try {
+    await preloadScenario((msg.job as RangeJob).scenario); // a user's module: imported once per worker
     const verdicts = exploreRange(msg.job as RangeJob, knownOrders);
     self.postMessage({ type: "results", verdicts });
   } catch (e) {

@@ -20,10 +20,12 @@ import type { Config } from "../core/config.ts";
 import { LockOrderGraph } from "../core/detect/mod.ts";
 import { reversalMessage } from "../core/detect/witness.ts";
 import { ENUMS } from "../core/schema.ts";
-import { findScenario, resolveScenarioConfig } from "../drivers/mod.ts";
-import { SCENARIOS } from "../drivers/mod.ts";
+import { resolveScenarioConfig } from "../core/run.ts";
+import { findScenario, SCENARIOS } from "../drivers/mod.ts";
 import { intFlag, parse, setFlags, stderrIsTty, UsageError, useColor } from "./_args.ts";
-import { exploreRange, type Found, type RangeJob, type Verdict } from "./_explore_run.ts";
+import { exploreRange, type Found, preloadScenario, type RangeJob, scenarioFor, type Verdict } from "./_explore_run.ts";
+import { isModuleArg, loadModule } from "./_scenario.ts";
+import type { ScenarioModuleRef } from "../format/format.ts";
 import { shrinkRun, type Shrunk } from "./_explore_shrink.ts";
 import { recordRun } from "./run.ts";
 
@@ -104,7 +106,9 @@ export function parseExploreArgs(args: string[]): ExploreOptions {
   if (jobs < 1) throw new UsageError("--jobs must be at least 1");
   const overrides = setFlags(values.set);
   if ("sched.strategy" in overrides) throw new UsageError("use --strategy, not --set sched.strategy");
-  findScenario(scenario); // ConfigError: unknown scenario
+  // A module path is imported (and its keys checked) by explore(); a built-in name is checked now.
+  const isModule = isModuleArg(scenario);
+  if (!isModule) findScenario(scenario); // ConfigError: unknown scenario
   const o: ExploreOptions = {
     scenario,
     seeds,
@@ -115,7 +119,7 @@ export function parseExploreArgs(args: string[]): ExploreOptions {
     all: values.all === true,
     json: values.json === true,
   };
-  configOf(o); // ConfigError: unknown key or bad value, before any run
+  if (!isModule) configOf(o); // ConfigError: unknown key or bad value, before any run
   return o;
 }
 
@@ -125,7 +129,7 @@ export function runOverrides(o: ExploreOptions): Record<string, string> {
 }
 
 function configOf(o: ExploreOptions): Config {
-  return resolveScenarioConfig(findScenario(o.scenario), runOverrides(o));
+  return resolveScenarioConfig(scenarioFor(o.scenario), runOverrides(o));
 }
 
 /**
@@ -264,13 +268,15 @@ export function reproduceCommand(o: ExploreOptions, seed: number): string {
 /** Shrinks and records one finding. */
 function realize(
   o: ExploreOptions,
+  moduleRef: ScenarioModuleRef | undefined,
   config: Config,
   f: { seed: number; found: Found; count: number },
   trace: string,
 ): Finding {
   const sh0: Shrunk = shrinkRun(o.scenario, config, f.seed, f.found.kind);
   const s = recordRun({
-    scenario: o.scenario,
+    scenario: scenarioFor(o.scenario),
+    module: moduleRef,
     seed: f.seed,
     overrides: runOverrides(o),
     out: trace,
@@ -293,14 +299,16 @@ function realize(
 
 /** Runs a whole exploration: runs, findings, shrinking and recording. */
 export async function explore(o: ExploreOptions, onProgress?: (done: number) => void): Promise<ExploreReport> {
+  const moduleRef = isModuleArg(o.scenario) ? (await loadModule(o.scenario)).module : undefined;
+  const name = (await preloadScenario(o.scenario)).name;
   const config = configOf(o);
   const verdicts = await exploreSeeds(o.scenario, config, o.seeds, o.jobs, onProgress);
   const picked = selectFindings(verdicts, o.all);
   const perSeed = new Map<number, number>();
   for (const p of picked) perSeed.set(p.seed, (perSeed.get(p.seed) ?? 0) + 1);
   const found = picked.map((p, i) => {
-    const name = perSeed.get(p.seed) === 1 ? `${o.scenario}-${p.seed}` : `${o.scenario}-${p.seed}-${p.found.kind}`;
-    if (i < RECORD_MAX) return realize(o, config, p, `${o.outDir}/${name}.lstrace`);
+    const stem = perSeed.get(p.seed) === 1 ? `${name}-${p.seed}` : `${name}-${p.seed}-${p.found.kind}`;
+    if (i < RECORD_MAX) return realize(o, moduleRef, config, p, `${o.outDir}/${stem}.lstrace`);
     return {
       seed: p.seed,
       kind: p.found.kind,
@@ -313,7 +321,7 @@ export async function explore(o: ExploreOptions, onProgress?: (done: number) => 
       shrunk: null,
     };
   });
-  return { scenario: o.scenario, runs: verdicts.length, found, crossRun: crossRunReversals(verdicts) };
+  return { scenario: name, runs: verdicts.length, found, crossRun: crossRunReversals(verdicts) };
 }
 
 /** A progress bar on stderr (only on a terminal; NO_COLOR honoured). */

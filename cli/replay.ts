@@ -1,47 +1,81 @@
 /**
- * `deno task replay FILE... [--at N] [--no-rerun] [--update] [--json]`:
+ * `deno task replay FILE... [--at N] [--no-rerun] [--update] [--json] [--junit REPORT]`:
  * checks integrity, rebuilds state and checks every checkpoint digest, then
  * re-executes each run with the current code and compares event by event.
+ * A trace of a user's scenario module re-imports that module (from the path
+ * in the header) and says in one line when the file changed since.
  * Exit 0 identical, 1 diverged (first divergence printed), 2 unreadable.
- * `--update` re-records the trace from its header after an intended change.
+ * `--update` re-records the trace from its header after an intended change;
+ * `--junit` also writes a JUnit XML report, one test case per trace.
  * @module
  */
 import { replayFile, type ReplayResult, stateAt, type StateJson, TraceReader } from "../replay/mod.ts";
+import type { TraceHeader } from "../format/format.ts";
 import { intFlag, parse, UsageError } from "./_args.ts";
 import { recordRun } from "./run.ts";
-import { findScenario } from "../drivers/mod.ts";
-import type { TraceHeader } from "../format/format.ts";
-
-const builtinResolver = (h: TraceHeader) => findScenario(h.scenario);
+import { prepareReplay } from "./_scenario.ts";
+import { junitReport } from "./_junit.ts";
+import { writeFileAtomic } from "./_out.ts";
 
 /** The `replay` command. */
-export function cmdReplay(args: string[]): number {
+export async function cmdReplay(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     at: { type: "string" },
     "no-rerun": { type: "boolean" },
     update: { type: "boolean" },
     json: { type: "boolean" },
+    junit: { type: "string" },
   });
   if (positionals.length === 0) throw new UsageError("replay needs at least one trace file");
   const json = values.json === true;
   if (values.at !== undefined) return printAt(positionals, intFlag("at", values.at, 0), json);
-  if (values.update) return update(positionals, json);
-  const results = positionals.map((f) =>
-    replayFile(f, { rerun: values["no-rerun"] !== true, resolve: builtinResolver })
-  );
+  if (values.update) return await update(positionals, json);
+  const junit = values.junit as string | undefined;
+  if (junit !== undefined && (junit === "" || positionals.includes(junit))) {
+    throw new UsageError("--junit needs a report path that is not one of the traces");
+  }
+  const rerun = values["no-rerun"] !== true;
+  const results: ReplayResult[] = [];
+  for (const f of positionals) {
+    let resolve;
+    if (rerun) {
+      const prep = await prepareReplay(readHeader(f));
+      for (const n of prep.notices) console.error(`lockstep: ${f}: ${n}`);
+      resolve = prep.resolve;
+    }
+    results.push(replayFile(f, { rerun, resolve }));
+  }
+  if (junit !== undefined) writeFileAtomic(junit, junitReport(results));
   if (json) console.log(JSON.stringify(results.length === 1 ? results[0] : { files: results }));
   else for (const r of results) printResult(r);
   return results.some((r) => r.rerun === "diverged" || r.digestMismatch !== null) ? 1 : 0;
 }
 
-function update(files: string[], json: boolean): number {
-  const out = files.map((f) => {
-    const r = TraceReader.open(f);
-    const h = r.header;
+function readHeader(f: string): TraceHeader {
+  const r = TraceReader.open(f);
+  try {
+    return r.header;
+  } finally {
     r.close();
-    const s = recordRun({ scenario: h.scenario, seed: h.seed, overrides: {}, config: { ...h.config }, out: f });
-    return { file: f, events: s.events, traceBytes: s.traceBytes };
-  });
+  }
+}
+
+async function update(files: string[], json: boolean): Promise<number> {
+  const out = [];
+  for (const f of files) {
+    const h = readHeader(f);
+    const { loaded, notices } = await prepareReplay(h); // refuses a bad configuration before touching the file
+    for (const n of notices) console.error(`lockstep: ${f}: ${n}`);
+    const s = recordRun({
+      scenario: loaded.scenario,
+      module: loaded.module,
+      seed: h.seed,
+      overrides: {},
+      config: { ...h.config },
+      out: f,
+    });
+    out.push({ file: f, events: s.events, traceBytes: s.traceBytes });
+  }
   if (json) console.log(JSON.stringify(out.length === 1 ? out[0] : { files: out }));
   else for (const o of out) console.log(`${o.file}: re-recorded, ${o.events} events, ${o.traceBytes} bytes`);
   return 0;

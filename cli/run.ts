@@ -9,8 +9,11 @@ import { dirname } from "node:path";
 import type { EventRecord } from "../core/event.ts";
 import type { DecisionFeed } from "../core/machine.ts";
 import type { Config } from "../core/config.ts";
-import { findScenario, resolveScenarioConfig, runScenario } from "../drivers/mod.ts";
-import { DEFAULT_SCENARIO } from "../drivers/mod.ts";
+import { checkScenarioConfig, execute, resolveScenarioConfig } from "../core/run.ts";
+import type { Scenario } from "../core/scenario.ts";
+import { DEFAULT_SCENARIO, findScenario } from "../drivers/mod.ts";
+import type { ScenarioModuleRef } from "../format/format.ts";
+import { type LoadedScenario, loadScenario } from "./_scenario.ts";
 import { TraceWriter } from "../recorder/writer.ts";
 import { TOOL } from "../core/version.ts";
 import { intFlag, parse, setFlags, stderrIsTty, UsageError } from "./_args.ts";
@@ -18,7 +21,10 @@ import { printCompare, printSummary, type Summary } from "./_summary.ts";
 
 /** Options of one recorded run. */
 export interface RecordOptions {
-  scenario: string;
+  /** A built-in scenario's name, or a scenario object (a user's, loaded from `module`). */
+  scenario: string | Scenario;
+  /** The user's module the scenario came from; recorded in the header so replay can re-import it. */
+  module?: ScenarioModuleRef;
   seed: number;
   overrides: Record<string, string>;
   /** A fully resolved configuration (from a trace header); overrides are then ignored. */
@@ -31,8 +37,10 @@ export interface RecordOptions {
 
 /** Runs a scenario into a trace file and returns its summary. */
 export function recordRun(o: RecordOptions): Summary {
-  const scenario = findScenario(o.scenario);
-  const config = o.config ?? resolveScenarioConfig(scenario, o.overrides);
+  const scenario = typeof o.scenario === "string" ? findScenario(o.scenario) : o.scenario;
+  const config = o.config !== undefined
+    ? checkScenarioConfig(scenario, o.config).config
+    : resolveScenarioConfig(scenario, o.overrides);
   Deno.mkdirSync(dirname(o.out), { recursive: true });
   const writer = TraceWriter.create(o.out, {
     tool: TOOL,
@@ -41,12 +49,13 @@ export function recordRun(o: RecordOptions): Summary {
     cpus: Number(config.cpus),
     config,
     inputs: [],
+    ...(o.module !== undefined ? { module: o.module } : {}),
   });
   const sinks = [writer, ...(o.progress ? [progressSink()] : [])];
   const t0 = performance.now();
   let out;
   try {
-    out = runScenario({ scenario: scenario.name, seed: o.seed, config, sinks, decisions: o.decisions });
+    out = execute(scenario, { seed: o.seed, config, sinks, decisions: o.decisions });
   } finally {
     writer.close();
   }
@@ -87,7 +96,7 @@ function progressSink() {
 }
 
 /** The `run` command. */
-export function cmdRun(args: string[]): number {
+export async function cmdRun(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     seed: { type: "string" },
     set: { type: "string", multiple: true },
@@ -96,24 +105,32 @@ export function cmdRun(args: string[]): number {
     json: { type: "boolean" },
   });
   if (positionals.length > 1) throw new UsageError(`run takes one scenario, got ${positionals.join(" ")}`);
-  const name = positionals[0] ?? DEFAULT_SCENARIO;
-  findScenario(name);
+  const loaded = await loadScenario(positionals[0] ?? DEFAULT_SCENARIO);
+  const name = loaded.scenario.name;
   const seed = intFlag("seed", values.seed, 1);
   const overrides = setFlags(values.set);
   const json = values.json === true;
   const progress = !json && stderrIsTty();
   if (values.compare !== undefined) {
-    return runCompare(name, seed, overrides, String(values.compare), json, progress, values.out as string | undefined);
+    return runCompare(
+      loaded,
+      seed,
+      overrides,
+      String(values.compare),
+      json,
+      progress,
+      values.out as string | undefined,
+    );
   }
   const out = (values.out as string | undefined) ?? `runs/${name}-${seed}.lstrace`;
-  const s = recordRun({ scenario: name, seed, overrides, out, progress });
+  const s = recordRun({ scenario: loaded.scenario, module: loaded.module, seed, overrides, out, progress });
   if (json) console.log(JSON.stringify(s));
   else printSummary(s);
   return s.violations.length > 0 ? 1 : 0;
 }
 
 function runCompare(
-  name: string,
+  loaded: LoadedScenario,
   seed: number,
   overrides: Record<string, string>,
   spec: string,
@@ -127,10 +144,12 @@ function runCompare(
   const vals = spec.slice(eq + 1).split(",").filter((v) => v !== "");
   if (vals.length < 1) throw new UsageError(`--compare ${key}: no values`);
   // Validate every variant before running any.
-  for (const v of vals) resolveScenarioConfig(findScenario(name), { ...overrides, [key]: v });
+  const name = loaded.scenario.name;
+  for (const v of vals) resolveScenarioConfig(loaded.scenario, { ...overrides, [key]: v });
   const runs = vals.map((v) =>
     recordRun({
-      scenario: name,
+      scenario: loaded.scenario,
+      module: loaded.module,
       seed,
       overrides: { ...overrides, [key]: v },
       out: `${outDir ?? "runs"}/${name}-${seed}-${key}=${v.replace(/[^A-Za-z0-9._-]/g, "_")}.lstrace`,

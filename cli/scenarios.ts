@@ -1,18 +1,22 @@
 /**
- * `deno task scenarios`: every scenario with its parameters and defaults.
+ * `deno task scenarios [./file.ts...] [--json]`: every built-in scenario (and
+ * those of the given modules) with its parameters and defaults.
  * @module
  */
-import { SCENARIOS } from "../drivers/mod.ts";
-import { DEFAULT_SCENARIO } from "../drivers/mod.ts";
+import type { Scenario } from "../core/scenario.ts";
+import { DEFAULT_SCENARIO, SCENARIOS } from "../drivers/mod.ts";
 import { parse } from "./_args.ts";
+import { loadModule } from "./_scenario.ts";
 
 /** The `scenarios` command. */
-export function cmdScenarios(args: string[]): number {
-  const { values } = parse(args, { json: { type: "boolean" } });
+export async function cmdScenarios(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { json: { type: "boolean" } });
+  const list: Scenario[] = [...SCENARIOS];
+  for (const p of positionals) list.push((await loadModule(p)).scenario);
   if (values.json) {
     console.log(JSON.stringify({
       default: DEFAULT_SCENARIO,
-      scenarios: SCENARIOS.map((s) => ({
+      scenarios: list.map((s) => ({
         name: s.name,
         doc: s.doc,
         params: Object.fromEntries(Object.entries(s.params).map(([k, d]) => [k, { default: d.default, doc: d.doc }])),
@@ -21,7 +25,7 @@ export function cmdScenarios(args: string[]): number {
     }));
     return 0;
   }
-  for (const s of SCENARIOS) {
+  for (const s of list) {
     console.log(`${s.name}${s.name === DEFAULT_SCENARIO ? " (default)" : ""}: ${s.doc}`);
     for (const [k, d] of Object.entries(s.params)) console.log(`    ${k} = ${d.default}    ${d.doc}`);
     for (const [k, v] of Object.entries(s.machineDefaults ?? {})) {

@@ -148,6 +148,57 @@ function parseValue(key: string, def: KeyDef, text: string): ConfigValue {
   return v;
 }
 
+/**
+ * Checks one resolved value against its declaration (type, integer, range,
+ * choices, `check`); throws ConfigError naming the key. Used wherever a value
+ * enters other than as `--set` text: an API object, a trace header, a
+ * scenario's own defaults.
+ */
+export function checkValue(key: string, def: KeyDef, v: unknown): ConfigValue {
+  if (typeof v !== typeof def.default) {
+    throw new ConfigError(`${key}: ${JSON.stringify(v)} is not a ${typeof def.default}`);
+  }
+  if (typeof v === "number") {
+    if (!Number.isSafeInteger(v)) throw new ConfigError(`${key}: ${v} is not an integer`);
+    if (def.min !== undefined && v < def.min) throw new ConfigError(`${key}: ${v} is below ${def.min}`);
+    if (def.max !== undefined && v > def.max) throw new ConfigError(`${key}: ${v} is above ${def.max}`);
+  } else if (typeof v === "string" && def.choices && !def.choices.includes(v)) {
+    throw new ConfigError(`${key}: '${v}' is not one of ${def.choices.join(", ")}`);
+  }
+  const err = def.check?.(v as ConfigValue);
+  if (err) throw new ConfigError(`${key}: ${err}`);
+  return v as ConfigValue;
+}
+
+/** A configuration checked by {@link checkConfig}. */
+export interface CheckedConfig {
+  /** Every key of the sets, valid; missing keys hold their defaults. */
+  readonly config: Config;
+  /** Keys that were missing and were given their default (an older trace, a partial API object). */
+  readonly defaulted: readonly string[];
+}
+
+/**
+ * Checks a configuration object (from an API caller or a trace header)
+ * against the key sets: an unknown key or a bad value throws ConfigError
+ * naming the key; a missing key takes its default (from `base`, else the
+ * declaration) and is listed in `defaulted`, so the caller can say so.
+ */
+export function checkConfig(sets: KeySet[], cfg: Readonly<Record<string, unknown>>, base: Config = {}): CheckedConfig {
+  const keys: KeySet = Object.assign({}, ...sets);
+  for (const k of Object.keys(cfg)) if (!(k in keys)) throw new ConfigError(`unknown configuration key '${k}'`);
+  const config: Config = {};
+  const defaulted: string[] = [];
+  for (const [k, def] of Object.entries(keys)) {
+    if (k in cfg) config[k] = checkValue(k, def, cfg[k]);
+    else {
+      config[k] = k in base ? base[k] : def.default;
+      defaulted.push(k);
+    }
+  }
+  return { config, defaulted };
+}
+
 /** Extracts the costs from a resolved configuration. */
 export function costsOf(cfg: Config): Costs {
   const out = {} as Costs;

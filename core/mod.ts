@@ -27,6 +27,9 @@ export {
   type Violation,
 } from "./machine.ts";
 export {
+  checkConfig,
+  type CheckedConfig,
+  checkValue,
   type Config,
   ConfigError,
   type ConfigValue,
@@ -76,5 +79,33 @@ export {
 export { taskAdd, taskDel, taskqBarrier, taskqCreate, taskqDelBarrier, type TaskqOptions, taskSet } from "./taskq.ts";
 export { Timeouts } from "./timeout.ts";
 export { Cond, condNew, condSignal, condWait, cvBroadcast, cvSignal, cvWait, msleep, WHY } from "./sync.ts";
-export { type LockClass, LockOrderGraph, type Seen } from "./detect/mod.ts";
+export {
+  type DetectorOptions,
+  expectWakeup,
+  type LockClass,
+  LockOrderGraph,
+  type Seen,
+  streamCheck,
+  streamEnd,
+} from "./detect/mod.ts";
+export {
+  defineScenario,
+  isScenario,
+  type Metrics,
+  type ParamDecls,
+  type ParamValue,
+  type ParamValues,
+  type Scenario,
+  type ScenarioHooks,
+  type ScenarioSpec,
+} from "./scenario.ts";
+export {
+  checkScenarioConfig,
+  execute,
+  type ExecuteOptions,
+  installDetectors,
+  resolveScenarioConfig,
+  type RunOutcome,
+} from "./run.ts";
+export * as net from "./net/mod.ts";
 export { TOOL, VERSION } from "./version.ts";

@@ -20,10 +20,18 @@
  * ```
  * @module
  */
-import { type Config, COST_KEYS, MACHINE_KEYS, resolveConfig } from "./config.ts";
+import {
+  checkConfig,
+  type CheckedConfig,
+  type Config,
+  ConfigError,
+  COST_KEYS,
+  MACHINE_KEYS,
+  resolveConfig,
+} from "./config.ts";
 import type { EventSink } from "./event.ts";
 import { type DecisionFeed, Machine, type RunResult } from "./machine.ts";
-import { installDetectors, type LockOrderGraph } from "./detect/mod.ts";
+import { type DetectorOptions, installDetectors as installAll, type LockOrderGraph } from "./detect/mod.ts";
 import type { Metrics, Scenario } from "./scenario.ts";
 
 /** The fully resolved configuration of a scenario with overrides. */
@@ -33,14 +41,49 @@ export function resolveScenarioConfig(s: Scenario, overrides: Record<string, str
   return resolveConfig([MACHINE_KEYS, s.params, COST_KEYS], overrides, base);
 }
 
+/**
+ * Checks a configuration object given whole (an API caller's, a trace
+ * header's) against the scenario's keys: unknown keys and bad values throw
+ * ConfigError naming the key; missing keys take the scenario's defaults and
+ * are listed in `defaulted`.
+ */
+export function checkScenarioConfig(s: Scenario, cfg: Readonly<Record<string, unknown>>): CheckedConfig {
+  const base: Config = {};
+  for (const [k, v] of Object.entries(s.machineDefaults ?? {})) base[k] = v;
+  return checkConfig([MACHINE_KEYS, s.params, COST_KEYS], cfg, base);
+}
+
+/**
+ * Installs every detector (deadlock, lock order, softint safety, use after
+ * free, lost wakeup, starvation, stream, conservation hooks) on a machine
+ * built by hand, before any thread is spawned. {@link execute} does this
+ * for every scenario run.
+ *
+ * @example
+ * ```ts
+ * import { installDetectors } from "./run.ts";
+ * import { Machine } from "./machine.ts";
+ * import { COST_KEYS, MACHINE_KEYS, resolveConfig } from "./config.ts";
+ * const m = new Machine({ config: resolveConfig([MACHINE_KEYS, COST_KEYS], {}), seed: 1 });
+ * installDetectors(m);
+ * ```
+ */
+export function installDetectors(m: Machine, opts: DetectorOptions = {}): void {
+  installAll(m, opts);
+}
+
 /** Options for a run of a given scenario. */
 export interface ExecuteOptions {
   /** PRNG seed. */
   readonly seed: number;
   /** `--set` overrides as text. Ignored when `config` is given. */
   readonly overrides?: Record<string, string>;
-  /** A resolved configuration (from a trace header). */
-  readonly config?: Config;
+  /**
+   * A whole configuration (from a trace header, or built by the caller);
+   * checked against the scenario's keys (ConfigError on an unknown key or a
+   * bad value; missing keys take their defaults).
+   */
+  readonly config?: Readonly<Record<string, unknown>>;
   /** Receivers of the run's events (a trace writer, for instance). */
   readonly sinks?: EventSink[];
   /** Recorded decisions to follow (re-execution). */
@@ -65,9 +108,14 @@ export interface RunOutcome {
 
 /** Builds the machine, installs every detector, sets the scenario up and runs it to the end. */
 export function execute(scenario: Scenario, opts: ExecuteOptions): RunOutcome {
-  const config = opts.config ?? resolveScenarioConfig(scenario, opts.overrides);
+  if (!Number.isSafeInteger(opts.seed) || opts.seed < 0) {
+    throw new ConfigError(`seed: ${opts.seed} is not a non-negative integer`);
+  }
+  const config = opts.config !== undefined
+    ? checkScenarioConfig(scenario, opts.config).config
+    : resolveScenarioConfig(scenario, opts.overrides);
   const m = new Machine({ config, seed: opts.seed, sinks: opts.sinks, decisions: opts.decisions });
-  installDetectors(m, { lockGraph: opts.lockGraph }); // always on (core/detect/mod.ts)
+  installAll(m, { lockGraph: opts.lockGraph }); // always on (core/detect/mod.ts)
   const hooks = scenario.setup(m, config);
   // End-of-run checks (conservation) run inside the machine's end, before
   // run-end, so their violations are events of the trace.

@@ -34,7 +34,7 @@ export class Nic implements TimerTarget {
   readonly iface: NetIf;
   readonly rss: RssTable;
   /** Far-side endpoints by pcbKey(our port, their port). */
-  readonly peers = new Map<number, Peer>();
+  readonly peers: Map<number, Peer> = new Map();
   /** Wire delay to the peers, ns. */
   delayNs = 0;
   /** Loss on transmit, per million (drawn from m.workRng). */

@@ -105,6 +105,21 @@ export interface TraceHeader {
   readonly inputs: readonly JsonValue[];
   /** Optional free text naming who or what made the trace (no timestamps). */
   readonly createdBy?: string;
+  /**
+   * The user's scenario module, when the scenario came from a file rather
+   * than the built-in registry: its path as given (relative to the directory
+   * the run was started in) and the SHA-256 of its content, so replay can
+   * re-import it and say when it has changed since.
+   */
+  readonly module?: ScenarioModuleRef;
+}
+
+/** Where a user's scenario came from (see {@link TraceHeader.module}). */
+export interface ScenarioModuleRef {
+  /** Path of the module, as given on the command line (relative to the working directory) or absolute. */
+  readonly path: string;
+  /** SHA-256 of the module file's bytes, lower-case hex. */
+  readonly sha256: string;
 }
 
 /** A header as given to the writer; the writer fills in the format version. */
@@ -140,10 +155,21 @@ export function headerProblem(h: unknown): string | undefined {
   }
   if (!Array.isArray(r.inputs)) return "inputs must be an array";
   if (r.createdBy !== undefined && typeof r.createdBy !== "string") return "createdBy must be a string";
+  if (r.module !== undefined) {
+    const mo = r.module as Record<string, unknown>;
+    if (typeof mo !== "object" || mo === null || Array.isArray(mo)) return "module must be an object";
+    for (const key of Object.keys(mo)) if (key !== "path" && key !== "sha256") return `unknown module key "${key}"`;
+    if (typeof mo.path !== "string" || mo.path.length === 0 || mo.path.length > 4096) {
+      return "module.path must be a non-empty string";
+    }
+    if (typeof mo.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(mo.sha256)) {
+      return "module.sha256 must be 64 hex digits";
+    }
+  }
   return undefined;
 }
 
-const HEADER_KEYS = ["formatVersion", "tool", "scenario", "seed", "cpus", "config", "inputs", "createdBy"];
+const HEADER_KEYS = ["formatVersion", "tool", "scenario", "seed", "cpus", "config", "inputs", "createdBy", "module"];
 
 /** Key of the header JSON holding the event layout (not part of {@link TraceHeader}). */
 export const LAYOUT_KEY = "layout";

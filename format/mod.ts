@@ -36,6 +36,7 @@ export {
   MAGIC,
   putVarI,
   putVarU,
+  type ScenarioModuleRef,
   schemaLayout,
   STRING_MAX_BYTES,
   STRING_TABLE_MAX_BYTES,

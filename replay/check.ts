@@ -79,7 +79,7 @@ export function checkTrace(path: string, opts: FoldOptions = {}): CheckResult {
 
 /** {@link checkTrace} over an open reader. */
 export function foldReader(r: TraceReader, opts: FoldOptions = {}): CheckResult {
-  const s = new RebuiltState();
+  const s = new RebuiltState(r.header.cpus);
   const seq: number[] = [];
   const values: number[] = [];
   const violations: RecordedViolation[] = [];

@@ -46,7 +46,10 @@ export function snapshotsOf(path: string): Snapshots {
   const have = cache.get(path);
   if (have && have.key === key) return have;
   if (cache.size >= FILES_MAX) cache.delete(cache.keys().next().value as string);
-  const snaps = { key, states: [new RebuiltState()] };
+  const r = TraceReader.open(path);
+  const cpus = r.header.cpus;
+  r.close();
+  const snaps = { key, states: [new RebuiltState(cpus)] };
   cache.set(path, snaps);
   return snaps;
 }

@@ -146,6 +146,14 @@ export class RebuiltState implements DigestView {
   readonly threads: ThreadState[] = [];
   /** Running thread per CPU (0 idle). */
   cpuCur: number[] = [];
+
+  /**
+   * `cpus` is the header's CPU count: the machine digests every CPU, also
+   * those no event ever named (a one-thread run on four CPUs).
+   */
+  constructor(cpus = 0) {
+    for (let c = 0; c < cpus; c++) this.cpuCur.push(0);
+  }
   /** Locks in creation (= id) order, and by id. */
   readonly locks: LockState[] = [];
   /** Locks by id. */

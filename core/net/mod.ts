@@ -23,7 +23,13 @@ import { sorwakeup, sospProcessq } from "./splice.ts";
 import { NetStack } from "./stack.ts";
 import { tcpInputMlist, tcpOutput, tcpUsrClosed } from "./tcp.ts";
 
-export { type NetProtos, NetStack } from "./stack.ts";
+export { DROP, type NetIf, type NetProtos, NetStack, pcbKey } from "./stack.ts";
+export { NET_KEYS, SPLICE_MODES } from "./config.ts";
+export { HDR_BYTES, Packet, PROTO, TH } from "./packet.ts";
+export { ERR, SB, Socket, TCPS, WHICH } from "./socket.ts";
+export { soclose, sosplice, sounsplice, UNSPLICE } from "./splice.ts";
+export { soreceive, sosend } from "./usrreq.ts";
+export { tcpTimersInit } from "./tcp.ts";
 
 /** Fills a stack's protocol switch with TCP and the socket layer (splicing). */
 export function wireNetStack(st: NetStack): NetStack {

@@ -139,11 +139,11 @@ export class NetStack {
   /** The "sosplice" task queue, created on the first splice (reference section 2). */
   sospliceTq: Taskq | null = null;
   #procTq: Taskq | null = null;
-  readonly pool = new PacketPool();
+  readonly pool: PacketPool = new PacketPool();
   readonly tos: Timeouts;
   readonly sockets: Socket[] = [];
   /** PCB table: {@link pcbKey}(local port, foreign port) -> socket. */
-  readonly pcbs = new Map<number, Socket>();
+  readonly pcbs: Map<number, Socket> = new Map();
   readonly ifs: NetIf[] = [];
   readonly acct: NetAcct = { wireBytes: 0, dropBytes: 0, drops: 0, dropsByReason: {} };
   /** Splice latency, ns from so_rcv append to somove: a histogram, fixed memory whatever the run length. */
