@@ -65,13 +65,15 @@ export interface Verdict {
   readonly reversals: [string, string][];
 }
 
-/** A unit of work: run seeds [lo, hi) of a scenario with a resolved configuration. */
+/** A unit of work: run seeds lo, lo + step, ... below hi of a scenario with a resolved configuration. */
 export interface RangeJob {
   /** A built-in scenario's name or a module path (see preloadScenario). */
   readonly scenario: string;
   readonly config: Config;
   readonly lo: number;
   readonly hi: number;
+  /** Seed stride: 1, or a shard count (a shard explores every n-th seed). */
+  readonly step: number;
 }
 
 /** Runs one seed and returns its verdict. `knownOrders` filters orders already reported by this runner. */
@@ -96,7 +98,8 @@ export function exploreOne(scenario: string, config: Config, seed: number, known
 /** Runs every seed of a job, in ascending order. */
 export function exploreRange(job: RangeJob, knownOrders: Set<string>): Verdict[] {
   const out: Verdict[] = [];
-  for (let s = job.lo; s < job.hi; s++) out.push(exploreOne(job.scenario, job.config, s, knownOrders));
+  if (!(job.step >= 1)) throw new Error(`explore: bad seed step ${job.step}`);
+  for (let s = job.lo; s < job.hi; s += job.step) out.push(exploreOne(job.scenario, job.config, s, knownOrders));
   return out;
 }
 

@@ -17,14 +17,30 @@
  * @module
  */
 import type { Config } from "../core/config.ts";
-import { LockOrderGraph } from "../core/detect/mod.ts";
-import { reversalMessage } from "../core/detect/witness.ts";
-import { ENUMS } from "../core/schema.ts";
 import { resolveScenarioConfig } from "../core/run.ts";
 import { findScenario, SCENARIOS } from "../drivers/mod.ts";
 import { intFlag, parse, setFlags, stderrIsTty, UsageError, useColor } from "./_args.ts";
 import { exploreRange, type Found, preloadScenario, type RangeJob, scenarioFor, type Verdict } from "./_explore_run.ts";
 import { isModuleArg, loadModule } from "./_scenario.ts";
+import { cmdMerge, writeShard } from "./_explore_shard.ts";
+import {
+  crossRunReversals,
+  type ExploreReport,
+  type Finding,
+  RECORD_MAX,
+  selectFindings,
+  type Shard,
+} from "./_explore_report.ts";
+
+export {
+  type CrossRunReversal,
+  crossRunReversals,
+  type ExploreReport,
+  type Finding,
+  RECORD_MAX,
+  selectFindings,
+  type Shard,
+} from "./_explore_report.ts";
 import type { ScenarioModuleRef } from "../format/format.ts";
 import { shrinkRun, type Shrunk } from "./_explore_shrink.ts";
 import { recordRun } from "./run.ts";
@@ -32,8 +48,6 @@ import { recordRun } from "./run.ts";
 /** Limits. */
 export const SEEDS_MAX = 10_000_000;
 export const JOBS_MAX = 64;
-/** Findings that are shrunk and recorded (the rest of an `--all` list is reported without a trace). */
-export const RECORD_MAX = 50;
 const CHUNK_MAX = 64;
 
 /** Parsed `explore` arguments. */
@@ -46,40 +60,8 @@ export interface ExploreOptions {
   readonly outDir: string;
   readonly all: boolean;
   readonly json: boolean;
-}
-
-/** One reported finding (the `found` entries of `--json`). */
-export interface Finding {
-  readonly seed: number;
-  readonly kind: string;
-  /** Event index of the violation in the exploration run. */
-  readonly event: number;
-  readonly message: string;
-  /** Runs (of all explored) that had this kind. */
-  readonly runsWithKind: number;
-  /** The recorded, shrunk trace (null beyond RECORD_MAX). */
-  readonly trace: string | null;
-  /** `deno task run ...` reproducing the exploration run. */
-  readonly reproduce: string;
-  /** `deno task replay TRACE` (null without a trace). */
-  readonly replay: string | null;
-  readonly shrunk:
-    | { readonly decisions: number; readonly from: number; readonly runs: number; readonly event: number }
-    | null;
-}
-
-/** A lock order reversal whose two orders were established in different runs. */
-export interface CrossRunReversal {
-  readonly seeds: [number, number];
-  readonly message: string;
-}
-
-/** The exploration report. */
-export interface ExploreReport {
-  readonly scenario: string;
-  readonly runs: number;
-  readonly found: Finding[];
-  readonly crossRun: CrossRunReversal[];
+  /** Explore only this shard's seeds and write its result for `explore merge` (absent: every seed). */
+  readonly shard?: Shard;
 }
 
 /** Parses the arguments of `explore`; throws UsageError (or ConfigError) on bad input. */
@@ -92,6 +74,7 @@ export function parseExploreArgs(args: string[]): ExploreOptions {
     out: { type: "string" },
     all: { type: "boolean" },
     json: { type: "boolean" },
+    shard: { type: "string" },
   });
   if (positionals.length !== 1) throw new UsageError("explore takes one scenario: explore SCENARIO [--seeds N] ...");
   const scenario = positionals[0];
@@ -109,18 +92,51 @@ export function parseExploreArgs(args: string[]): ExploreOptions {
   // A module path is imported (and its keys checked) by explore(); a built-in name is checked now.
   const isModule = isModuleArg(scenario);
   if (!isModule) findScenario(scenario); // ConfigError: unknown scenario
+  const shard = values.shard === undefined ? undefined : parseShard(String(values.shard), Deno.env.get(INDEX_ENV));
+  if (values.out !== undefined && String(values.out).trim() === "") throw new UsageError("--out needs a folder");
+  const base = scenario.replace(/^.*[\\/]/, "").replace(/\.[a-z]+$/, "");
   const o: ExploreOptions = {
     scenario,
     seeds,
     strategy,
     jobs,
     overrides,
-    outDir: String(values.out ?? "runs/explore"),
+    outDir: String(
+      values.out ?? (shard ? `runs/explore/${base}-shard-${shard.index}-of-${shard.count}` : "runs/explore"),
+    ),
     all: values.all === true,
     json: values.json === true,
+    shard,
   };
   if (!isModule) configOf(o); // ConfigError: unknown key or bad value, before any run
   return o;
+}
+
+/** The environment variable of a Kubernetes Indexed Job's completion index. */
+export const INDEX_ENV = "JOB_COMPLETION_INDEX";
+/** Most shards an exploration may be split into. */
+export const SHARDS_MAX = 100_000;
+
+/**
+ * Parses `--shard i/n` (every n-th seed starting at seed i+1, 0 <= i < n) or
+ * `--shard n` (i from the Kubernetes Indexed Job's JOB_COMPLETION_INDEX).
+ */
+export function parseShard(text: string, envIndex: string | undefined): Shard {
+  const m = /^(?:(\d{1,6})\/)?(\d{1,6})$/.exec(text);
+  if (m === null) throw new UsageError(`--shard wants i/n or n (decimal), got '${text}'`);
+  const count = Number(m[2]);
+  if (count < 1 || count > SHARDS_MAX) throw new UsageError(`--shard: n must be in 1..${SHARDS_MAX}, got ${count}`);
+  let idx = m[1];
+  if (idx === undefined) {
+    if (envIndex === undefined) {
+      throw new UsageError(`--shard ${text}: no shard index given and ${INDEX_ENV} is not set`);
+    }
+    if (!/^\d{1,6}$/.test(envIndex)) throw new UsageError(`${INDEX_ENV}='${envIndex}' is not a shard index`);
+    idx = envIndex;
+  }
+  const index = Number(idx);
+  if (index >= count) throw new UsageError(`--shard: index ${index} is not below ${count}`);
+  return { index, count };
 }
 
 /** The overrides every exploration run uses (the strategy included), in the reproduce command's order. */
@@ -132,9 +148,20 @@ function configOf(o: ExploreOptions): Config {
   return resolveScenarioConfig(scenarioFor(o.scenario), runOverrides(o));
 }
 
+/** The whole range as one shard. */
+export const ALL: Shard = { index: 0, count: 1 };
+
+/** The seeds of 1..n a shard covers, ascending. */
+export function shardSeeds(n: number, shard: Shard): number[] {
+  const out: number[] = [];
+  for (let s = shard.index + 1; s <= n; s += shard.count) out.push(s);
+  return out;
+}
+
 /**
- * Runs seeds 1..n across `jobs` workers (inline when 1) and returns the
- * verdicts in seed order. `onProgress(done)` is called as results arrive.
+ * Runs the seeds of 1..n that `shard` covers (all of them by default)
+ * across `jobs` workers (inline when 1) and returns the verdicts in seed
+ * order. `onProgress(done)` is called as results arrive.
  */
 export async function exploreSeeds(
   scenario: string,
@@ -142,38 +169,43 @@ export async function exploreSeeds(
   n: number,
   jobs: number,
   onProgress: (done: number) => void = () => {},
+  shard: Shard = ALL,
 ): Promise<Verdict[]> {
   if (!(n >= 1 && n <= SEEDS_MAX)) throw new Error(`explore: seeds ${n} out of range`);
   if (!(jobs >= 1 && jobs <= JOBS_MAX)) throw new Error(`explore: jobs ${jobs} out of range`);
-  const chunk = Math.max(1, Math.min(CHUNK_MAX, Math.ceil(n / (jobs * 8))));
-  let out: Verdict[];
+  if (!(shard.count >= 1 && shard.index >= 0 && shard.index < shard.count)) throw new Error("explore: bad shard");
+  const want = shardSeeds(n, shard);
+  const step = shard.count;
+  const chunk = Math.max(1, Math.min(CHUNK_MAX, Math.ceil(want.length / (jobs * 8))));
+  let out: Verdict[] = [];
+  if (want.length === 0) return out;
   if (jobs === 1) {
-    out = [];
     const known = new Set<string>();
-    for (let lo = 1; lo <= n; lo += chunk) {
-      out.push(...exploreRange({ scenario, config, lo, hi: Math.min(n + 1, lo + chunk) }, known));
+    for (let i = 0; i < want.length; i += chunk) {
+      const lo = want[i], hi = Math.min(n + 1, lo + chunk * step);
+      out.push(...exploreRange({ scenario, config, lo, hi, step }, known));
       onProgress(out.length);
     }
   } else {
-    out = await runPool(scenario, config, n, Math.min(jobs, Math.ceil(n / chunk)), chunk, onProgress);
+    const ranges: RangeJob[] = [];
+    for (let i = 0; i < want.length; i += chunk) {
+      const lo = want[i];
+      ranges.push({ scenario, config, lo, hi: Math.min(n + 1, lo + chunk * step), step });
+    }
+    out = await runPool(ranges, Math.min(jobs, ranges.length), onProgress);
   }
   out.sort((a, b) => a.seed - b.seed);
-  if (out.length !== n || out.some((v, i) => v.seed !== i + 1)) throw new Error("explore: lost or duplicated results");
+  if (out.length !== want.length || out.some((v, i) => v.seed !== want[i])) {
+    throw new Error("explore: lost or duplicated results");
+  }
   return out;
 }
 
-/** Hands ranges of seeds, in ascending order, to workers as they become free. */
-function runPool(
-  scenario: string,
-  config: Config,
-  n: number,
-  jobs: number,
-  chunk: number,
-  onProgress: (done: number) => void,
-): Promise<Verdict[]> {
+/** Hands the ranges of seeds, in ascending order, to workers as they become free. */
+function runPool(ranges: RangeJob[], jobs: number, onProgress: (done: number) => void): Promise<Verdict[]> {
   const results: Verdict[] = [];
   const workers: Worker[] = [];
-  let next = 1;
+  let next = 0;
   return new Promise((resolve, reject) => {
     let live = jobs;
     let failed = false;
@@ -194,10 +226,8 @@ function runPool(
           results.push(...(msg.verdicts as Verdict[]));
           onProgress(results.length);
         }
-        if (next <= n) {
-          const job: RangeJob = { scenario, config, lo: next, hi: Math.min(n + 1, next + chunk) };
-          next = job.hi;
-          w.postMessage({ type: "range", job });
+        if (next < ranges.length) {
+          w.postMessage({ type: "range", job: ranges[next++] });
           return;
         }
         w.terminate();
@@ -209,49 +239,6 @@ function runPool(
       };
     }
   });
-}
-
-/** The findings to report: the lowest seed of each kind, or every (seed, kind) with `all`. */
-export function selectFindings(verdicts: Verdict[], all: boolean): { seed: number; found: Found; count: number }[] {
-  const count = new Map<string, number>();
-  for (const v of verdicts) for (const f of v.found) count.set(f.kind, (count.get(f.kind) ?? 0) + 1);
-  const out: { seed: number; found: Found; count: number }[] = [];
-  const taken = new Set<string>();
-  for (const v of verdicts) {
-    for (const f of v.found) {
-      if (!all && taken.has(f.kind)) continue;
-      taken.add(f.kind);
-      out.push({ seed: v.seed, found: f, count: count.get(f.kind) as number });
-    }
-  }
-  const rank = (k: string) => (ENUMS.violation as readonly string[]).indexOf(k);
-  return out.sort((a, b) => a.seed - b.seed || rank(a.found.kind) - rank(b.found.kind));
-}
-
-/** Merges every run's lock orders, in seed order, into one graph: reversals across runs. */
-export function crossRunReversals(verdicts: Verdict[]): CrossRunReversal[] {
-  const inRun = new Set<string>();
-  for (const v of verdicts) for (const [a, b] of v.reversals) inRun.add(`${a}\u0000${b}`);
-  const orders = verdicts.flatMap((v) => v.orders).sort((x, y) => x.seed - y.seed || x.event - y.event);
-  const g = new LockOrderGraph();
-  const out: CrossRunReversal[] = [];
-  for (const o of orders) {
-    const a = g.classOf(o.from[0], o.from[1]), b = g.classOf(o.to[0], o.to[1]);
-    const seen = { event: o.event, thread: o.thread, run: `seed ${o.seed}` };
-    if (!g.reaches(b, a)) {
-      g.addEdge(a, b, seen);
-      continue;
-    }
-    const key = [`${a.name} (${a.type})`, `${b.name} (${b.type})`].sort().join("\u0000");
-    if (inRun.has(key) || !g.firstReport(a, b)) continue;
-    const chain = g.chain(b, a) as NonNullable<ReturnType<typeof g.chain>>;
-    const first = g.edge(chain[0], chain[1]);
-    out.push({
-      seeds: [first === undefined ? o.seed : Number(first.run.slice(5)), o.seed],
-      message: reversalMessage(g, a, b, seen),
-    });
-  }
-  return out;
 }
 
 /** Shell-quotes a word when needed. */
@@ -302,7 +289,7 @@ export async function explore(o: ExploreOptions, onProgress?: (done: number) => 
   const moduleRef = isModuleArg(o.scenario) ? (await loadModule(o.scenario)).module : undefined;
   const name = (await preloadScenario(o.scenario)).name;
   const config = configOf(o);
-  const verdicts = await exploreSeeds(o.scenario, config, o.seeds, o.jobs, onProgress);
+  const verdicts = await exploreSeeds(o.scenario, config, o.seeds, o.jobs, onProgress, o.shard);
   const picked = selectFindings(verdicts, o.all);
   const perSeed = new Map<number, number>();
   for (const p of picked) perSeed.set(p.seed, (perSeed.get(p.seed) ?? 0) + 1);
@@ -321,7 +308,20 @@ export async function explore(o: ExploreOptions, onProgress?: (done: number) => 
       shrunk: null,
     };
   });
-  return { scenario: name, runs: verdicts.length, found, crossRun: crossRunReversals(verdicts) };
+  const report = { scenario: name, runs: verdicts.length, found, crossRun: crossRunReversals(verdicts) };
+  if (o.shard !== undefined) {
+    writeShard(o.outDir, o.shard, {
+      name,
+      scenarioArg: o.scenario,
+      moduleRef,
+      config,
+      seeds: o.seeds,
+      all: o.all,
+      verdicts,
+      found,
+    });
+  }
+  return report;
 }
 
 /** A progress bar on stderr (only on a terminal; NO_COLOR honoured). */
@@ -373,6 +373,7 @@ function printReport(o: ExploreOptions, r: ExploreReport): void {
 
 /** The `explore` command. */
 export async function cmdExplore(args: string[]): Promise<number> {
+  if (args[0] === "merge") return cmdMerge(args.slice(1));
   const o = parseExploreArgs(args);
   const bar = progressBar(o.seeds, `explore ${o.scenario}`);
   let r: ExploreReport;
