@@ -253,7 +253,7 @@ function spawnCopyProc(m: Machine, cfg: Config, st: NetStack, f: RelayFlow): voi
     for (;;) {
       const n = yield* soreceive(st, f.inSo, chunk);
       if (n === 0) break;
-      if ((yield* sosend(st, f.outSo, n)) !== 0) break;
+      if ((yield* sosend(st, f.outSo, n, f.inSo)) !== 0) break;
     }
     f.endError = f.inSo.error;
     yield* soclose(st, f.inSo);

@@ -20,14 +20,16 @@ export const NET_KEYS: KeySet = {
   },
   "splice.refOrder": {
     default: "safe",
-    doc: "reference taken for a queued splice task: safe = soref(); if (!task_add()) sorele(); " +
-      "unsafe = if (task_add()) soref(); (the idiom dlg@ flagged in the 2025-07 thread)",
+    doc: "with splice.closeBarrier=false (the refcount diff), the reference a queued splice task takes: " +
+      "safe = soref(); if (!task_add()) sorele(); unsafe = if (task_add()) soref(); (the idiom dlg@ flagged " +
+      "in the 2025-07 thread); without the refcount diff no task reference is taken, as in the posted code",
     choices: ["safe", "unsafe"],
   },
   "splice.closeBarrier": {
     default: true,
-    doc: "soclose waits with taskq_barrier for splice tasks (2025-09); false relies on the task's socket " +
-      "reference instead (the 2025-07 first diff: 'I replaced them with reference count')",
+    doc: "soclose waits with taskq_barrier for splice tasks (1.385 and both posted diffs; the queued task " +
+      "holds no socket reference); false is the 2025-07 first diff ('I replaced them with reference count " +
+      "in task_add(), task_del(), and sotask()'): the task holds a reference (splice.refOrder), sotask drops it",
   },
   "net.softnets": { default: 0, doc: "softnet task queues (0: min(8, cpus) as softnet_percpu)", min: 0, max: 64 },
   "net.tqPerRxQueue": {
@@ -53,6 +55,8 @@ export interface NetSettings {
   mode: number;
   unsafeRef: boolean;
   closeBarrier: boolean;
+  /** The refcount diff: a queued splice task holds a socket reference (no close barrier). */
+  taskRef: boolean;
   softnets: number;
   tqPerRxQueue: boolean;
   sbHiwat: number;
@@ -77,6 +81,7 @@ export function netSettings(cfg: Config, cpus: number): NetSettings {
     mode: (SPLICE_MODES as readonly string[]).indexOf(String(get("splice.mode"))),
     unsafeRef: get("splice.refOrder") === "unsafe",
     closeBarrier: get("splice.closeBarrier") === true,
+    taskRef: get("splice.closeBarrier") !== true,
     softnets: softnets > 0 ? softnets : Math.min(8, cpus),
     tqPerRxQueue: get("net.tqPerRxQueue") === true,
     sbHiwat: Number(get("net.sbHiwat")),

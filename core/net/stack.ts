@@ -30,6 +30,7 @@ import { Timeouts } from "../timeout.ts";
 import { MODE_NSQ, type NetSettings, netSettings } from "./config.ts";
 import { type Packet, PacketPool, PROTO } from "./packet.ts";
 import { sbAppendBytes, sbDropBytes, Sockbuf, Socket, TcpCb, WHICH } from "./socket.ts";
+import { streamCheck, streamLossy } from "../detect/mod.ts";
 
 /** ifiq_input drops the batch when more than this many packets are queued. */
 export const IFIQ_MAXLEN = 10240;
@@ -51,6 +52,11 @@ export const DROP = {
 /** The PCB lookup key of a connection: local and foreign port (addresses are implied by the interface). */
 export function pcbKey(lport: number, fport: number): number {
   return lport * 65536 + fport;
+}
+
+/** Stream-detector id of the bytes entering so_rcv of `so` (+1: leaving it, see splice.ts). */
+export function rcvStream(so: Socket): number {
+  return so.id * 4;
 }
 
 /** A network interface (struct ifnet). */
@@ -90,6 +96,8 @@ export interface NetAcct {
   /** Packets dropped, all protocols (data packets only: pure ACKs are not counted). */
   drops: number;
   dropsByReason: Record<string, number>;
+  /** UDP payload bytes dropped, by stream id (the source's flow number). */
+  dropBySid: number[];
 }
 
 const DROP_NAMES = Object.keys(DROP);
@@ -145,7 +153,7 @@ export class NetStack {
   /** PCB table: {@link pcbKey}(local port, foreign port) -> socket. */
   readonly pcbs = new Map<number, Socket>();
   readonly ifs: NetIf[] = [];
-  readonly acct: NetAcct = { wireBytes: 0, dropBytes: 0, drops: 0, dropsByReason: {} };
+  readonly acct: NetAcct = { wireBytes: 0, dropBytes: 0, drops: 0, dropsByReason: {}, dropBySid: [] };
   /** Splice latency, ns from so_rcv append to somove: a histogram, fixed memory whatever the run length. */
   readonly spliceLat: Histogram = new Histogram();
   somoveCalls = 0;
@@ -206,15 +214,25 @@ export class NetStack {
     const hi = this.set.sbHiwat;
     const rcv = new Sockbuf(hi, 1, m.chan(`so${obj.id}:rcv`));
     const snd = new Sockbuf(hi, Math.min(2048, hi), m.chan(`so${obj.id}:snd`));
-    const lock = m.newLock("so_lock", "adaptive");
-    const rcvMtx = m.newLock("sb_mtx", "spin");
-    const so = new Socket(obj, proto, flow, rcv, snd, lock, rcvMtx);
+    // soalloc() (uipc_socket.c 1.385): so_lock, rw "sbufrcv"/"sbufsnd" (sblock) and the
+    // mutexes "sbrcv"/"sbsnd" (sb_mtx) that guard the buffers and the splice flags.
+    const so = new Socket(obj, proto, flow, rcv, snd, {
+      lock: m.newLock("so_lock", "adaptive"),
+      rcvMtx: m.newLock("sbrcv", "spin"),
+      sndMtx: m.newLock("sbsnd", "spin"),
+      rcvSblock: m.newLock("sbufrcv", "rwlock"),
+      sndSblock: m.newLock("sbufsnd", "rwlock"),
+    });
     so.lport = lport;
     so.fport = fport;
     so.outIf = outIf;
     so.flowid = flowid;
     this.sockets.push(so);
     this.pcbs.set(pcbKey(lport, fport), so);
+    if (proto === PROTO.udp) {
+      streamLossy(m, rcvStream(so)); // datagrams dropped before so_rcv leave holes
+      streamLossy(m, rcvStream(so) + 1); // and so do the bytes leaving it
+    }
     m.emit(KIND.soCreate, so.id, proto, flow, rcv.hiwat, snd.hiwat);
     return so;
   }
@@ -252,6 +270,7 @@ export class NetStack {
     if (p.proto === PROTO.udp) {
       a.wireBytes -= p.len;
       a.dropBytes += p.len;
+      if (p.sid >= 0) a.dropBySid[p.sid] = (a.dropBySid[p.sid] ?? 0) + p.len;
     }
   }
 
@@ -334,8 +353,9 @@ export class NetStack {
     this.sorele(so);
   }
 
-  /** Appends packet `p` as a record to so_rcv (caller holds the buffer's lock). */
+  /** Appends packet `p` as a record to so_rcv (caller holds the buffer's lock); `p.off` is its stream offset. */
   sbAppendRecord(so: Socket, p: Packet): void {
+    streamCheck(this.m, rcvStream(so), p.off, p.len);
     p.tNs = this.m.nowNs;
     p.cpu = this.m.curCpu.id;
     so.rcv.q.push(p);

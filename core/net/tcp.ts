@@ -73,6 +73,7 @@ function* tcpInput(st: NetStack, so: Socket, p: Packet): Generator<number, numbe
   let kept = false;
   if (p.len > 0) {
     if (p.seq === tp.rcvNxt && !(so.rcv.flags & SB.CANTMORE) && p.len <= so.rcv.space()) {
+      p.off = p.seq - tp.irs - 1; // stream offset of the segment's first byte
       st.sbAppendRecord(so, p);
       tp.rcvNxt += p.len;
       kept = true;
