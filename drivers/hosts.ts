@@ -118,8 +118,11 @@ export class UdpSink implements Peer {
   receivedPkts = 0;
   /** Bytes received per stream id (the source flow each datagram came from). */
   readonly bySid: number[] = [];
-  constructor(readonly m: Machine, readonly st: NetStack, readonly flow: number) {}
+  #pkts = 0;
+  /** `dropAt` > 0: a test fault, the Nth packet is discarded without being counted. */
+  constructor(readonly m: Machine, readonly st: NetStack, readonly flow: number, readonly dropAt = 0) {}
   receive(p: Packet): void {
+    if (++this.#pkts === this.dropAt) return this.st.pool.put(p);
     if (p.sid >= 0) {
       streamLossy(this.m, sinkStream(p.sid)); // datagrams may be dropped on the way
       streamCheck(this.m, sinkStream(p.sid), p.off, p.len);

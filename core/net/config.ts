@@ -31,6 +31,13 @@ export const NET_KEYS: KeySet = {
       "holds no socket reference); false is the 2025-07 first diff ('I replaced them with reference count " +
       "in task_add(), task_del(), and sotask()'): the task holds a reference (splice.refOrder), sotask drops it",
   },
+  "splice.wakeupLock": {
+    default: "sb_mtx",
+    doc: "what sorwakeup/sowwakeup hold around the SB_SPLICE test and task_add: sb_mtx (uipc_socket.c 1.385 " +
+      "and both seeds; with it the splice links' references keep the socket alive and the refcount diff's " +
+      "unsafe order cannot free it) or none (hypothetical, opens the task_add/soref window dlg@ described)",
+    choices: ["sb_mtx", "none"],
+  },
   "net.softnets": { default: 0, doc: "softnet task queues (0: min(8, cpus) as softnet_percpu)", min: 0, max: 64 },
   "net.tqPerRxQueue": {
     default: false,
@@ -57,6 +64,8 @@ export interface NetSettings {
   closeBarrier: boolean;
   /** The refcount diff: a queued splice task holds a socket reference (no close barrier). */
   taskRef: boolean;
+  /** sorwakeup/sowwakeup hold the sockbuf mutex around task_add. */
+  wakeupMutex: boolean;
   softnets: number;
   tqPerRxQueue: boolean;
   sbHiwat: number;
@@ -82,6 +91,7 @@ export function netSettings(cfg: Config, cpus: number): NetSettings {
     unsafeRef: get("splice.refOrder") === "unsafe",
     closeBarrier: get("splice.closeBarrier") === true,
     taskRef: get("splice.closeBarrier") !== true,
+    wakeupMutex: get("splice.wakeupLock") === "sb_mtx",
     softnets: softnets > 0 ? softnets : Math.min(8, cpus),
     tqPerRxQueue: get("net.tqPerRxQueue") === true,
     sbHiwat: Number(get("net.sbHiwat")),

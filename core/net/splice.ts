@@ -505,10 +505,11 @@ function* taskAddRef(st: NetStack, so: Socket, tq: import("../objects.ts").Taskq
  */
 export function* sorwakeup(st: NetStack, so: Socket, ns: number): KCode {
   const m = st.m;
-  yield m.lock(so.rcvMtx);
+  const mtx = st.set.wakeupMutex;
+  if (mtx) yield m.lock(so.rcvMtx);
   if (so.rcv.flags & SB.SPLICE) yield* spliceSchedule(st, so, ns);
   const spliced = so.isSpliced();
-  m.unlock(so.rcvMtx);
+  if (mtx) m.unlock(so.rcvMtx);
   if (spliced) return;
   if (m.hasSleepers(so.rcv.chan)) m.wakeup(so.rcv.chan);
 }
@@ -516,12 +517,12 @@ export function* sorwakeup(st: NetStack, so: Socket, ns: number): KCode {
 /** sowwakeup(so, ns): under so_snd.sb_mtx, a drain got space: schedule its source's splice, else wake writers. */
 export function* sowwakeup(st: NetStack, so: Socket, ns: number): KCode {
   const m = st.m;
-  yield m.lock(so.sndMtx);
-  if ((so.snd.flags & SB.SPLICE) && so.sp !== null && so.sp.soback !== null) {
-    yield* spliceSchedule(st, so.sp.soback, ns);
-  }
+  const mtx = st.set.wakeupMutex;
+  if (mtx) yield m.lock(so.sndMtx);
+  const soback = so.sp !== null ? so.sp.soback : null;
+  if ((so.snd.flags & SB.SPLICE) && soback !== null) yield* spliceSchedule(st, soback, ns);
   const back = so.isSplicedBack();
-  m.unlock(so.sndMtx);
+  if (mtx) m.unlock(so.sndMtx);
   if (back) return;
   if (m.hasSleepers(so.snd.chan)) m.wakeup(so.snd.chan);
 }

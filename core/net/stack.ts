@@ -28,12 +28,15 @@ import { KIND } from "../schema.ts";
 import { taskAdd, taskqCreate, taskqDelBarrier, taskSet } from "../taskq.ts";
 import { Timeouts } from "../timeout.ts";
 import { MODE_NSQ, type NetSettings, netSettings } from "./config.ts";
-import { type Packet, PacketPool, PROTO } from "./packet.ts";
+import { M_FLOWID_MASK, type Packet, PacketPool, PROTO } from "./packet.ts";
+import { type Ifq, ifqEnqueue, ifqInit, type IfqOwner } from "./ifq.ts";
 import { sbAppendBytes, sbDropBytes, Sockbuf, Socket, TcpCb, WHICH } from "./socket.ts";
 import { streamCheck, streamLossy } from "../detect/mod.ts";
 
 /** ifiq_input drops the batch when more than this many packets are queued. */
 export const IFIQ_MAXLEN = 10240;
+/** IFQ_MAXLEN of net/if.h: a send queue's length limit when the driver sets none. */
+export const IFQ_MAXLEN = 256;
 /** ifiq_input tells the driver to back off above this many. */
 export const IFIQ_PRESSURE = 6144;
 
@@ -47,6 +50,7 @@ export const DROP = {
   closed: 5,
   rxRing: 6,
   outOfOrder: 7,
+  ifqFull: 8,
 } as const;
 
 /** The PCB lookup key of a connection: local and foreign port (addresses are implied by the interface). */
@@ -67,6 +71,8 @@ export interface NetIf {
   readonly loopback: boolean;
   /** Hands a packet to the driver for transmission (not for loopback). */
   transmit: (p: Packet) => void;
+  /** Send queues (if_ifqs), one per transmit queue; empty for loopback. */
+  readonly ifqs: Ifq[];
   /** Scratch array for loopback input (no allocation per packet). */
   readonly one: Packet[];
 }
@@ -186,7 +192,14 @@ export class NetStack {
 
   /** Attaches an interface with `nrxq` receive queues (each with its ifiq). */
   attachIf(name: string, idx: number, nrxq: number, transmit: (p: Packet) => void, loopback = false): NetIf {
-    const ifp: NetIf = { idx, name, ifiqs: [], loopback, transmit, one: [] };
+    const ifp: NetIf = { idx, name, ifiqs: [], loopback, transmit, one: [], ifqs: [] };
+    if (!loopback) {
+      const owner: IfqOwner = { m: this.m, transmit: (p) => ifp.transmit(p), drop: (p) => this.drop(p, DROP.ifqFull) };
+      for (let q = 0; q < nrxq; q++) {
+        // ifq_init() (ifq.c 1.62): ifq_softnet = net_tq(idx) of the send queue.
+        ifp.ifqs.push(ifqInit(this.m, `${name}:txq${q}`, this.softnets[this.netTqIndex(q)], IFQ_MAXLEN, owner));
+      }
+    }
     for (let q = 0; q < nrxq; q++) {
       // ifiq_init(): current ifq.c takes net_tq(idx), the rx queue index, so
       // input spreads over the softnets; older ifq.c took net_tq(ifp->if_index)
@@ -368,7 +381,11 @@ export class NetStack {
   sbFlushRcv(so: Socket): void {
     if (so.rcv.cc === 0) return;
     const n = so.rcv.cc;
-    while (so.rcv.records() > 0) this.pool.put(so.rcv.shift());
+    while (so.rcv.records() > 0) {
+      const p = so.rcv.shift();
+      if (p.sid >= 0) this.acct.dropBySid[p.sid] = (this.acct.dropBySid[p.sid] ?? 0) + p.len;
+      this.pool.put(p);
+    }
     so.n.flushed += n;
     if (so.proto === PROTO.udp) this.acct.dropBytes += n;
     sbDropBytes(this.m, so, WHICH.rcv, n);
@@ -389,18 +406,18 @@ export class NetStack {
     const m = this.m;
     yield m.spend(m.cost.ipOutput);
     m.emit(KIND.ipOutput, p.id, p.flow, p.proto, p.len);
-    yield m.spend(m.cost.ifOutput);
     const ifp = this.ifs[ifidx];
     if (ifp.loopback) {
       // looutput(): the packet comes back in through the loopback ifiq.
+      yield m.spend(m.cost.ifOutput);
       ifp.one[0] = p;
       yield* this.ifiqInput(ifp.ifiqs[0], ifp.one);
       ifp.one.length = 0;
       return;
     }
-    m.emit(KIND.pktTx, p.id, p.flow, p.len);
-    if (p.proto === PROTO.tcp) m.emit(KIND.pktTcp, p.id, p.seq >>> 0, p.ack >>> 0, p.flags, p.win);
-    ifp.transmit(p);
+    // if_enqueue_ifq() (if.c 1.741): priq_idx picks the send queue by ph_flowid.
+    const ifq = ifp.ifqs[(p.hash & M_FLOWID_MASK) % ifp.ifqs.length];
+    yield* ifqEnqueue(ifq.owner, ifq, p);
   }
 
   /** in_pcbdetach(): drop the PCB's socket reference. */
