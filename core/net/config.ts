@@ -38,6 +38,13 @@ export const NET_KEYS: KeySet = {
       "unsafe order cannot free it) or none (hypothetical, opens the task_add/soref window dlg@ described)",
     choices: ["sb_mtx", "none"],
   },
+  "fault.spliceReorderAt": {
+    default: 0,
+    doc:
+      "test fault: the first somove call from the Nth on that finds two records in so_rcv swaps them before moving (0: never)",
+    min: 0,
+    max: 1e15,
+  },
   "net.softnets": { default: 0, doc: "softnet task queues (0: min(8, cpus) as softnet_percpu)", min: 0, max: 64 },
   "net.tqPerRxQueue": {
     default: false,
@@ -66,6 +73,8 @@ export interface NetSettings {
   taskRef: boolean;
   /** sorwakeup/sowwakeup hold the sockbuf mutex around task_add. */
   wakeupMutex: boolean;
+  /** Test fault: the somove call that reorders two records (0: none). */
+  faultReorderAt: number;
   softnets: number;
   tqPerRxQueue: boolean;
   sbHiwat: number;
@@ -92,6 +101,7 @@ export function netSettings(cfg: Config, cpus: number): NetSettings {
     closeBarrier: get("splice.closeBarrier") === true,
     taskRef: get("splice.closeBarrier") !== true,
     wakeupMutex: get("splice.wakeupLock") === "sb_mtx",
+    faultReorderAt: Number(get("fault.spliceReorderAt")),
     softnets: softnets > 0 ? softnets : Math.min(8, cpus),
     tqPerRxQueue: get("net.tqPerRxQueue") === true,
     sbHiwat: Number(get("net.sbHiwat")),

@@ -162,6 +162,13 @@ export function* somove(st: NetStack, so: Socket): Generator<number, number, num
   yield m.lock(sosp.sndMtx);
   yield m.spend(m.cost.somoveBase);
   yield* st.touchSo(so);
+  if (st.set.faultReorderAt > 0 && st.somoveCalls >= st.set.faultReorderAt && so.rcv.records() >= 2) {
+    st.set.faultReorderAt = 0; // once
+    const q = so.rcv.q, h = so.rcv.head; // test fault: two records out of order
+    const t = q[h];
+    q[h] = q[h + 1];
+    q[h + 1] = t;
+  }
   let error = 0, maxreached = false, moved = 0;
   for (;;) { // nextpkt:
     error = so.error;
