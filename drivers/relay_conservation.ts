@@ -13,7 +13,8 @@
  * - TCP: in unique stream bytes, sent == at the sink + buffered in the relay
  *   (so_rcv of the source socket, a userland relay's buffer, so_snd of the
  *   drain not yet at the sink) + in flight toward the relay (sent, not yet
- *   accepted) + discarded by sorflush.
+ *   accepted) + discarded by sorflush; the drain's bytes appended ==
+ *   acknowledged + so_snd + discarded when the socket was freed.
  * @module
  */
 import type { Machine } from "../core/machine.ts";
@@ -106,7 +107,12 @@ function tcpFlowConservation(idx: number, src: TcpSource, sink: TcpSink, inSo: S
   const acked = tp.sndUna - tp.iss - 1 - (tp.finAcked ? 1 : 0);
   const ackInFlight = sink.receivedBytes - acked; // at the sink, ACK not yet back: still in so_snd
   const held = userHeld(inSo, out);
-  const buffered = inSo.rcv.cc + held + out.snd.cc - ackInFlight;
+  if (out.n.sndAppended !== acked + out.snd.cc + out.n.sndFlushed) {
+    return `tcp flow ${idx}: drain appended ${out.n.sndAppended} != acknowledged ${acked} + so_snd ${out.snd.cc}` +
+      ` + discarded ${out.n.sndFlushed}`;
+  }
+  // The drain's part: in so_snd or discarded with it, not yet counted by the sink.
+  const buffered = inSo.rcv.cc + held + out.snd.cc + out.n.sndFlushed - ackInFlight;
   const inFlight = src.dataSent - inSo.n.accepted;
   const rhs = sink.receivedBytes + buffered + inFlight + inSo.n.flushed;
   if (src.dataSent === rhs && held >= 0) return null;

@@ -138,6 +138,8 @@ export class SoCounters {
   sndAppended = 0;
   /** Bytes discarded from so_rcv by sorflush at close. */
   flushed = 0;
+  /** Bytes discarded from so_snd unacknowledged (sbrelease when the socket is freed). */
+  sndFlushed = 0;
 }
 
 /** The locks of one socket (soalloc() in uipc_socket.c 1.385 initialises them). */

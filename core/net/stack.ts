@@ -434,7 +434,10 @@ export class NetStack {
   sorele(so: Socket): void {
     if (!so.obj.freed && so.obj.refs === 1) {
       this.sbFlushRcv(so);
-      if (so.snd.cc > 0) sbDropBytes(this.m, so, WHICH.snd, so.snd.cc);
+      if (so.snd.cc > 0) {
+        so.n.sndFlushed += so.snd.cc;
+        sbDropBytes(this.m, so, WHICH.snd, so.snd.cc);
+      }
     }
     this.m.rele(so.obj);
   }

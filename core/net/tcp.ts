@@ -114,10 +114,9 @@ function* tcpAck(st: NetStack, so: Socket, p: Packet): Generator<number, number,
     tp.finAcked = true;
     acked = dataEnd - tp.sndUna;
   }
-  if (acked > 0) {
-    sbDropBytes(m, so, WHICH.snd, acked);
-    yield m.spend(m.cost.sbDrop);
-  }
+  // sbdrop and snd_una move together (no yield between), so a run that ends
+  // here never shows the bytes neither in so_snd nor acknowledged.
+  if (acked > 0) sbDropBytes(m, so, WHICH.snd, acked);
   tp.sndUna = p.ack;
   if (tp.sndNxt < tp.sndUna) tp.sndNxt = tp.sndUna;
   tp.rxtShift = 0;
@@ -129,6 +128,7 @@ function* tcpAck(st: NetStack, so: Socket, p: Packet): Generator<number, number,
     if (tp.state === TCPS.FIN_WAIT_1) setState(st, so, TCPS.FIN_WAIT_2);
     else if (tp.state === TCPS.CLOSING || tp.state === TCPS.LAST_ACK) tcpClosed(st, so);
   }
+  if (acked > 0) yield m.spend(m.cost.sbDrop);
   return WAKE_W;
 }
 
