@@ -4,7 +4,7 @@
  * simulation reads when it charges time.
  */
 import assert from "node:assert/strict";
-import { COSTS, type CostName } from "../core/cost.ts";
+import { type CostName, COSTS } from "../core/cost.ts";
 import type { Machine } from "../core/machine.ts";
 import type { Config } from "../core/config.ts";
 import type { Scenario } from "../core/scenario.ts";
