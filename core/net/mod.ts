@@ -2,7 +2,7 @@
  * The network stack: an OpenBSD-like receive and transmit path (ifiq,
  * softnet task queues, ip_input, tcp_input/udp_input, socket buffers) with
  * socket splicing. Imports inside core/net point one way: packet, config,
- * socket <- stack <- tcp, splice, usrreq <- this module, which wires the
+ * socket <- stack <- tcp, splice (<- soclose), usrreq <- this module, which wires the
  * protocol switch ({@link NetProtos}) and is what scenarios use.
  *
  * @example

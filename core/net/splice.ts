@@ -1,8 +1,8 @@
 /**
  * Socket splicing (reference section 2, seeds openbsd-softnet-splice
  * 2025-07 and 2025-09): SO_SPLICE with max and idle timeout, somove and
- * its rules, sounsplice, soidle, sotask, sorwakeup/sowwakeup and soclose,
- * in three places selected by `splice.mode`:
+ * its rules, sounsplice, soidle, sotask, sorwakeup/sowwakeup (soclose is in
+ * soclose.ts), in three places selected by `splice.mode`:
  *
  * - `thread`: one "sosplice" task queue thread; sotask yields after TCP
  *   ("Avoid user land starvation", removed by both seeds).
@@ -31,7 +31,7 @@
 import type { KCode } from "../objects.ts";
 import { MODE } from "../objects.ts";
 import { KIND } from "../schema.ts";
-import { taskAdd, taskDel, taskqBarrier, taskqDelBarrier, taskSet } from "../taskq.ts";
+import { taskAdd, taskDel, taskSet } from "../taskq.ts";
 import { MODE_FLOWID, MODE_NSQ, MODE_THREAD } from "./config.ts";
 import { M_FLOWID_MASK, M_MAXLOOP, type Packet, PROTO } from "./packet.ts";
 import { ERR, SB, sbAppendBytes, sbDropBytes, type Socket, SoSplice, TCPS, WHICH } from "./socket.ts";
@@ -41,8 +41,8 @@ import { type NetStack, rcvStream } from "./stack.ts";
 /** ENUMS.unspliceReason. */
 export const UNSPLICE = { eof: 0, efbig: 1, idle: 2, error: 3, user: 4, close: 5, eloop: 6 } as const;
 
-/** sounsplice() freeing flags. */
-const FREEING_READ = 1, FREEING_WRITE = 2;
+/** sounsplice() freeing flags (SOSP_FREEING_READ, SOSP_FREEING_WRITE). */
+export const FREEING_READ = 1, FREEING_WRITE = 2;
 
 /**
  * setsockopt(SO_SPLICE): splice `so` (source) into `sosp` (drain), moving at
@@ -109,12 +109,13 @@ export function* sosplice(
 }
 
 /** solock_shared() of an inet socket: NET_LOCK_SHARED, then so_lock (uipc_socket2.c). */
-function* solockShared(st: NetStack, so: Socket): KCode {
+export function* solockShared(st: NetStack, so: Socket): KCode {
   yield st.m.lock(st.netlock, MODE.shared);
   yield st.m.lock(so.lock);
 }
 
-function sounlockShared(st: NetStack, so: Socket): void {
+/** sounlock_shared(). */
+export function sounlockShared(st: NetStack, so: Socket): void {
   st.m.unlock(so.lock);
   st.m.unlock(st.netlock);
 }
@@ -532,66 +533,4 @@ export function* sowwakeup(st: NetStack, so: Socket, ns: number): KCode {
   if (mtx) m.unlock(so.sndMtx);
   if (back) return;
   if (m.hasSleepers(so.snd.chan)) m.wakeup(so.snd.chan);
-}
-
-/**
- * soclose() splice teardown as uipc_socket.c 1.385 (and the seeds) have it:
- * soref(soback) under so_snd.sb_mtx, unsplice the direction into `so`
- * under sblock(soback so_rcv), then `so`'s own under sblock(so_rcv), the
- * idle timeout barrier and the mode's task queue barriers; then protocol
- * disconnect (TCP sends FIN after the queued data) and sofree's sorele.
- */
-export function* soclose(st: NetStack, so: Socket): KCode {
-  const m = st.m;
-  yield m.spend(m.cost.syscall);
-  m.emit(KIND.soClose, so.id);
-  if (so.sp !== null) {
-    yield m.lock(so.sndMtx);
-    const soback = so.sp.soback;
-    if (soback !== null) m.ref(soback.obj);
-    m.unlock(so.sndMtx);
-    if (soback !== null) {
-      yield m.lock(soback.rcvSblock);
-      if (so.isSplicedBack()) {
-        const freeing = FREEING_WRITE | (soback === so ? FREEING_READ : 0);
-        yield* sounsplice(st, soback, so, freeing, UNSPLICE.close);
-      }
-      m.unlock(soback.rcvSblock);
-      if (st.set.mode !== MODE_FLOWID) st.sorele(soback);
-    }
-    yield m.lock(so.rcvSblock);
-    const sosp = so.sp.socket;
-    if (sosp !== null) {
-      const freeing = FREEING_READ | (sosp === so ? FREEING_WRITE : 0);
-      yield* sounsplice(st, so, sosp, freeing, UNSPLICE.close);
-    }
-    m.unlock(so.rcvSblock);
-    yield* spliceBarriers(st, so, soback);
-    if (soback !== null && st.set.mode === MODE_FLOWID) st.sorele(soback); // 2025-09: after the barriers
-  }
-  yield* solockShared(st, so);
-  so.closed = true;
-  st.sbFlushRcv(so); // sorflush()
-  if (so.proto === PROTO.tcp) yield* st.protos.tcpUsrClosed(st, so);
-  else st.pcbDetach(so);
-  sounlockShared(st, so);
-  st.sorele(so); // the descriptor's reference
-}
-
-/** timeout_del_barrier on the idle timeout and the mode's task queue barriers. */
-function* spliceBarriers(st: NetStack, so: Socket, soback: Socket | null): KCode {
-  const m = st.m;
-  const sp = so.sp!;
-  if (sp.idleTo !== null) yield* st.procTimeoutDelBarrier(sp.idleTo);
-  if (!st.set.closeBarrier) return; // the refcount diff: the queued task's reference keeps the socket alive
-  if (st.set.mode === MODE_FLOWID) {
-    // 2025-09: taskq_barrier on both sockets' queues.
-    const spq = sp.queue;
-    if (spq !== null) yield* taskqBarrier(m, spq);
-    const back = soback?.sp?.queue ?? null;
-    if (back !== null && back !== spq) yield* taskqBarrier(m, back);
-  } else if (st.sospliceTq !== null) {
-    // 1.385: task_del + taskq_barrier(sosplice_taskq); 2025-07: taskq_del_barrier.
-    yield* taskqDelBarrier(m, st.sospliceTq, sp.task!);
-  }
 }
