@@ -1,8 +1,11 @@
 /**
  * `deno task run [SCENARIO] [--seed N] [--set k=v]... [--out FILE]
- * [--compare key=v1,v2,...] [--json]`: records a run into a trace and prints
- * its summary; `--compare` runs one variant per value with the same seed and
- * prints one table with ratios against the first.
+ * [--compare key=v1,v2,...] [--sweep key=v1,v2,...] [--json]`: records a run
+ * into a trace and prints its summary; `--compare` runs one variant per value
+ * with the same seed and prints one table with ratios against the first;
+ * `--sweep` repeats that (or the single run) at each value of another key:
+ * one table per point with `--compare`, one table across the points
+ * without, and with `--json` `{ "sweep": key, "points": [{ "value", "runs" }] }`.
  * @module
  */
 import { dirname } from "node:path";
@@ -102,6 +105,7 @@ export async function cmdRun(args: string[]): Promise<number> {
     set: { type: "string", multiple: true },
     out: { type: "string" },
     compare: { type: "string" },
+    sweep: { type: "string" },
     json: { type: "boolean" },
   });
   if (positionals.length > 1) throw new UsageError(`run takes one scenario, got ${positionals.join(" ")}`);
@@ -111,16 +115,17 @@ export async function cmdRun(args: string[]): Promise<number> {
   const overrides = setFlags(values.set);
   const json = values.json === true;
   const progress = !json && stderrIsTty();
+  const outDir = values.out as string | undefined;
+  if (values.sweep !== undefined) {
+    const compare = values.compare !== undefined ? keyValues("compare", String(values.compare)) : null;
+    return runSweep(loaded, seed, overrides, keyValues("sweep", String(values.sweep)), compare, json, progress, outDir);
+  }
   if (values.compare !== undefined) {
-    return runCompare(
-      loaded,
-      seed,
-      overrides,
-      String(values.compare),
-      json,
-      progress,
-      values.out as string | undefined,
-    );
+    const [key, vals] = keyValues("compare", String(values.compare));
+    const runs = runVariants(loaded, seed, overrides, key, vals, progress, outDir);
+    if (json) console.log(JSON.stringify({ compare: key, runs }));
+    else printCompare(key, vals, runs);
+    return runs.some((r) => r.violations.length > 0) ? 1 : 0;
   }
   const out = (values.out as string | undefined) ?? `runs/${name}-${seed}.lstrace`;
   const s = recordRun({ scenario: loaded.scenario, module: loaded.module, seed, overrides, out, progress });
@@ -129,34 +134,74 @@ export async function cmdRun(args: string[]): Promise<number> {
   return s.violations.length > 0 ? 1 : 0;
 }
 
-function runCompare(
+/** `key=v1,v2,...` of --compare or --sweep. */
+function keyValues(flag: string, spec: string): [string, string[]] {
+  const eq = spec.indexOf("=");
+  if (eq <= 0) throw new UsageError(`--${flag} wants key=v1,v2,..., got '${spec}'`);
+  const key = spec.slice(0, eq);
+  const vals = spec.slice(eq + 1).split(",").filter((v) => v !== "");
+  if (vals.length < 1) throw new UsageError(`--${flag} ${key}: no values`);
+  return [key, vals];
+}
+
+const safeName = (v: string) => v.replace(/[^A-Za-z0-9._-]/g, "_");
+
+/** One recorded run per value of `key` (validated before any runs). */
+function runVariants(
   loaded: LoadedScenario,
   seed: number,
   overrides: Record<string, string>,
-  spec: string,
-  json: boolean,
+  key: string,
+  vals: string[],
   progress: boolean,
   outDir: string | undefined,
-): number {
-  const eq = spec.indexOf("=");
-  if (eq <= 0) throw new UsageError(`--compare wants key=v1,v2,..., got '${spec}'`);
-  const key = spec.slice(0, eq);
-  const vals = spec.slice(eq + 1).split(",").filter((v) => v !== "");
-  if (vals.length < 1) throw new UsageError(`--compare ${key}: no values`);
-  // Validate every variant before running any.
-  const name = loaded.scenario.name;
+  tag = "",
+): Summary[] {
   for (const v of vals) resolveScenarioConfig(loaded.scenario, { ...overrides, [key]: v });
-  const runs = vals.map((v) =>
+  const name = loaded.scenario.name;
+  return vals.map((v) =>
     recordRun({
       scenario: loaded.scenario,
       module: loaded.module,
       seed,
       overrides: { ...overrides, [key]: v },
-      out: `${outDir ?? "runs"}/${name}-${seed}-${key}=${v.replace(/[^A-Za-z0-9._-]/g, "_")}.lstrace`,
+      out: `${outDir ?? "runs"}/${name}-${seed}${tag}-${key}=${safeName(v)}.lstrace`,
       progress,
     })
   );
-  if (json) console.log(JSON.stringify({ compare: key, runs }));
-  else printCompare(key, vals, runs);
-  return runs.some((r) => r.violations.length > 0) ? 1 : 0;
+}
+
+function runSweep(
+  loaded: LoadedScenario,
+  seed: number,
+  overrides: Record<string, string>,
+  [key, vals]: [string, string[]],
+  compare: [string, string[]] | null,
+  json: boolean,
+  progress: boolean,
+  outDir: string | undefined,
+): number {
+  if (compare !== null && compare[0] === key) throw new UsageError(`--sweep and --compare both vary ${key}`);
+  // Validate every point (and every variant at it) before running any.
+  for (const v of vals) {
+    const o = { ...overrides, [key]: v };
+    if (compare === null) resolveScenarioConfig(loaded.scenario, o);
+    else for (const c of compare[1]) resolveScenarioConfig(loaded.scenario, { ...o, [compare[0]]: c });
+  }
+  const points: { value: string; runs: Summary[] }[] = [];
+  for (const v of vals) {
+    const o = { ...overrides, [key]: v };
+    const runs = compare === null
+      ? runVariants(loaded, seed, overrides, key, [v], progress, outDir)
+      : runVariants(loaded, seed, o, compare[0], compare[1], progress, outDir, `-${key}=${safeName(v)}`);
+    points.push({ value: v, runs });
+    if (!json && compare !== null) {
+      console.log(`${key} = ${v}`);
+      printCompare(compare[0], compare[1], runs);
+      console.log("");
+    }
+  }
+  if (json) console.log(JSON.stringify({ sweep: key, points }));
+  else if (compare === null) printCompare(key, vals, points.map((p) => p.runs[0]));
+  return points.some((p) => p.runs.some((r) => r.violations.length > 0)) ? 1 : 0;
 }

@@ -55,7 +55,7 @@ export const COSTS = {
   tcpOutput: { ns: 600, doc: "tcp_output() per segment built" },
   udpOutput: { ns: 350, doc: "udp_output() per datagram" },
   ipOutput: { ns: 300, doc: "ip_output(): route lookup, header" },
-  ifOutput: { ns: 200, doc: "if_enqueue + driver start per packet" },
+  ifOutput: { ns: 200, doc: "driver start (if_qstart) per packet: descriptor write, doorbell amortised" },
   somoveBase: { ns: 400, doc: "somove(): checks and accounting per call" },
   somovePerPkt: { ns: 150, doc: "somove(): per mbuf moved (m_copym/sbdrop/pru_send setup)" },
   copyPerKb: { ns: 60, doc: "copying one KiB between user and kernel (copyin/copyout)" },

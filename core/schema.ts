@@ -87,7 +87,17 @@ export const ENUMS = {
     "conservation",
   ],
   sbWhich: ["rcv", "snd"],
-  dropReason: ["ifiq-full", "sb-full", "no-socket", "lossy-link", "ttl", "closed", "rx-ring", "out-of-order"],
+  dropReason: [
+    "ifiq-full",
+    "sb-full",
+    "no-socket",
+    "lossy-link",
+    "ttl",
+    "closed",
+    "rx-ring",
+    "out-of-order",
+    "ifq-full",
+  ],
   unspliceReason: ["eof", "efbig", "idle", "error", "user", "close", "eloop"],
   proto: ["tcp", "udp"],
 } as const;

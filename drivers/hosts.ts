@@ -15,7 +15,13 @@ import type { Machine, TimerTarget } from "../core/machine.ts";
 import { HDR_BYTES, type Packet, PROTO, TH } from "../core/net/packet.ts";
 import type { NetStack } from "../core/net/stack.ts";
 import { KIND } from "../core/schema.ts";
+import { streamCheck, streamLossy } from "../core/detect/mod.ts";
 import type { Nic, Peer } from "./nic.ts";
+
+/** Stream-detector id of what a sink host receives on `flow` (apart from the machine's socket ids). */
+export function sinkStream(flow: number): number {
+  return 0x4000_0000 + flow;
+}
 
 /** Where a host's packets go: a NIC of the machine, with delay and loss (pacing is the source's rate). */
 export interface HostLink {
@@ -95,6 +101,8 @@ export class UdpSource implements TimerTarget {
     p.sport = o.sport;
     p.dport = o.dport;
     p.hash = o.hash;
+    p.off = this.sentBytes; // the datagram's place in the flow's byte stream
+    p.sid = o.flow;
     this.sentBytes += len;
     this.sentPkts++;
     st.acct.wireBytes += len;
@@ -104,12 +112,22 @@ export class UdpSource implements TimerTarget {
   }
 }
 
-/** A UDP sink: counts what arrives. */
+/** A UDP sink: counts what arrives and feeds the stream detector with each datagram's source offset. */
 export class UdpSink implements Peer {
   receivedBytes = 0;
   receivedPkts = 0;
-  constructor(readonly m: Machine, readonly st: NetStack, readonly flow: number) {}
+  /** Bytes received per stream id (the source flow each datagram came from). */
+  readonly bySid: number[] = [];
+  #pkts = 0;
+  /** `dropAt` > 0: a test fault, the Nth packet is discarded without being counted. */
+  constructor(readonly m: Machine, readonly st: NetStack, readonly flow: number, readonly dropAt = 0) {}
   receive(p: Packet): void {
+    if (++this.#pkts === this.dropAt) return this.st.pool.put(p);
+    if (p.sid >= 0) {
+      streamLossy(this.m, sinkStream(p.sid)); // datagrams may be dropped on the way
+      streamCheck(this.m, sinkStream(p.sid), p.off, p.len);
+      this.bySid[p.sid] = (this.bySid[p.sid] ?? 0) + p.len;
+    }
     this.receivedBytes += p.len;
     this.receivedPkts++;
     this.st.acct.wireBytes -= p.len;
@@ -308,6 +326,7 @@ export class TcpSink implements Peer {
     let ackNow = false;
     if (p.len > 0) {
       if (p.seq === this.rcvNxt) {
+        streamCheck(m, sinkStream(o.flow), p.seq - this.irs - 1, p.len);
         this.rcvNxt += p.len;
         this.receivedBytes += p.len;
         this.receivedPkts++;

@@ -5,7 +5,7 @@
 import { barrierNetlock, lostWakeup, softintStarve, softintUnsafe } from "./detect_scenarios.ts";
 import { lockAbba, mutexStorm, taskqBarrierSelf } from "./lock_scenarios.ts";
 import type { Scenario } from "../core/scenario.ts";
-import { spliceRefrace, spliceTcp, spliceUdp } from "./splice_scenarios.ts";
+import { spliceRefrace, spliceRefraceTcp, spliceTcp, spliceUdp } from "./splice_scenarios.ts";
 import { taskqDemo } from "./taskq_demo.ts";
 
 /** All scenarios, in the order `deno task scenarios` lists them. */
@@ -21,4 +21,5 @@ export const SCENARIOS: readonly Scenario[] = [
   spliceTcp,
   spliceUdp,
   spliceRefrace,
+  spliceRefraceTcp,
 ];

@@ -12,9 +12,10 @@
  *   `splice.refOrder=unsafe` lets a schedule free the socket before the
  *   late soref (use after free).
  *
- * `finish()` checks byte conservation: bytes sent by sources == bytes at the
- * sinks + bytes buffered in the relay + bytes in flight (+ bytes dropped, for
- * UDP, which has no retransmission).
+ * `finish()` checks byte conservation per flow (drivers/relay_conservation.ts).
+ * `relay.respRateMbps` makes the UDP relay bidirectional: the sink hosts
+ * answer, and the relay splices each outbound socket back into its inbound
+ * one, so each direction's drain is the other's source.
  * @module
  */
 import type { Config, ConfigValue, KeySet } from "../core/config.ts";
@@ -24,7 +25,8 @@ import { NET_KEYS } from "../core/net/config.ts";
 import { PROTO } from "../core/net/packet.ts";
 import { KIND } from "../core/schema.ts";
 import type { Socket } from "../core/net/socket.ts";
-import { soclose, sosplice } from "../core/net/splice.ts";
+import { sosplice } from "../core/net/splice.ts";
+import { soclose } from "../core/net/soclose.ts";
 import { soreceive, sosend } from "../core/net/usrreq.ts";
 import { createNetStack, type NetStack } from "../core/net/mod.ts";
 import { pcbKey } from "../core/net/stack.ts";
@@ -33,6 +35,9 @@ import { type HostLink, TcpSink, TcpSource, UdpSink, UdpSource } from "./hosts.t
 import { Nic } from "./nic.ts";
 import { ipv4, rssHash4 } from "./rss.ts";
 import type { Metrics, Scenario } from "../core/scenario.ts";
+import { relayConservation } from "./relay_conservation.ts";
+
+export { relayConservation } from "./relay_conservation.ts";
 
 /** Parameters of the relay scenarios (NET_KEYS are added to them). */
 export const RELAY_KEYS: KeySet = {
@@ -70,6 +75,20 @@ export const RELAY_KEYS: KeySet = {
     default: false,
     doc: "relay without splicing: the relay process read()s the source and write()s the drain (the baseline)",
   },
+  "relay.respRateMbps": {
+    default: 0,
+    doc: "UDP: each sink host also sends responses at this rate back through the relay, which splices the " +
+      "outbound socket into the inbound one (a bidirectional relay); 0: one way",
+    min: 0,
+    max: 1_000_000,
+  },
+  "relay.respBytes": { default: 0, doc: "bytes each response source sends (0: until the run ends)", min: 0, max: 1e15 },
+  "fault.sinkDropAt": {
+    default: 0,
+    doc: "test fault: each sink silently discards its Nth packet without counting it (0: never)",
+    min: 0,
+    max: 1e15,
+  },
   "relay.rssBalance": {
     default: true,
     doc: "ephemeral ports are drawn until flow i lands on rx queue i mod queues (even RSS spread, as a " +
@@ -86,6 +105,9 @@ export interface RelayFlow {
   tsink: TcpSink | null;
   usrc: UdpSource | null;
   usink: UdpSink | null;
+  /** Bidirectional UDP: the sink host's response source and the client host's sink. */
+  rsrc: UdpSource | null;
+  rsink: UdpSink | null;
   spliceErr: number;
   /** so_error of the source socket when the splice ended (EFBIG, ETIMEDOUT, ...). */
   endError: number;
@@ -184,6 +206,8 @@ function buildFlow(
     tsink: null,
     usrc: null,
     usink: null,
+    rsrc: null,
+    rsink: null,
     spliceErr: 0,
     endError: 0,
     closed: false,
@@ -215,8 +239,24 @@ function buildFlow(
     sinkLink.nic.peers.set(pcbKey(outPort, sport), f.tsink);
   } else {
     f.usrc = new UdpSource(m, st, srcLink, so);
-    f.usink = new UdpSink(m, st, 2 * i + 2);
+    f.usink = new UdpSink(m, st, 2 * i + 2, n("fault.sinkDropAt"));
     sinkLink.nic.peers.set(pcbKey(outPort, sport), f.usink);
+    if (n("relay.respRateMbps") > 0) {
+      // Responses: sink host -> em1 -> outSo, spliced into inSo -> em0 -> client host.
+      const back: HostLink = { nic: sinkLink.nic, delayNs: sinkLink.delayNs, lossPpm: 0 };
+      f.rsrc = new UdpSource(m, st, back, {
+        ...so,
+        flow: 2 * i + 2,
+        sport,
+        dport: outPort,
+        hash: hashOut,
+        rateMbps: n("relay.respRateMbps"),
+        bytes: n("relay.respBytes"),
+        startNs: startNs + 500,
+      });
+      f.rsink = new UdpSink(m, st, 2 * i + 1, n("fault.sinkDropAt"));
+      srcLink.nic.peers.set(pcbKey(inPort, cport), f.rsink);
+    }
   }
   spawnRelayProc(m, cfg, st, f);
   return f;
@@ -231,13 +271,16 @@ function spawnRelayProc(m: Machine, cfg: Config, st: NetStack, f: RelayFlow): vo
     closeAt = m.workRng.between(Math.floor(dur / 10), Math.floor((dur * 9) / 10));
   }
   if (cfg["relay.userCopy"] === true) return spawnCopyProc(m, cfg, st, f);
+  const bidir = f.rsrc !== null;
   m.spawn(`relayd${f.idx}`, function* (): KCode {
     f.spliceErr = yield* sosplice(st, f.inSo, f.outSo, max, idle);
+    if (bidir && f.spliceErr === 0) f.spliceErr = yield* sosplice(st, f.outSo, f.inSo, max, idle);
     if (closeAt > 0) {
       if (m.nowNs < closeAt) yield m.sleep(f.inSo.rcv.chan, null, closeAt - m.nowNs);
     } else {
       // read() blocks while spliced; sounsplice wakes us.
       while (f.inSo.isSpliced()) yield m.sleep(f.inSo.rcv.chan);
+      while (bidir && f.outSo.isSpliced()) yield m.sleep(f.outSo.rcv.chan);
     }
     f.endError = f.inSo.error;
     yield* soclose(st, f.inSo);
@@ -253,7 +296,7 @@ function spawnCopyProc(m: Machine, cfg: Config, st: NetStack, f: RelayFlow): voi
     for (;;) {
       const n = yield* soreceive(st, f.inSo, chunk);
       if (n === 0) break;
-      if ((yield* sosend(st, f.outSo, n)) !== 0) break;
+      if ((yield* sosend(st, f.outSo, n, f.inSo)) !== 0) break;
     }
     f.endError = f.inSo.error;
     yield* soclose(st, f.inSo);
@@ -283,57 +326,6 @@ export function relayMetrics(m: Machine, w: RelayWorld): Metrics {
     somoveCalls: w.st.somoveCalls,
     bytesPerSomove: w.st.somoveCalls > 0 ? Math.round(bytes / w.st.somoveCalls) : 0,
   };
-}
-
-/** Byte conservation at the end of the run; returns the failures (also reported as violations). */
-export function relayConservation(m: Machine, w: RelayWorld): string[] {
-  const bad: string[] = [];
-  let sent = 0, recv = 0, buffered = 0;
-  for (const f of w.flows) {
-    if (f.tsrc !== null && f.tsink !== null) {
-      const msg = tcpFlowConservation(f);
-      if (msg !== null) bad.push(msg);
-      continue;
-    }
-    sent += f.usrc!.sentBytes;
-    recv += f.usink!.receivedBytes;
-    buffered += f.inSo.rcv.cc + userHeld(f);
-  }
-  const a = w.st.acct;
-  // UDP: datagrams taken out of so_rcv by a running somove count as in flight.
-  if (w.flows.length > 0 && w.flows[0].usrc !== null && sent !== recv + buffered + a.wireBytes + a.dropBytes) {
-    bad.push(
-      `udp: sources sent ${sent} bytes != sinks ${recv} + buffered ${buffered} + in flight ${a.wireBytes} + dropped ${a.dropBytes}`,
-    );
-  }
-  for (const msg of bad) m.violation("conservation", msg);
-  return bad;
-}
-
-/** Bytes read from the source and not yet in the drain: a userland-copy relay's buffer (0 when spliced). */
-function userHeld(f: RelayFlow): number {
-  return f.inSo.n.moved - f.outSo.n.sndAppended;
-}
-
-/**
- * TCP, per flow, in unique stream bytes: sent == at the sink + buffered in
- * the relay (so_rcv of the source socket, a userland relay's buffer, so_snd
- * of the drain not yet at the sink) + in flight toward the relay (sent, not
- * yet accepted) + discarded by sorflush. It reduces to the relay's own
- * accounting: bytes accepted == so_rcv + moved + flushed and bytes appended
- * to the drain == so_snd + acknowledged by the sink.
- */
-function tcpFlowConservation(f: RelayFlow): string | null {
-  const src = f.tsrc!, sink = f.tsink!, inSo = f.inSo, out = f.outSo;
-  const tp = out.tcp!;
-  const acked = tp.sndUna - tp.iss - 1 - (tp.finAcked ? 1 : 0);
-  const ackInFlight = sink.receivedBytes - acked; // at the sink, ACK not yet back: still in so_snd
-  const buffered = inSo.rcv.cc + userHeld(f) + out.snd.cc - ackInFlight;
-  const inFlight = src.dataSent - inSo.n.accepted;
-  const rhs = sink.receivedBytes + buffered + inFlight + inSo.n.flushed;
-  if (src.dataSent === rhs && userHeld(f) >= 0) return null;
-  return `tcp flow ${f.idx}: sent ${src.dataSent} != sink ${sink.receivedBytes} + buffered ${buffered} + in flight ${inFlight}` +
-    ` + flushed ${inSo.n.flushed} (moved ${inSo.n.moved}, drain appended ${out.n.sndAppended})`;
 }
 
 function relayScenario(
@@ -382,12 +374,19 @@ export const spliceUdp: Scenario = relayScenario(
   { "sim.durationNs": 5_000_000 },
 );
 
-/** The refcount race: closes racing the splice wakeup, unsafe reference order by default. */
+/**
+ * The refcount race: closes racing the splice wakeup, with the 2025-07
+ * refcount diff (splice.closeBarrier=false) in the unsafe order. Under the
+ * 1.385 locking (task_add and soref under sb_mtx, splice.wakeupLock=sb_mtx)
+ * the splice links keep a reference while SB_SPLICE is set, so no schedule
+ * frees the socket; the scenario opens the window (wakeupLock=none).
+ */
 export const spliceRefrace: Scenario = relayScenario(
   "splice-refrace",
   "few UDP flows; relay processes close their sockets while data arrives, racing task_add/soref (splice.refOrder)",
   PROTO.udp,
   {
+    "splice.wakeupLock": "none",
     "splice.refOrder": "unsafe",
     "splice.closeBarrier": false,
     "splice.mode": "flowid-taskq",
@@ -396,6 +395,32 @@ export const spliceRefrace: Scenario = relayScenario(
     "relay.msgBytes": 512,
     "relay.rateMbps": 500,
     "relay.closeAtNs": -1,
+  },
+  { "sim.durationNs": 1_000_000 },
+);
+
+/**
+ * The TCP variant: the July thread's sowwakeup -> soback path. An ACK from
+ * the sink frees drain space, tcp_input's sowwakeup task_adds the source's
+ * splice task on its flowid queue and only then sorefs it; meanwhile the
+ * relay closes, the client's next segment is answered with RST (the PCB
+ * lets go), and the task runs on the other softnet and drops the last
+ * reference with its own sorele.
+ */
+export const spliceRefraceTcp: Scenario = relayScenario(
+  "splice-refrace-tcp",
+  "few TCP flows; relay processes close while data and ACKs flow, racing sowwakeup's task_add/soref on soback",
+  PROTO.tcp,
+  {
+    "splice.wakeupLock": "none",
+    "splice.refOrder": "unsafe",
+    "splice.closeBarrier": false,
+    "splice.mode": "flowid-taskq",
+    "net.tqPerRxQueue": true,
+    "relay.flows": 4,
+    "relay.rateMbps": 2000,
+    "relay.closeAtNs": -1,
+    "sink.wnd": 65536,
   },
   { "sim.durationNs": 1_000_000 },
 );

@@ -114,3 +114,35 @@ Deno.test("scenarios lists every scenario with its parameters", async () => {
   assert(j.scenarios.some((s: { name: string }) => s.name === "taskq-demo"), r.out);
   assert("demo.producers" in j.scenarios.find((s: { name: string }) => s.name === "taskq-demo").params);
 });
+
+Deno.test("run --sweep with --compare: one table per point; with --json one object with the points' runs", async () => {
+  const base = ["run", "splice-udp", "--set", "sim.durationNs=200000", "--set", "relay.flows=2", "--out", dir];
+  const j = await cli(
+    ...base,
+    "--sweep",
+    "relay.rateMbps=500,1000",
+    "--compare",
+    "splice.mode=thread,flowid-taskq",
+    "--json",
+  );
+  assertEquals(j.code, 0, j.err);
+  const s = JSON.parse(j.out);
+  assertEquals(s.sweep, "relay.rateMbps");
+  assertEquals(s.points.map((p: { value: string }) => p.value), ["500", "1000"]);
+  for (const p of s.points) {
+    assertEquals(p.runs.length, 2);
+    assertEquals(p.runs.map((r: { config: Record<string, unknown> }) => r.config["splice.mode"]), [
+      "thread",
+      "flowid-taskq",
+    ]);
+    for (const r of p.runs) assertEquals(r.config["relay.rateMbps"], Number(p.value));
+  }
+  assert(s.points[1].runs[0].metrics.offeredGbps > s.points[0].runs[0].metrics.offeredGbps, "the load moved");
+  const t = await cli(...base, "--sweep", "relay.rateMbps=500,1000", "--compare", "splice.mode=thread,flowid-taskq");
+  assertEquals(t.code, 0, t.err);
+  assertEquals(t.out.split("\n").filter((l) => l.startsWith("splice.mode ")).length, 2, t.out);
+  assert(t.out.includes("relay.rateMbps = 1000"), t.out);
+  const bad = await cli(...base, "--sweep", "relay.rateMbps=");
+  assertEquals(bad.code, 2);
+  oneLineError(bad.err);
+});

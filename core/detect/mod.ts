@@ -89,6 +89,11 @@ export function streamCheck(m: Machine, flow: number, offset: number, len: numbe
   installed.get(m)?.streams.check(flow, offset, len);
 }
 
+/** Stream integrity: `flow` may lose bytes (UDP); its holes are not reported as lost. */
+export function streamLossy(m: Machine, flow: number): void {
+  installed.get(m)?.streams.lossy(flow);
+}
+
 /** Stream integrity: `flow` is closed after `total` bytes; missing bytes are lost. */
 export function streamEnd(m: Machine, flow: number, total?: number): void {
   installed.get(m)?.streams.end(flow, total);

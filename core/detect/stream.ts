@@ -12,6 +12,11 @@
  * - a hole still open at the end of the run, or below the total given to
  *   {@link streamEnd}: bytes lost.
  *
+ * A flow marked lossy ({@link Streams.lossy}, UDP: datagrams may be dropped
+ * and counted as dropped) keeps its holes without reporting them as lost;
+ * a byte arriving inside a hole is still reordered, a repeat still
+ * duplicated. Loss of a lossy flow is the conservation check's business.
+ *
  * Each flow reports at most one violation of each sort. Flows are any
  * non-negative integers (a connection id, a socket id, a splice id).
  *
@@ -44,9 +49,16 @@ const LOST = 1, DUP = 2, REORDER = 4;
 export class Streams {
   readonly #m: Machine;
   readonly #flows = new Map<number, Flow>();
+  readonly #lossy = new Set<number>();
 
   constructor(m: Machine) {
     this.#m = m;
+  }
+
+  /** Marks `flow` lossy: holes are not lost bytes (see the module doc). */
+  lossy(flow: number): void {
+    assertInt("flow", flow);
+    this.#lossy.add(flow);
   }
 
   /** `len` bytes at stream `offset` were delivered on `flow`. */
@@ -119,6 +131,7 @@ export class Streams {
   }
 
   #lost(flow: number, f: Flow, h: [number, number]): void {
+    if (this.#lossy.has(flow)) return;
     this.#report(flow, f, LOST, `${h[1] - h[0]} bytes lost at offset ${h[0]}`);
   }
 

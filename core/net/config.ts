@@ -20,14 +20,30 @@ export const NET_KEYS: KeySet = {
   },
   "splice.refOrder": {
     default: "safe",
-    doc: "reference taken for a queued splice task: safe = soref(); if (!task_add()) sorele(); " +
-      "unsafe = if (task_add()) soref(); (the idiom dlg@ flagged in the 2025-07 thread)",
+    doc: "with splice.closeBarrier=false (the refcount diff), the reference a queued splice task takes: " +
+      "safe = soref(); if (!task_add()) sorele(); unsafe = if (task_add()) soref(); (the idiom dlg@ flagged " +
+      "in the 2025-07 thread); without the refcount diff no task reference is taken, as in the posted code",
     choices: ["safe", "unsafe"],
   },
   "splice.closeBarrier": {
     default: true,
-    doc: "soclose waits with taskq_barrier for splice tasks (2025-09); false relies on the task's socket " +
-      "reference instead (the 2025-07 first diff: 'I replaced them with reference count')",
+    doc: "soclose waits with taskq_barrier for splice tasks (1.385 and both posted diffs; the queued task " +
+      "holds no socket reference); false is the 2025-07 first diff ('I replaced them with reference count " +
+      "in task_add(), task_del(), and sotask()'): the task holds a reference (splice.refOrder), sotask drops it",
+  },
+  "splice.wakeupLock": {
+    default: "sb_mtx",
+    doc: "what sorwakeup/sowwakeup hold around the SB_SPLICE test and task_add: sb_mtx (uipc_socket.c 1.385 " +
+      "and both seeds; with it the splice links' references keep the socket alive and the refcount diff's " +
+      "unsafe order cannot free it) or none (hypothetical, opens the task_add/soref window dlg@ described)",
+    choices: ["sb_mtx", "none"],
+  },
+  "fault.spliceReorderAt": {
+    default: 0,
+    doc:
+      "test fault: the first somove call from the Nth on that finds two records in so_rcv swaps them before moving (0: never)",
+    min: 0,
+    max: 1e15,
   },
   "net.softnets": { default: 0, doc: "softnet task queues (0: min(8, cpus) as softnet_percpu)", min: 0, max: 64 },
   "net.tqPerRxQueue": {
@@ -53,6 +69,12 @@ export interface NetSettings {
   mode: number;
   unsafeRef: boolean;
   closeBarrier: boolean;
+  /** The refcount diff: a queued splice task holds a socket reference (no close barrier). */
+  taskRef: boolean;
+  /** sorwakeup/sowwakeup hold the sockbuf mutex around task_add. */
+  wakeupMutex: boolean;
+  /** Test fault: the somove call that reorders two records (0: none). */
+  faultReorderAt: number;
   softnets: number;
   tqPerRxQueue: boolean;
   sbHiwat: number;
@@ -77,6 +99,9 @@ export function netSettings(cfg: Config, cpus: number): NetSettings {
     mode: (SPLICE_MODES as readonly string[]).indexOf(String(get("splice.mode"))),
     unsafeRef: get("splice.refOrder") === "unsafe",
     closeBarrier: get("splice.closeBarrier") === true,
+    taskRef: get("splice.closeBarrier") !== true,
+    wakeupMutex: get("splice.wakeupLock") === "sb_mtx",
+    faultReorderAt: Number(get("fault.spliceReorderAt")),
     softnets: softnets > 0 ? softnets : Math.min(8, cpus),
     tqPerRxQueue: get("net.tqPerRxQueue") === true,
     sbHiwat: Number(get("net.sbHiwat")),

@@ -2,7 +2,7 @@
  * The network stack: an OpenBSD-like receive and transmit path (ifiq,
  * softnet task queues, ip_input, tcp_input/udp_input, socket buffers) with
  * socket splicing. Imports inside core/net point one way: packet, config,
- * socket <- stack <- tcp, splice, usrreq <- this module, which wires the
+ * socket <- stack <- tcp, splice (<- soclose), usrreq <- this module, which wires the
  * protocol switch ({@link NetProtos}) and is what scenarios use.
  *
  * @example
@@ -27,7 +27,8 @@ export { DROP, type NetIf, type NetProtos, NetStack, pcbKey } from "./stack.ts";
 export { NET_KEYS, SPLICE_MODES } from "./config.ts";
 export { HDR_BYTES, Packet, PROTO, TH } from "./packet.ts";
 export { ERR, SB, Socket, TCPS, WHICH } from "./socket.ts";
-export { soclose, sosplice, sounsplice, UNSPLICE } from "./splice.ts";
+export { sosplice, sounsplice, UNSPLICE } from "./splice.ts";
+export { soclose } from "./soclose.ts";
 export { soreceive, sosend } from "./usrreq.ts";
 export { tcpTimersInit } from "./tcp.ts";
 

@@ -45,6 +45,14 @@ export class Packet {
   ack = 0;
   flags = 0;
   win = 0;
+  /**
+   * Stream offset of the first payload byte (TCP: seq - ISN - 1; UDP: bytes
+   * the source sent before this datagram), carried through the relay so the
+   * stream detector sees content, not only counts.
+   */
+  off = 0;
+  /** Stream id of a UDP datagram: the source's flow number (-1: none). */
+  sid = -1;
   /** m_pkthdr.ph_loopcnt. */
   loopcnt = 0;
   /** When it was appended to a socket buffer (ns). */
@@ -58,18 +66,23 @@ export class Packet {
   dport = 0;
   /** Interface it arrived on. */
   ifidx = 0;
+  /** Handed out by the pool and not yet returned (m_freem). */
+  live = false;
 }
 
 /** A free list of packets; ids keep increasing so traces name each use. */
 export class PacketPool {
   readonly #free: Packet[] = [];
+  /** Every packet the pool ever made (it never shrinks), for the end-of-run walk of live ones. */
+  readonly #all: Packet[] = [];
   #nextId = 1;
   /** Packets handed out and not yet returned. */
   live = 0;
 
   /** A packet with fresh id and cleared header fields. */
   get(proto: number, flow: number, len: number): Packet {
-    const p = this.#free.pop() ?? new Packet();
+    let p = this.#free.pop();
+    if (p === undefined) this.#all.push(p = new Packet());
     p.id = this.#nextId++;
     p.proto = proto;
     p.flow = flow;
@@ -79,19 +92,32 @@ export class PacketPool {
     p.flags = 0;
     p.win = 0;
     p.loopcnt = 0;
+    p.off = 0;
+    p.sid = -1;
     p.tNs = 0;
     p.cpu = 0;
     p.hash = 0;
     p.sport = 0;
     p.dport = 0;
     p.ifidx = 0;
+    p.live = true;
     this.live++;
     return p;
   }
 
-  /** Returns a packet to the pool (m_freem). */
+  /** Returns a packet to the pool (m_freem); freeing one twice throws. */
   put(p: Packet): void {
+    if (!p.live) throw new Error(`packet ${p.id} freed twice`);
+    p.live = false;
     this.live--;
     this.#free.push(p);
+  }
+
+  /**
+   * Calls `cb` for each packet handed out and not returned: whatever sits in
+   * a ring, queue, socket buffer, on a link, or in a thread's hands.
+   */
+  forEachLive(cb: (p: Packet) => void): void {
+    for (const p of this.#all) if (p.live) cb(p);
   }
 }

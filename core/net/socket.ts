@@ -138,6 +138,17 @@ export class SoCounters {
   sndAppended = 0;
   /** Bytes discarded from so_rcv by sorflush at close. */
   flushed = 0;
+  /** Bytes discarded from so_snd unacknowledged (sbrelease when the socket is freed). */
+  sndFlushed = 0;
+}
+
+/** The locks of one socket (soalloc() in uipc_socket.c 1.385 initialises them). */
+export interface SocketLocks {
+  readonly lock: Lock;
+  readonly rcvMtx: Lock;
+  readonly sndMtx: Lock;
+  readonly rcvSblock: Lock;
+  readonly sndSblock: Lock;
 }
 
 /** struct socket. */
@@ -149,9 +160,13 @@ export class Socket {
   flowid = 0;
   readonly rcv: Sockbuf;
   readonly snd: Sockbuf;
-  /** solock (rwlock so_lock taken exclusive) and so_rcv.sb_mtx. */
+  /** solock (rwlock so_lock taken exclusive), so_rcv.sb_mtx ("sbrcv") and so_snd.sb_mtx ("sbsnd"). */
   readonly lock: Lock;
   readonly rcvMtx: Lock;
+  readonly sndMtx: Lock;
+  /** sblock(): the sleeping sockbuf locks so_rcv.sb_lock ("sbufrcv") and so_snd.sb_lock ("sbufsnd"). */
+  readonly rcvSblock: Lock;
+  readonly sndSblock: Lock;
   error = 0;
   sp: SoSplice | null = null;
   tcp: TcpCb | null = null;
@@ -162,17 +177,23 @@ export class Socket {
   /** The user closed the descriptor; the PCB is detached. */
   closed = false;
   pcbAttached = true;
+  /** Stream id and offset of the last datagram soreceive returned (a userland relay writes them on). */
+  readSid = -1;
+  readOff = 0;
   /** Last CPU that touched the socket (cache model). */
   lastCpu: number = -1;
   readonly n = new SoCounters();
-  constructor(obj: RefObj, proto: number, flow: number, rcv: Sockbuf, snd: Sockbuf, lock: Lock, rcvMtx: Lock) {
+  constructor(obj: RefObj, proto: number, flow: number, rcv: Sockbuf, snd: Sockbuf, locks: SocketLocks) {
     this.obj = obj;
     this.proto = proto;
     this.flow = flow;
     this.rcv = rcv;
     this.snd = snd;
-    this.lock = lock;
-    this.rcvMtx = rcvMtx;
+    this.lock = locks.lock;
+    this.rcvMtx = locks.rcvMtx;
+    this.sndMtx = locks.sndMtx;
+    this.rcvSblock = locks.rcvSblock;
+    this.sndSblock = locks.sndSblock;
   }
   /** Object id. */
   get id(): number {

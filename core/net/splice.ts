@@ -1,8 +1,8 @@
 /**
  * Socket splicing (reference section 2, seeds openbsd-softnet-splice
  * 2025-07 and 2025-09): SO_SPLICE with max and idle timeout, somove and
- * its rules, sounsplice, soidle, sotask, sorwakeup/sowwakeup and soclose,
- * in three places selected by `splice.mode`:
+ * its rules, sounsplice, soidle, sotask, sorwakeup/sowwakeup (soclose is in
+ * soclose.ts), in three places selected by `splice.mode`:
  *
  * - `thread`: one "sosplice" task queue thread; sotask yields after TCP
  *   ("Avoid user land starvation", removed by both seeds).
@@ -14,29 +14,43 @@
  *   chosen by atomic_cas_ptr on first use; soclose runs taskq_barrier on both
  *   sockets' queues.
  *
- * A queued task holds a socket reference taken as `splice.refOrder` says:
- * safe `soref(); if (!task_add()) sorele();`, unsafe `if (task_add()) soref();`.
+ * Locking follows uipc_socket.c 1.385: `sblock(so_rcv)` (rw "sbufrcv")
+ * serialises somove, soidle, sounsplice and the close teardown; the buffers
+ * and the SB_SPLICE flags are under the sockbuf mutexes ("sbrcv", "sbsnd"),
+ * which sorwakeup/sowwakeup hold across task_add; solock_shared (NET_LOCK
+ * shared + so_lock) is taken only around pru_rcvd and pru_send.
+ *
+ * References (item 6 of issue 10): 1.385 and both posted diffs take no
+ * reference for a queued splice task and close relies on the barriers; only
+ * netstack-queue's sosp_insertq takes one (sorele in sosp_processq). The
+ * 2025-07 first diff ("refcount diff", `splice.closeBarrier=false`) has the
+ * task hold one, taken as `splice.refOrder` says: safe `soref(); if
+ * (!task_add()) sorele();`, unsafe `if (task_add()) soref();`.
  * @module
  */
 import type { KCode } from "../objects.ts";
 import { MODE } from "../objects.ts";
 import { KIND } from "../schema.ts";
-import { taskAdd, taskDel, taskqBarrier, taskSet } from "../taskq.ts";
+import { taskAdd, taskDel, taskSet } from "../taskq.ts";
 import { MODE_FLOWID, MODE_NSQ, MODE_THREAD } from "./config.ts";
 import { M_FLOWID_MASK, M_MAXLOOP, type Packet, PROTO } from "./packet.ts";
 import { ERR, SB, sbAppendBytes, sbDropBytes, type Socket, SoSplice, TCPS, WHICH } from "./socket.ts";
-import type { NetStack } from "./stack.ts";
+import { streamCheck } from "../detect/mod.ts";
+import { type NetStack, rcvStream } from "./stack.ts";
 
 /** ENUMS.unspliceReason. */
 export const UNSPLICE = { eof: 0, efbig: 1, idle: 2, error: 3, user: 4, close: 5, eloop: 6 } as const;
 
-/** sounsplice() freeing flags. */
-const FREEING_READ = 1, FREEING_WRITE = 2;
+/** sounsplice() freeing flags (SOSP_FREEING_READ, SOSP_FREEING_WRITE). */
+export const FREEING_READ = 1, FREEING_WRITE = 2;
 
 /**
  * setsockopt(SO_SPLICE): splice `so` (source) into `sosp` (drain), moving at
  * most `max` bytes (0: no limit), unsplicing after `idleNs` without data (0:
- * never). Returns 0 or an errno. User context.
+ * never). Returns 0 or an errno. User context. uipc_socket.c 1.385 sosplice():
+ * sblock(so_rcv), sblock(sosp so_snd), solock_pair, links under both
+ * mutexes, unlock the pair and the drain's sblock, somove(M_WAIT), and
+ * SB_SPLICE only if it returned 1.
  */
 export function* sosplice(
   st: NetStack,
@@ -49,33 +63,61 @@ export function* sosplice(
   yield m.spend(m.cost.syscall);
   if (so.proto !== sosp.proto) return ERR.EPROTONOSUPPORT;
   if (max < 0) return ERR.EINVAL;
-  if (!connected(so) || !connected(sosp)) return ERR.ENOTCONN;
-  if (so.isSpliced() || sosp.isSplicedBack()) return ERR.EBUSY;
-  if (st.set.mode !== MODE_FLOWID) st.spliceTq();
+  if (st.set.mode !== MODE_FLOWID) st.spliceTq(); // 2025-09 removed sosplice_taskq
+  yield m.lock(so.rcvSblock);
+  yield m.lock(sosp.sndSblock);
+  yield* solockShared(st, so);
+  yield m.lock(sosp.lock);
+  let err = 0;
+  if (!connected(so) || !connected(sosp)) err = ERR.ENOTCONN;
+  else if (so.isSpliced() || sosp.isSplicedBack()) err = ERR.EBUSY;
+  if (err !== 0) {
+    m.unlock(sosp.lock);
+    sounlockShared(st, so);
+    m.unlock(sosp.sndSblock);
+    m.unlock(so.rcvSblock);
+    return err;
+  }
   spInit(st, so);
   spInit(st, sosp);
-  // sblock(so_rcv), sblock(sosp so_snd), solock_pair: source before drain.
-  yield m.lock(st.netlock, MODE.shared);
-  yield m.lock(so.lock);
-  yield m.lock(sosp.lock);
   const sp = so.sp!;
+  sp.len = 0;
+  sp.max = max;
+  sp.idleNs = idleNs;
+  yield m.lock(so.rcvMtx);
+  yield m.lock(sosp.sndMtx);
   m.ref(sosp.obj); // ssp_socket = soref(sosp)
   sp.socket = sosp;
   m.ref(so.obj); // ssp_soback = soref(so)
   sosp.sp!.soback = so;
-  sp.len = 0;
-  sp.max = max;
-  sp.idleNs = idleNs;
+  m.unlock(sosp.sndMtx);
+  m.unlock(so.rcvMtx);
   m.emit(KIND.splice, so.id, sosp.id, max, idleNs);
-  // somove(M_WAIT) runs before SB_SPLICE is set; set only if it returned 1.
+  m.unlock(sosp.lock);
+  sounlockShared(st, so);
+  m.unlock(sosp.sndSblock);
   if (yield* somove(st, so)) {
+    yield m.lock(so.rcvMtx);
+    yield m.lock(sosp.sndMtx);
     so.rcv.flags |= SB.SPLICE;
     sosp.snd.flags |= SB.SPLICE;
+    m.unlock(sosp.sndMtx);
+    m.unlock(so.rcvMtx);
   }
-  m.unlock(sosp.lock);
-  m.unlock(so.lock);
-  m.unlock(st.netlock);
+  m.unlock(so.rcvSblock);
   return 0;
+}
+
+/** solock_shared() of an inet socket: NET_LOCK_SHARED, then so_lock (uipc_socket2.c). */
+export function* solockShared(st: NetStack, so: Socket): KCode {
+  yield st.m.lock(st.netlock, MODE.shared);
+  yield st.m.lock(so.lock);
+}
+
+/** sounlock_shared(). */
+export function sounlockShared(st: NetStack, so: Socket): void {
+  st.m.unlock(so.lock);
+  st.m.unlock(st.netlock);
 }
 
 function connected(so: Socket): boolean {
@@ -88,68 +130,124 @@ function connected(so: Socket): boolean {
 function spInit(st: NetStack, so: Socket): void {
   if (so.sp !== null) return;
   const sp = new SoSplice();
-  sp.task = taskSet(st.m, `sotask:${so.id}`, () => sotask(st, so, true), so);
+  sp.task = taskSet(st.m, `sotask:${so.id}`, () => sotask(st, so, st.set.taskRef), so);
   sp.idleTo = st.procTimeout(`soidle:${so.id}`, () => soidle(st, so));
   so.sp = sp;
 }
 
 /**
+ * Drain-side errors somove ignores (uipc_socket.c 1.385): a drain's own
+ * splice ending in ETIMEDOUT, EFBIG or ELOOP leaves its so_error set, and a
+ * bidirectional relay must keep moving the other direction into it.
+ */
+function drainErrorFatal(err: number): boolean {
+  return err !== 0 && err !== ERR.ETIMEDOUT && err !== ERR.EFBIG && err !== ERR.ELOOP;
+}
+
+/**
  * somove(): move data from so_rcv of `so` into its drain; 0 when the splice
- * is done (unspliced), 1 to continue. Caller holds NET_LOCK shared and both
- * socket locks.
+ * is done (unspliced), 1 to continue. The caller holds sblock(so_rcv). As in
+ * uipc_socket.c 1.385: TCP takes sblock(so_snd), the work runs under
+ * so_rcv.sb_mtx and the drain's so_snd.sb_mtx, which are dropped around
+ * pru_rcvd (solock_shared(so)) and pru_send (solock_shared(sosp)); UDP
+ * moves one record per pass (PR_ATOMIC) and loops while records remain.
  */
 export function* somove(st: NetStack, so: Socket): Generator<number, number, number> {
   const m = st.m;
   const sp = so.sp!;
   const sosp = sp.socket!;
+  const tcp = so.proto === PROTO.tcp;
   st.somoveCalls++;
+  if (tcp) yield m.lock(so.sndSblock);
+  yield m.lock(so.rcvMtx);
+  yield m.lock(sosp.sndMtx);
   yield m.spend(m.cost.somoveBase);
   yield* st.touchSo(so);
-  let error = so.error;
-  if (error === 0 && (sosp.snd.flags & SB.CANTMORE)) error = ERR.EPIPE;
-  if (error === 0) error = sosp.error;
-  if (error !== 0) {
-    if (so.error === 0) setError(st, so, error);
-    yield* sounsplice(st, so, sosp, 0, UNSPLICE.error);
+  if (st.set.faultReorderAt > 0 && st.somoveCalls >= st.set.faultReorderAt && so.rcv.records() >= 2) {
+    st.set.faultReorderAt = 0; // once
+    const q = so.rcv.q, h = so.rcv.head; // test fault: two records out of order
+    const t = q[h];
+    q[h] = q[h + 1];
+    q[h + 1] = t;
+  }
+  let error = 0, maxreached = false, moved = 0;
+  for (;;) { // nextpkt:
+    error = so.error;
+    if (error !== 0) break;
+    if (sosp.snd.flags & SB.CANTMORE) {
+      error = ERR.EPIPE;
+      break;
+    }
+    if (drainErrorFatal(sosp.error)) {
+      error = sosp.error;
+      break;
+    }
+    if (!connected(sosp) && !sosp.closed) break;
+    let len = so.rcv.cc;
+    if (sp.max > 0 && sp.max <= sp.len + len) {
+      len = sp.max - sp.len;
+      maxreached = true;
+    }
+    const space = tcp ? sosp.snd.space() : sosp.snd.hiwat;
+    if (space <= 0) {
+      maxreached = false;
+      break;
+    }
+    if (space < len) {
+      maxreached = false;
+      if (space < sosp.snd.lowat) break;
+      len = space;
+    }
+    const first = so.rcv.first();
+    if (first === undefined) break;
+    if (looped(first)) {
+      error = ERR.ELOOP;
+      break;
+    }
+    if (!tcp) {
+      // PR_ATOMIC: the whole record or nothing; at the maximum a record that
+      // does not fit ends the splice (maxreached stays set, no EFBIG).
+      if (len < first.len) break;
+      if (first.len < len) {
+        maxreached = false;
+        len = first.len;
+      }
+    }
+    const r = tcp ? yield* moveStream(st, so, sosp, len, maxreached) : yield* moveDgram(st, so, sosp);
+    if (r < 0) {
+      error = ERR.EPIPE;
+      break;
+    }
+    moved += r;
+    if (tcp || maxreached || so.rcv.records() === 0) break; // "Move several packets if possible."
+  }
+  if (moved > 0) m.emit(KIND.somove, so.id, sosp.id, moved, sp.len);
+  // release:
+  if (error === 0 && maxreached && sp.max === sp.len) error = ERR.EFBIG;
+  if (error !== 0) setError(st, so, error);
+  const eof = (so.rcv.flags & SB.CANTMORE) !== 0 && so.rcv.cc === 0;
+  const unsplice = eof || (sosp.snd.flags & SB.CANTMORE) !== 0 || maxreached || error !== 0;
+  m.unlock(sosp.sndMtx);
+  m.unlock(so.rcvMtx);
+  if (tcp) m.unlock(so.sndSblock);
+  if (unsplice) {
+    const reason = error === ERR.EFBIG
+      ? UNSPLICE.efbig
+      : error === ERR.ELOOP
+      ? UNSPLICE.eloop
+      : error !== 0
+      ? UNSPLICE.error
+      : eof
+      ? UNSPLICE.eof
+      : UNSPLICE.efbig;
+    yield* sounsplice(st, so, sosp, 0, reason);
     return 0;
   }
-  if ((so.rcv.flags & SB.CANTMORE) && so.rcv.cc === 0) {
-    yield* sounsplice(st, so, sosp, 0, UNSPLICE.eof);
-    return 0;
+  if (sp.idleNs > 0 && sp.idleTo !== null) {
+    st.tos.add(sp.idleTo, sp.idleNs);
+    yield m.spend(m.cost.timeoutAdd); // timeout_add_nsec(&so_spliceidleto)
   }
-  if (sp.max > 0 && sp.len >= sp.max) return yield* efbig(st, so, sosp);
-  // Move min(rcv cc, max - len), bounded by the drain's space.
-  let len = so.rcv.cc;
-  let maxreached = false;
-  if (sp.max > 0 && len >= sp.max - sp.len) {
-    len = sp.max - sp.len;
-    maxreached = true;
-  }
-  const space = sosp.proto === PROTO.tcp ? sosp.snd.space() : sosp.snd.hiwat;
-  if (space < len) {
-    maxreached = false;
-    if (space < sosp.snd.lowat) return 1;
-    len = space;
-  }
-  const r = so.proto === PROTO.tcp
-    ? yield* moveStream(st, so, sosp, len, maxreached)
-    : yield* moveDgram(st, so, sosp, len);
-  if (r < 0) {
-    setError(st, so, ERR.ELOOP);
-    yield* sounsplice(st, so, sosp, 0, UNSPLICE.eloop);
-    return 0;
-  }
-  if (r > 0) m.emit(KIND.somove, so.id, sosp.id, r, sp.len);
-  if (sp.max > 0 && (sp.len >= sp.max || (maxreached && r === len))) return yield* efbig(st, so, sosp);
-  if (sp.idleNs > 0 && sp.idleTo !== null) st.tos.add(sp.idleTo, sp.idleNs);
   return 1;
-}
-
-/** Max reached: EFBIG into the source's so_error, unsplice. */
-function* efbig(st: NetStack, so: Socket, sosp: Socket): Generator<number, number, number> {
-  setError(st, so, ERR.EFBIG);
-  yield* sounsplice(st, so, sosp, 0, UNSPLICE.efbig);
-  return 0;
 }
 
 function setError(st: NetStack, so: Socket, err: number): void {
@@ -170,9 +268,11 @@ function* accountMoved(st: NetStack, p: Packet): Generator<number, void, number>
 }
 
 /**
- * TCP: move `len` bytes of whole mbufs, splitting one only when the max is
- * reached or the drain is empty; pru_rcvd (window update), pru_send
- * (sbappend to the drain, tcp_output). Returns bytes moved, -1 on ELOOP.
+ * TCP: take `len` bytes of whole mbufs out of so_rcv (a partial one only at
+ * the maximum or into an empty drain), then with the mutexes dropped
+ * pru_rcvd (window update) under solock_shared(so) and pru_send (sbappend
+ * to the drain, tcp_output) under solock_shared(sosp). Caller holds both
+ * mutexes; they are held again on return. Returns the bytes moved.
  */
 function* moveStream(
   st: NetStack,
@@ -182,123 +282,168 @@ function* moveStream(
   maxreached: boolean,
 ): Generator<number, number, number> {
   const m = st.m;
+  const sid = spliceStream(so);
   let moved = 0;
   while (moved < len) {
     const p = so.rcv.first();
     if (p === undefined) break;
     const take = Math.min(p.len, len - moved);
-    if (take < p.len && !maxreached && sosp.snd.cc + moved > 0) break;
-    if (looped(p)) return -1;
+    if (take < p.len && !maxreached && sosp.snd.cc > 0) break;
     yield* accountMoved(st, p);
+    streamCheck(m, sid, p.off, take); // the bytes leave the source in stream order
     if (take === p.len) st.pool.put(so.rcv.shift());
-    else p.len -= take;
+    else {
+      p.len -= take;
+      p.off += take;
+    }
     moved += take;
   }
   if (moved === 0) return 0;
-  // sbdrop of the source and sbappend of the drain in one step, so the
-  // byte counts never show the data in neither buffer.
   sbDropBytes(m, so, WHICH.rcv, moved);
   so.n.moved += moved;
-  so.sp!.len += moved;
-  sbAppendBytes(m, sosp, WHICH.snd, moved); // pru_send
-  sosp.n.sndAppended += moved;
-  yield m.spend(m.cost.sbDrop + m.cost.sbAppend);
+  yield m.spend(m.cost.sbDrop);
+  m.unlock(sosp.sndMtx);
+  m.unlock(so.rcvMtx);
+  yield* solockShared(st, so);
   yield* st.protos.tcpOutput(st, so); // pru_rcvd: window update when worth it
-  yield* st.protos.tcpOutput(st, sosp);
+  sounlockShared(st, so);
+  yield* solockShared(st, sosp);
+  let err = 0;
+  if ((sosp.snd.flags & SB.CANTMORE) || !sosp.pcbAttached) err = -1;
+  else {
+    sbAppendBytes(m, sosp, WHICH.snd, moved); // pru_send: sbappendstream + tcp_output
+    sosp.n.sndAppended += moved;
+    yield m.spend(m.cost.sbAppend);
+    yield* st.protos.tcpOutput(st, sosp);
+  }
+  sounlockShared(st, sosp);
+  yield m.lock(so.rcvMtx);
+  yield m.lock(sosp.sndMtx);
+  if (err < 0) {
+    // pru_send failed: the mbufs are freed (counted as flushed by close).
+    so.n.flushed += moved;
+    return -1;
+  }
+  so.sp!.len += moved;
   return moved;
 }
 
-/** UDP: move whole datagrams that fit in `len`, each sent by udp_output. Returns bytes moved, -1 on ELOOP. */
-function* moveDgram(st: NetStack, so: Socket, sosp: Socket, len: number): Generator<number, number, number> {
+/**
+ * UDP: one datagram out of so_rcv, sent by udp_output under
+ * solock_shared(sosp) with the mutexes dropped. Returns its bytes.
+ */
+function* moveDgram(st: NetStack, so: Socket, sosp: Socket): Generator<number, number, number> {
   const m = st.m;
-  const out = so.sp!.out;
-  let moved = 0;
-  let loop = false;
-  yield m.lock(so.rcvMtx);
-  for (let p = so.rcv.first(); p !== undefined && moved + p.len <= len; p = so.rcv.first()) {
-    if (looped(p)) {
-      loop = true;
-      break;
-    }
-    out.push(so.rcv.shift());
-    st.acct.wireBytes += p.len; // on its way out again
-    sosp.n.sndAppended += p.len;
-    moved += p.len;
-  }
-  if (moved > 0) {
-    sbDropBytes(m, so, WHICH.rcv, moved);
-    so.n.moved += moved;
-    so.sp!.len += moved;
-  }
+  const p = so.rcv.shift();
+  streamCheck(m, spliceStream(so), p.off, p.len);
+  sbDropBytes(m, so, WHICH.rcv, p.len);
+  so.n.moved += p.len;
+  so.sp!.len += p.len;
+  sosp.n.sndAppended += p.len;
+  st.acct.wireBytes += p.len; // on its way out again
+  const len = p.len;
+  yield m.spend(m.cost.sbDrop);
+  m.unlock(sosp.sndMtx);
   m.unlock(so.rcvMtx);
-  if (moved > 0) yield m.spend(m.cost.sbDrop);
-  const n = out.length;
-  for (let i = 0; i < n; i++) {
-    const p = out[i];
-    yield* accountMoved(st, p);
-    yield* st.udpOutput(sosp, p);
-  }
-  out.length = 0;
-  return loop ? -1 : moved;
+  yield* accountMoved(st, p);
+  yield* solockShared(st, sosp);
+  yield* st.udpOutput(sosp, p);
+  sounlockShared(st, sosp);
+  yield m.lock(so.rcvMtx);
+  yield m.lock(sosp.sndMtx);
+  return len;
+}
+
+/** Stream-detector id of the bytes leaving so_rcv of `so` through its splice (stack.ts rcvStream + 1). */
+export function spliceStream(so: Socket): number {
+  return rcvStream(so) + 1;
 }
 
 /**
- * sounsplice(): clear SB_SPLICE and the links under both locks, task_del and
- * timeout_del, wake the sides not being freed, drop the link references.
+ * sounsplice(): clear SB_SPLICE and the links under both mutexes, task_del
+ * and timeout_del (where each mode has them), wake the sides not being
+ * freed under solock_shared, drop the link references. Caller holds
+ * sblock(so_rcv).
  */
 export function* sounsplice(st: NetStack, so: Socket, sosp: Socket, freeing: number, reason: number): KCode {
   const m = st.m;
   const sp = so.sp!;
+  const mode = st.set.mode;
+  yield m.lock(so.rcvMtx);
+  yield m.lock(sosp.sndMtx);
   so.rcv.flags &= ~SB.SPLICE;
   sosp.snd.flags &= ~SB.SPLICE;
-  if (sp.idleTo !== null) st.tos.del(sp.idleTo);
-  const tq = st.set.mode === MODE_FLOWID ? sp.queue : st.sospliceTq;
-  // A task removed from its queue gives back the reference it held.
-  if (tq !== null && (yield* taskDel(m, tq, sp.task!)) === 1) st.sorele(so);
-  m.emit(KIND.unsplice, so.id, sosp.id, reason, sp.len);
+  let removed = 0;
+  if (mode === MODE_FLOWID) {
+    // 2025-09: timeout_del and task_del(so_splicequeue) under the mutexes.
+    yield* idleDel(st, so);
+    if (sp.queue !== null) removed = yield* taskDel(m, sp.queue, sp.task!);
+  }
   sp.socket = null;
   sosp.sp!.soback = null;
-  if ((freeing & FREEING_READ) === 0) m.wakeup(so.rcv.chan);
-  if ((freeing & FREEING_WRITE) === 0) m.wakeup(sosp.snd.chan);
+  m.unlock(sosp.sndMtx);
+  m.unlock(so.rcvMtx);
+  if (mode === MODE_THREAD) {
+    // 1.385: task_del(sosplice_taskq), then timeout_del.
+    if (st.sospliceTq !== null) removed = yield* taskDel(m, st.sospliceTq, sp.task!);
+    yield* idleDel(st, so);
+  } else if (mode === MODE_NSQ) {
+    // 2025-07: timeout_del moved before task_del.
+    yield* idleDel(st, so);
+    if (st.sospliceTq !== null) removed = yield* taskDel(m, st.sospliceTq, sp.task!);
+  }
+  // The refcount diff: a task removed from its queue gives back its reference.
+  if (removed === 1 && st.set.taskRef) st.sorele(so);
+  m.emit(KIND.unsplice, so.id, sosp.id, reason, sp.len);
+  if ((freeing & FREEING_READ) === 0) {
+    yield* solockShared(st, so);
+    const readable = so.rcv.cc > 0 || (so.rcv.flags & SB.CANTMORE) !== 0 || so.error !== 0;
+    if (readable) m.wakeup(so.rcv.chan);
+    sounlockShared(st, so);
+  }
+  if ((freeing & FREEING_WRITE) === 0) {
+    yield* solockShared(st, sosp);
+    m.wakeup(sosp.snd.chan);
+    sounlockShared(st, sosp);
+  }
   st.sorele(sosp);
   st.sorele(so);
 }
 
-/** soidle(): the idle timeout fired; ETIMEDOUT and unsplice. */
+function* idleDel(st: NetStack, so: Socket): KCode {
+  const to = so.sp!.idleTo;
+  if (to === null) return;
+  st.tos.del(to);
+  yield st.m.spend(st.m.cost.timeoutDel);
+}
+
+/** soidle(): the idle timeout fired; under sblock(so_rcv), if still spliced: ETIMEDOUT and unsplice. */
 function* soidle(st: NetStack, so: Socket): KCode {
   const m = st.m;
-  yield m.lock(st.netlock, MODE.shared);
-  yield m.lock(so.lock);
+  yield m.lock(so.rcvSblock);
   const sosp = so.sp!.socket;
-  if (sosp !== null && so.sp!.idleTo?.pending === false) {
-    yield m.lock(sosp.lock);
+  if ((so.rcv.flags & SB.SPLICE) && sosp !== null) {
     setError(st, so, ERR.ETIMEDOUT);
     yield* sounsplice(st, so, sosp, 0, UNSPLICE.idle);
-    m.unlock(sosp.lock);
   }
-  m.unlock(so.lock);
-  m.unlock(st.netlock);
+  m.unlock(so.rcvSblock);
 }
 
 /**
- * sotask(): solock_shared, sblock, somove if still spliced; in thread mode a
- * TCP source then yields. `rele`: the task's reference is dropped at the end.
+ * sotask(): sblock(so_rcv), somove if SB_SPLICE, sbunlock; in thread mode a
+ * TCP source then yields ("Avoid user land starvation", removed by both
+ * seeds). `rele`: the refcount diff's task drops its reference at the end.
  */
 function* sotask(st: NetStack, so: Socket, rele: boolean): KCode {
   const m = st.m;
   if (m.touch(so.obj, "sotask")) return;
-  yield m.lock(st.netlock, MODE.shared);
-  yield m.lock(so.lock);
+  yield m.lock(so.rcvSblock);
   let doyield = false;
-  const sosp = so.sp!.socket;
-  if ((so.rcv.flags & SB.SPLICE) && sosp !== null) {
-    yield m.lock(sosp.lock);
-    yield* somove(st, so);
-    m.unlock(sosp.lock);
+  if ((so.rcv.flags & SB.SPLICE) && so.sp!.socket !== null) {
     doyield = st.set.mode === MODE_THREAD && so.proto === PROTO.tcp;
+    yield* somove(st, so);
   }
-  m.unlock(so.lock);
-  m.unlock(st.netlock);
+  m.unlock(so.rcvSblock);
   if (doyield) yield m.yieldCpu(); // "Avoid user land starvation."
   if (rele) st.sorele(so);
 }
@@ -312,12 +457,12 @@ export function* sospProcessq(st: NetStack, ns: number): KCode {
     const so = q[i];
     so.sp!.qhead = -1; // WRITE_ONCE(so->so_spliceqhead, NULL)
     yield* sotask(st, so, false);
-    st.sorele(so);
+    st.sorele(so); // the reference sosp_insertq took
   }
   q.length = 0;
 }
 
-/** Queues the splice work of source `so` as `splice.mode` says; `ns` is the softnet (-1: none). */
+/** Queues the splice work of source `so` as `splice.mode` says; `ns` is the softnet (-1: none). Caller holds the sockbuf mutex. */
 function* spliceSchedule(st: NetStack, so: Socket, ns: number): KCode {
   const mode = st.set.mode;
   const sp = so.sp!;
@@ -326,6 +471,7 @@ function* spliceSchedule(st: NetStack, so: Socket, ns: number): KCode {
     if (sp.qhead < 0) {
       sp.qhead = ns;
       st.m.ref(so.obj);
+      yield st.m.spend(st.m.cost.refOp);
       st.spliceq[ns].push(so);
     }
     return;
@@ -339,93 +485,52 @@ function* spliceSchedule(st: NetStack, so: Socket, ns: number): KCode {
     tq = sp.queue;
   }
   if (tq === null) tq = st.spliceTq();
-  yield* taskAddRef(st, so, tq);
+  if (st.set.taskRef) yield* taskAddRef(st, so, tq);
+  else yield* taskAdd(st.m, tq, sp.task!); // 1.385 and the posted diffs: no task reference
 }
 
-/** task_add of the splice task with its socket reference, in `splice.refOrder`. */
+/** The refcount diff: task_add of the splice task with its socket reference, in `splice.refOrder`. */
 function* taskAddRef(st: NetStack, so: Socket, tq: import("../objects.ts").Taskq): KCode {
   const m = st.m;
   const t = so.sp!.task!;
   if (st.set.unsafeRef) {
     // if (task_add()) soref(): the task may run elsewhere and sorele first.
-    if ((yield* taskAdd(m, tq, t)) === 1) m.ref(so.obj);
+    if ((yield* taskAdd(m, tq, t)) === 1) {
+      m.ref(so.obj);
+      yield m.spend(m.cost.refOp);
+    }
     return;
   }
   m.ref(so.obj);
+  yield m.spend(m.cost.refOp);
   if ((yield* taskAdd(m, tq, t)) === 0) st.sorele(so);
 }
 
-/** sorwakeup(so, ns): splice the source, else wake readers (not while spliced). */
-export function* sorwakeup(st: NetStack, so: Socket, ns: number): KCode {
-  if (so.rcv.flags & SB.SPLICE) yield* spliceSchedule(st, so, ns);
-  if (so.isSpliced()) return;
-  if (st.m.hasSleepers(so.rcv.chan)) st.m.wakeup(so.rcv.chan);
-}
-
-/** sowwakeup(so, ns): a drain got space; splice its source, else wake writers. */
-export function* sowwakeup(st: NetStack, so: Socket, ns: number): KCode {
-  if ((so.snd.flags & SB.SPLICE) && so.sp !== null && so.sp.soback !== null) {
-    yield* spliceSchedule(st, so.sp.soback, ns);
-  }
-  if (so.isSplicedBack()) return;
-  if (st.m.hasSleepers(so.snd.chan)) st.m.wakeup(so.snd.chan);
-}
-
 /**
- * soclose(): unsplice both directions (the drain side with soref(soback)),
- * timeout_del_barrier, the task queue barrier of the mode, protocol
- * disconnect (TCP sends FIN after the queued data), then sofree's sorele.
+ * sorwakeup(so, ns): under so_rcv.sb_mtx, schedule the splice if SB_SPLICE
+ * (uipc_socket.c 1.385: task_add under the mutex, so WITNESS sees sbrcv ->
+ * tq_mtx); a spliced source wakes no reader.
  */
-export function* soclose(st: NetStack, so: Socket): KCode {
+export function* sorwakeup(st: NetStack, so: Socket, ns: number): KCode {
   const m = st.m;
-  yield m.spend(m.cost.syscall);
-  m.emit(KIND.soClose, so.id);
-  const soback = so.sp !== null ? so.sp.soback : null;
-  if (soback !== null) m.ref(soback.obj);
-  yield m.lock(st.netlock, MODE.shared);
-  if (soback !== null) {
-    yield m.lock(soback.lock);
-    yield m.lock(so.lock);
-    if (soback.sp!.socket === so) yield* sounsplice(st, soback, so, FREEING_WRITE, UNSPLICE.close);
-    m.unlock(so.lock);
-    m.unlock(soback.lock);
-  }
-  yield m.lock(so.lock);
-  const sosp = so.sp !== null ? so.sp.socket : null;
-  if (sosp !== null) {
-    yield m.lock(sosp.lock);
-    yield* sounsplice(st, so, sosp, FREEING_READ, UNSPLICE.close);
-    m.unlock(sosp.lock);
-  }
-  so.closed = true;
-  m.unlock(so.lock);
-  m.unlock(st.netlock);
-  if (so.sp !== null) yield* spliceBarriers(st, so, soback);
-  if (soback !== null) st.sorele(soback);
-  yield m.lock(st.netlock, MODE.shared);
-  yield m.lock(so.lock);
-  st.sbFlushRcv(so); // sorflush()
-  if (so.proto === PROTO.tcp) yield* st.protos.tcpUsrClosed(st, so);
-  else st.pcbDetach(so);
-  m.unlock(so.lock);
-  m.unlock(st.netlock);
-  st.sorele(so); // the descriptor's reference
+  const mtx = st.set.wakeupMutex;
+  if (mtx) yield m.lock(so.rcvMtx);
+  if (so.rcv.flags & SB.SPLICE) yield* spliceSchedule(st, so, ns);
+  const spliced = so.isSpliced();
+  if (mtx) m.unlock(so.rcvMtx);
+  if (spliced) return;
+  if (m.hasSleepers(so.rcv.chan)) m.wakeup(so.rcv.chan);
 }
 
-/** timeout_del_barrier on the idle timeout and the mode's task queue barriers. */
-function* spliceBarriers(st: NetStack, so: Socket, soback: Socket | null): KCode {
+/** sowwakeup(so, ns): under so_snd.sb_mtx, a drain got space: schedule its source's splice, else wake writers. */
+export function* sowwakeup(st: NetStack, so: Socket, ns: number): KCode {
   const m = st.m;
-  const sp = so.sp!;
-  if (sp.idleTo !== null) yield* st.procTimeoutDelBarrier(sp.idleTo);
-  if (!st.set.closeBarrier) return; // the queued task's reference keeps the socket alive
-  if (st.set.mode === MODE_FLOWID) {
-    // 2025-09: taskq_barrier on both sockets' queues.
-    const spq = sp.queue;
-    if (spq !== null) yield* taskqBarrier(m, spq);
-    const back = soback?.sp?.queue ?? null;
-    if (back !== null && back !== spq) yield* taskqBarrier(m, back);
-  } else if (st.sospliceTq !== null) {
-    // thread mode and the no-netstack path: taskq_del_barrier(sosplice_taskq).
-    yield* taskqBarrier(m, st.sospliceTq);
-  }
+  const mtx = st.set.wakeupMutex;
+  if (mtx) yield m.lock(so.sndMtx);
+  const soback = so.sp !== null ? so.sp.soback : null;
+  if ((so.snd.flags & SB.SPLICE) && soback !== null) yield* spliceSchedule(st, soback, ns);
+  const back = so.isSplicedBack();
+  if (mtx) m.unlock(so.sndMtx);
+  if (back) return;
+  if (m.hasSleepers(so.snd.chan)) m.wakeup(so.snd.chan);
 }

@@ -28,11 +28,15 @@ import { KIND } from "../schema.ts";
 import { taskAdd, taskqCreate, taskqDelBarrier, taskSet } from "../taskq.ts";
 import { Timeouts } from "../timeout.ts";
 import { MODE_NSQ, type NetSettings, netSettings } from "./config.ts";
-import { type Packet, PacketPool, PROTO } from "./packet.ts";
+import { M_FLOWID_MASK, type Packet, PacketPool, PROTO } from "./packet.ts";
+import { type Ifq, ifqEnqueue, ifqInit, type IfqOwner } from "./ifq.ts";
 import { sbAppendBytes, sbDropBytes, Sockbuf, Socket, TcpCb, WHICH } from "./socket.ts";
+import { streamCheck, streamLossy } from "../detect/mod.ts";
 
 /** ifiq_input drops the batch when more than this many packets are queued. */
 export const IFIQ_MAXLEN = 10240;
+/** IFQ_MAXLEN of net/if.h: a send queue's length limit when the driver sets none. */
+export const IFQ_MAXLEN = 256;
 /** ifiq_input tells the driver to back off above this many. */
 export const IFIQ_PRESSURE = 6144;
 
@@ -46,11 +50,17 @@ export const DROP = {
   closed: 5,
   rxRing: 6,
   outOfOrder: 7,
+  ifqFull: 8,
 } as const;
 
 /** The PCB lookup key of a connection: local and foreign port (addresses are implied by the interface). */
 export function pcbKey(lport: number, fport: number): number {
   return lport * 65536 + fport;
+}
+
+/** Stream-detector id of the bytes entering so_rcv of `so` (+1: leaving it, see splice.ts). */
+export function rcvStream(so: Socket): number {
+  return so.id * 4;
 }
 
 /** A network interface (struct ifnet). */
@@ -61,6 +71,8 @@ export interface NetIf {
   readonly loopback: boolean;
   /** Hands a packet to the driver for transmission (not for loopback). */
   transmit: (p: Packet) => void;
+  /** Send queues (if_ifqs), one per transmit queue; empty for loopback. */
+  readonly ifqs: Ifq[];
   /** Scratch array for loopback input (no allocation per packet). */
   readonly one: Packet[];
 }
@@ -90,6 +102,8 @@ export interface NetAcct {
   /** Packets dropped, all protocols (data packets only: pure ACKs are not counted). */
   drops: number;
   dropsByReason: Record<string, number>;
+  /** UDP payload bytes dropped, by stream id (the source's flow number). */
+  dropBySid: number[];
 }
 
 const DROP_NAMES = Object.keys(DROP);
@@ -145,7 +159,7 @@ export class NetStack {
   /** PCB table: {@link pcbKey}(local port, foreign port) -> socket. */
   readonly pcbs: Map<number, Socket> = new Map();
   readonly ifs: NetIf[] = [];
-  readonly acct: NetAcct = { wireBytes: 0, dropBytes: 0, drops: 0, dropsByReason: {} };
+  readonly acct: NetAcct = { wireBytes: 0, dropBytes: 0, drops: 0, dropsByReason: {}, dropBySid: [] };
   /** Splice latency, ns from so_rcv append to somove: a histogram, fixed memory whatever the run length. */
   readonly spliceLat: Histogram = new Histogram();
   somoveCalls = 0;
@@ -178,7 +192,14 @@ export class NetStack {
 
   /** Attaches an interface with `nrxq` receive queues (each with its ifiq). */
   attachIf(name: string, idx: number, nrxq: number, transmit: (p: Packet) => void, loopback = false): NetIf {
-    const ifp: NetIf = { idx, name, ifiqs: [], loopback, transmit, one: [] };
+    const ifp: NetIf = { idx, name, ifiqs: [], loopback, transmit, one: [], ifqs: [] };
+    if (!loopback) {
+      const owner: IfqOwner = { m: this.m, transmit: (p) => ifp.transmit(p), drop: (p) => this.drop(p, DROP.ifqFull) };
+      for (let q = 0; q < nrxq; q++) {
+        // ifq_init() (ifq.c 1.62): ifq_softnet = net_tq(idx) of the send queue.
+        ifp.ifqs.push(ifqInit(this.m, `${name}:txq${q}`, this.softnets[this.netTqIndex(q)], IFQ_MAXLEN, owner));
+      }
+    }
     for (let q = 0; q < nrxq; q++) {
       // ifiq_init(): current ifq.c takes net_tq(idx), the rx queue index, so
       // input spreads over the softnets; older ifq.c took net_tq(ifp->if_index)
@@ -206,15 +227,25 @@ export class NetStack {
     const hi = this.set.sbHiwat;
     const rcv = new Sockbuf(hi, 1, m.chan(`so${obj.id}:rcv`));
     const snd = new Sockbuf(hi, Math.min(2048, hi), m.chan(`so${obj.id}:snd`));
-    const lock = m.newLock("so_lock", "adaptive");
-    const rcvMtx = m.newLock("sb_mtx", "spin");
-    const so = new Socket(obj, proto, flow, rcv, snd, lock, rcvMtx);
+    // soalloc() (uipc_socket.c 1.385): so_lock, rw "sbufrcv"/"sbufsnd" (sblock) and the
+    // mutexes "sbrcv"/"sbsnd" (sb_mtx) that guard the buffers and the splice flags.
+    const so = new Socket(obj, proto, flow, rcv, snd, {
+      lock: m.newLock("so_lock", "adaptive"),
+      rcvMtx: m.newLock("sbrcv", "spin"),
+      sndMtx: m.newLock("sbsnd", "spin"),
+      rcvSblock: m.newLock("sbufrcv", "rwlock"),
+      sndSblock: m.newLock("sbufsnd", "rwlock"),
+    });
     so.lport = lport;
     so.fport = fport;
     so.outIf = outIf;
     so.flowid = flowid;
     this.sockets.push(so);
     this.pcbs.set(pcbKey(lport, fport), so);
+    if (proto === PROTO.udp) {
+      streamLossy(m, rcvStream(so)); // datagrams dropped before so_rcv leave holes
+      streamLossy(m, rcvStream(so) + 1); // and so do the bytes leaving it
+    }
     m.emit(KIND.soCreate, so.id, proto, flow, rcv.hiwat, snd.hiwat);
     return so;
   }
@@ -252,6 +283,7 @@ export class NetStack {
     if (p.proto === PROTO.udp) {
       a.wireBytes -= p.len;
       a.dropBytes += p.len;
+      if (p.sid >= 0) a.dropBySid[p.sid] = (a.dropBySid[p.sid] ?? 0) + p.len;
     }
   }
 
@@ -334,8 +366,9 @@ export class NetStack {
     this.sorele(so);
   }
 
-  /** Appends packet `p` as a record to so_rcv (caller holds the buffer's lock). */
+  /** Appends packet `p` as a record to so_rcv (caller holds the buffer's lock); `p.off` is its stream offset. */
   sbAppendRecord(so: Socket, p: Packet): void {
+    streamCheck(this.m, rcvStream(so), p.off, p.len);
     p.tNs = this.m.nowNs;
     p.cpu = this.m.curCpu.id;
     so.rcv.q.push(p);
@@ -348,7 +381,11 @@ export class NetStack {
   sbFlushRcv(so: Socket): void {
     if (so.rcv.cc === 0) return;
     const n = so.rcv.cc;
-    while (so.rcv.records() > 0) this.pool.put(so.rcv.shift());
+    while (so.rcv.records() > 0) {
+      const p = so.rcv.shift();
+      if (p.sid >= 0) this.acct.dropBySid[p.sid] = (this.acct.dropBySid[p.sid] ?? 0) + p.len;
+      this.pool.put(p);
+    }
     so.n.flushed += n;
     if (so.proto === PROTO.udp) this.acct.dropBytes += n;
     sbDropBytes(this.m, so, WHICH.rcv, n);
@@ -369,18 +406,18 @@ export class NetStack {
     const m = this.m;
     yield m.spend(m.cost.ipOutput);
     m.emit(KIND.ipOutput, p.id, p.flow, p.proto, p.len);
-    yield m.spend(m.cost.ifOutput);
     const ifp = this.ifs[ifidx];
     if (ifp.loopback) {
       // looutput(): the packet comes back in through the loopback ifiq.
+      yield m.spend(m.cost.ifOutput);
       ifp.one[0] = p;
       yield* this.ifiqInput(ifp.ifiqs[0], ifp.one);
       ifp.one.length = 0;
       return;
     }
-    m.emit(KIND.pktTx, p.id, p.flow, p.len);
-    if (p.proto === PROTO.tcp) m.emit(KIND.pktTcp, p.id, p.seq >>> 0, p.ack >>> 0, p.flags, p.win);
-    ifp.transmit(p);
+    // if_enqueue_ifq() (if.c 1.741): priq_idx picks the send queue by ph_flowid.
+    const ifq = ifp.ifqs[(p.hash & M_FLOWID_MASK) % ifp.ifqs.length];
+    yield* ifqEnqueue(ifq.owner, ifq, p);
   }
 
   /** in_pcbdetach(): drop the PCB's socket reference. */
@@ -397,7 +434,10 @@ export class NetStack {
   sorele(so: Socket): void {
     if (!so.obj.freed && so.obj.refs === 1) {
       this.sbFlushRcv(so);
-      if (so.snd.cc > 0) sbDropBytes(this.m, so, WHICH.snd, so.snd.cc);
+      if (so.snd.cc > 0) {
+        so.n.sndFlushed += so.snd.cc;
+        sbDropBytes(this.m, so, WHICH.snd, so.snd.cc);
+      }
     }
     this.m.rele(so.obj);
   }

@@ -73,6 +73,7 @@ function* tcpInput(st: NetStack, so: Socket, p: Packet): Generator<number, numbe
   let kept = false;
   if (p.len > 0) {
     if (p.seq === tp.rcvNxt && !(so.rcv.flags & SB.CANTMORE) && p.len <= so.rcv.space()) {
+      p.off = p.seq - tp.irs - 1; // stream offset of the segment's first byte
       st.sbAppendRecord(so, p);
       tp.rcvNxt += p.len;
       kept = true;
@@ -113,10 +114,9 @@ function* tcpAck(st: NetStack, so: Socket, p: Packet): Generator<number, number,
     tp.finAcked = true;
     acked = dataEnd - tp.sndUna;
   }
-  if (acked > 0) {
-    sbDropBytes(m, so, WHICH.snd, acked);
-    yield m.spend(m.cost.sbDrop);
-  }
+  // sbdrop and snd_una move together (no yield between), so a run that ends
+  // here never shows the bytes neither in so_snd nor acknowledged.
+  if (acked > 0) sbDropBytes(m, so, WHICH.snd, acked);
   tp.sndUna = p.ack;
   if (tp.sndNxt < tp.sndUna) tp.sndNxt = tp.sndUna;
   tp.rxtShift = 0;
@@ -128,6 +128,7 @@ function* tcpAck(st: NetStack, so: Socket, p: Packet): Generator<number, number,
     if (tp.state === TCPS.FIN_WAIT_1) setState(st, so, TCPS.FIN_WAIT_2);
     else if (tp.state === TCPS.CLOSING || tp.state === TCPS.LAST_ACK) tcpClosed(st, so);
   }
+  if (acked > 0) yield m.spend(m.cost.sbDrop);
   return WAKE_W;
 }
 

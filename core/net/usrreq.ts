@@ -10,7 +10,8 @@ import { MODE } from "../objects.ts";
 import { msleep } from "../sync.ts";
 import { PROTO } from "./packet.ts";
 import { SB, sbAppendBytes, sbDropBytes, type Socket, WHICH } from "./socket.ts";
-import type { NetStack } from "./stack.ts";
+import { type NetStack, rcvStream } from "./stack.ts";
+import { streamCheck } from "../detect/mod.ts";
 
 /**
  * soreceive(): read up to `max` bytes (one datagram for UDP); sleeps while
@@ -38,8 +39,14 @@ export function* soreceive(st: NetStack, so: Socket, max: number): Generator<num
   yield m.lock(so.rcvMtx);
   for (let p = so.rcv.first(); p !== undefined && n < max; p = so.rcv.first()) {
     const take = so.proto === PROTO.udp ? p.len : Math.min(p.len, max - n);
+    so.readSid = p.sid;
+    so.readOff = p.off;
+    streamCheck(m, rcvStream(so) + 1, p.off, take); // bytes leave so_rcv in stream order
     if (take === p.len) st.pool.put(so.rcv.shift());
-    else p.len -= take;
+    else {
+      p.len -= take;
+      p.off += take;
+    }
     n += take;
     if (so.proto === PROTO.udp) break;
   }
@@ -56,9 +63,10 @@ export function* soreceive(st: NetStack, so: Socket, max: number): Generator<num
 /**
  * sosend(): write `bytes`; TCP waits for room in so_snd (sowwakeup wakes it)
  * and calls tcp_output, UDP sends one datagram. Returns 0 or an errno-like
- * nonzero value when the socket cannot send.
+ * nonzero value when the socket cannot send. `from`: a UDP datagram carries
+ * on the stream id and offset of the one last read from that socket.
  */
-export function* sosend(st: NetStack, so: Socket, bytes: number): Generator<number, number, number> {
+export function* sosend(st: NetStack, so: Socket, bytes: number, from?: Socket): Generator<number, number, number> {
   const m = st.m;
   yield m.spend(m.cost.syscall + Math.ceil((bytes * m.cost.copyPerKb) / 1024)); // uiomove
   yield m.lock(st.netlock, MODE.shared);
@@ -81,6 +89,10 @@ export function* sosend(st: NetStack, so: Socket, bytes: number): Generator<numb
     }
   } else {
     const p = st.pool.get(PROTO.udp, so.flow, bytes);
+    if (from !== undefined) {
+      p.sid = from.readSid;
+      p.off = from.readOff;
+    }
     st.acct.wireBytes += bytes;
     so.n.sndAppended += bytes;
     yield* st.udpOutput(so, p);

@@ -1,0 +1,63 @@
+/**
+ * Every entry of core/cost.ts is charged somewhere (issue 10 item 8): each
+ * scenario runs with a machine whose cost table records which entries the
+ * simulation reads when it charges time.
+ */
+import assert from "node:assert/strict";
+import { type CostName, COSTS } from "../core/cost.ts";
+import type { Machine } from "../core/machine.ts";
+import type { Config } from "../core/config.ts";
+import type { Scenario } from "../core/scenario.ts";
+import { runScenario, SCENARIOS } from "../drivers/mod.ts";
+
+/** Runs `s` with a cost table that records the entries read; returns them. */
+function charged(s: Scenario, overrides: Record<string, string>, seen: Set<string>): void {
+  const wrapped: Scenario = {
+    ...s,
+    setup(m: Machine, cfg: Config) {
+      const real = m.cost;
+      const spy = new Proxy(real, {
+        get(t, k: string) {
+          seen.add(k);
+          return t[k as CostName];
+        },
+      });
+      Object.defineProperty(m, "cost", { value: spy });
+      return s.setup(m, cfg);
+    },
+  };
+  runScenario({ scenario: wrapped, seed: 1, overrides });
+}
+
+function allCharged(): Set<string> {
+  const seen = new Set<string>();
+  const short = { "sim.durationNs": "400000" };
+  for (const s of SCENARIOS) charged(s, s.name.startsWith("splice") ? short : {}, seen);
+  const udp = SCENARIOS.find((s) => s.name === "splice-udp")!;
+  const tcp = SCENARIOS.find((s) => s.name === "splice-tcp")!;
+  // The userland-copy relay (copyin/copyout) and an idle timeout that fires.
+  charged(tcp, { "sim.durationNs": "2000000", "relay.userCopy": "true" }, seen);
+  charged(tcp, { ...short, "splice.mode": "thread" }, seen); // sotask's yield()
+  charged(udp, { ...short, "relay.respRateMbps": "100", "relay.respBytes": "7000", "splice.idleNs": "100000" }, seen);
+  return seen;
+}
+
+/** Entries the machine itself (core/machine.ts) would charge at unlock; not charged yet. */
+const MACHINE_PENDING: readonly CostName[] = ["mtxLeave", "rwExit"];
+
+Deno.test("cost: every entry outside the machine's unlock paths is charged in some scenario", () => {
+  const seen = allCharged();
+  const missing = (Object.keys(COSTS) as CostName[]).filter((k) => !seen.has(k) && !MACHINE_PENDING.includes(k));
+  assert.deepEqual(missing, []);
+});
+
+Deno.test({
+  name: "cost: mtxLeave and rwExit are charged (mutex and rwlock release in core/machine.ts)",
+  // pending machine split: core/machine.ts is being split into files; the
+  // unlock paths will charge these there (issue 10 items 1-2 land with it).
+  ignore: true,
+  fn() {
+    const seen = allCharged();
+    assert.deepEqual(MACHINE_PENDING.filter((k) => !seen.has(k)), []);
+  },
+});
