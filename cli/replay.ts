@@ -6,7 +6,7 @@
  * `--update` re-records the trace from its header after an intended change.
  * @module
  */
-import { replayFile, type ReplayResult, stateAt, type StateJson, TraceReader } from "../replay/mod.ts";
+import { readTraceHeader, replayFile, type ReplayResult, stateAt, type StateJson } from "../replay/mod.ts";
 import { intFlag, parse, UsageError } from "./_args.ts";
 import { recordRun } from "./run.ts";
 import { findScenario } from "../drivers/mod.ts";
@@ -36,9 +36,8 @@ export function cmdReplay(args: string[]): number {
 
 function update(files: string[], json: boolean): number {
   const out = files.map((f) => {
-    const r = TraceReader.open(f);
-    const h = r.header;
-    r.close();
+    // The header alone, so a trace of an older format version can be re-recorded too.
+    const h = readTraceHeader(f);
     const s = recordRun({ scenario: h.scenario, seed: h.seed, overrides: {}, config: { ...h.config }, out: f });
     return { file: f, events: s.events, traceBytes: s.traceBytes };
   });

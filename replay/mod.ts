@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-export { TraceError, type TraceErrorCode, TraceReader } from "./reader.ts";
+export { readTraceHeader, TraceError, type TraceErrorCode, TraceReader } from "./reader.ts";
 export {
   type CheckResult,
   checkTrace,
