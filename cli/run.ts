@@ -1,5 +1,5 @@
 /**
- * `deno task run [SCENARIO] [--seed N] [--set k=v]... [--out FILE]
+ * `deno task run [SCENARIO] [--seed N] [--set k=v]... [--out FILE | --no-trace]
  * [--compare key=v1,v2,...] [--json]`: records a run into a trace and prints
  * its summary; `--compare` runs one variant per value with the same seed and
  * prints one table with ratios against the first.
@@ -23,7 +23,8 @@ export interface RecordOptions {
   overrides: Record<string, string>;
   /** A fully resolved configuration (from a trace header); overrides are then ignored. */
   config?: Config;
-  out: string;
+  /** The trace file to write; null runs without a writer (`--no-trace`: the simulation alone). */
+  out: string | null;
   progress?: boolean;
   /** Follow these schedule decisions instead of drawing them (a shrunk exploration run). */
   decisions?: DecisionFeed;
@@ -33,22 +34,25 @@ export interface RecordOptions {
 export function recordRun(o: RecordOptions): Summary {
   const scenario = findScenario(o.scenario);
   const config = o.config ?? resolveScenarioConfig(scenario, o.overrides);
-  Deno.mkdirSync(dirname(o.out), { recursive: true });
-  const writer = TraceWriter.create(o.out, {
-    tool: TOOL,
-    scenario: scenario.name,
-    seed: o.seed,
-    cpus: Number(config.cpus),
-    config,
-    inputs: [],
-  });
-  const sinks = [writer, ...(o.progress ? [progressSink()] : [])];
+  let writer: TraceWriter | undefined;
+  if (o.out !== null) {
+    Deno.mkdirSync(dirname(o.out), { recursive: true });
+    writer = TraceWriter.create(o.out, {
+      tool: TOOL,
+      scenario: scenario.name,
+      seed: o.seed,
+      cpus: Number(config.cpus),
+      config,
+      inputs: [],
+    });
+  }
+  const sinks = [...(writer ? [writer] : []), ...(o.progress ? [progressSink()] : [])];
   const t0 = performance.now();
   let out;
   try {
     out = runScenario({ scenario: scenario.name, seed: o.seed, config, sinks, decisions: o.decisions });
   } finally {
-    writer.close();
+    writer?.close();
   }
   const wallMs = performance.now() - t0;
   const events = out.result.events;
@@ -60,8 +64,8 @@ export function recordRun(o: RecordOptions): Summary {
     simNs: out.result.simNs,
     wallMs: Math.round(wallMs * 10) / 10,
     eventsPerSec: Math.round(events / Math.max(wallMs, 0.001) * 1000),
-    traceBytes: writer.bytesWritten,
-    bytesPerEvent: Math.round((writer.bytesWritten / Math.max(1, events)) * 100) / 100,
+    traceBytes: writer?.bytesWritten ?? 0,
+    bytesPerEvent: Math.round(((writer?.bytesWritten ?? 0) / Math.max(1, events)) * 100) / 100,
     out: o.out,
     end: out.result.reason,
     metrics: out.metrics,
@@ -94,6 +98,7 @@ export function cmdRun(args: string[]): number {
     out: { type: "string" },
     compare: { type: "string" },
     json: { type: "boolean" },
+    "no-trace": { type: "boolean" },
   });
   if (positionals.length > 1) throw new UsageError(`run takes one scenario, got ${positionals.join(" ")}`);
   const name = positionals[0] ?? DEFAULT_SCENARIO;
@@ -102,10 +107,13 @@ export function cmdRun(args: string[]): number {
   const overrides = setFlags(values.set);
   const json = values.json === true;
   const progress = !json && stderrIsTty();
+  const noTrace = values["no-trace"] === true;
+  if (noTrace && values.out !== undefined) throw new UsageError("--no-trace writes no file: drop --out");
+  if (noTrace && values.compare !== undefined) throw new UsageError("--no-trace does not combine with --compare");
   if (values.compare !== undefined) {
     return runCompare(name, seed, overrides, String(values.compare), json, progress, values.out as string | undefined);
   }
-  const out = (values.out as string | undefined) ?? `runs/${name}-${seed}.lstrace`;
+  const out = noTrace ? null : (values.out as string | undefined) ?? `runs/${name}-${seed}.lstrace`;
   const s = recordRun({ scenario: name, seed, overrides, out, progress });
   if (json) console.log(JSON.stringify(s));
   else printSummary(s);
