@@ -20,7 +20,7 @@
  * @module
  */
 import type { EventRecord, EventSink } from "../core/event.ts";
-import { FIELDS_MAX, KIND_ID_MAX, kindDefOrNull } from "../core/schema.ts";
+import { FIELDS_MAX, kindDefOrNull } from "../core/schema.ts";
 import { constants as zlibConstants, zstdCompressSync } from "node:zlib";
 import {
   BLOCK_CRC_AT,
