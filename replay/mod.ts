@@ -22,7 +22,7 @@ export {
 } from "./check.ts";
 export { type Divergence, type RerunOptions, rerunTrace, type ScenarioResolver } from "./rerun.ts";
 export { type LockState, RebuiltState, type SocketState, type StateJson, type ThreadState } from "./state.ts";
-export { SNAPSHOT_EVERY, stateAt } from "./seek.ts";
+export { SEEK_SUFFIX, SNAPSHOT_EVERY, stateAt } from "./seek.ts";
 export { eventToJson, type StringLookup } from "../format/json.ts";
 export type { TraceHeader } from "../format/format.ts";
 

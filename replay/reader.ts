@@ -24,6 +24,7 @@
  */
 import { EventRecord } from "../core/event.ts";
 import {
+  BLOCK_CRC_AT,
   crc32c,
   FORMAT_VERSION,
   getU32,
@@ -290,6 +291,23 @@ export class TraceReader {
       // Loading checks and decodes the block; nothing else to do.
     }
     return this.#store.index.events();
+  }
+
+  /**
+   * A checksum naming this file's content: CRC-32C over the header's, every
+   * block's and the footer's CRC fields (each covers its bytes, so any change
+   * to the file changes one of them). Undefined without a valid footer. Caches
+   * derived from a trace (the seek snapshots) are validated against it.
+   */
+  contentKey(): number | undefined {
+    const footer = this.#footer;
+    if (!footer) return undefined;
+    const ix = this.#store.index;
+    const crcs = new Uint8Array(4 * (ix.length + 2));
+    this.#src.read(16, crcs, 4);
+    for (let b = 0; b < ix.length; b++) this.#src.read(ix.offset[b] + BLOCK_CRC_AT, crcs.subarray(4 * (b + 1)), 4);
+    this.#src.read(footer.footerOffset + 8, crcs.subarray(4 * (ix.length + 1)), 4);
+    return crc32c(crcs);
   }
 
   /** Closes the file. */
