@@ -66,6 +66,7 @@ export {
   type SocketState,
   stateAt,
   type StateJson,
+  type StateSnapshot,
   type ThreadState,
   TraceError,
   type TraceErrorCode,

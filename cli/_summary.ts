@@ -17,7 +17,8 @@ export interface Summary {
   eventsPerSec: number;
   traceBytes: number;
   bytesPerEvent: number;
-  out: string;
+  /** The trace file, or null for a run with `--no-trace`. */
+  out: string | null;
   end: string;
   metrics: Metrics;
   violations: { kind: string; event: number; message: string }[];
@@ -30,7 +31,9 @@ export function printSummary(s: Summary): void {
     `${s.scenario} seed ${s.seed}: ${s.events} events, ${(s.simNs / 1e6).toFixed(3)} ms simulated, ended: ${s.end}`,
   );
   console.log(
-    `  trace ${s.out}: ${s.traceBytes} bytes (${s.bytesPerEvent} B/event), ${s.eventsPerSec} events/s, ${s.wallMs} ms`,
+    s.out === null
+      ? `  no trace (--no-trace): ${s.eventsPerSec} events/s, ${s.wallMs} ms`
+      : `  trace ${s.out}: ${s.traceBytes} bytes (${s.bytesPerEvent} B/event), ${s.eventsPerSec} events/s, ${s.wallMs} ms`,
   );
   for (const [k, v] of Object.entries(s.metrics)) {
     console.log(
@@ -58,7 +61,7 @@ export function printCompare(key: string, vals: string[], runs: Summary[]): void
     console.log(row(n, cells));
   }
   console.log(row("violations", runs.map((r) => String(r.violations.length))));
-  for (const r of runs) console.log(`  ${r.out}`);
+  for (const r of runs) if (r.out !== null) console.log(`  ${r.out}`);
 }
 
 /** Numeric metrics with nested tables spelled `name.key` (e.g. cpuBusyPct.cpu0). */

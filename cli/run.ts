@@ -1,7 +1,8 @@
 /**
- * `deno task run [SCENARIO] [--seed N] [--set k=v]... [--out FILE]
+ * `deno task run [SCENARIO | ./file.ts] [--seed N] [--set k=v]... [--out FILE | --no-trace]
  * [--compare key=v1,v2,...] [--sweep key=v1,v2,...] [--json]`: records a run
- * into a trace and prints its summary; `--compare` runs one variant per value
+ * into a trace and prints its summary; `--no-trace` runs without a writer (to
+ * measure what recording costs); `--compare` runs one variant per value
  * with the same seed and prints one table with ratios against the first;
  * `--sweep` repeats that (or the single run) at each value of another key:
  * one table per point with `--compare`, one table across the points
@@ -32,7 +33,8 @@ export interface RecordOptions {
   overrides: Record<string, string>;
   /** A fully resolved configuration (from a trace header); overrides are then ignored. */
   config?: Config;
-  out: string;
+  /** The trace file to write; null runs without a writer (`--no-trace`: the simulation alone). */
+  out: string | null;
   progress?: boolean;
   /** Follow these schedule decisions instead of drawing them (a shrunk exploration run). */
   decisions?: DecisionFeed;
@@ -44,23 +46,26 @@ export function recordRun(o: RecordOptions): Summary {
   const config = o.config !== undefined
     ? checkScenarioConfig(scenario, o.config).config
     : resolveScenarioConfig(scenario, o.overrides);
-  Deno.mkdirSync(dirname(o.out), { recursive: true });
-  const writer = TraceWriter.create(o.out, {
-    tool: TOOL,
-    scenario: scenario.name,
-    seed: o.seed,
-    cpus: Number(config.cpus),
-    config,
-    inputs: [],
-    ...(o.module !== undefined ? { module: o.module } : {}),
-  });
-  const sinks = [writer, ...(o.progress ? [progressSink()] : [])];
+  let writer: TraceWriter | undefined;
+  if (o.out !== null) {
+    Deno.mkdirSync(dirname(o.out), { recursive: true });
+    writer = TraceWriter.create(o.out, {
+      tool: TOOL,
+      scenario: scenario.name,
+      seed: o.seed,
+      cpus: Number(config.cpus),
+      config,
+      inputs: [],
+      ...(o.module !== undefined ? { module: o.module } : {}),
+    });
+  }
+  const sinks = [...(writer ? [writer] : []), ...(o.progress ? [progressSink()] : [])];
   const t0 = performance.now();
   let out;
   try {
     out = execute(scenario, { seed: o.seed, config, sinks, decisions: o.decisions });
   } finally {
-    writer.close();
+    writer?.close();
   }
   const wallMs = performance.now() - t0;
   const events = out.result.events;
@@ -72,8 +77,8 @@ export function recordRun(o: RecordOptions): Summary {
     simNs: out.result.simNs,
     wallMs: Math.round(wallMs * 10) / 10,
     eventsPerSec: Math.round(events / Math.max(wallMs, 0.001) * 1000),
-    traceBytes: writer.bytesWritten,
-    bytesPerEvent: Math.round((writer.bytesWritten / Math.max(1, events)) * 100) / 100,
+    traceBytes: writer?.bytesWritten ?? 0,
+    bytesPerEvent: Math.round(((writer?.bytesWritten ?? 0) / Math.max(1, events)) * 100) / 100,
     out: o.out,
     end: out.result.reason,
     metrics: out.metrics,
@@ -107,6 +112,7 @@ export async function cmdRun(args: string[]): Promise<number> {
     compare: { type: "string" },
     sweep: { type: "string" },
     json: { type: "boolean" },
+    "no-trace": { type: "boolean" },
   });
   if (positionals.length > 1) throw new UsageError(`run takes one scenario, got ${positionals.join(" ")}`);
   const loaded = await loadScenario(positionals[0] ?? DEFAULT_SCENARIO);
@@ -115,6 +121,11 @@ export async function cmdRun(args: string[]): Promise<number> {
   const overrides = setFlags(values.set);
   const json = values.json === true;
   const progress = !json && stderrIsTty();
+  const noTrace = values["no-trace"] === true;
+  if (noTrace && values.out !== undefined) throw new UsageError("--no-trace writes no file: drop --out");
+  if (noTrace && (values.compare !== undefined || values.sweep !== undefined)) {
+    throw new UsageError("--no-trace does not combine with --compare or --sweep");
+  }
   const outDir = values.out as string | undefined;
   if (values.sweep !== undefined) {
     const compare = values.compare !== undefined ? keyValues("compare", String(values.compare)) : null;
@@ -127,7 +138,7 @@ export async function cmdRun(args: string[]): Promise<number> {
     else printCompare(key, vals, runs);
     return runs.some((r) => r.violations.length > 0) ? 1 : 0;
   }
-  const out = (values.out as string | undefined) ?? `runs/${name}-${seed}.lstrace`;
+  const out = noTrace ? null : (values.out as string | undefined) ?? `runs/${name}-${seed}.lstrace`;
   const s = recordRun({ scenario: loaded.scenario, module: loaded.module, seed, overrides, out, progress });
   if (json) console.log(JSON.stringify(s));
   else printSummary(s);

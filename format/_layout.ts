@@ -18,8 +18,8 @@ export const CODE_PKT = 2;
 export const CODE_STR = 3;
 /**
  * Field codec of "u", "ns" and "obj": raw unsigned varint or zigzag delta from
- * the previous value of the same kind and field in the block, whichever the
- * slot's running score predicts shorter (see {@link adaptScore}).
+ * the previous value of the same kind and field in the block, as the block's
+ * field-mode table says (see {@link deltaGain}).
  */
 export const CODE_ADAPT = 4;
 
@@ -39,9 +39,9 @@ export const KIND_STR_DEF: number = KIND.strDef;
 export const KIND_CHECKPOINT: number = KIND.checkpoint;
 
 /**
- * Kind ids with a one-byte code, frozen by format version 1: code c (0..60)
- * stands for KIND_CODE_IDS[c]. Codes 61 and 62 are reserved; code 63 escapes
- * to a second byte holding the kind id, for kinds added to the schema later.
+ * Kind ids with a one-byte code, frozen by format version 2: code c (0..62)
+ * stands for KIND_CODE_IDS[c]; code 63 escapes to a second byte holding the
+ * kind id, for kinds added to the schema later (and flow-def, which is rare).
  * Changing this list needs a new format version.
  */
 export const KIND_CODE_IDS: readonly number[] = [
@@ -53,6 +53,7 @@ export const KIND_CODE_IDS: readonly number[] = [
   ...[50, 51, 52, 53, 54],
   ...[60, 61, 62, 63],
   ...[70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89],
+  ...[90, 92],
 ];
 /** Lead-byte flag: same cpu and thread as the previous event of the block (no context bytes follow). */
 export const SAME_CONTEXT = 0x80;
@@ -67,7 +68,7 @@ export const CODE_OF_KIND: Uint8Array = new Uint8Array(KIND_ID_MAX + 1).fill(KIN
 /** Kind id of each code; -1 for reserved codes and the escape. */
 export const KIND_OF_CODE: Int16Array = new Int16Array(KIND_CODE_ESCAPE + 1).fill(-1);
 KIND_CODE_IDS.forEach((id, code) => {
-  if (code >= KIND_CODE_ESCAPE - 2) throw new Error("trace format: too many kind codes");
+  if (code >= KIND_CODE_ESCAPE) throw new Error("trace format: too many kind codes");
   CODE_OF_KIND[id] = code;
   KIND_OF_CODE[code] = id;
 });
@@ -95,11 +96,10 @@ if (FIELD_COUNT[KIND_STR_DEF] !== 1 || FIELD_CODE[KIND_STR_DEF * FIELDS_MAX] !==
 }
 if (FIELD_COUNT[KIND_CHECKPOINT] < 0) throw new Error("trace format: the schema lacks checkpoint");
 
-/**
- * Varint bytes of a value below 2^32 by its count of leading zero bits
- * (Math.clz32). The encode and decode loops inline `adaptScore` with this
- * table (V8 does not inline calls into functions that large).
- */
+/** Number of (kind, field) slots: slot `kind * FIELDS_MAX + field`. */
+export const SLOTS: number = (KIND_ID_MAX + 1) * FIELDS_MAX;
+
+/** Varint bytes of a value below 2^32 by its count of leading zero bits (Math.clz32). */
 export const SIZE_BY_CLZ: Uint8Array = Uint8Array.from(
   { length: 33 },
   (_, clz) => Math.max(1, Math.ceil((32 - clz) / 7)),
@@ -119,14 +119,37 @@ export function varISize(d: number): number {
 }
 
 /**
- * The next score of an adaptive field slot after value `v` (the previous value
- * being `prev`): an integer moving sum of how many bytes the delta form would
- * have saved, decaying by 1/8 per value. The next value of the slot is written
- * as a delta when the score is above 0. Encoder and decoder run this same
- * integer arithmetic on the same values, so no bit in the file says which form
- * a field uses.
+ * Bytes the delta form of an adaptive field saves over the raw form for value
+ * `v` whose delta from the slot's previous value is `d` (negative: it costs).
+ * The one place the format's adaptive choice is computed: the writer sums it
+ * per slot over a block and {@link chooseModes} turns the sums into the next
+ * block's field-mode table. The decoder never computes it: it reads the table.
  */
-export function adaptScore(score: number, v: number, prev: number): number {
-  const s = score + (varUSize(v) - varISize(v - prev)) * 16;
-  return s - (s >> 3);
+export function deltaGain(v: number, d: number): number {
+  return varUSize(v) - varISize(d);
+}
+
+/**
+ * Sets `modes[slot]` to 1 (delta) for each adaptive slot whose summed gain is
+ * positive, 0 (raw) otherwise, and clears the sums. Returns the number of
+ * delta slots.
+ */
+export function chooseModes(gain: Float64Array, modes: Uint8Array): number {
+  let n = 0;
+  for (let slot = 0; slot < SLOTS; slot++) {
+    const delta = gain[slot] > 0 && FIELD_CODE[slot] === CODE_ADAPT ? 1 : 0;
+    modes[slot] = delta;
+    n += delta;
+    gain[slot] = 0;
+  }
+  return n;
+}
+
+/**
+ * Whether `slot` may be in delta mode: an adaptive field of a declared kind
+ * (the decoder refuses a mode table naming anything else).
+ */
+export function isAdaptSlot(slot: number): boolean {
+  const kind = Math.floor(slot / FIELDS_MAX);
+  return slot >= 0 && slot < SLOTS && slot - kind * FIELDS_MAX < FIELD_COUNT[kind] && FIELD_CODE[slot] === CODE_ADAPT;
 }

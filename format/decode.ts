@@ -19,14 +19,13 @@ import {
   FIELD_CODE,
   FIELD_COUNT,
   FIELD_LIMIT,
+  isAdaptSlot,
   KIND_CODE_ESCAPE,
   KIND_CODE_MASK,
   KIND_OF_CODE,
   KIND_STR_DEF,
   SAME_CONTEXT,
-  SIZE_BY_CLZ,
-  varISize,
-  varUSize,
+  SLOTS,
 } from "./_layout.ts";
 import { TraceError } from "./error.ts";
 import type { StringTable } from "./strings.ts";
@@ -96,8 +95,14 @@ export class DecodedBlock {
 /** Where the block sits, for error messages. */
 export interface BlockPlace {
   block: number;
-  /** File offset of the payload's first byte. */
+  /**
+   * File offset of the payload's first byte when the payload is stored raw
+   * (errors then name the exact byte); -1 for a compressed payload, whose
+   * errors name `blockOffset`, the block's first byte.
+   */
   payloadOffset: number;
+  /** File offset of the block header. */
+  blockOffset: number;
   /** Index of the block's first event: the events before the block are all that read back. */
   firstIndex: number;
 }
@@ -106,9 +111,10 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const cursor: VarCursor = { pos: 0, end: 0 };
 /** Per-cpu thread last seen in the block (the decoder's copy of the writer's table). */
 const cpuLast = new Float64Array(CPUS_MAX);
-/** Previous value and score of each adaptive field slot (the decoder's copy of the writer's). */
-const adaptPrev = new Float64Array((KIND_ID_MAX + 1) * FIELDS_MAX);
-const adaptScores = new Int32Array((KIND_ID_MAX + 1) * FIELDS_MAX);
+/** Previous value of each adaptive field slot in delta mode (the decoder's copy of the writer's). */
+const adaptPrev = new Float64Array(SLOTS);
+/** The block's field modes per slot (1 delta, 0 raw), from the mode table at the payload's start. */
+const slotModes = new Uint8Array(SLOTS);
 
 /**
  * Position after the last slow varint read, in a typed array rather than a
@@ -182,13 +188,12 @@ export function decodeBlock(
   const last = cpuLast, at = after, kindOfCode = KIND_OF_CODE, codeOfKind = CODE_OF_KIND;
   const fieldCounts = FIELD_COUNT, fieldCodes = FIELD_CODE, fieldLimits = FIELD_LIMIT;
   last.fill(0);
-  const aPrev = adaptPrev, aScore = adaptScores, sizeByClz = SIZE_BY_CLZ;
+  const aPrev = adaptPrev, modes = slotModes;
   aPrev.fill(0);
-  aScore.fill(0);
+  let p = readModeTable(buf, len, modes, place);
   const kinds = out.kind, times = out.tNs, cpus = out.cpu, threads = out.thread, fields = out.fields;
   // Unused fields are 0: one memset per block beats a zeroing loop per event.
   fields.fill(0, 0, count * kFieldsMax);
-  let p = 0;
   let t = firstTNs;
   let cpu = 0;
   let thread = 0;
@@ -263,9 +268,7 @@ export function decodeBlock(
       let v = buf[p];
       if (code === kCodeAdapt) {
         const slot = base + j;
-        const prev = aPrev[slot];
-        const s = aScore[slot];
-        if (s > 0) {
+        if (modes[slot] !== 0) {
           if (v < 0x80) {
             p++;
             v = v & 1 ? -(v >>> 1) - 1 : v >>> 1;
@@ -273,8 +276,9 @@ export function decodeBlock(
             v = slowI(buf, p, at);
             p = at[0];
           }
-          v += prev;
+          v += aPrev[slot];
           if (!(v >= 0 && v <= kSafeMax)) return failField(place, start, i, kind, j);
+          aPrev[slot] = v;
         } else {
           if (v < 0x80) p++;
           else {
@@ -283,14 +287,6 @@ export function decodeBlock(
             if (v < 0) return failField(place, start, i, kind, j);
           }
         }
-        // adaptScore(s, v, prev), inlined.
-        const d = v - prev;
-        const m = d < 0 ? -d - 1 : d;
-        const rawSize = v < 0x100000000 ? sizeByClz[Math.clz32(v)] : varUSize(v);
-        const deltaSize = m < 0x80000000 ? sizeByClz[Math.clz32(m) - 1] : varISize(d);
-        const next = s + (rawSize - deltaSize) * 16;
-        aScore[slot] = next - (next >> 3);
-        aPrev[slot] = v;
       } else if (code === kCodeU) {
         if (v < 0x80) p++;
         else {
@@ -330,6 +326,30 @@ export function decodeBlock(
   if (p !== len) return fail(place, p, count, `${len - p} bytes follow the block's last event`);
   out.count = count;
   out.block = place.block;
+}
+
+/**
+ * Reads the field-mode table at the payload's start into `modes` (1 for each
+ * delta slot, 0 for the rest); returns the position after it. The slots must
+ * be ascending adaptive slots of declared kinds.
+ */
+function readModeTable(buf: Uint8Array, len: number, modes: Uint8Array, place: BlockPlace): number {
+  modes.fill(0);
+  cursor.pos = 0;
+  cursor.end = len;
+  const n = getVarU(buf, cursor);
+  if (n < 0 || n > SLOTS) return fail(place, 0, 0, "bad field-mode table count");
+  let slot = 0;
+  for (let k = 0; k < n; k++) {
+    const gap = getVarU(buf, cursor);
+    if (gap < 1) return fail(place, cursor.pos, 0, "bad field-mode table entry");
+    slot += gap;
+    if (!isAdaptSlot(slot)) {
+      return fail(place, cursor.pos, 0, `field-mode table names slot ${slot}, not an adaptive field`);
+    }
+    modes[slot] = 1;
+  }
+  return cursor.pos;
 }
 
 /** Decodes a str-def's id and text after its context; returns the position after it. */
@@ -384,7 +404,7 @@ export function decodeText(buf: Uint8Array, p: number, n: number): string | unde
 function fail(place: BlockPlace, at: number, i: number, why: string): never {
   throw new TraceError("corrupt", `event ${place.firstIndex + i}: ${why}`, {
     block: place.block,
-    offset: place.payloadOffset + at,
+    offset: place.payloadOffset >= 0 ? place.payloadOffset + at : place.blockOffset,
     recovered: place.firstIndex,
   });
 }

@@ -13,18 +13,27 @@
  * ```
  * @module
  */
-import { KINDS } from "../core/schema.ts";
+import { FIELDS_MAX, KIND_ID_MAX, KINDS } from "../core/schema.ts";
 
 /** File magic: PNG-style, with CR LF and ^Z so text-mode mangling is detected. */
 export const MAGIC: Uint8Array = Uint8Array.of(0x89, 0x4c, 0x53, 0x54, 0x52, 0x0d, 0x0a, 0x1a);
 /** The format version this code writes, and the newest it reads. */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 /** Bytes of the fixed file prefix: magic, version u16, flags u16, header length u32, header CRC u32. */
 export const PREFIX_BYTES = 20;
 /** Magic of a block header, "LSBK" read as a little-endian u32. */
 export const BLOCK_MAGIC = 0x4b42534c;
-/** Bytes of a block header: magic, payload length, event count, first index u64, first time u64, CRC. */
-export const BLOCK_HEADER_BYTES = 32;
+/**
+ * Bytes of a block header: magic, stored payload length, event count, first index u64, first time u64,
+ * raw (decoded) payload length, codec u8 and 3 zero bytes, CRC.
+ */
+export const BLOCK_HEADER_BYTES = 40;
+/** Offset of the block header's CRC (of bytes 0..35 and the stored payload). */
+export const BLOCK_CRC_AT = 36;
+/** Block codec: the payload is stored as is. */
+export const CODEC_NONE = 0;
+/** Block codec: the payload is one zstd frame (RFC 8878) of the raw payload. */
+export const CODEC_ZSTD = 1;
 /** Magic of the footer, "LSFT" read as a little-endian u32. */
 export const FOOTER_MAGIC = 0x5446534c;
 /** Bytes of the footer's fixed part: magic, payload length, payload CRC. */
@@ -36,14 +45,24 @@ export const TRAILER_BYTES = 16;
 
 /** Largest header JSON; the configuration and external inputs live here. */
 export const HEADER_BYTES_MAX: number = 16 * 1024 * 1024;
-/** Largest block payload (the writer's default is 64 KiB); bounds the reader's per-block memory. */
+/**
+ * Largest raw (decoded) block payload, and so also largest stored one (a block that
+ * compresses no smaller is stored raw); bounds the reader's per-block memory.
+ */
 export const BLOCK_PAYLOAD_MAX_BYTES: number = 256 * 1024;
-/** Default block payload the writer fills before writing a block. */
-export const BLOCK_PAYLOAD_DEFAULT_BYTES: number = 64 * 1024;
+/** Default raw block payload the writer fills before writing a block (larger blocks compress better). */
+export const BLOCK_PAYLOAD_DEFAULT_BYTES: number = 256 * 1024;
+/** Most events a block may hold: every event takes at least one raw payload byte. */
+export const BLOCK_EVENTS_MAX: number = BLOCK_PAYLOAD_MAX_BYTES;
 /** Smallest block payload the writer accepts: one longest str-def must fit. */
 export const BLOCK_PAYLOAD_MIN_BYTES = 8192;
-/** Every event takes at least its lead byte, so a block holds at most one event per payload byte. */
+/** Every event takes at least its lead byte, so a block holds at most one event per raw payload byte. */
 export const EVENT_MIN_BYTES = 1;
+/**
+ * Bytes of the largest field-mode table at the start of a raw payload: a count and one varint per
+ * adaptive (kind, field) slot (see the spec); the writer reserves it in every block.
+ */
+export const MODE_TABLE_MAX_BYTES: number = 3 + (KIND_ID_MAX + 1) * FIELDS_MAX * 2;
 /**
  * Most bytes an event other than str-def can take: lead 1, escaped kind 1, time delta 8,
  * context 2 + 8, 6 fields of 8 (67). The writer flushes a block before it could overflow.

@@ -5,10 +5,14 @@
  *
  * @module
  */
+import { zstdDecompressSync } from "node:zlib";
 import {
+  BLOCK_CRC_AT,
   BLOCK_HEADER_BYTES,
   BLOCK_MAGIC,
   BLOCK_PAYLOAD_MAX_BYTES,
+  CODEC_NONE,
+  CODEC_ZSTD,
   crc32c,
   EVENT_MIN_BYTES,
   FOOTER_HEADER_BYTES,
@@ -25,8 +29,10 @@ import { StringTable } from "../format/strings.ts";
 
 /** One reader's position: its read buffer and the block decoded last. */
 export class BlockCursor {
-  /** Block header, payload, then zero padding. */
+  /** Block header, stored payload, then zero padding. */
   buf: Uint8Array = new Uint8Array(BLOCK_HEADER_BYTES + 64 * 1024 + PAYLOAD_PADDING_BYTES);
+  /** The decompressed payload of a compressed block, then zero padding. */
+  raw: Uint8Array = new Uint8Array(0);
   /** The block decoded into columns. */
   readonly decoded: DecodedBlock = new DecodedBlock();
 
@@ -117,9 +123,7 @@ export class BlockStore {
     const bad = (code: "corrupt" | "checksum", why: string): never => {
       throw new TraceError(code, why, { block: b, offset, recovered });
     };
-    if (crc32c(buf, crc32c(buf, 0, 0, 28), BLOCK_HEADER_BYTES, BLOCK_HEADER_BYTES + payloadBytes) !== getU32(buf, 28)) {
-      bad("checksum", "block checksum mismatch");
-    }
+    if (!blockCrcOk(buf, payloadBytes)) bad("checksum", "block checksum mismatch");
     if (getU32(buf, 0) !== BLOCK_MAGIC) bad("corrupt", "bad block magic");
     if (getU32(buf, 4) !== payloadBytes) bad("corrupt", "block length disagrees with the footer");
     if (getU32(buf, 8) !== ix.count[b]) bad("corrupt", "block event count disagrees with the footer");
@@ -153,8 +157,8 @@ export class BlockStore {
     if (payloadBytes < EVENT_MIN_BYTES || payloadBytes > BLOCK_PAYLOAD_MAX_BYTES) {
       throw new TraceError("length", `block payload length ${payloadBytes} is outside its limits`, place);
     }
-    if (count < 1 || count > payloadBytes / EVENT_MIN_BYTES) {
-      throw new TraceError("length", `block event count ${count} does not fit its ${payloadBytes} bytes`, place);
+    if (count < 1 || count > BLOCK_PAYLOAD_MAX_BYTES / EVENT_MIN_BYTES) {
+      throw new TraceError("length", `block event count ${count} is outside its limits`, place);
     }
     if (BLOCK_HEADER_BYTES + payloadBytes > remaining) {
       throw new TraceError(
@@ -166,9 +170,7 @@ export class BlockStore {
     cur.reserve(payloadBytes);
     const buf = cur.buf;
     this.#src.read(offset, buf, BLOCK_HEADER_BYTES + payloadBytes);
-    if (crc32c(buf, crc32c(buf, 0, 0, 28), BLOCK_HEADER_BYTES, BLOCK_HEADER_BYTES + payloadBytes) !== getU32(buf, 28)) {
-      throw new TraceError("checksum", "block checksum mismatch", place);
-    }
+    if (!blockCrcOk(buf, payloadBytes)) throw new TraceError("checksum", "block checksum mismatch", place);
     const firstIndex = getU64(buf, 12);
     const firstTNs = getU64(buf, 20);
     if (firstIndex !== recovered) {
@@ -202,14 +204,30 @@ export class BlockStore {
     const ix = this.index;
     const firstIndex = ix.firstIndex[b];
     const firstTNs = ix.firstTNs[b];
-    const place = { block: b, payloadOffset: offset + BLOCK_HEADER_BYTES, firstIndex };
     const where = { block: b, offset, recovered: firstIndex };
     if (b > 0 && firstTNs < ix.lastTNs[b - 1]) {
       throw new TraceError("corrupt", "block starts before the previous block's last event", where);
     }
-    const payload = cur.buf.subarray(BLOCK_HEADER_BYTES, BLOCK_HEADER_BYTES + payloadBytes + PAYLOAD_PADDING_BYTES);
-    payload.fill(0, payloadBytes);
-    decodeBlock(payload, payloadBytes, ix.count[b], firstIndex, firstTNs, this.strings, cur.decoded, place);
+    const head = cur.buf;
+    const rawBytes = getU32(head, 28);
+    const codec = getU32(head, 32);
+    const count = ix.count[b];
+    if (rawBytes < EVENT_MIN_BYTES || rawBytes > BLOCK_PAYLOAD_MAX_BYTES || count > rawBytes / EVENT_MIN_BYTES) {
+      throw new TraceError("length", `block raw length ${rawBytes} is outside its limits or below its events`, where);
+    }
+    let payload: Uint8Array;
+    if (codec === CODEC_NONE) {
+      if (rawBytes !== payloadBytes) throw new TraceError("corrupt", "stored block length disagrees", where);
+      payload = head.subarray(BLOCK_HEADER_BYTES, BLOCK_HEADER_BYTES + payloadBytes + PAYLOAD_PADDING_BYTES);
+      payload.fill(0, payloadBytes);
+    } else if (codec === CODEC_ZSTD) {
+      payload = inflate(head.subarray(BLOCK_HEADER_BYTES, BLOCK_HEADER_BYTES + payloadBytes), rawBytes, cur, where);
+    } else {
+      throw new TraceError("corrupt", `unknown block codec ${codec & 0xff} or nonzero reserved bytes`, where);
+    }
+    const payloadOffset = codec === CODEC_NONE ? offset + BLOCK_HEADER_BYTES : -1;
+    const place = { block: b, payloadOffset, blockOffset: offset, firstIndex };
+    decodeBlock(payload, rawBytes, count, firstIndex, firstTNs, this.strings, cur.decoded, place);
     const lastTNs = cur.decoded.tNs[ix.count[b] - 1];
     if (b + 1 < ix.length && ix.firstTNs[b + 1] < lastTNs) {
       cur.decoded.block = -1;
@@ -221,4 +239,42 @@ export class BlockStore {
     }
     ix.lastTNs[b] = lastTNs;
   }
+}
+
+/** Whether block header bytes 0..35 and the stored payload after the header match the header's CRC. */
+function blockCrcOk(buf: Uint8Array, storedBytes: number): boolean {
+  const crc = crc32c(buf, crc32c(buf, 0, 0, BLOCK_CRC_AT), BLOCK_HEADER_BYTES, BLOCK_HEADER_BYTES + storedBytes);
+  return crc === getU32(buf, BLOCK_CRC_AT);
+}
+
+/**
+ * Decompresses a zstd block payload into the cursor's raw buffer (followed by
+ * zero padding); the result must be exactly `rawBytes` long.
+ */
+function inflate(
+  stored: Uint8Array,
+  rawBytes: number,
+  cur: BlockCursor,
+  where: { block: number; offset: number; recovered: number },
+): Uint8Array {
+  let out: Uint8Array;
+  try {
+    // One allocation per block (the decompressor's output), none per event.
+    out = zstdDecompressSync(stored, { maxOutputLength: BLOCK_PAYLOAD_MAX_BYTES });
+  } catch {
+    throw new TraceError("corrupt", "the block's zstd frame does not decompress", where);
+  }
+  if (out.length !== rawBytes) {
+    throw new TraceError(
+      "corrupt",
+      `the block decompresses to ${out.length} bytes, its header says ${rawBytes}`,
+      where,
+    );
+  }
+  const need = rawBytes + PAYLOAD_PADDING_BYTES;
+  if (cur.raw.length < need) cur.raw = new Uint8Array(Math.max(need, BLOCK_PAYLOAD_MAX_BYTES + PAYLOAD_PADDING_BYTES));
+  const raw = cur.raw;
+  raw.set(out);
+  raw.fill(0, rawBytes, need);
+  return raw;
 }

@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-export { TraceError, type TraceErrorCode, TraceReader } from "./reader.ts";
+export { readTraceHeader, TraceError, type TraceErrorCode, TraceReader } from "./reader.ts";
 export {
   type CheckResult,
   checkTrace,
@@ -21,8 +21,15 @@ export {
   type RecordedViolation,
 } from "./check.ts";
 export { type Divergence, type RerunOptions, rerunTrace, type ScenarioResolver } from "./rerun.ts";
-export { type LockState, RebuiltState, type SocketState, type StateJson, type ThreadState } from "./state.ts";
-export { SNAPSHOT_EVERY, stateAt } from "./seek.ts";
+export {
+  type LockState,
+  RebuiltState,
+  type SocketState,
+  type StateJson,
+  type StateSnapshot,
+  type ThreadState,
+} from "./state.ts";
+export { SEEK_SUFFIX, SNAPSHOT_EVERY, stateAt } from "./seek.ts";
 export { eventToJson, type StringLookup } from "../format/json.ts";
 export type { TraceHeader } from "../format/format.ts";
 

@@ -24,6 +24,7 @@
  */
 import { EventRecord } from "../core/event.ts";
 import {
+  BLOCK_CRC_AT,
   crc32c,
   FORMAT_VERSION,
   getU32,
@@ -292,6 +293,23 @@ export class TraceReader {
     return this.#store.index.events();
   }
 
+  /**
+   * A checksum naming this file's content: CRC-32C over the header's, every
+   * block's and the footer's CRC fields (each covers its bytes, so any change
+   * to the file changes one of them). Undefined without a valid footer. Caches
+   * derived from a trace (the seek snapshots) are validated against it.
+   */
+  contentKey(): number | undefined {
+    const footer = this.#footer;
+    if (!footer) return undefined;
+    const ix = this.#store.index;
+    const crcs = new Uint8Array(4 * (ix.length + 2));
+    this.#src.read(16, crcs, 4);
+    for (let b = 0; b < ix.length; b++) this.#src.read(ix.offset[b] + BLOCK_CRC_AT, crcs.subarray(4 * (b + 1)), 4);
+    this.#src.read(footer.footerOffset + 8, crcs.subarray(4 * (ix.length + 1)), 4);
+    return crc32c(crcs);
+  }
+
   /** Closes the file. */
   close(): void {
     this.#src.close();
@@ -423,8 +441,33 @@ function checkIndex(index: number): void {
   }
 }
 
-/** Reads and checks the prefix and the header JSON. */
-function readHeader(src: ByteSource): { header: TraceHeader; dataStart: number } {
+/** Oldest format version whose prefix and header {@link readTraceHeader} still reads (for `replay --update`). */
+const HEADER_VERSION_MIN = 1;
+
+/**
+ * Reads only the header of the trace at `path`, also from an older format
+ * version this reader no longer decodes (the prefix and header have kept one
+ * layout since version 1), so `replay --update` can re-record an old trace.
+ * The returned header's `formatVersion` is the file's. Throws TraceError.
+ *
+ * @example
+ * ```ts
+ * import { readTraceHeader } from "./reader.ts";
+ * const h = readTraceHeader("runs/demo.lstrace");
+ * console.log(h.scenario, h.seed, h.formatVersion);
+ * ```
+ */
+export function readTraceHeader(path: string): TraceHeader {
+  const src = new FileSource(path);
+  try {
+    return readHeader(src, true).header;
+  } finally {
+    src.close();
+  }
+}
+
+/** Reads and checks the prefix and the header JSON (of an older version too when `older`). */
+function readHeader(src: ByteSource, older = false): { header: TraceHeader; dataStart: number } {
   const size = src.size;
   const prefix = new Uint8Array(PREFIX_BYTES);
   src.read(0, prefix, Math.min(size, PREFIX_BYTES));
@@ -440,9 +483,13 @@ function readHeader(src: ByteSource): { header: TraceHeader; dataStart: number }
     throw new TraceError("truncated", "the file ends inside its prefix", { offset: 0, recovered: 0 });
   }
   const version = prefix[8] | (prefix[9] << 8);
-  if (version !== FORMAT_VERSION) {
+  const readable = version === FORMAT_VERSION || (older && version >= HEADER_VERSION_MIN && version < FORMAT_VERSION);
+  if (!readable) {
     const why = version > FORMAT_VERSION
       ? `format version ${version} is newer than this reader's ${FORMAT_VERSION}: use a newer lockstep to read it`
+      : version >= HEADER_VERSION_MIN
+      ? `format version ${version} is older than this reader's ${FORMAT_VERSION} (its blocks are laid out ` +
+        `differently): re-record it with \`deno task replay --update FILE\`, or read it with the lockstep that wrote it`
       : `format version ${version} is not a version this reader knows (it reads ${FORMAT_VERSION})`;
     throw new TraceError("unsupported-version", why, { offset: 8 });
   }
@@ -481,6 +528,13 @@ function readHeader(src: ByteSource): { header: TraceHeader; dataStart: number }
       );
     }
     header = rest;
+  }
+  if (older && version !== FORMAT_VERSION && typeof header === "object" && header !== null) {
+    // headerProblem checks formatVersion against this build's; an older file names its own.
+    header = { ...header, formatVersion: FORMAT_VERSION };
+    const problem = headerProblem(header);
+    if (problem) throw new TraceError("corrupt", `bad header: ${problem}`, { offset: PREFIX_BYTES });
+    return { header: { ...(header as TraceHeader), formatVersion: version }, dataStart: PREFIX_BYTES + len };
   }
   const problem = headerProblem(header);
   if (problem) throw new TraceError("corrupt", `bad header: ${problem}`, { offset: PREFIX_BYTES });

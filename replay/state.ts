@@ -132,6 +132,36 @@ export interface StateJson {
   packets: { rx: number; tx: number; listed: { id: number; flow: number; len: number; stage: string }[] };
 }
 
+/** A {@link RebuiltState} as plain JSON data (see {@link RebuiltState.snapshot}). */
+export interface StateSnapshot {
+  /** Events folded. */
+  index: number;
+  /** Time of the last folded event. */
+  tNs: number;
+  /** Interned strings as [id, text]. */
+  strings: [number, string][];
+  /** Object names as [id, name]. */
+  names: [number, string][];
+  /** Threads by id - 1. */
+  threads: ThreadState[];
+  /** Running thread per CPU. */
+  cpuCur: number[];
+  /** Locks in creation order. */
+  locks: LockState[];
+  /** Queued task ids per task queue. */
+  taskqs: [number, number[]][];
+  /** Pending timeouts as [id, deadline]. */
+  timeouts: [number, number][];
+  /** Every timeout id in creation order. */
+  timeoutIds: number[];
+  /** Reference-counted objects as [id, object]. */
+  refs: [number, { type: string; refs: number; freed: boolean }][];
+  /** Sockets. */
+  sockets: SocketState[];
+  /** Packets in flight as [id, packet]. */
+  packets: [number, { flow: number; len: number; stage: number }][];
+}
+
 /** The machine state rebuilt from a trace. */
 export class RebuiltState implements DigestView {
   /** Index of the next event to apply (= events folded so far). */
@@ -411,6 +441,53 @@ export class RebuiltState implements DigestView {
     for (const [k, o] of this.refs) c.refs.set(k, { ...o });
     for (const [k, s] of this.sockets) c.sockets.set(k, { ...s });
     for (const [k, p] of this.packets) c.packets.set(k, { ...p });
+    return c;
+  }
+
+  /**
+   * Every field as plain JSON data, for the seek snapshots persisted next to
+   * a trace (replay/seek.ts); {@link RebuiltState.fromSnapshot} restores it.
+   */
+  snapshot(): StateSnapshot {
+    const strings: [number, string][] = [];
+    this.strings.forEach((t, id) => void strings.push([id, t]));
+    return {
+      index: this.index,
+      tNs: this.tNs,
+      strings,
+      names: [...this.names],
+      threads: this.threads,
+      cpuCur: this.cpuCur,
+      locks: this.locks,
+      taskqs: [...this.taskqs],
+      timeouts: [...this.timeouts],
+      timeoutIds: this.timeoutIds,
+      refs: [...this.refs],
+      sockets: [...this.sockets.values()],
+      packets: [...this.packets],
+    };
+  }
+
+  /** The state a {@link snapshot} describes (a deep copy: the snapshot may be reused). */
+  static fromSnapshot(o: StateSnapshot): RebuiltState {
+    const c = new RebuiltState();
+    c.index = o.index;
+    c.tNs = o.tNs;
+    for (const [id, t] of o.strings) c.strings[id] = t;
+    for (const [k, v] of o.names) c.names.set(k, v);
+    for (const t of o.threads) c.threads.push({ ...t, held: t.held.slice() });
+    c.cpuCur = o.cpuCur.slice();
+    for (const l of o.locks) {
+      const copy = { ...l, waiters: l.waiters.slice() };
+      c.locks.push(copy);
+      c.lockById[l.id] = copy;
+    }
+    for (const [k, q] of o.taskqs) c.taskqs.set(k, q.slice());
+    for (const [k, v] of o.timeouts) c.timeouts.set(k, v);
+    c.timeoutIds.push(...o.timeoutIds);
+    for (const [k, r] of o.refs) c.refs.set(k, { ...r });
+    for (const so of o.sockets) c.sockets.set(so.id, { ...so });
+    for (const [k, p] of o.packets) c.packets.set(k, { ...p });
     return c;
   }
 

@@ -57,6 +57,27 @@ Deno.test("run --json prints one summary object of the documented shape", async 
   assertEquals(Deno.statSync(`${dir}/a.lstrace`).size, s.traceBytes);
 });
 
+Deno.test("run --no-trace runs the same simulation without writing a trace", async () => {
+  const cwd = Deno.makeTempDirSync({ dir, prefix: "notrace-" });
+  const o = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", main, "run", "taskq-demo", "--no-trace", "--json"],
+    env: { NO_COLOR: "1" },
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(o.code, 0, new TextDecoder().decode(o.stderr));
+  const s = JSON.parse(new TextDecoder().decode(o.stdout));
+  assertEquals(s.out, null);
+  assertEquals(s.traceBytes, 0);
+  const traced = JSON.parse((await cli("run", "taskq-demo", "--out", `${dir}/traced.lstrace`, "--json")).out);
+  assertEquals(s.events, traced.events, "recording does not change the run");
+  assertEquals([...Deno.readDirSync(cwd)].length, 0, "no file written (no runs/ folder either)");
+  const both = await cli("run", "--no-trace", "--out", `${dir}/x.lstrace`);
+  assertEquals(both.code, 2);
+  oneLineError(both.err);
+});
+
 Deno.test("bad input exits 2 with one line and no stack trace", async () => {
   for (
     const args of [

@@ -34,7 +34,7 @@ function layout(bytes: Uint8Array): Layout {
     assert.equal(getU32(bytes, at), 0x4b42534c, "block magic");
     const payload = getU32(bytes, at + 4);
     blocks.push({ offset: at, payload, count: getU32(bytes, at + 8), firstIndex: getU64(bytes, at + 12) });
-    at += 32 + payload;
+    at += 40 + payload;
   }
   return { dataStart, blocks, footerOffset };
 }
@@ -129,10 +129,10 @@ Deno.test("bit flips in block headers and payloads: the blocks before read back"
   const picks = [0, 1, Math.floor(L.blocks.length / 2), L.blocks.length - 1];
   for (const k of picks) {
     const b = L.blocks[k];
-    for (let pos = 0; pos < 32; pos++) {
+    for (let pos = 0; pos < 40; pos++) {
       expectDamage(flipped(b.offset + pos, (pos * 3) % 8), ["checksum"], b.firstIndex, `block ${k} header byte ${pos}`);
     }
-    for (const pos of seededPositions(40, b.offset + 32, b.offset + 32 + b.payload, k + 1)) {
+    for (const pos of seededPositions(40, b.offset + 40, b.offset + 40 + b.payload, k + 1)) {
       expectDamage(flipped(pos, pos % 8), ["checksum"], b.firstIndex, `block ${k} payload byte ${pos}`);
     }
   }
@@ -174,8 +174,8 @@ Deno.test("footer damage in recover mode: falls back to scanning every block", (
 
 Deno.test("truncation at every block boundary and inside blocks", () => {
   for (const [k, b] of L.blocks.entries()) {
-    const cuts = [0, 1, 4, 31, 32, 33, 32 + (b.payload >> 1), 32 + b.payload - 1];
-    for (const cut of k % 3 === 0 ? cuts : [0, 32 + (b.payload >> 1)]) {
+    const cuts = [0, 1, 4, 39, 40, 41, 40 + (b.payload >> 1), 40 + b.payload - 1];
+    for (const cut of k % 3 === 0 ? cuts : [0, 40 + (b.payload >> 1)]) {
       const bytes = GOOD.slice(0, b.offset + cut);
       expectDamage(bytes, ["truncated"], b.firstIndex, `cut at block ${k} + ${cut}`);
       const lenient = read(bytes, true);
@@ -203,26 +203,39 @@ Deno.test("truncation inside the footer and trailer, and inside the header", () 
 
 Deno.test("a newer format version is refused clearly", () => {
   const bytes = GOOD.slice();
-  bytes[8] = 2;
+  bytes[8] = 3;
   putU32(bytes, 16, crc32c(bytes.subarray(20, L.dataStart), crc32c(bytes, 0, 8, 16)));
   const out = read(bytes);
   assert.ok(out.error instanceof TraceError);
   assert.equal(out.error.code, "unsupported-version");
-  assert.match(out.error.message, /format version 2 is newer than this reader's 1/);
+  assert.match(out.error.message, /format version 3 is newer than this reader's 2/);
+});
+
+Deno.test("an older format version is refused, naming it and the way to re-record", () => {
+  const bytes = GOOD.slice();
+  bytes[8] = 1;
+  putU32(bytes, 16, crc32c(bytes.subarray(20, L.dataStart), crc32c(bytes, 0, 8, 16)));
+  const out = read(bytes);
+  assert.ok(out.error instanceof TraceError);
+  assert.equal(out.error.code, "unsupported-version");
+  assert.match(out.error.message, /format version 1 is older than this reader's 2/);
+  assert.match(out.error.message, /replay --update/);
 });
 
 /** A file with the sample header and hand-made blocks (each: payload bytes, event count, first index and time). */
 function crafted(blocks: { payload: number[]; count: number; firstIndex: number; firstT: number }[]): Uint8Array {
   const parts: Uint8Array[] = [GOOD.slice(0, L.dataStart)];
   for (const b of blocks) {
-    const block = new Uint8Array(32 + b.payload.length);
+    // Stored raw (codec 0): the raw length equals the stored one.
+    const block = new Uint8Array(40 + b.payload.length);
     putU32(block, 0, 0x4b42534c);
     putU32(block, 4, b.payload.length);
     putU32(block, 8, b.count);
     putU64(block, 12, b.firstIndex);
     putU64(block, 20, b.firstT);
-    block.set(b.payload, 32);
-    putU32(block, 28, crc32c(block, crc32c(block, 0, 0, 28), 32, block.length));
+    putU32(block, 28, b.payload.length);
+    block.set(b.payload, 40);
+    putU32(block, 36, crc32c(block, crc32c(block, 0, 0, 36), 40, block.length));
     parts.push(block);
   }
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -239,7 +252,7 @@ Deno.test("crafted corruption with valid checksums is caught by the decoder", ()
   const releaseCode = 23; // lock-release (id 33)
   const taskInitCode = 25; // task-init (id 41)
   const cases: [string, number[], number, RegExp][] = [
-    ["reserved kind code", [same | 61, 1, 0], 1, /reserved kind code 61/],
+    ["escaped kind id past the schema", [same | 63, 200, 1], 1, /kind id 200/],
     ["unknown escaped kind", [same | 63, 100, 1], 1, /kind id 100/],
     ["escape of a kind with a short code", [same | 63, 33, 1, 0], 1, /short code/],
     ["varint overflow", [same | releaseCode, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0], 1, /lock/],
@@ -253,7 +266,20 @@ Deno.test("crafted corruption with valid checksums is caught by the decoder", ()
     ["non-canonical context", [0x40 | releaseCode, 1, 1, 0], 1, /non-canonical/],
     ["bad utf-8 string", [same, 1, 2, 0xc3, 0x28], 1, /UTF-8/],
   ];
-  for (const [what, payload, count, pattern] of cases) {
+  // The field-mode table may name only adaptive fields of declared kinds, in ascending order.
+  const badTables: [string, number[], RegExp][] = [
+    ["an enum field in delta mode", [1, 6 /* run-end.reason */], /slot 6, not an adaptive/],
+    ["an undeclared kind", [1, 0xd0, 0x05 /* slot 720: kind 120 */], /slot 720, not an adaptive/],
+    ["slots not ascending", [2, 0xc6, 0x01, /* lock-release.lock */ 0], /table entry/],
+    ["more slots than exist", [0xff, 0x7f], /table count/],
+  ];
+  for (const [what, table, pattern] of badTables) {
+    const out = read(crafted([{ payload: [...table, same | releaseCode, 1, 0], count: 1, firstIndex: 0, firstT: 10 }]));
+    assert.ok(out.error instanceof TraceError && out.error.code === "corrupt", `${what}: ${out.error}`);
+    assert.match(out.error.message, pattern, what);
+  }
+  for (const [what, events, count, pattern] of cases) {
+    const payload = [0, ...events]; // an empty field-mode table, then the events
     const out = read(crafted([{ payload, count, firstIndex: 0, firstT: 10 }]));
     assert.ok(out.error instanceof TraceError, `${what}: ${out.error}`);
     assert.equal(out.error.code, "corrupt", `${what}: ${out.error.message}`);
@@ -261,13 +287,13 @@ Deno.test("crafted corruption with valid checksums is caught by the decoder", ()
     assert.equal(out.error.block, 0);
     // Trailing bytes and a missing event are reported where they start.
     const at = what === "trailing bytes" ? 3 : what === "too few events" ? 4 : 0;
-    assert.equal(out.error.offset, L.dataStart + 32 + at, `${what}: offset of the bad event`);
+    assert.equal(out.error.offset, L.dataStart + 40 + 1 + at, `${what}: offset of the bad event`);
     assert.equal(out.events.length, 0);
   }
 });
 
 Deno.test("crafted blocks out of order: time going backwards, index gaps", () => {
-  const release = [0x80 | 0x40 | 23, 1, 0, 0x80 | 23, 50, 1, 0]; // two events, the second 50 ns later
+  const release = [0, 0x80 | 0x40 | 23, 1, 0, 0x80 | 23, 50, 1, 0]; // no delta fields; two events, 50 ns apart
   const backwards = read(crafted([
     { payload: release, count: 2, firstIndex: 0, firstT: 100 },
     { payload: release, count: 2, firstIndex: 2, firstT: 120 },

@@ -24,7 +24,7 @@ TraceReader.fromBytes(GOOD).forEach((e) => void ALL.push(key(e)));
 function blockStarts(bytes: Uint8Array): number[] {
   const out = [];
   const end = getU64(bytes, bytes.length - 16);
-  for (let at = 20 + getU32(bytes, 12); at < end; at += 32 + getU32(bytes, at + 4)) out.push(getU64(bytes, at + 12));
+  for (let at = 20 + getU32(bytes, 12); at < end; at += 40 + getU32(bytes, at + 4)) out.push(getU64(bytes, at + 12));
   return out;
 }
 

@@ -14,7 +14,7 @@ import {
   STRING_MAX_BYTES,
   type TraceHeaderInit,
 } from "../format/format.ts";
-import { adaptScore, KIND_CODE_IDS, varISize, varUSize } from "../format/_layout.ts";
+import { chooseModes, deltaGain, KIND_CODE_IDS, SLOTS, varISize, varUSize } from "../format/_layout.ts";
 import { encodeToBytes, TraceWriter } from "../recorder/writer.ts";
 import { TraceReader } from "../replay/reader.ts";
 
@@ -152,7 +152,7 @@ Deno.test("round trip: every kind, extreme values, forEach and iterator agree", 
 Deno.test("round trip: header is stored canonically and read back", () => {
   const bytes = encodeToBytes(HEADER, () => {});
   const reader = TraceReader.fromBytes(bytes);
-  assert.deepEqual(reader.header, { ...HEADER, formatVersion: 1 });
+  assert.deepEqual(reader.header, { ...HEADER, formatVersion: 2 });
   const reordered = encodeToBytes(
     { ...HEADER, config: { name: "x", "net.lossy": false, "sched.quantumNs": 1000000 } },
     () => {},
@@ -346,30 +346,32 @@ Deno.test("format: the writer's bytes follow the spec, byte for byte", () => {
     emit(1005, 0, 0, KIND.strDef, [9], "hé");
     emit(2000, 0, 0, KIND.pktRx, [1000, 3, 1500, 0]);
     emit(2000, 0, 0, KIND.threadCreate, [5, 9, 0, -1, 3, 0]);
-  });
+  }, { compression: "none" });
   const expected = [
+    // the field-mode table: no field in delta mode (the first block has no statistics yet)
+    0x00,
     // ref (code 38): same context and time; obj 300 raw, count 1 raw
     0xe6,
     0xac,
     0x02,
     0x01,
-    // cpu 1 thread 7 (c = 2, then the thread); obj 301 raw (its slot's score turns positive), count 2
+    // cpu 1 thread 7 (c = 2, then the thread); obj 301 raw, count 2
     0x66,
     0x02,
     0x07,
     0xad,
     0x02,
     0x02,
-    // same context, dt 5; obj as a delta (+1, zigzag 2), count 3 raw
+    // same context, dt 5; obj 302 raw, count 3 raw
     0xa6,
     0x05,
+    0xae,
     0x02,
     0x03,
-    // back to cpu 0, whose last thread (0) it keeps: c = 1; obj delta -297 (zigzag 593), count 0
+    // back to cpu 0, whose last thread (0) it keeps: c = 1; obj 5, count 0
     0x66,
     0x01,
-    0xd1,
-    0x04,
+    0x05,
     0x00,
     // str-def (code 0): id 9, 3 bytes of UTF-8
     0xc0,
@@ -399,18 +401,20 @@ Deno.test("format: the writer's bytes follow the spec, byte for byte", () => {
   ];
   const dataStart = 20 + getU32(bytes, 12);
   assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x4c, 0x53, 0x54, 0x52, 0x0d, 0x0a, 0x1a]);
-  assert.equal(bytes[8] | (bytes[9] << 8), 1);
+  assert.equal(bytes[8] | (bytes[9] << 8), 2);
   assert.equal(getU32(bytes, dataStart), 0x4b42534c, "block magic LSBK");
-  assert.equal(getU32(bytes, dataStart + 4), expected.length);
+  assert.equal(getU32(bytes, dataStart + 4), expected.length, "stored length");
   assert.equal(getU32(bytes, dataStart + 8), 7);
   assert.equal(getU64(bytes, dataStart + 12), 0);
   assert.equal(getU64(bytes, dataStart + 20), 1000);
-  assert.deepEqual([...bytes.subarray(dataStart + 32, dataStart + 32 + expected.length)], expected);
+  assert.equal(getU32(bytes, dataStart + 28), expected.length, "raw length");
+  assert.equal(getU32(bytes, dataStart + 32), 0, "codec none, reserved bytes 0");
+  assert.deepEqual([...bytes.subarray(dataStart + 40, dataStart + 40 + expected.length)], expected);
   assert.equal(
-    getU32(bytes, dataStart + 28),
-    crc32c(bytes, crc32c(bytes, 0, dataStart, dataStart + 28), dataStart + 32, dataStart + 32 + expected.length),
+    getU32(bytes, dataStart + 36),
+    crc32c(bytes, crc32c(bytes, 0, dataStart, dataStart + 36), dataStart + 40, dataStart + 40 + expected.length),
   );
-  const footer = dataStart + 32 + expected.length;
+  const footer = dataStart + 40 + expected.length;
   assert.equal(getU32(bytes, footer), 0x5446534c, "footer magic LSFT");
   assert.equal(getU64(bytes, bytes.length - 16), footer, "the trailer points at the footer");
   assert.equal(getU32(bytes, bytes.length - 4), 0x444e534c, "trailer magic LSND");
@@ -418,7 +422,42 @@ Deno.test("format: the writer's bytes follow the spec, byte for byte", () => {
     ...[0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15, 16, 17, 20, 21, 22, 23, 24, 25, 30, 31, 32, 33],
     ...[40, 41, 42, 43, 44, 45, 46, 47, 50, 51, 52, 53, 54, 60, 61, 62, 63],
     ...Array.from({ length: 20 }, (_, k) => 70 + k),
+    ...[90, 92],
   ]);
+});
+
+Deno.test("format: a block's field modes come from the previous block, and a zstd block reads back", () => {
+  // obj counts up by 1 from 10^6: 3 bytes raw, 1 byte as a delta, so block 1 on puts ref.obj in delta mode.
+  const e = new EventRecord();
+  const produce = (sink: EventSink) => {
+    for (let i = 0; i < 20_000; i++) {
+      e.index = i;
+      e.tNs = 1000 + i;
+      e.kind = KIND.ref;
+      e.fields[0] = 1_000_000 + i;
+      e.fields[1] = i & 3;
+      sink.onEvent(e);
+    }
+  };
+  const raw = encodeToBytes(HEADER, produce, { blockPayloadBytes: 8192, compression: "none" });
+  const r = TraceReader.fromBytes(raw);
+  assert.ok(r.blockCount >= 3);
+  const b1 = 20 + getU32(raw, 12) + 40 + getU32(raw, 20 + getU32(raw, 12) + 4);
+  assert.equal(getU32(raw, b1), 0x4b42534c);
+  const slot = KIND.ref * FIELDS_MAX;
+  const want = [1, slot & 0x7f | 0x80, slot >>> 7];
+  assert.deepEqual([...raw.subarray(b1 + 40, b1 + 43)], want, "block 1's table: one delta slot, ref.obj");
+  const zst = encodeToBytes(HEADER, produce, { blockPayloadBytes: 8192 });
+  assert.ok(zst.length < raw.length / 2, `zstd ${zst.length} vs raw ${raw.length}`);
+  const dataStart = 20 + getU32(zst, 12);
+  assert.equal(getU32(zst, dataStart + 32), 1, "codec zstd");
+  let k = 0;
+  for (const ev of TraceReader.fromBytes(zst).events()) {
+    assert.equal(ev.fields[0], 1_000_000 + k);
+    assert.equal(ev.fields[1], k & 3);
+    k++;
+  }
+  assert.equal(k, 20_000);
 });
 
 Deno.test("format: CRC-32C and varints", () => {
@@ -446,7 +485,15 @@ Deno.test("format: CRC-32C and varints", () => {
   assert.equal(getVarU(new Uint8Array(9).fill(0x80), { pos: 0, end: 9 }), -1, "too long");
   assert.ok(Number.isNaN(getVarI(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x1f), { pos: 0, end: 8 })));
   assert.ok(Number.isNaN(getVarI(Uint8Array.of(0x81, 0x00), { pos: 0, end: 2 })), "overlong zigzag");
-  assert.equal(adaptScore(0, 301, 300), 14, "a 1-byte delta beats a 2-byte value");
-  assert.equal(adaptScore(0, 1, 0), 0);
-  assert.equal(adaptScore(27, 5, 302), 10);
+  assert.equal(deltaGain(301, 1), 1, "a 1-byte delta beats a 2-byte value");
+  assert.equal(deltaGain(1, 1), 0);
+  assert.equal(deltaGain(5, -297), -1);
+  const gain = new Float64Array(SLOTS), modes = new Uint8Array(SLOTS);
+  const tcpInSeq = KIND.tcpIn * FIELDS_MAX + 1;
+  gain[tcpInSeq] = 3;
+  gain[KIND.tcpIn * FIELDS_MAX + 2] = -3;
+  gain[KIND.strDef * FIELDS_MAX] = 5; // a str field is never delta-coded
+  assert.equal(chooseModes(gain, modes), 1);
+  assert.equal(modes[tcpInSeq], 1);
+  assert.equal(gain[tcpInSeq], 0, "sums restart for the next block");
 });

@@ -1,6 +1,14 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { recordRun } from "../cli/run.ts";
-import { checkTrace, replayFile, rerunTrace, stateAt } from "../replay/mod.ts";
+import {
+  checkTrace,
+  replayFile,
+  rerunTrace,
+  SEEK_SUFFIX,
+  SNAPSHOT_EVERY,
+  stateAt,
+  TraceReader,
+} from "../replay/mod.ts";
 import { findScenario } from "../drivers/mod.ts";
 import type { TraceHeader } from "../format/format.ts";
 
@@ -106,4 +114,59 @@ Deno.test("packets in flight: queued between the NIC and ip_input, none left onc
   const done = record("splice-tcp", 1, { "relay.bytes": "200000", "relay.fin": "true", "sim.durationNs": "50000000" });
   const end = stateAt(done, checkTrace(done).events);
   assertEquals([end.packets.rx, end.packets.tx], [0, 0]);
+});
+
+/** `replay --at N --json FILE` in a new process (so only the persisted snapshots carry over). */
+async function atInNewProcess(file: string, at: number): Promise<unknown> {
+  const main = new URL("../cli/main.ts", import.meta.url).pathname;
+  const o = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", main, "replay", "--at", String(at), "--json", file],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(o.code, 0, new TextDecoder().decode(o.stderr));
+  return JSON.parse(new TextDecoder().decode(o.stdout));
+}
+
+/** The state after `at` events by a plain fold from event 0. */
+function foldTo(file: string, at: number): unknown {
+  const s = new RebuiltState();
+  const r = TraceReader.open(file);
+  for (const e of r.events()) {
+    if (e.index >= at) break;
+    s.apply(e);
+  }
+  r.close();
+  return JSON.parse(JSON.stringify(s.toJSON()));
+}
+
+Deno.test("seek snapshots persist next to the trace, are rebuilt when it changes and ignored when damaged", async () => {
+  const f = `${dir}/seek.lstrace`;
+  const seek = f + SEEK_SUFFIX;
+  recordRun({ scenario: "mutex-storm", seed: 1, overrides: { "sim.durationNs": "60000000" }, out: f });
+  const events = checkTrace(f).events;
+  assert(events > 2 * SNAPSHOT_EVERY + 10, `${events} events: enough for two snapshots`);
+  const at = SNAPSHOT_EVERY + 1234;
+  const want = foldTo(f, at);
+  assertEquals(await atInNewProcess(f, at), want, "first seek: folds once and writes the snapshots");
+  const good = Deno.readFileSync(seek);
+  assertEquals(await atInNewProcess(f, at), want, "second seek, another process: from the sidecar");
+  assertEquals(await atInNewProcess(f, 2 * SNAPSHOT_EVERY), foldTo(f, 2 * SNAPSHOT_EVERY), "exactly at a snapshot");
+
+  // Damage inside the snapshot the seek reads: ignored, the answer stays right, the sidecar is rebuilt.
+  const bad = good.slice();
+  bad[bad.length - 20] ^= 0x10;
+  Deno.writeFileSync(seek, bad);
+  assertEquals(await atInNewProcess(f, 2 * SNAPSHOT_EVERY + 5), foldTo(f, 2 * SNAPSHOT_EVERY + 5));
+  assertEquals(Deno.readFileSync(seek), good, "rebuilt byte for byte");
+  Deno.writeFileSync(seek, good.slice(0, 40)); // cut short
+  assertEquals(await atInNewProcess(f, at), want);
+  assertEquals(Deno.readFileSync(seek), good);
+
+  // Another trace at the same path: the old sidecar is stale (another content key) and is replaced.
+  recordRun({ scenario: "mutex-storm", seed: 2, overrides: { "sim.durationNs": "60000000" }, out: f });
+  assertEquals(await atInNewProcess(f, at), foldTo(f, at));
+  assert(Deno.readFileSync(seek).some((b, i) => b !== good[i]), "a new sidecar for the new content");
+  // In process too: stateAt agrees with the plain fold after the change.
+  assertEquals(JSON.parse(JSON.stringify(stateAt(f, at))), foldTo(f, at));
 });
