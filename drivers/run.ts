@@ -77,11 +77,7 @@ export function runScenario(opts: RunOptions): RunOutcome {
   const hooks = scenario.setup(m, config);
   // End-of-run checks (conservation) run inside the machine's end, before
   // run-end, so their violations are events of the trace.
-  const detectorsEnd = m.onEnd;
-  m.onEnd = () => {
-    detectorsEnd?.();
-    hooks.finish?.();
-  };
+  m.hooks.end.add(() => hooks.finish?.());
   const ended = m.run();
   const metrics: Metrics = { ...machineMetrics(m), ...(hooks.metrics?.() ?? {}) };
   return { scenario, config, result: { ...ended, violations: m.violations }, metrics, machine: m };

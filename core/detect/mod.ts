@@ -55,12 +55,12 @@ export function installDetectors(m: Machine, opts: DetectorOptions = {}): Detect
   };
   d.witness.install();
   d.starvation.install();
-  m.onQuiescentBlocked = (stuck) => d.lostWakeup.atQuiescence(stuck);
-  m.onEnd = () => {
+  m.hooks.quiescentBlocked.add((stuck) => d.lostWakeup.atQuiescence(stuck));
+  m.hooks.end.add(() => {
     d.lostWakeup.atEnd();
     d.starvation.atEnd();
     d.streams.atEnd();
-  };
+  });
   installed.set(m, d);
   return d;
 }
