@@ -11,7 +11,7 @@ import { type Config, costsOf, parseSoftintOrder } from "./config.ts";
 import type { Costs } from "./cost.ts";
 import { EventRecord, type EventSink } from "./event.ts";
 import { MachineHooks } from "./hooks.ts";
-import { Chan, Cpu, type KObj, Lock, LOCK_TYPE, MODE, PRIO, type Thread } from "./objects.ts";
+import { Chan, Cpu, type KObj, type Lock, LOCK_TYPE, MODE, PRIO, type Thread } from "./objects.ts";
 import { Prng } from "./prng.ts";
 import { BLOCK_WHY, ENUMS, KIND } from "./schema.ts";
 

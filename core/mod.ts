@@ -26,6 +26,8 @@ export {
   type TimerTarget,
   type Violation,
 } from "./machine.ts";
+export { MachineBase } from "./machine_base.ts";
+export { Hook, HOOK_SUBSCRIBERS_MAX, MachineHooks } from "./hooks.ts";
 export {
   type Config,
   ConfigError,
@@ -41,9 +43,14 @@ export {
 export { type CostEntry, type CostName, COSTS, type Costs, defaultCosts } from "./cost.ts";
 export { EventRecord, type EventSink } from "./event.ts";
 export {
+  BLOCK_WHY,
+  type CamelCase,
   type Category,
+  DECISION,
   type EnumName,
   ENUMS,
+  type EnumValues,
+  enumValues,
   type FieldDef,
   FIELDS_MAX,
   type FieldType,
@@ -52,6 +59,14 @@ export {
   type KindDef,
   kindDef,
   KINDS,
+  LOCK_MODE,
+  LOCK_TYPE,
+  PROTO,
+  SB_WHICH,
+  SWITCH_REASON,
+  THREAD_KIND,
+  THREAD_STATE,
+  UNSPLICE_REASON,
 } from "./schema.ts";
 export { Prng } from "./prng.ts";
 export { Histogram } from "./histogram.ts";
