@@ -182,13 +182,7 @@ export const KINDS: readonly KindDef[] = [
     fields: [f("kind", "enum:violation"), f("msg", "str"), f("a", "u"), f("b", "u")],
     doc: "A detector found a bug; `msg` explains it.",
   },
-  {
-    id: 5,
-    name: "config-note",
-    cat: "meta",
-    fields: [f("key", "str"), f("value", "str")],
-    doc: "A resolved configuration value noted in the stream (informational).",
-  },
+  // id 5 was config-note, never emitted (the header carries the configuration): retired, not to be reused.
   {
     id: 6,
     name: "obj-name",
@@ -572,7 +566,6 @@ export const KIND = {
   checkpoint: 2,
   decision: 3,
   violation: 4,
-  configNote: 5,
   objName: 6,
   threadCreate: 10,
   threadExit: 11,
