@@ -1,7 +1,8 @@
 /**
  * The simulated kernel's objects: threads, CPUs, locks, wait channels, task
  * queues, tasks, timeouts, soft interrupts and reference-counted objects.
- * Plain data; the behaviour lives in machine.ts and the kernel-code modules.
+ * Plain data; the behaviour lives in the machine's parts (sched.ts, locks.ts,
+ * sleepq.ts, intr.ts, refcount.ts, timers.ts) and the kernel-code modules.
  * @module
  */
 import { type EnumValues, LOCK_MODE, LOCK_TYPE, THREAD_KIND, THREAD_STATE } from "./schema.ts";

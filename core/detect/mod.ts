@@ -4,7 +4,8 @@
  * event in the trace, an entry of the run summary and exit status 1.
  *
  * - deadlock, lock recursion, sleeping with a spin mutex, use after free and
- *   refcount underflow: in the machine itself (machine.ts);
+ *   refcount underflow: in the machine's parts (deadlock.ts, locks.ts,
+ *   sleepq.ts, refcount.ts);
  * - lock order reversal and soft interrupt safety: witness.ts;
  * - lost wakeup: lost_wakeup.ts (kernel code registers its wait condition);
  * - starvation of soft interrupts and timeouts: starvation.ts;
