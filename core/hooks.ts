@@ -25,7 +25,11 @@ export const HOOK_SUBSCRIBERS_MAX = 64;
 export class Hook<F extends (...args: never[]) => unknown> {
   readonly #list: F[] = [];
 
-  /** The subscribers, in subscription order (loop over it to call them). */
+  /**
+   * The subscribers, in subscription order (loop over it to call them). The
+   * same array for the hook's life: {@link add} and unsubscribing edit it in
+   * place, so a hot path may keep the reference.
+   */
   get list(): readonly F[] {
     return this.#list;
   }

@@ -27,12 +27,15 @@ export class Locks {
   readonly #sched: Scheduler;
   readonly #deadlock: DeadlockCheck;
   readonly #waiterPool: LockWaiter[] = [];
+  /** m.hooks.lockEnter's subscribers (the list is stable: subscribing edits it in place). */
+  readonly #enterHooks: readonly ((th: Thread, l: Lock, mode: number) => void)[];
 
   /** Locks of machine `m`, scheduled by `sched`, with waits checked by `deadlock`. */
   constructor(m: MachineBase, sched: Scheduler, deadlock: DeadlockCheck) {
     this.#m = m;
     this.#sched = sched;
     this.#deadlock = deadlock;
+    this.#enterHooks = m.hooks.lockEnter.list;
   }
 
   /**
@@ -52,7 +55,7 @@ export class Locks {
   /** Effect lock: `th` on `c` takes `l` in `mode`, or waits (spins or blocks). */
   enter(c: Cpu, th: Thread, l: Lock, mode: number): void {
     const m = this.#m;
-    const hooks = m.hooks.lockEnter.list;
+    const hooks = this.#enterHooks;
     for (let i = 0; i < hooks.length; i++) hooks[i](th, l, mode);
     if (l.owner === th || (mode === MODE.excl && l.readerThreads.includes(th))) {
       m.violation("lock-recursion", `locking against myself: ${l.cls} by ${th.name}`, l.id, th.id);
