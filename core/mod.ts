@@ -2,6 +2,16 @@
  * The simulated machine and kernel: everything a scenario or a kernel model
  * builds on. `core/` imports nothing else of lockstep's.
  *
+ * {@link Machine} (machine.ts) composes its parts, each in its own file:
+ * machine_base.ts (shared state, the one emit path, the effects kernel code
+ * yields), sched.ts (run queues, preemption, quantum, stealing, decisions),
+ * locks.ts (mutexes, rwlocks), sleepq.ts (sleep/wakeup), intr.ts (hard and
+ * soft interrupts), refcount.ts, timers.ts and deadlock.ts. Detectors and
+ * runners subscribe to `m.hooks` (hooks.ts); several may subscribe to each.
+ * Sleeping primitives built on the effects (msleep, `struct cond`, condition
+ * variables cv_wait/cv_signal/cv_broadcast) are in sync.ts. Enumeration
+ * values (LOCK_TYPE, THREAD_STATE, ...) are derived from the schema's ENUMS.
+ *
  * @example
  * ```ts
  * import { COST_KEYS, Machine, MACHINE_KEYS, resolveConfig, taskAdd, taskqCreate, taskSet } from "./mod.ts";
@@ -26,6 +36,8 @@ export {
   type TimerTarget,
   type Violation,
 } from "./machine.ts";
+export { MachineBase } from "./machine_base.ts";
+export { Hook, HOOK_SUBSCRIBERS_MAX, MachineHooks } from "./hooks.ts";
 export {
   checkConfig,
   type CheckedConfig,
@@ -44,9 +56,14 @@ export {
 export { type CostEntry, type CostName, COSTS, type Costs, defaultCosts } from "./cost.ts";
 export { EventRecord, type EventSink } from "./event.ts";
 export {
+  BLOCK_WHY,
+  type CamelCase,
   type Category,
+  DECISION,
   type EnumName,
   ENUMS,
+  type EnumValues,
+  enumValues,
   type FieldDef,
   FIELDS_MAX,
   type FieldType,
@@ -55,6 +72,14 @@ export {
   type KindDef,
   kindDef,
   KINDS,
+  LOCK_MODE,
+  LOCK_TYPE,
+  PROTO,
+  SB_WHICH,
+  SWITCH_REASON,
+  THREAD_KIND,
+  THREAD_STATE,
+  UNSPLICE_REASON,
 } from "./schema.ts";
 export { Prng } from "./prng.ts";
 export { Histogram } from "./histogram.ts";

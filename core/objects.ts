@@ -1,18 +1,19 @@
 /**
  * The simulated kernel's objects: threads, CPUs, locks, wait channels, task
  * queues, tasks, timeouts, soft interrupts and reference-counted objects.
- * Plain data; the behaviour lives in machine.ts and the kernel-code modules.
+ * Plain data; the behaviour lives in the machine's parts (sched.ts, locks.ts,
+ * sleepq.ts, intr.ts, refcount.ts, timers.ts) and the kernel-code modules.
  * @module
  */
+import { type EnumValues, LOCK_MODE, LOCK_TYPE, THREAD_KIND, THREAD_STATE } from "./schema.ts";
 
 /** Kernel code: a generator that yields effect codes to the scheduler. */
 export type KCode = Generator<number, void, number>;
 
-/** Thread states (also used in digests; values are part of the format). */
-export const TS = { none: 0, runnable: 1, running: 2, blocked: 3, exited: 4 } as const;
+/** Thread states (also used in digests; values are part of the format): ENUMS.threadState. */
+export const TS: EnumValues<"threadState"> = THREAD_STATE;
 
-/** Thread kinds. */
-export const THREAD_KIND = { kthread: 0, user: 1, softint: 2, intr: 3 } as const;
+export { THREAD_KIND };
 
 /** Priorities: larger runs first. */
 export const PRIO = { user: 50, kthread: 100, softintBase: 200, intr: 1000 } as const;
@@ -26,10 +27,9 @@ export class KObj {
 /** A wait channel for sleep/wakeup (any KObj may also serve as a channel). */
 export class Chan extends KObj {}
 
-/** Lock types, matching ENUMS.lockType. */
-export const LOCK_TYPE = { spin: 0, adaptive: 1, rwlock: 2, pseudo: 3 } as const;
-/** Lock modes, matching ENUMS.lockMode. */
-export const MODE = { excl: 0, shared: 1 } as const;
+export { LOCK_TYPE };
+/** Lock modes: ENUMS.lockMode. */
+export const MODE: EnumValues<"lockMode"> = LOCK_MODE;
 
 /** A waiter on a lock. */
 export interface LockWaiter {

@@ -66,7 +66,9 @@ export class Prng {
   below(n: number): number {
     if (!(n >= 1 && n <= 0x100000000)) throw new RangeError(`below(${n})`);
     if (n === 1) return 0;
-    // Lemire's method with rejection (32-bit product split in two halves).
+    // Modulo with rejection: draws at or above the largest multiple of n
+    // below 2^32 are redrawn, so every residue is equally likely. (Not
+    // Lemire's multiply-shift; changing the method would change every trace.)
     const limit = 0x100000000 - (0x100000000 % n);
     for (;;) {
       const x = this.next32();

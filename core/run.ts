@@ -90,6 +90,8 @@ export interface ExecuteOptions {
   readonly decisions?: DecisionFeed;
   /** A lock order graph shared with other runs (WITNESS across an exploration); fresh when omitted. */
   readonly lockGraph?: LockOrderGraph;
+  /** Called after the scenario's setup, before the run: lets tests and tools reach the machine's objects. */
+  readonly onSetup?: (m: Machine) => void;
 }
 
 /** What a run produced. */
@@ -119,11 +121,8 @@ export function execute(scenario: Scenario, opts: ExecuteOptions): RunOutcome {
   const hooks = scenario.setup(m, config);
   // End-of-run checks (conservation) run inside the machine's end, before
   // run-end, so their violations are events of the trace.
-  const detectorsEnd = m.onEnd;
-  m.onEnd = () => {
-    detectorsEnd?.();
-    hooks.finish?.();
-  };
+  m.hooks.end.add(() => hooks.finish?.());
+  opts.onSetup?.(m);
   const ended = m.run();
   const metrics: Metrics = { ...machineMetrics(m), ...(hooks.metrics?.() ?? {}) };
   return { scenario, config, result: { ...ended, violations: m.violations }, metrics, machine: m };

@@ -65,7 +65,12 @@ export interface KindDef {
 /** Largest number of fields any event kind has; records reserve this many. */
 export const FIELDS_MAX = 6;
 
-/** Enumerations used by `enum:` fields. Index in the array is the value. */
+/**
+ * Enumerations used by `enum:` fields, and the value sets the machine and the
+ * replay trackers share (thread states are also digest values). Index in the
+ * array is the value. Code takes numeric values from {@link enumValues}
+ * constants (e.g. {@link LOCK_TYPE}), never from restated literals.
+ */
 export const ENUMS = {
   switchReason: ["block", "preempt", "yield", "exit", "quantum", "perturb", "idle"],
   blockWhy: ["lock", "sleep", "barrier", "spin"],
@@ -100,10 +105,47 @@ export const ENUMS = {
   ],
   unspliceReason: ["eof", "efbig", "idle", "error", "user", "close", "eloop"],
   proto: ["tcp", "udp"],
+  threadState: ["none", "runnable", "running", "blocked", "exited"],
+  threadKind: ["kthread", "user", "softint", "intr"],
 } as const;
 
 /** Names of the enumerations. */
 export type EnumName = keyof typeof ENUMS;
+
+/** `"wake-cpu"` as `"wakeCpu"`: the property name of an enum label. */
+export type CamelCase<S extends string> = S extends `${infer A}-${infer B}` ? `${A}${Capitalize<CamelCase<B>>}` : S;
+
+/** An enumeration as an object from camel-cased label to value, e.g. `{ spin: 0, adaptive: 1, ... }`. */
+export type EnumValues<N extends EnumName> = { readonly [L in (typeof ENUMS)[N][number] as CamelCase<L>]: number };
+
+/** The values of enumeration `name` by camel-cased label, derived from {@link ENUMS} so they cannot drift. */
+export function enumValues<N extends EnumName>(name: N): EnumValues<N> {
+  const out: Record<string, number> = {};
+  const labels: readonly string[] = ENUMS[name];
+  for (let i = 0; i < labels.length; i++) out[labels[i].replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = i;
+  return Object.freeze(out) as EnumValues<N>;
+}
+
+/** Switch reasons (ENUMS.switchReason). */
+export const SWITCH_REASON: EnumValues<"switchReason"> = enumValues("switchReason");
+/** Block reasons (ENUMS.blockWhy). */
+export const BLOCK_WHY: EnumValues<"blockWhy"> = enumValues("blockWhy");
+/** Lock types (ENUMS.lockType). */
+export const LOCK_TYPE: EnumValues<"lockType"> = enumValues("lockType");
+/** Lock modes (ENUMS.lockMode). */
+export const LOCK_MODE: EnumValues<"lockMode"> = enumValues("lockMode");
+/** Decision points (ENUMS.decision). */
+export const DECISION: EnumValues<"decision"> = enumValues("decision");
+/** Thread states (ENUMS.threadState; also digest values). */
+export const THREAD_STATE: EnumValues<"threadState"> = enumValues("threadState");
+/** Thread kinds (ENUMS.threadKind; the `kind` field of thread-create). */
+export const THREAD_KIND: EnumValues<"threadKind"> = enumValues("threadKind");
+/** Stream buffers (ENUMS.sbWhich). */
+export const SB_WHICH: EnumValues<"sbWhich"> = enumValues("sbWhich");
+/** Packet protocols (ENUMS.proto). */
+export const PROTO: EnumValues<"proto"> = enumValues("proto");
+/** Unsplice reasons (ENUMS.unspliceReason). */
+export const UNSPLICE_REASON: EnumValues<"unspliceReason"> = enumValues("unspliceReason");
 
 const f = (name: string, type: FieldType): FieldDef => ({ name, type });
 
@@ -150,13 +192,7 @@ export const KINDS: readonly KindDef[] = [
     fields: [f("kind", "enum:violation"), f("msg", "str"), f("a", "u"), f("b", "u")],
     doc: "A detector found a bug; `msg` explains it.",
   },
-  {
-    id: 5,
-    name: "config-note",
-    cat: "meta",
-    fields: [f("key", "str"), f("value", "str")],
-    doc: "A resolved configuration value noted in the stream (informational).",
-  },
+  // id 5 was config-note, never emitted (the header carries the configuration): retired, not to be reused.
   {
     id: 6,
     name: "obj-name",
@@ -540,7 +576,6 @@ export const KIND = {
   checkpoint: 2,
   decision: 3,
   violation: 4,
-  configNote: 5,
   objName: 6,
   threadCreate: 10,
   threadExit: 11,

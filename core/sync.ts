@@ -12,10 +12,10 @@
  */
 import type { Machine } from "./machine.ts";
 import { Chan, type KObj, type Lock, type Thread } from "./objects.ts";
-import { KIND } from "./schema.ts";
+import { BLOCK_WHY, type EnumValues, KIND } from "./schema.ts";
 
-/** Block reasons, matching ENUMS.blockWhy. */
-export const WHY = { lock: 0, sleep: 1, barrier: 2, spin: 3 } as const;
+/** Block reasons: ENUMS.blockWhy. */
+export const WHY: EnumValues<"blockWhy"> = BLOCK_WHY;
 
 /**
  * msleep(ident, mtx, ..., timo): sleep on `chan` releasing `mtx` atomically,

@@ -15,7 +15,7 @@
  * ```
  * @module
  */
-import { idleWaitChans, type Machine } from "./machine.ts";
+import type { Machine } from "./machine.ts";
 import { type KCode, PRIO, type Task, Taskq } from "./objects.ts";
 import { KIND } from "./schema.ts";
 import { condNew, condSignal, condWait, msleep, WHY } from "./sync.ts";
@@ -48,7 +48,7 @@ export function taskqCreate(m: Machine, name: string, nthreads: number, opts: Ta
     m.chan(`${name}:tqbarend`),
     pseudo,
   );
-  idleWaitChans.add(tq.chanWork);
+  m.markIdleWait(tq.chanWork);
   m.registerTaskq(tq);
   m.emit(KIND.taskqCreate, tq.id, m.str(name), nthreads);
   for (let i = 0; i < nthreads; i++) {
@@ -108,7 +108,7 @@ export function* taskDel(m: Machine, tq: Taskq, t: Task): Generator<number, numb
 export function* taskqBarrier(m: Machine, tq: Taskq): Generator<number, void, number> {
   const v127 = m.config["taskq.barrier"] === "1.27";
   m.emit(KIND.barrierEnter, tq.id, v127 ? 127 : 136);
-  m.checkOrder?.(tq.pseudo); // WITNESS_CHECKORDER(&tq->tq_lock_object)
+  for (const f of m.hooks.checkOrder.list) f(tq.pseudo); // WITNESS_CHECKORDER(&tq->tq_lock_object)
   if (v127) yield* barrier127(m, tq);
   else yield* doBarrier(m, tq);
   m.emit(KIND.barrierExit, tq.id);
@@ -189,9 +189,9 @@ function* taskqThread(m: Machine, tq: Taskq): KCode {
       m.wakeupOne(tq.chanWork);
       yield m.spend(m.cost.wakeup);
     }
-    m.witnessLock?.(tq.pseudo); // WITNESS_LOCK(&tq->tq_lock_object, 0)
+    for (const f of m.hooks.witnessLock.list) f(tq.pseudo); // WITNESS_LOCK(&tq->tq_lock_object, 0)
     yield* fn(arg);
-    m.witnessUnlock?.(tq.pseudo);
+    for (const f of m.hooks.witnessUnlock.list) f(tq.pseudo); // WITNESS_UNLOCK
     m.emit(KIND.taskDone, tq.id, next.id);
   }
 }

@@ -112,7 +112,7 @@ export class Timeouts {
       this.fired++;
       if (lateNs > this.lateNsMax) this.lateNsMax = lateNs;
       m.emit(KIND.timeoutFire, to.id, lateNs);
-      m.onTimeoutFire?.(to, lateNs);
+      for (const f of m.hooks.timeoutFire.list) f(to, lateNs);
       yield* to.fn(to.arg);
       to.running = false;
       m.emit(KIND.timeoutDone, to.id);

@@ -18,7 +18,7 @@ import type { Scenario } from "../core/scenario.ts";
 import { SCENARIOS } from "./scenarios.ts";
 
 export { SCENARIOS } from "./scenarios.ts";
-export { resolveScenarioConfig } from "../core/run.ts";
+export { resolveScenarioConfig, type RunOutcome } from "../core/run.ts";
 
 /** The default scenario of `deno task run`. */
 export const DEFAULT_SCENARIO = "taskq-demo";

@@ -122,8 +122,12 @@ export interface RelayWorld {
   readonly nicOut: Nic;
 }
 
-/** The last relay built, for tests that run through runScenario. */
-export let lastRelay: RelayWorld | null = null;
+const relays = new WeakMap<Machine, RelayWorld>();
+
+/** The relay built on `m`, for tests and tools (reach `m` through runScenario's `onSetup` or outcome). */
+export function relayOf(m: Machine): RelayWorld | undefined {
+  return relays.get(m);
+}
 
 const RELAY_IN = ipv4("10.0.1.1"), RELAY_OUT = ipv4("10.0.2.1");
 
@@ -143,7 +147,7 @@ export function buildRelay(m: Machine, cfg: Config, proto: number): RelayWorld {
   const used = new Set<number>();
   for (let i = 0; i < n("relay.flows"); i++) flows.push(buildFlow(m, cfg, st, proto, i, srcLink, sinkLink, used));
   const world = { st, flows, nicIn, nicOut };
-  lastRelay = world;
+  relays.set(m, world);
   return world;
 }
 

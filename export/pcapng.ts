@@ -19,7 +19,7 @@
  * @module
  */
 import type { EventRecord } from "../core/event.ts";
-import { KIND } from "../core/schema.ts";
+import { KIND, PROTO } from "../core/schema.ts";
 import { TraceReader } from "../replay/reader.ts";
 
 /** What the export wrote. */
@@ -36,7 +36,7 @@ export interface PcapngResult {
 
 const SNAPLEN = 64;
 const LINKTYPE_RAW = 101;
-const PROTO_TCP = 0; // ENUMS.proto
+const PROTO_TCP = PROTO.tcp;
 const IPPROTO = [6, 17];
 
 /** The machine's and the external host's ends of a flow. */

@@ -26,8 +26,8 @@ const NAMES_MAX = 200_000;
 /** Most violations kept. */
 const VIOLATIONS_MAX = 10_000;
 
-/** Thread kinds as thread-create's `kind` field carries them (core/objects.ts THREAD_KIND order). */
-export const THREAD_KINDS = ["kthread", "user", "softint", "intr"] as const;
+/** Thread kinds as thread-create's `kind` field carries them (ENUMS.threadKind). */
+export const THREAD_KINDS = ENUMS.threadKind;
 
 /** A thread as the index knows it. */
 export interface ThreadInfo {

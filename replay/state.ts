@@ -16,9 +16,10 @@
  */
 import { digestState, type DigestView } from "../core/digest.ts";
 import type { EventRecord } from "../core/event.ts";
-import { ENUMS, KIND, KIND_ID_MAX } from "../core/schema.ts";
+import { ENUMS, KIND, KIND_ID_MAX, LOCK_MODE, SB_WHICH, THREAD_STATE } from "../core/schema.ts";
 
-const TS_RUNNABLE = 1, TS_RUNNING = 2, TS_BLOCKED = 3, TS_EXITED = 4;
+const TS_RUNNABLE = THREAD_STATE.runnable, TS_RUNNING = THREAD_STATE.running;
+const TS_BLOCKED = THREAD_STATE.blocked, TS_EXITED = THREAD_STATE.exited;
 
 // Which tracker owns each kind: one table, so apply() is a single indexed switch.
 const C_STR = 1, C_SCHED = 2, C_LOCK = 3, C_TASK = 4, C_REF = 5, C_NET = 6, C_PKT = 7;
@@ -62,7 +63,7 @@ export interface ThreadState {
   name: string;
   /** Its priority (larger runs first). */
   prio: number;
-  /** TS state: 1 runnable, 2 running, 3 blocked, 4 exited. */
+  /** ENUMS.threadState value (THREAD_STATE). */
   state: number;
   /** CPU it runs on, is queued on, or last ran on. */
   cpu: number;
@@ -313,13 +314,13 @@ export class RebuiltState implements DigestView {
         th.waitObj = 0;
       }
     }
-    if (mode === 0) l.owner = th.id;
+    if (mode === LOCK_MODE.excl) l.owner = th.id;
     else l.readers++;
     th.held.push(l.id);
   }
 
   #release(l: LockState, mode: number, th: ThreadState): void {
-    if (mode === 0) l.owner = 0;
+    if (mode === LOCK_MODE.excl) l.owner = 0;
     else l.readers--;
     const held = th.held;
     const i = held.lastIndexOf(l.id);
@@ -397,7 +398,7 @@ export class RebuiltState implements DigestView {
     const so = this.sockets.get(f[0]);
     if (so === undefined) return; // a socket the stack did not announce: nothing to track
     if (kind === KIND.sbAppend || kind === KIND.sbDrop) {
-      if (f[1] === 0) so.rcvCc = f[3];
+      if (f[1] === SB_WHICH.rcv) so.rcvCc = f[3];
       else so.sndCc = f[3];
     } else if (kind === KIND.splice) so.spliceTo = f[1];
     else so.spliceTo = 0;

@@ -8,8 +8,16 @@ import { ERR } from "../core/net/socket.ts";
 import { UNSPLICE } from "../core/net/splice.ts";
 import { KIND } from "../core/schema.ts";
 import { LockOrderGraph } from "../core/detect/mod.ts";
-import { runScenario } from "../drivers/mod.ts";
-import { lastRelay } from "../drivers/splice_scenarios.ts";
+import { type RunOptions, type RunOutcome, runScenario as runScenarioOf } from "../drivers/mod.ts";
+import { relayOf, type RelayWorld } from "../drivers/splice_scenarios.ts";
+
+/** The relay of the last run started through {@link runScenario} below. */
+let lastRelay: RelayWorld | null = null;
+
+/** runScenario, keeping the run's relay in `lastRelay` from setup on. */
+function runScenario(opts: RunOptions): RunOutcome {
+  return runScenarioOf({ ...opts, onSetup: (m) => lastRelay = relayOf(m) ?? null });
+}
 
 Deno.test("splice: a drain's ETIMEDOUT does not end the other direction of a bidirectional relay", () => {
   const unspliced: { so: number; reason: number; tNs: number }[] = [];

@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import type { EventRecord } from "../core/event.ts";
-import { runScenario } from "../drivers/mod.ts";
-import { lastRelay } from "../drivers/splice_scenarios.ts";
+import { type RunOptions, type RunOutcome, runScenario as runScenarioOf } from "../drivers/mod.ts";
+import { relayOf, type RelayWorld } from "../drivers/splice_scenarios.ts";
+
+/** The relay of the last run started through {@link runScenario} below. */
+let lastRelay: RelayWorld | null = null;
+
+/** runScenario, keeping the run's relay in `lastRelay` from setup on (sinks read it during the run). */
+function runScenario(opts: RunOptions): RunOutcome {
+  return runScenarioOf({ ...opts, onSetup: (m) => lastRelay = relayOf(m) ?? null });
+}
 
 const MODES = ["thread", "netstack-queue", "flowid-taskq"] as const;
 

@@ -3,8 +3,16 @@ import type { EventRecord } from "../core/event.ts";
 import { ERR } from "../core/net/socket.ts";
 import { UNSPLICE } from "../core/net/splice.ts";
 import { KIND } from "../core/schema.ts";
-import { runScenario } from "../drivers/mod.ts";
-import { lastRelay, relayConservation } from "../drivers/splice_scenarios.ts";
+import { type RunOptions, type RunOutcome, runScenario as runScenarioOf } from "../drivers/mod.ts";
+import { relayConservation, relayOf, type RelayWorld } from "../drivers/splice_scenarios.ts";
+
+/** The relay of the last run started through {@link runScenario} below. */
+let lastRelay: RelayWorld | null = null;
+
+/** runScenario, keeping the run's relay in `lastRelay` from setup on (sinks read it during the run). */
+function runScenario(opts: RunOptions): RunOutcome {
+  return runScenarioOf({ ...opts, onSetup: (m) => lastRelay = relayOf(m) ?? null });
+}
 
 /** Collects unsplice events: [so, sosp, reason, len]. */
 function unsplices() {

@@ -43,7 +43,7 @@ export class LostWakeup {
 
   /** The current thread's next sleep waits until `cond()` is true. */
   expect(cond: () => boolean): void {
-    const th = this.#m.cur;
+    const th = this.#m.curThread;
     if (th === null) throw new Error("expectWakeup outside a thread");
     if (this.#expects.size >= CONDS_MAX && !this.#expects.has(th)) throw new Error("lost wakeup: too many conditions");
     this.#expects.set(th, { gen: th.sleepGen + 1, cond, sinceNs: this.#m.nowNs });

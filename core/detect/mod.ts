@@ -1,10 +1,11 @@
 /**
  * The detectors, always on: installed on every machine a scenario runs on
- * (drivers/run.ts). Each reports through `m.violation`, so a finding is an
+ * (core/run.ts). Each reports through `m.violation`, so a finding is an
  * event in the trace, an entry of the run summary and exit status 1.
  *
  * - deadlock, lock recursion, sleeping with a spin mutex, use after free and
- *   refcount underflow: in the machine itself (machine.ts);
+ *   refcount underflow: in the machine's parts (deadlock.ts, locks.ts,
+ *   sleepq.ts, refcount.ts);
  * - lock order reversal and soft interrupt safety: witness.ts;
  * - lost wakeup: lost_wakeup.ts (kernel code registers its wait condition);
  * - starvation of soft interrupts and timeouts: starvation.ts;
@@ -55,12 +56,12 @@ export function installDetectors(m: Machine, opts: DetectorOptions = {}): Detect
   };
   d.witness.install();
   d.starvation.install();
-  m.onQuiescentBlocked = (stuck) => d.lostWakeup.atQuiescence(stuck);
-  m.onEnd = () => {
+  m.hooks.quiescentBlocked.add((stuck) => d.lostWakeup.atQuiescence(stuck));
+  m.hooks.end.add(() => {
     d.lostWakeup.atEnd();
     d.starvation.atEnd();
     d.streams.atEnd();
-  };
+  });
   installed.set(m, d);
   return d;
 }

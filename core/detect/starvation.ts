@@ -33,8 +33,8 @@ export class Starvation {
 
   /** Installs the softint and timeout hooks. */
   install(): void {
-    this.#m.onSoftint = (si, cpu, pending) => this.#softint(si, cpu, pending);
-    this.#m.onTimeoutFire = (to, lateNs) => this.#timeout(to, lateNs);
+    this.#m.hooks.softint.add((si, cpu, pending) => this.#softint(si, cpu, pending));
+    this.#m.hooks.timeoutFire.add((to, lateNs) => this.#timeout(to, lateNs));
   }
 
   /** End of run: handlers still pending and timeouts still unfired beyond the bound. */

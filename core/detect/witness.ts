@@ -204,15 +204,15 @@ export class Witness {
   /** Installs the hooks: every lock attempt, CHECKORDER and the taskq pseudo-lock hold. */
   install(): void {
     const m = this.#m;
-    m.onLockEnter = (th, l, mode) => this.checkOrder(th, l, mode);
-    m.checkOrder = (l) => this.checkOrder(m.cur, l, MODE.excl);
-    m.witnessLock = (l) => m.cur.held.push(l);
-    m.witnessUnlock = (l) => {
+    m.hooks.lockEnter.add((th, l, mode) => this.checkOrder(th, l, mode));
+    m.hooks.checkOrder.add((l) => this.checkOrder(m.cur, l, MODE.excl));
+    m.hooks.witnessLock.add((l) => m.cur.held.push(l));
+    m.hooks.witnessUnlock.add((l) => {
       const held = m.cur.held;
       const i = held.lastIndexOf(l);
       if (i < 0) throw new Error(`witness: ${l.cls} not locked by ${m.cur.name}`);
       held.splice(i, 1);
-    };
+    });
   }
 
   /**

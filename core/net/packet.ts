@@ -17,9 +17,10 @@
  * ```
  * @module
  */
+import { PROTO } from "../schema.ts";
 
-/** Protocols (ENUMS.proto order). */
-export const PROTO = { tcp: 0, udp: 1 } as const;
+/** Protocols (ENUMS.proto). */
+export { PROTO };
 
 /** TCP header flags (the values in tcp-in/tcp-out events). */
 export const TH = { FIN: 1, SYN: 2, RST: 4, PUSH: 8, ACK: 16 } as const;

@@ -12,14 +12,14 @@
  */
 import type { Machine } from "../machine.ts";
 import type { Chan, Lock, RefObj, Task, Taskq, Timeout } from "../objects.ts";
-import { KIND } from "../schema.ts";
+import { type EnumValues, KIND, SB_WHICH } from "../schema.ts";
 import type { Packet } from "./packet.ts";
 
 /** Socket buffer flags and states. */
 export const SB = { SPLICE: 1, CANTMORE: 2 } as const;
 
 /** ENUMS.sbWhich. */
-export const WHICH = { rcv: 0, snd: 1 } as const;
+export const WHICH: EnumValues<"sbWhich"> = SB_WHICH;
 
 /** errno values used by the stack. */
 export const ERR = {

@@ -30,7 +30,7 @@
  */
 import type { KCode } from "../objects.ts";
 import { MODE } from "../objects.ts";
-import { KIND } from "../schema.ts";
+import { KIND, UNSPLICE_REASON } from "../schema.ts";
 import { taskAdd, taskDel, taskSet } from "../taskq.ts";
 import { MODE_FLOWID, MODE_NSQ, MODE_THREAD } from "./config.ts";
 import { M_FLOWID_MASK, M_MAXLOOP, type Packet, PROTO } from "./packet.ts";
@@ -38,8 +38,8 @@ import { ERR, SB, sbAppendBytes, sbDropBytes, type Socket, SoSplice, TCPS, WHICH
 import { streamCheck } from "../detect/mod.ts";
 import { type NetStack, rcvStream } from "./stack.ts";
 
-/** ENUMS.unspliceReason. */
-export const UNSPLICE = { eof: 0, efbig: 1, idle: 2, error: 3, user: 4, close: 5, eloop: 6 } as const;
+/** Unsplice reasons: the schema's ENUMS.unspliceReason, declared once there. */
+export const UNSPLICE: typeof UNSPLICE_REASON = UNSPLICE_REASON;
 
 /** sounsplice() freeing flags (SOSP_FREEING_READ, SOSP_FREEING_WRITE). */
 export const FREEING_READ = 1, FREEING_WRITE = 2;

@@ -1,0 +1,362 @@
+/**
+ * The scheduler: per-CPU run queues ordered by priority (FIFO within one),
+ * thread creation, picking the CPU with the smallest clock, preemption,
+ * yield and quantum expiry, work stealing by idle CPUs (OpenBSD's
+ * sched_steal_proc(), kern_sched.c), wakeup placement, and every seeded
+ * schedule decision (ties, random perturbation, PCT change points), which a
+ * {@link DecisionFeed} can replay instead of drawing.
+ * @module
+ */
+import { insertAt } from "./_array.ts";
+import { configNum, type DecisionFeed, EMPTY_THREADS, type MachineBase } from "./machine_base.ts";
+import { type Cpu, type KCode, type KObj, PRIO, Thread, THREAD_KIND, TS } from "./objects.ts";
+import { DECISION, KIND, SWITCH_REASON } from "./schema.ts";
+
+const R = SWITCH_REASON;
+const DP = DECISION;
+/** sched.strategy values, in MACHINE_KEYS order. */
+const STRATEGIES = ["none", "random", "pct"];
+const STRATEGY_RANDOM = 1, STRATEGY_PCT = 2;
+
+/** Options for a thread. */
+export interface SpawnOptions {
+  /** Priority (default: kernel thread, PRIO.kthread). */
+  prio?: number;
+  /** Pin to this CPU; -1 lets it migrate. */
+  pin?: number;
+  /** Initial CPU (default: pin, else round robin). */
+  cpu?: number;
+  /** Thread kind, THREAD_KIND (default: kernel thread). */
+  kind?: number;
+}
+
+/** The scheduler of one machine. */
+export class Scheduler {
+  readonly #m: MachineBase;
+  readonly #feed: DecisionFeed | null;
+  #feedPos = 0;
+  #decisions = 0;
+  #nextSpawnCpu = 0;
+  #steps = 0;
+  readonly #strategy: number;
+  readonly #perturbPpm: number;
+  readonly #stallNs: number;
+  readonly #quantumNs: number;
+  readonly #pctPoints: number[] = [];
+
+  /** The scheduler of `m`, following `feed` when given (re-execution). */
+  constructor(m: MachineBase, feed: DecisionFeed | null) {
+    this.#m = m;
+    this.#feed = feed;
+    const cfg = m.config;
+    this.#strategy = STRATEGIES.indexOf(String(cfg["sched.strategy"]));
+    if (this.#strategy < 0) throw new Error(`bad sched.strategy ${cfg["sched.strategy"]}`);
+    this.#perturbPpm = configNum(cfg, "sched.perturbPpm");
+    this.#stallNs = configNum(cfg, "sched.stallNs");
+    this.#quantumNs = configNum(cfg, "sched.quantumNs");
+    if (this.#strategy === STRATEGY_PCT) {
+      this.#drawPctPoints(configNum(cfg, "sched.pctDepth"), configNum(cfg, "sched.pctSteps"));
+    }
+  }
+
+  /** Creates a thread running `body`, runnable at once. */
+  spawn(name: string, body: (self: Thread) => KCode, opts: SpawnOptions = {}): Thread {
+    const m = this.#m;
+    const pin = opts.pin ?? -1;
+    const cpu = opts.cpu ?? (pin >= 0 ? pin : this.#nextSpawnCpu++ % m.cpus.length);
+    const th = new Thread(
+      m.threads.length + 1,
+      name,
+      opts.prio ?? PRIO.kthread,
+      pin,
+      opts.kind ?? THREAD_KIND.kthread,
+      cpu,
+    );
+    m.threads.push(th);
+    th.gen = body(th);
+    m.emit(KIND.threadCreate, th.id, m.str(name), th.prio, pin, cpu, th.kind);
+    this.enqueue(m.cpus[cpu], th, false);
+    this.kick(m.cpus[cpu], th);
+    return th;
+  }
+
+  /** The runnable CPU with the smallest clock (a tie is a decision), or null. */
+  pickCpu(): Cpu | null {
+    const cpus = this.#m.cpus;
+    let best: Cpu | null = null;
+    let ties = 0;
+    for (let i = 0; i < cpus.length; i++) {
+      const c = cpus[i];
+      if (!runnable(c)) continue;
+      if (best === null || c.nowNs < best.nowNs) {
+        best = c;
+        ties = 1;
+      } else if (c.nowNs === best.nowNs) ties++;
+    }
+    if (ties <= 1) return best;
+    const k = this.decide(DP.tie, ties);
+    if (k === 0) return best;
+    const t = (best as Cpu).nowNs;
+    for (let i = 0, seen = 0; i < cpus.length; i++) {
+      const c = cpus[i];
+      if (runnable(c) && c.nowNs === t && seen++ === k) return c;
+    }
+    throw new Error("unreachable: tie pick");
+  }
+
+  /**
+   * A schedule decision among `n` choices (0 = default). Live: drawn from the
+   * PRNG (perturbation points draw according to the strategy). Re-execution:
+   * taken from the feed by decision ordinal. Non-default outcomes are emitted.
+   */
+  decide(point: number, n: number): number {
+    let v: number;
+    const seq = this.#decisions++;
+    const m = this.#m;
+    if (this.#feed !== null) {
+      const f = this.#feed;
+      v = 0;
+      // Entries behind this ordinal were not reached (a shrunk feed): skip them.
+      while (this.#feedPos < f.seq.length && f.seq[this.#feedPos] < seq) this.#feedPos++;
+      if (this.#feedPos < f.seq.length && f.seq[this.#feedPos] === seq) {
+        v = f.values[this.#feedPos++];
+        if (v >= n) v = 0;
+      }
+    } else if (point === DP.pct) {
+      v = n - 1; // a PCT change point always demotes
+    } else if (point === DP.perturb) {
+      v = m.prng.chancePpm(this.#perturbPpm) ? 1 + m.prng.below(n - 1) : 0;
+    } else {
+      v = m.prng.below(n);
+    }
+    if (v !== 0) m.emit(KIND.decision, point, n, v, seq);
+    return v;
+  }
+
+  /**
+   * The start of a step on `c`: an idle CPU switches to work; a running
+   * thread may be preempted, perturbed or reach the end of its quantum.
+   * Returns the thread to resume, or null when the step was spent here.
+   */
+  beginStep(c: Cpu): Thread | null {
+    const m = this.#m;
+    m.curCpu = c;
+    this.#steps++;
+    const th = c.cur;
+    if (th === null) {
+      c.stealPending = false;
+      this.switchTo(c, R.idle);
+      return null;
+    }
+    m.curThread = th;
+    if (c.needResched) {
+      c.needResched = false;
+      if (this.#preemptible(c, th)) {
+        this.switchTo(c, R.preempt);
+        return null;
+      }
+    }
+    if (this.#strategy !== 0 && th.spinHeld === 0 && this.#perturb(c, th)) return null;
+    if (c.nowNs - th.sliceStartNs >= this.#quantumNs && th.spinHeld === 0 && this.hasPeer(c, th)) {
+      this.switchTo(c, R.quantum);
+      return null;
+    }
+    return th;
+  }
+
+  /** Effect yield: charges the yield and switches when a peer of equal or higher priority waits. */
+  yield(c: Cpu, th: Thread): void {
+    const cost = this.#m.cost.yield;
+    c.nowNs += cost;
+    c.busyNs += cost;
+    if (this.hasPeer(c, th)) this.switchTo(c, R.yield);
+  }
+
+  /** The running thread's code returned. A thread that exits holding locks is a bug. */
+  exit(c: Cpu, th: Thread): void {
+    const m = this.#m;
+    if (th.held.length > 0) {
+      m.violation("lock-recursion", `${th.name} exited holding ${th.held.map((l) => l.cls).join(", ")}`, th.id);
+    }
+    m.emit(KIND.threadExit, th.id);
+    th.state = TS.exited;
+    this.switchTo(c, R.exit);
+  }
+
+  /** Perturbation at a yield point; true when it consumed the step. */
+  #perturb(c: Cpu, th: Thread): boolean {
+    let v = 0;
+    if (this.#strategy === STRATEGY_RANDOM) v = this.decide(DP.perturb, 8);
+    else if (this.#pctPoints.length > 0 && this.#pctPoints[this.#pctPoints.length - 1] <= this.#steps) {
+      this.#pctPoints.pop();
+      v = this.decide(DP.pct, 17);
+    }
+    if (v === 0) return false;
+    // A stall models an interrupt or hypervisor preemption at this point:
+    // the CPU loses time, other CPUs run ahead, and a peer may take over.
+    c.nowNs += v * this.#stallNs;
+    if (this.hasPeer(c, th)) this.switchTo(c, R.perturb);
+    return true;
+  }
+
+  #drawPctPoints(depth: number, steps: number): void {
+    const prng = this.#m.prng;
+    for (let i = 0; i < depth - 1; i++) this.#pctPoints.push(1 + prng.below(steps));
+    this.#pctPoints.sort((a, b) => b - a);
+  }
+
+  #preemptible(c: Cpu, th: Thread): boolean {
+    const best = c.rq.length > 0 ? c.rq[0] : null;
+    return best !== null && best.prio > th.prio && best.prio > th.iplPrio;
+  }
+
+  /** A thread of equal or higher priority waits on `c`'s run queue. */
+  hasPeer(c: Cpu, th: Thread): boolean {
+    return c.rq.length > 0 && c.rq[0].prio >= th.prio;
+  }
+
+  /**
+   * Switches `c` away from its current thread (which is requeued if still
+   * running) to the best runnable thread, stealing from other CPUs when its
+   * own queue is empty. Emits `switch` and charges the switch cost.
+   */
+  switchTo(c: Cpu, reason: number): void {
+    const m = this.#m;
+    const prev = c.cur;
+    const next: Thread | null = c.rq.length > 0 ? c.rq.shift() as Thread : this.#steal(c);
+    if (prev !== null && prev.state === TS.running) {
+      if (next === null) return; // nothing else to run: keep going
+      prev.state = TS.runnable;
+      this.enqueue(c, prev, reason === R.preempt);
+      this.#offerToIdle(prev);
+    }
+    if (prev === null && next === null) return;
+    c.cur = next;
+    m.curThread = prev ?? next;
+    m.emit(KIND.switch, prev === null ? 0 : prev.id, next === null ? 0 : next.id, prev === null ? R.idle : reason);
+    if (next === null) return;
+    next.state = TS.running;
+    next.cpu = c.id;
+    next.sliceStartNs = c.nowNs;
+    m.curThread = next;
+    c.switches++;
+    c.nowNs += m.cost.ctxSwitch;
+    c.busyNs += m.cost.ctxSwitch;
+  }
+
+  /** Takes a runnable migratable thread from the busiest other CPU. */
+  #steal(c: Cpu): Thread | null {
+    const cpus = this.#m.cpus;
+    let from: Cpu | null = null;
+    for (let i = 1; i < cpus.length; i++) {
+      const o = cpus[(c.id + i) % cpus.length];
+      if (o.rq.length === 0 || (from !== null && o.rq.length <= from.rq.length)) continue;
+      if (o.rq.some(stealable)) from = o;
+    }
+    if (from === null) return null;
+    const idx = from.rq.findIndex(stealable);
+    const th = from.rq.splice(idx, 1)[0];
+    this.#m.emitOn(c.id, 0, KIND.migrate, th.id, from.id, c.id);
+    th.cpu = c.id;
+    return th;
+  }
+
+  /** Inserts into a run queue: by priority, FIFO within one (head when preempted). */
+  enqueue(c: Cpu, th: Thread, atHead: boolean): void {
+    const q = c.rq;
+    const p = effPrio(th);
+    let i = 0;
+    while (i < q.length && (effPrio(q[i]) > p || (!atHead && effPrio(q[i]) === p))) i++;
+    insertAt(q, i, th);
+    th.cpu = c.id;
+  }
+
+  /** A thread became runnable on `c`: wake the CPU if idle, or ask for preemption. */
+  kick(c: Cpu, th: Thread): void {
+    if (c.cur === null) return this.#wakeCpu(c);
+    if (th.prio > c.cur.prio) c.needResched = true;
+    else this.#offerToIdle(th);
+  }
+
+  /**
+   * `th` waits in a run queue: an idle CPU comes and steals it, as OpenBSD's
+   * idle loop does with sched_steal_proc() (kern_sched.c).
+   */
+  #offerToIdle(th: Thread): void {
+    if (!stealable(th)) return;
+    for (const o of this.#m.cpus) {
+      if (o.cur !== null || o.rq.length > 0 || o.stealPending) continue;
+      o.stealPending = true;
+      this.#wakeCpu(o);
+      return;
+    }
+  }
+
+  /** An idle CPU gets work: its clock jumps to now (plus the IPI when another CPU sent it). */
+  #wakeCpu(c: Cpu): void {
+    const m = this.#m;
+    const t = m.nowNs + (c !== m.curCpu && m.running ? m.cost.ipi : 0);
+    if (c.nowNs < t) c.nowNs = t;
+  }
+
+  /** Puts `th` on `cpu`'s run queue. */
+  makeRunnable(th: Thread, cpu: number): void {
+    th.state = TS.runnable;
+    const c = this.#m.cpus[cpu];
+    this.enqueue(c, th, false);
+    this.kick(c, th);
+  }
+
+  /**
+   * A thread that waited on `obj` (a lock handed over, or a sleep queue it
+   * was already taken off) becomes runnable on `cpu`: emits `wake`.
+   */
+  wake(th: Thread, obj: KObj, cpu: number): void {
+    const m = this.#m;
+    th.waitObj = null;
+    th.waitFor = EMPTY_THREADS;
+    m.stats.wakeups++;
+    if (cpu !== m.curCpu.id) m.stats.crossCpuWakeups++;
+    m.emit(KIND.wake, th.id, cpu, obj.id);
+    this.makeRunnable(th, cpu);
+  }
+
+  /** Wakeup target: pinned CPU, else the last CPU if idle, else an idle CPU, else the last. */
+  chooseCpu(th: Thread): number {
+    if (th.pin >= 0) return th.pin;
+    const cpus = this.#m.cpus;
+    if (cpus[th.cpu].cur === null && cpus[th.cpu].rq.length === 0) return th.cpu;
+    let idle = 0;
+    for (const c of cpus) if (c.cur === null && c.rq.length === 0) idle++;
+    if (idle === 0) return th.cpu;
+    const k = idle === 1 ? 0 : this.decide(DP.wakeCpu, idle);
+    for (let i = 1, seen = 0; i <= cpus.length; i++) {
+      const c = cpus[(th.cpu + i) % cpus.length];
+      if (c.cur === null && c.rq.length === 0 && seen++ === k) return c.id;
+    }
+    return th.cpu;
+  }
+}
+
+/**
+ * Run queue priority: a thread preempted (by a hard interrupt) while holding a
+ * spin mutex runs at the mutex's IPL, so when the interrupt returns it resumes
+ * before any soft interrupt or thread that IPL blocks.
+ */
+function effPrio(th: Thread): number {
+  return th.spinHeld > 0 && th.iplPrio > th.prio ? th.iplPrio : th.prio;
+}
+
+/**
+ * A runnable thread another CPU may take: not pinned, and not one that an
+ * interrupt preempted inside a spin mutex (its critical section stays on its
+ * CPU; the interrupt runs on top of it).
+ */
+function stealable(t: Thread): boolean {
+  return t.pin < 0 && t.spinHeld === 0;
+}
+
+/** `c` has something to do: a thread that is not spinning, or (idle) a queue or a steal to try. */
+function runnable(c: Cpu): boolean {
+  return (c.cur !== null && !c.spinning) || (c.cur === null && (c.rq.length > 0 || c.stealPending));
+}
