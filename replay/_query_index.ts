@@ -13,6 +13,7 @@ import { ENUMS, FIELDS_MAX, KIND, KIND_ID_MAX } from "../core/schema.ts";
 import type { TraceHeader } from "../recorder/format.ts";
 import { BlockCursor } from "./_blocks.ts";
 import type { DecodedBlock } from "./_decode.ts";
+import { LockTrack } from "./_query_locks.ts";
 import type { TraceReader } from "./reader.ts";
 
 /** Events between two per-CPU snapshots; an exact timeline window replays at most this many extra events. */
@@ -214,6 +215,17 @@ export interface RunIndex {
   readonly chunkT: Float64Array;
   /** Thread running on each CPU just before event k * CHUNK_EVENTS (cpus per chunk). */
   readonly chunkCur: Int32Array;
+  /** Lock waits and holds open just before event k * CHUNK_EVENTS: entries [chunkLockAt[k], chunkLockAt[k+1]) of `chunkLocks`. */
+  readonly chunkLockAt: Float64Array;
+  /** Flat open-lock entries (see `_query_locks.ts` LOCK_ENTRY). */
+  readonly chunkLocks: Float64Array;
+  /** Switches to a thread (not to idle): the CLI's `contextSwitches`. */
+  readonly switches: number;
+  /** `wake` events, and those onto another CPU than the waker's: the CLI's `wakeups` and `crossCpuWakeups`. */
+  readonly wakeups: number;
+  readonly crossCpuWakeups: number;
+  /** `lock-wait` events per lock id (the CLI's `lockContention` sums them per class). */
+  readonly lockWaitsById: Map<number, number>;
   readonly kindCounts: Float64Array;
   readonly busyNs: Float64Array;
   readonly threads: Map<number, ThreadInfo>;
@@ -231,6 +243,9 @@ interface Pass {
   lastT: Float64Array;
   chunkT: number[];
   chunkCur: number[];
+  chunkLockAt: number[];
+  chunkLocks: number[];
+  locks: LockTrack;
   rec: EventRecord;
 }
 
@@ -257,7 +272,11 @@ export function forEachBlock(
  * Builds the index of an open reader (opened with `recover: true`) in one
  * pass. A file without a footer is scanned first to learn its length.
  */
-export function buildIndex(reader: TraceReader, bytes: number): RunIndex {
+export function buildIndex(
+  reader: TraceReader,
+  bytes: number,
+  progress?: (done: number, of: number) => void,
+): RunIndex {
   const { events, tFirst, tLast } = extent(reader);
   const cpus = reader.header.cpus;
   const cells = Math.max(1, Math.min(Math.ceil(events / EVENTS_PER_CELL), Math.floor(CELLS_MAX / cpus)));
@@ -269,9 +288,21 @@ export function buildIndex(reader: TraceReader, bytes: number): RunIndex {
     lastT: new Float64Array(cpus).fill(tFirst),
     chunkT: [],
     chunkCur: [],
+    chunkLockAt: [],
+    chunkLocks: [],
+    locks: new LockTrack(),
     rec: new EventRecord(),
   };
-  if (events > 0) forEachBlock(reader, 0, (d) => visitBlock(ix, pass, d, reader));
+  let reported = 0;
+  if (events > 0) {
+    forEachBlock(reader, 0, (d) => {
+      visitBlock(ix, pass, d, reader);
+      const done = d.firstIndex + d.count;
+      if (progress && done - reported >= 1 << 18) progress(reported = done, events);
+      return true;
+    });
+  }
+  pass.chunkLockAt.push(pass.chunkLocks.length);
   for (let c = 0; c < cpus; c++) account(ix, pass, c, tLast);
   grid.finish();
   return {
@@ -280,6 +311,8 @@ export function buildIndex(reader: TraceReader, bytes: number): RunIndex {
     damage: reader.damage?.message,
     chunkT: Float64Array.from(pass.chunkT),
     chunkCur: Int32Array.from(pass.chunkCur),
+    chunkLockAt: Float64Array.from(pass.chunkLockAt),
+    chunkLocks: Float64Array.from(pass.chunkLocks),
   };
 }
 
@@ -320,6 +353,10 @@ function newIndex(reader: TraceReader, events: number, bytes: number, grid: Occu
     locks: [] as { id: number; cls: string; type: string }[],
     violations: [] as ViolationInfo[],
     endReason: undefined as string | undefined,
+    switches: 0,
+    wakeups: 0,
+    crossCpuWakeups: 0,
+    lockWaitsById: new Map<number, number>(),
     bytes,
   };
 }
@@ -351,8 +388,8 @@ const NOTED = new Set<number>([
   KIND.objAlloc,
 ]);
 
-function visitBlock(ix: Building, pass: Pass, d: DecodedBlock, strings: TraceReader): boolean {
-  const { kind, tNs, cpu, fields } = d;
+function visitBlock(ix: Building, pass: Pass, d: DecodedBlock, strings: TraceReader): void {
+  const { kind, tNs, cpu, fields, thread } = d;
   const counts = ix.kindCounts;
   const cpus = ix.cpus;
   let nextChunk = pass.chunkT.length * CHUNK_EVENTS - d.firstIndex;
@@ -360,15 +397,26 @@ function visitBlock(ix: Building, pass: Pass, d: DecodedBlock, strings: TraceRea
     if (i === nextChunk) {
       pass.chunkT.push(tNs[i]);
       for (let c = 0; c < cpus; c++) pass.chunkCur.push(pass.cur[c]);
+      pass.chunkLockAt.push(pass.chunkLocks.length);
+      pass.locks.snapshot(pass.chunkLocks);
       nextChunk += CHUNK_EVENTS;
     }
-    const k = kind[i];
+    const k = kind[i], at = i * FIELDS_MAX;
     counts[k]++;
     if (k === KIND.switch) {
       const c = cpu[i] < cpus ? cpu[i] : 0;
       account(ix, pass, c, tNs[i]);
-      pass.cur[c] = fields[i * FIELDS_MAX + 1];
+      pass.cur[c] = fields[at + 1];
+      if (fields[at + 1] !== 0) ix.switches++;
       ix.grid.noteEvent(c, tNs[i], d.firstIndex + i);
+    } else if (k === KIND.lockWait) {
+      pass.locks.wait(thread[i], fields[at], cpu[i], tNs[i], d.firstIndex + i);
+      ix.lockWaitsById.set(fields[at], (ix.lockWaitsById.get(fields[at]) ?? 0) + 1);
+    } else if (k === KIND.lockAcquire) pass.locks.acquire(fields[at + 2], fields[at], cpu[i], tNs[i], d.firstIndex + i);
+    else if (k === KIND.lockRelease) pass.locks.release(thread[i], fields[at], tNs[i]);
+    else if (k === KIND.wake) {
+      ix.wakeups++;
+      if (fields[at + 1] !== cpu[i]) ix.crossCpuWakeups++;
     } else if (NOTED.has(k)) {
       d.fill(i, pass.rec);
       if (k === KIND.violation) noteViolation(ix, pass.rec, strings);
@@ -376,7 +424,6 @@ function visitBlock(ix: Building, pass: Pass, d: DecodedBlock, strings: TraceRea
       else noteNames(ix, pass.rec, strings);
     }
   }
-  return true;
 }
 
 function noteViolation(ix: Building, e: EventRecord, strings: TraceReader): void {

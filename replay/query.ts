@@ -70,10 +70,17 @@ export interface RunDetail {
   damage: string | null;
   endReason: string | null;
   violations: ViolationInfo[];
+  /** Figures named and computed as the CLI's run summary (drivers/run.ts machineMetrics), from the events. */
   summary: {
     kinds: Record<string, number>;
+    /** Share of the run each CPU had a thread on it (0..1); the CLI's cpuBusyPct counts charged work only. */
     cpuBusy: number[];
-    switches: number;
+    /** Switches to a thread (the CLI's `contextSwitches`; switches to idle are not counted). */
+    contextSwitches: number;
+    wakeups: number;
+    crossCpuWakeups: number;
+    /** `lock-wait` events per lock class (the CLI's `lockContention`). */
+    lockContention: Record<string, number>;
     lockWaits: number;
     lockAcquires: number;
     threads: number;
@@ -116,6 +123,16 @@ export function schemaJson(): SchemaJson {
 /** The id of the kind called `name`, or undefined. */
 export function kindId(name: string): number | undefined {
   return kindByName(name)?.id;
+}
+
+/** Lock waits summed per class, keys in lock creation order (as the CLI prints them). */
+function contentionOf(ix: RunIndex): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const l of ix.locks) {
+    const n = ix.lockWaitsById.get(l.id) ?? 0;
+    if (n > 0) out[l.cls] = (out[l.cls] ?? 0) + n;
+  }
+  return out;
 }
 
 function statusOf(ix: RunIndex): RunStatus {
@@ -193,7 +210,10 @@ export class RunQueries {
       summary: {
         kinds,
         cpuBusy: [...ix.busyNs].map((ns) => Math.round(ns / span * 1000) / 1000),
-        switches: kinds["switch"] ?? 0,
+        contextSwitches: ix.switches,
+        wakeups: ix.wakeups,
+        crossCpuWakeups: ix.crossCpuWakeups,
+        lockContention: contentionOf(ix),
         lockWaits: kinds["lock-wait"] ?? 0,
         lockAcquires: kinds["lock-acquire"] ?? 0,
         threads: ix.threads.size,
