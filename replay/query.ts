@@ -19,8 +19,9 @@
 import { ENUMS, kindByName, KINDS } from "../core/schema.ts";
 import type { TraceHeader } from "../recorder/format.ts";
 import { type EventFilter, type EventPage, queryEvents } from "./_query_events.ts";
-import { indexAtTime, type RunIndex, type ThreadInfo, type ViolationInfo } from "./_query_index.ts";
-import { resolveRun, RunCache, runIds, RunNotFound } from "./_query_runs.ts";
+import { buildIndex, indexAtTime, type RunIndex, type ThreadInfo, type ViolationInfo } from "./_query_index.ts";
+import { IndexFailed, IndexJobs, IndexPending } from "./_query_jobs.ts";
+import { type OpenRun, resolveRun, RunCache, runIds, RunNotFound, type SkippedName } from "./_query_runs.ts";
 import { type Timeline, timeline } from "./_query_timeline.ts";
 import { TraceError } from "./reader.ts";
 import { stateAt } from "./seek.ts";
@@ -28,7 +29,8 @@ import type { StateJson } from "./state.ts";
 
 export { type EventFilter, type EventPage, EVENTS_LIMIT_MAX } from "./_query_events.ts";
 export type { ThreadInfo, ViolationInfo } from "./_query_index.ts";
-export { RunNotFound } from "./_query_runs.ts";
+export { RunNotFound, type SkippedName } from "./_query_runs.ts";
+export { IndexFailed, IndexPending } from "./_query_jobs.ts";
 export type { LockSpan, PacketHops, Slice, Timeline } from "./_query_timeline.ts";
 export { TraceError } from "./reader.ts";
 export type { StateJson } from "./state.ts";
@@ -39,8 +41,11 @@ export const LIST_INDEX_BYTES_MAX: number = 16 * 1024 * 1024;
 /** Largest `px` a timeline request may ask for. */
 export const TIMELINE_PX_MAX = 2000;
 
-/** How a run looks: "unknown" when a large run has not been indexed yet (its violations are then null). */
-export type RunStatus = "clean" | "violations" | "damaged" | "unknown";
+/**
+ * How a run looks: "unknown" when a large run has not been indexed yet (its
+ * violations are then null), "indexing" while a background index is built.
+ */
+export type RunStatus = "clean" | "violations" | "damaged" | "unknown" | "indexing";
 
 /** One entry of the run list. */
 export interface RunListing {
@@ -54,7 +59,15 @@ export interface RunListing {
   status: RunStatus;
   violations: number | null;
   indexed: boolean;
+  /** While indexing: events read so far, of `events`. */
+  progress?: { done: number; of: number };
   error?: string;
+}
+
+/** The run list: runs, and the traces or folders found that cannot be opened, with why. */
+export interface RunList {
+  runs: RunListing[];
+  skipped: SkippedName[];
 }
 
 /** A run's header, figures, violations and names. */
@@ -140,15 +153,29 @@ function statusOf(ix: RunIndex): RunStatus {
   return ix.violations.length > 0 ? "violations" : "clean";
 }
 
+/** Options of {@link RunQueries}. */
+export interface RunQueriesOptions {
+  /** Open runs kept (default 8). */
+  cacheRuns?: number;
+  /**
+   * Build indexes in Workers (at most this many at once) instead of on the
+   * caller's turn; a query on a run not indexed yet throws IndexPending.
+   * 0 (default): build synchronously.
+   */
+  backgroundWorkers?: number;
+}
+
 /** Queries over the traces of one folder. Not safe to share across threads; all methods are synchronous. */
 export class RunQueries {
   readonly #dir: string;
   readonly #cache: RunCache;
+  readonly #jobs: IndexJobs | undefined;
 
   /** `dir` must exist; its real path bounds every file a query reads. */
-  constructor(dir: string, opts: { cacheRuns?: number } = {}) {
+  constructor(dir: string, opts: RunQueriesOptions = {}) {
     this.#dir = Deno.realPathSync(dir);
     this.#cache = new RunCache(opts.cacheRuns ?? 8);
+    this.#jobs = opts.backgroundWorkers ? new IndexJobs(opts.backgroundWorkers) : undefined;
   }
 
   /** The folder's real path. */
@@ -156,9 +183,25 @@ export class RunQueries {
     return this.#dir;
   }
 
-  /** Every trace in the folder; small ones are indexed so their status is exact. */
-  list(): RunListing[] {
-    return runIds(this.#dir).map((id) => this.#listing(id)).filter((r): r is RunListing => r !== undefined);
+  /** Every trace in the folder and its subfolders; small ones are indexed so their status is exact. */
+  list(): RunList {
+    const { ids, skipped } = runIds(this.#dir);
+    return { runs: ids.map((id) => this.#listing(id)).filter((r): r is RunListing => r !== undefined), skipped };
+  }
+
+  /**
+   * The index of an open run: built now (synchronous mode), or taken from a
+   * finished background job; undefined while one runs (`job` then says how far).
+   */
+  #index(run: OpenRun): { index?: RunIndex; done?: number; of?: number } {
+    if (run.index) return { index: run.index };
+    if (!this.#jobs) return { index: run.index = buildIndex(run.reader, run.bytes) };
+    const job = this.#jobs.request(run.path, run.key, run.reader.eventCount ?? 0);
+    if (job.state === "failed") throw new IndexFailed(job.error ?? "indexing failed");
+    if (job.state !== "ready") return { done: job.done, of: job.of };
+    run.index = job.index;
+    this.#jobs.release(job);
+    return { index: run.index };
   }
 
   /** One run's entry; undefined for a name that does not resolve inside the folder (a symlink out). */
@@ -167,26 +210,38 @@ export class RunQueries {
     try {
       const path = resolveRun(this.#dir, id);
       size = Deno.statSync(path).size;
-      const run = size <= LIST_INDEX_BYTES_MAX ? this.#cache.indexed(path) : this.#cache.open(path);
+      const run = this.#cache.open(path);
+      const built = size <= LIST_INDEX_BYTES_MAX || run.index || this.#jobs ? this.#index(run) : {};
       const h = run.reader.header;
-      const ix = run.index;
+      const ix = built.index;
       const base = { id, scenario: h.scenario, seed: h.seed, cpus: h.cpus, size };
       if (ix) {
         const status = statusOf(ix);
         return { ...base, events: ix.events, simNs: ix.tLast, status, violations: ix.violations.length, indexed: true };
       }
+      if (built.of !== undefined) {
+        const progress = { done: built.done ?? 0, of: built.of };
+        const events = run.reader.eventCount ?? null;
+        return { ...base, events, simNs: null, status: "indexing", violations: null, indexed: false, progress };
+      }
       const status = run.reader.hasFooter ? "unknown" : "damaged";
       return { ...base, events: run.reader.eventCount ?? null, simNs: null, status, violations: null, indexed: false };
     } catch (err) {
       if (err instanceof RunNotFound) return undefined;
-      if (!(err instanceof TraceError) && !(err instanceof Deno.errors.NotFound)) throw err;
+      if (!(err instanceof TraceError) && !(err instanceof IndexFailed) && !(err instanceof Deno.errors.NotFound)) {
+        throw err;
+      }
       const empty = { scenario: null, seed: null, cpus: null, events: null, simNs: null, violations: null };
       return { id, size, ...empty, status: "damaged", indexed: false, error: err.message };
     }
   }
 
-  #run(id: string) {
-    return this.#cache.indexed(resolveRun(this.#dir, id));
+  /** Run `id` with its index; throws IndexPending while a background index is built. */
+  #run(id: string): OpenRun & { index: RunIndex } {
+    const run = this.#cache.open(resolveRun(this.#dir, id));
+    const got = this.#index(run);
+    if (!got.index) throw new IndexPending(got.done ?? 0, got.of ?? 0);
+    return run as OpenRun & { index: RunIndex };
   }
 
   /** Header, figures and violations of run `id`. Throws RunNotFound, TraceError. */
@@ -249,8 +304,9 @@ export class RunQueries {
     return timeline(run.reader, run.index, t0, t1, Math.max(1, Math.min(px, TIMELINE_PX_MAX)));
   }
 
-  /** Closes the cached readers. */
+  /** Closes the cached readers and stops index workers. */
   close(): void {
+    this.#jobs?.close();
     this.#cache.close();
   }
 }

@@ -5,8 +5,13 @@ export async function api(path, params = {}) {
   const qs = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== "" && v !== null) qs.set(k, String(v));
   const url = qs.size ? `${path}?${qs}` : path;
-  const res = await fetch(url, { headers: { Accept: "application/json" } });
-  const body = await res.json().catch(() => ({ error: `HTTP ${res.status}` }));
+  let res, body;
+  for (;;) {
+    res = await fetch(url, { headers: { Accept: "application/json" } });
+    body = await res.json().catch(() => ({ error: `HTTP ${res.status}` }));
+    if (res.status !== 202) break;
+    await new Promise((r) => setTimeout(r, 250)); // the run is being indexed
+  }
   if (!res.ok) throw new Error(body.error ?? `HTTP ${res.status}`);
   return body;
 }
