@@ -18,6 +18,8 @@ import type { TraceReader } from "./reader.ts";
 
 /** Events between two per-CPU snapshots; an exact timeline window replays at most this many extra events. */
 export const CHUNK_EVENTS = 4096;
+/** 32-bit words per chunk in `chunkKinds`. */
+export const KIND_WORDS: number = Math.ceil((KIND_ID_MAX + 1) / 32);
 /** Target events per grid cell: the grid stays about 1/64 of the event count. */
 const EVENTS_PER_CELL = 64;
 /** Most grid cells over all CPUs (bounds the index at ~14 bytes a cell). */
@@ -219,6 +221,8 @@ export interface RunIndex {
   readonly chunkLockAt: Float64Array;
   /** Flat open-lock entries (see `_query_locks.ts` LOCK_ENTRY). */
   readonly chunkLocks: Float64Array;
+  /** Kinds present in each chunk: KIND_WORDS bits-words per chunk, bit k set when kind k occurs (filtered paging skips the rest). */
+  readonly chunkKinds: Uint32Array;
   /** Switches to a thread (not to idle): the CLI's `contextSwitches`. */
   readonly switches: number;
   /** `wake` events, and those onto another CPU than the waker's: the CLI's `wakeups` and `crossCpuWakeups`. */
@@ -245,6 +249,7 @@ interface Pass {
   chunkCur: number[];
   chunkLockAt: number[];
   chunkLocks: number[];
+  chunkKinds: number[];
   locks: LockTrack;
   rec: EventRecord;
 }
@@ -290,6 +295,7 @@ export function buildIndex(
     chunkCur: [],
     chunkLockAt: [],
     chunkLocks: [],
+    chunkKinds: [],
     locks: new LockTrack(),
     rec: new EventRecord(),
   };
@@ -313,6 +319,7 @@ export function buildIndex(
     chunkCur: Int32Array.from(pass.chunkCur),
     chunkLockAt: Float64Array.from(pass.chunkLockAt),
     chunkLocks: Float64Array.from(pass.chunkLocks),
+    chunkKinds: Uint32Array.from(pass.chunkKinds),
   };
 }
 
@@ -399,10 +406,12 @@ function visitBlock(ix: Building, pass: Pass, d: DecodedBlock, strings: TraceRea
       for (let c = 0; c < cpus; c++) pass.chunkCur.push(pass.cur[c]);
       pass.chunkLockAt.push(pass.chunkLocks.length);
       pass.locks.snapshot(pass.chunkLocks);
+      for (let w = 0; w < KIND_WORDS; w++) pass.chunkKinds.push(0);
       nextChunk += CHUNK_EVENTS;
     }
     const k = kind[i], at = i * FIELDS_MAX;
     counts[k]++;
+    pass.chunkKinds[pass.chunkKinds.length - KIND_WORDS + (k >>> 5)] |= 1 << (k & 31);
     if (k === KIND.switch) {
       const c = cpu[i] < cpus ? cpu[i] : 0;
       account(ix, pass, c, tNs[i]);

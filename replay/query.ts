@@ -23,6 +23,7 @@ import { buildIndex, indexAtTime, type RunIndex, type ThreadInfo, type Violation
 import { IndexFailed, IndexJobs, IndexPending } from "./_query_jobs.ts";
 import { type OpenRun, resolveRun, RunCache, runIds, RunNotFound, type SkippedName } from "./_query_runs.ts";
 import { type Timeline, timeline } from "./_query_timeline.ts";
+import { SEARCH_QUERY_MAX, searchEvents, type SearchResult } from "./_query_search.ts";
 import { TraceError } from "./reader.ts";
 import { stateAt } from "./seek.ts";
 import type { StateJson } from "./state.ts";
@@ -33,6 +34,7 @@ export { RunNotFound, type SkippedName } from "./_query_runs.ts";
 export { IndexFailed, IndexPending } from "./_query_jobs.ts";
 export type { LockSpan, PacketHops, Slice, Timeline } from "./_query_timeline.ts";
 export { TraceError } from "./reader.ts";
+export { SEARCH_QUERY_MAX, SEARCH_SCAN_MAX, type SearchResult } from "./_query_search.ts";
 export type { StateJson } from "./state.ts";
 export type { TraceHeader } from "../recorder/format.ts";
 
@@ -283,6 +285,15 @@ export class RunQueries {
   events(id: string, from: number, limit: number, filter: EventFilter): EventPage {
     const run = this.#run(id);
     return queryEvents(run.reader, run.index, from, limit, filter);
+  }
+
+  /** The next (or previous) event of run `id` after (before) `from` whose text contains `q`. */
+  search(id: string, q: string, from: number, dir: "next" | "prev"): SearchResult {
+    if (q.length === 0 || q.length > SEARCH_QUERY_MAX) {
+      throw new RangeError(`q must be 1..${SEARCH_QUERY_MAX} characters`);
+    }
+    const run = this.#run(id);
+    return searchEvents(run.reader, run.index, q, from, dir);
   }
 
   /** Index of the first event at or after time `t` (the event count when none). */

@@ -64,6 +64,11 @@ export function createApp(opts: AppOptions): ViewerApp {
     if (at < 0) throw new HttpError(400, "at (an event index) is required");
     return c.json(q.state(c.req.param("id"), at));
   });
+  app.get("/api/runs/:id/search", (c) => {
+    const dir = c.req.query("dir") ?? "next";
+    if (dir !== "next" && dir !== "prev") throw new HttpError(400, "dir must be next or prev");
+    return c.json(q.search(c.req.param("id"), c.req.query("q") ?? "", intParam(c, "from", -1, -1), dir));
+  });
   app.get("/api/runs/:id/timeline", (c) => {
     const t0 = nsParam(c, "t0", 0);
     const t1 = nsParam(c, "t1", Number.MAX_SAFE_INTEGER);

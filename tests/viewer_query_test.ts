@@ -1,0 +1,62 @@
+/**
+ * Viewer queries: text search (next and previous, over decoded names such as
+ * thread and lock names), filtered paging that skips chunks without the
+ * wanted kinds (a filter with no match ends in one request).
+ */
+import { assert, assertEquals } from "./_assert.ts";
+import { recordRun } from "../cli/run.ts";
+import { kindId, RunQueries } from "../replay/query.ts";
+import { TraceReader } from "../replay/reader.ts";
+import { KIND } from "../core/schema.ts";
+
+Deno.test("viewer queries: search and filtered paging", async (t) => {
+  const dir = Deno.makeTempDirSync({ prefix: "lockstep-query-" });
+  const path = `${dir}/storm.lstrace`;
+  recordRun({ scenario: "mutex-storm", seed: 1, overrides: { "sim.eventsMax": "60000" }, out: path });
+  const q = new RunQueries(dir);
+  try {
+    const r = TraceReader.open(path);
+    const all: { index: number; kind: number; lock: number; text: string }[] = [];
+    for (const e of r.events()) all.push({ index: e.index, kind: e.kind, lock: e.fields[0], text: e.text });
+    r.close();
+    const spin0 = q.detail("storm").locks.find((l) => l.cls === "storm_spin0")!;
+    const mentions = all.filter((e) =>
+      (e.kind === KIND.strDef && e.text === "storm_spin0") ||
+      (e.kind === KIND.lockAcquire || e.kind === KIND.lockRelease || e.kind === KIND.lockWait ||
+          e.kind === KIND.lockInit) && e.lock === spin0.id
+    ).map((e) => e.index);
+
+    await t.step("search next and prev walk the events naming a lock class", () => {
+      const found: number[] = [];
+      let from = -1;
+      for (let i = 0; i < 5; i++) {
+        const s = q.search("storm", "STORM_SPIN0", from, "next");
+        assert(s.index !== null);
+        found.push(s.index);
+        from = s.index;
+      }
+      assertEquals(found, mentions.slice(0, 5), "next finds each event on the lock, case-insensitive");
+      const back = q.search("storm", "storm_spin0", found[4], "prev");
+      assertEquals(back.index, found[3]);
+      const none = q.search("storm", "no-such-text-anywhere", -1, "next");
+      assertEquals(none.index, null);
+      assertEquals(none.resume, null, "the whole trace was scanned");
+    });
+
+    await t.step("a kind filter with no match answers 'no more' in one request", () => {
+      const p = q.events("storm", 0, 50, { kinds: new Set([kindId("violation")!]) });
+      assertEquals(p.events, []);
+      assertEquals(p.next, null);
+      const acq = q.events("storm", 30_000, 10, { kinds: new Set([KIND.threadCreate]) });
+      assertEquals(acq.events, [], "thread-create only occurs at the start");
+      assertEquals(acq.next, null);
+      assert(acq.scanned < 5000, `skipped chunks are not scanned (${acq.scanned})`);
+      const releases = q.events("storm", 100, 20, { kinds: new Set([KIND.lockRelease]) });
+      const want = all.filter((e) => e.index >= 100 && e.kind === KIND.lockRelease).slice(0, 20).map((e) => e.index);
+      assertEquals(releases.events.map((e) => e.index), want);
+    });
+  } finally {
+    q.close();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
