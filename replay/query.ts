@@ -24,6 +24,7 @@ import { IndexFailed, IndexJobs, IndexPending } from "./_query_jobs.ts";
 import { type OpenRun, resolveRun, RunCache, runIds, RunNotFound, type SkippedName } from "./_query_runs.ts";
 import { type Timeline, timeline } from "./_query_timeline.ts";
 import { SEARCH_QUERY_MAX, searchEvents, type SearchResult } from "./_query_search.ts";
+import { diffStates, type Divergence, eventAt, firstDifference } from "./_query_compare.ts";
 import { TraceError } from "./reader.ts";
 import { stateAt } from "./seek.ts";
 import type { StateJson } from "./state.ts";
@@ -35,6 +36,15 @@ export { IndexFailed, IndexPending } from "./_query_jobs.ts";
 export type { LockSpan, PacketHops, Slice, Timeline } from "./_query_timeline.ts";
 export { TraceError } from "./reader.ts";
 export { SEARCH_QUERY_MAX, SEARCH_SCAN_MAX, type SearchResult } from "./_query_search.ts";
+export type { Divergence } from "./_query_compare.ts";
+
+/** Two runs side by side and where they part. */
+export interface Comparison {
+  a: RunDetail;
+  b: RunDetail;
+  /** Null when the runs are event-for-event identical. */
+  divergence: Divergence | null;
+}
 export type { StateJson } from "./state.ts";
 export type { TraceHeader } from "../recorder/format.ts";
 
@@ -294,6 +304,25 @@ export class RunQueries {
     }
     const run = this.#run(id);
     return searchEvents(run.reader, run.index, q, from, dir);
+  }
+
+  /** Runs `a` and `b` side by side, with their first divergent event and the state difference after it. */
+  compare(a: string, b: string): Comparison {
+    const ra = this.#run(a), rb = this.#run(b);
+    const da = this.detail(a), db = this.detail(b);
+    const i = firstDifference(ra.reader, ra.index.events, rb.reader, rb.index.events);
+    if (i < 0) return { a: da, b: db, divergence: null };
+    const after = (run: typeof ra) => stateAt(run.path, Math.min(i + 1, run.index.events));
+    return {
+      a: da,
+      b: db,
+      divergence: {
+        event: i,
+        a: eventAt(ra.reader, ra.index, i),
+        b: eventAt(rb.reader, rb.index, i),
+        stateDiff: diffStates(after(ra), after(rb)),
+      },
+    };
   }
 
   /** Index of the first event at or after time `t` (the event count when none). */

@@ -41,6 +41,8 @@ export interface AppOptions {
   readonly hosts?: readonly string[];
   /** Build run indexes in this many Workers (0: synchronously, on the request). */
   readonly indexWorkers?: number;
+  /** The bundled UI script (viewer/_bundle.ts); without it only the API and static files are served. */
+  readonly ui?: string;
 }
 
 /** The Hono app, plus `close()` to release the cached trace readers. */
@@ -50,7 +52,7 @@ export type ViewerApp = Hono & { close(): void };
 export function createApp(opts: AppOptions): ViewerApp {
   const q = new RunQueries(opts.dir, { backgroundWorkers: opts.indexWorkers ?? 0 });
   const schema = schemaJson();
-  const assets = loadAssets();
+  const assets = loadAssets(opts.ui);
   const app = new Hono();
   app.use("*", securityHeaders);
   app.use("*", readOnly);
@@ -63,6 +65,11 @@ export function createApp(opts: AppOptions): ViewerApp {
     const at = intParam(c, "at", -1);
     if (at < 0) throw new HttpError(400, "at (an event index) is required");
     return c.json(q.state(c.req.param("id"), at));
+  });
+  app.get("/api/compare", (c) => {
+    const a = c.req.query("a"), b = c.req.query("b");
+    if (!a || !b) throw new HttpError(400, "give two runs: a and b");
+    return c.json(q.compare(a, b));
   });
   app.get("/api/runs/:id/search", (c) => {
     const dir = c.req.query("dir") ?? "next";

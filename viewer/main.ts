@@ -7,6 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { createApp } from "./app.ts";
+import { bundleUi } from "./_bundle.ts";
 import { hostsFor } from "./_http.ts";
 
 /** Options of {@link serveViewer}. */
@@ -36,11 +37,12 @@ export interface RunningViewer {
  * await v.close();
  * ```
  */
-export function serveViewer(opts: ServeOptions): Promise<RunningViewer> {
+export async function serveViewer(opts: ServeOptions): Promise<RunningViewer> {
   const hostname = opts.host ?? "127.0.0.1";
   // Filled in once the port is known (port 0 picks one).
   const hosts: string[] = [];
-  const app = createApp({ dir: opts.dir, hosts, indexWorkers: 1 });
+  const ui = await bundleUi();
+  const app = createApp({ dir: opts.dir, hosts, indexWorkers: 1, ui });
   return new Promise((resolve) => {
     const server = Deno.serve({
       hostname,

@@ -1,0 +1,249 @@
+/**
+ * Drawing the timeline canvas: a time axis, one track per CPU with labelled
+ * slices (one colour per thread), optional per-thread tracks, one lane per
+ * lock with hold and wait spans, wakeup arrows, packet hops, violation marks,
+ * the selection and the area selection. Returns hit boxes for the pointer.
+ * @module
+ */
+import type { LockSpan, Slice, Timeline } from "../../replay/query.ts";
+import { fmtNs, threadColor } from "./format.ts";
+
+export const GUTTER = 120, AXIS = 20, ROW = 28, BAR = 22, TRACK = 14, LANE = 12;
+
+/** A time window in ns. */
+export interface View {
+  t0: number;
+  t1: number;
+}
+
+/** What the drawing needs besides the data. */
+export interface DrawOpts {
+  view: View;
+  width: number;
+  selected: { tNs: number; cpu: number } | null;
+  highlight: { threads: ReadonlySet<number>; locks: ReadonlySet<number> };
+  area: View | null;
+  threadTracks: boolean;
+  marks: number[];
+}
+
+/** Hit boxes. */
+export interface Hits {
+  slices: { x0: number; x1: number; y0: number; y1: number; cpu: number; s: Slice; name: string; kind: string }[];
+  spans: { x0: number; x1: number; y0: number; y1: number; sp: LockSpan }[];
+  marks: { x0: number; x1: number; y0: number; y1: number; v: Timeline["violations"][number] }[];
+  hops: { px: number; py: number; p: Timeline["packets"][number]; ev: number }[];
+  /** Rows of the layout: label and y range, for tests and hovering. */
+  rows: { label: string; y0: number; y1: number }[];
+}
+
+function ticks(t0: number, t1: number, n: number): number[] {
+  const raw = (t1 - t0) / n;
+  const p = Math.pow(10, Math.floor(Math.log10(raw)));
+  const step = [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw) ?? raw;
+  const out: number[] = [];
+  for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) out.push(t);
+  return out;
+}
+
+/** Lock ids in the spans, in id order. */
+export function lockLanes(data: Timeline | null): number[] {
+  return data ? [...new Set(data.spans.map((s) => s.lock))].sort((a, b) => a - b) : [];
+}
+
+/** Thread ids that ran in the window, in id order. */
+export function threadIds(data: Timeline | null): number[] {
+  if (!data) return [];
+  const ids = new Set<number>();
+  for (const c of data.cpus) for (const s of c.slices) ids.add(s.th);
+  return [...ids].sort((a, b) => a - b);
+}
+
+/** Canvas height for the data. */
+export function heightOf(data: Timeline | null, threadTracks: boolean): number {
+  const cpus = data ? data.cpus.length : 1;
+  const threads = threadTracks ? threadIds(data).length : 0;
+  return AXIS + cpus * ROW + (threads ? 6 + threads * TRACK : 0) + (lockLanes(data).length ? 6 : 0) +
+    lockLanes(data).length * LANE + 6;
+}
+
+/** Draws everything and returns the hit boxes. */
+export function draw(canvas: HTMLCanvasElement, data: Timeline | null, o: DrawOpts): Hits {
+  const { view, width } = o;
+  const dpr = devicePixelRatio || 1;
+  const height = heightOf(data, o.threadTracks);
+  canvas.width = Math.floor(width * dpr);
+  canvas.height = Math.floor(height * dpr);
+  canvas.style.height = `${height}px`;
+  const g = canvas.getContext("2d")!;
+  g.setTransform(dpr, 0, 0, dpr, 0, 0);
+  g.clearRect(0, 0, width, height);
+  const span = Math.max(1, view.t1 - view.t0);
+  const x = (t: number) => GUTTER + ((t - view.t0) / span) * (width - GUTTER);
+  const clampX = (t: number) => Math.max(GUTTER, Math.min(width, x(t)));
+  g.font = "11px system-ui, sans-serif";
+  g.textBaseline = "middle";
+  g.fillStyle = "#666";
+  for (const t of ticks(view.t0, view.t1, 8)) {
+    g.fillRect(x(t), AXIS - 4, 1, 4);
+    g.fillText(fmtNs(t), x(t) + 2, 8);
+  }
+  const hits: Hits = { slices: [], spans: [], marks: [], hops: [], rows: [] };
+  if (!data) return hits;
+  const name = (th: number) => data.threads[th]?.name ?? `thread ${th}`;
+  const kind = (th: number) => data.threads[th]?.kind ?? "kthread";
+  const label = (text: string, y: number, h: number) => {
+    g.fillStyle = "#333";
+    g.fillText(text.length > 18 ? `${text.slice(0, 17)}…` : text, 4, y + h / 2);
+    hits.rows.push({ label: text, y0: y, y1: y + h });
+  };
+  const sliceBox = (s: Slice, y: number, h: number, cpu: number, withText: boolean) => {
+    const x0 = clampX(s.t0), x1 = Math.max(x0 + 1, clampX(s.t1));
+    g.fillStyle = threadColor(s.th, kind(s.th), 0.35 + 0.65 * s.busy);
+    g.fillRect(x0, y, x1 - x0, h);
+    if (o.highlight.threads.has(s.th)) {
+      g.strokeStyle = "#000";
+      g.lineWidth = 2;
+      g.strokeRect(x0 + 1, y + 1, x1 - x0 - 2, h - 2);
+      g.lineWidth = 1;
+    }
+    const text = name(s.th);
+    if (withText && x1 - x0 > 30) {
+      g.save();
+      g.beginPath();
+      g.rect(x0, y, x1 - x0, h);
+      g.clip();
+      g.fillStyle = "#fff";
+      g.fillText(text, x0 + 3, y + h / 2);
+      g.restore();
+    }
+    hits.slices.push({ x0, x1, y0: y, y1: y + h, cpu, s, name: text, kind: kind(s.th) });
+  };
+  let y = AXIS;
+  const cpuY: number[] = [];
+  for (const row of data.cpus) {
+    cpuY[row.cpu] = y;
+    g.fillStyle = "#f3f3f3";
+    g.fillRect(GUTTER, y, width - GUTTER, BAR);
+    label(`cpu${row.cpu}`, y, BAR);
+    for (const s of row.slices) sliceBox(s, y, BAR, row.cpu, true);
+    y += ROW;
+  }
+  if (o.threadTracks) {
+    y += 6;
+    for (const th of threadIds(data)) {
+      g.fillStyle = "#fafafa";
+      g.fillRect(GUTTER, y, width - GUTTER, TRACK - 2);
+      label(name(th), y, TRACK - 2);
+      for (const row of data.cpus) {
+        for (const s of row.slices) if (s.th === th) sliceBox(s, y, TRACK - 2, row.cpu, false);
+      }
+      y += TRACK;
+    }
+  }
+  const lanes = lockLanes(data);
+  if (lanes.length) y += 6;
+  const laneY = new Map<number, number>();
+  for (const lock of lanes) {
+    laneY.set(lock, y);
+    if (o.highlight.locks.has(lock)) {
+      g.fillStyle = "#fff3b0";
+      g.fillRect(0, y, width, LANE);
+    }
+    label(data.locks[lock] ?? `lock ${lock}`, y, LANE - 2);
+    y += LANE;
+  }
+  for (const sp of data.spans) {
+    const ly = laneY.get(sp.lock)!;
+    const x0 = clampX(sp.t0), x1 = Math.max(x0 + 2, clampX(sp.t1));
+    g.fillStyle = sp.kind === "hold" ? threadColor(sp.thread, kind(sp.thread), 0.9) : "hsl(0 85% 50%)";
+    if (sp.kind === "hold") g.fillRect(x0, ly + 1, x1 - x0, LANE - 4);
+    else g.fillRect(x0, ly + LANE / 2 - 3, x1 - x0, 4);
+    hits.spans.push({ x0, x1, y0: ly, y1: ly + LANE - 2, sp });
+  }
+  for (const p of data.packets) {
+    let prev: { px: number; py: number } | null = null;
+    for (const hop of p.hops) {
+      const q = { px: x(hop.tNs), py: (cpuY[hop.cpu] ?? AXIS) + BAR / 2 };
+      if (prev && prev.py !== q.py) {
+        g.strokeStyle = "hsl(200 80% 35% / 0.7)";
+        g.beginPath();
+        g.moveTo(prev.px, prev.py);
+        g.lineTo(q.px, q.py);
+        g.stroke();
+      }
+      g.fillStyle = "#fff";
+      g.strokeStyle = "#124";
+      g.beginPath();
+      g.arc(q.px, q.py, 2.5, 0, 2 * Math.PI);
+      g.fill();
+      g.stroke();
+      hits.hops.push({ ...q, p, ev: hop.ev });
+      prev = q;
+    }
+  }
+  for (const v of data.violations) {
+    const vx = x(v.tNs), vy = cpuY[v.cpu] ?? AXIS;
+    g.fillStyle = "#d00";
+    g.beginPath();
+    g.moveTo(vx - 6, vy);
+    g.lineTo(vx + 6, vy);
+    g.lineTo(vx, vy + 10);
+    g.fill();
+    hits.marks.push({ x0: vx - 6, x1: vx + 6, y0: vy, y1: vy + 10, v });
+  }
+  for (const t of o.marks) {
+    if (t < view.t0 || t > view.t1) continue;
+    g.fillStyle = "#e08000";
+    g.fillRect(x(t) - 1, AXIS - 6, 3, height - AXIS + 6);
+  }
+  if (o.area) {
+    const a0 = clampX(o.area.t0), a1 = clampX(o.area.t1);
+    g.fillStyle = "hsl(220 90% 50% / 0.12)";
+    g.fillRect(a0, AXIS, a1 - a0, height - AXIS);
+    g.strokeStyle = "hsl(220 90% 40%)";
+    g.strokeRect(a0, AXIS, a1 - a0, height - AXIS);
+  }
+  if (o.selected && o.selected.tNs >= view.t0 && o.selected.tNs <= view.t1) {
+    g.fillStyle = "#06f";
+    g.fillRect(x(o.selected.tNs), AXIS - 6, 1.5, height - AXIS + 6);
+  }
+  return hits;
+}
+
+/** What is under the pointer, most specific first. */
+export function hitTest(h: Hits, mx: number, my: number) {
+  const inBox = (b: { x0: number; x1: number; y0: number; y1: number }) =>
+    mx >= b.x0 - 1 && mx <= b.x1 + 1 && my >= b.y0 && my <= b.y1;
+  const hop = h.hops.find((q) => Math.abs(q.px - mx) <= 4 && Math.abs(q.py - my) <= 4);
+  if (hop) return { type: "hop" as const, hop };
+  const mark = h.marks.find(inBox);
+  if (mark) return { type: "mark" as const, mark };
+  const span = h.spans.find(inBox);
+  if (span) return { type: "span" as const, span };
+  const slice = h.slices.find(inBox);
+  return slice ? { type: "slice" as const, slice } : null;
+}
+
+/** Tooltip text for a hit. */
+export function tipText(hit: ReturnType<typeof hitTest>, data: Timeline): string | null {
+  if (!hit) return null;
+  if (hit.type === "slice") {
+    const { s, name, kind, cpu } = hit.slice;
+    return `${name} (${kind}, thread ${s.th}) on cpu${cpu}\n${fmtNs(s.t0)} – ${fmtNs(s.t1)}, busy ${
+      Math.round(s.busy * 100)
+    }%`;
+  }
+  if (hit.type === "span") {
+    const sp = hit.span.sp;
+    const who = data.threads[sp.thread]?.name ?? `thread ${sp.thread}`;
+    return `${who} ${sp.kind === "hold" ? "holds" : "waits for"} ${data.locks[sp.lock] ?? sp.lock}\nfrom #${sp.ev} at ${
+      fmtNs(sp.t0)
+    }, ${sp.open ? "still open at" : "until"} ${fmtNs(sp.t1)} (${fmtNs(sp.t1 - sp.t0)})`;
+  }
+  if (hit.type === "hop") {
+    const p = hit.hop.p;
+    return `packet ${p.pkt} (flow ${p.flow})\n` + p.hops.map((q) => `${fmtNs(q.tNs)} cpu${q.cpu} ${q.kind}`).join("\n");
+  }
+  return `violation ${hit.mark.v.kind} at #${hit.mark.v.index}\n${hit.mark.v.message}`;
+}
