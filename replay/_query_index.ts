@@ -281,8 +281,13 @@ export function buildIndex(
   reader: TraceReader,
   bytes: number,
   progress?: (done: number, of: number) => void,
+  limit = Infinity,
 ): RunIndex {
-  const { events, tFirst, tLast } = extent(reader);
+  const whole = extent(reader);
+  // A prefix index (a preview while the whole one is built) covers events [0, limit).
+  const events = Math.min(whole.events, limit);
+  const { tFirst } = whole;
+  const tLast = events < whole.events ? reader.readEvent(events - 1)?.tNs ?? tFirst : whole.tLast;
   const cpus = reader.header.cpus;
   const cells = Math.max(1, Math.min(Math.ceil(events / EVENTS_PER_CELL), Math.floor(CELLS_MAX / cpus)));
   const cellNs = Math.max(1, Math.ceil((tLast - tFirst + 1) / cells));
@@ -302,7 +307,8 @@ export function buildIndex(
   let reported = 0;
   if (events > 0) {
     forEachBlock(reader, 0, (d) => {
-      visitBlock(ix, pass, d, reader);
+      if (d.firstIndex >= events) return false;
+      visitBlock(ix, pass, d, reader, events - d.firstIndex);
       const done = d.firstIndex + d.count;
       if (progress && done - reported >= 1 << 18) progress(reported = done, events);
       return true;
@@ -395,12 +401,13 @@ const NOTED = new Set<number>([
   KIND.objAlloc,
 ]);
 
-function visitBlock(ix: Building, pass: Pass, d: DecodedBlock, strings: TraceReader): void {
+function visitBlock(ix: Building, pass: Pass, d: DecodedBlock, strings: TraceReader, left: number): void {
   const { kind, tNs, cpu, fields, thread } = d;
   const counts = ix.kindCounts;
   const cpus = ix.cpus;
   let nextChunk = pass.chunkT.length * CHUNK_EVENTS - d.firstIndex;
-  for (let i = 0; i < d.count; i++) {
+  const n = Math.min(d.count, left);
+  for (let i = 0; i < n; i++) {
     if (i === nextChunk) {
       pass.chunkT.push(tNs[i]);
       for (let c = 0; c < cpus; c++) pass.chunkCur.push(pass.cur[c]);

@@ -50,6 +50,8 @@ export type { TraceHeader } from "../recorder/format.ts";
 
 /** Traces up to this size are indexed when listed, so the list shows their violations. */
 export const LIST_INDEX_BYTES_MAX: number = 16 * 1024 * 1024;
+/** Events a preview index covers (a first view while a large run is indexed in the background). */
+export const PREVIEW_EVENTS = 50_000;
 /** Largest `px` a timeline request may ask for. */
 export const TIMELINE_PX_MAX = 2000;
 
@@ -113,6 +115,12 @@ export interface RunDetail {
   };
   threads: ThreadInfo[];
   locks: { id: number; cls: string; type: string }[];
+  /**
+   * Present while the run is indexed in the background: this detail covers
+   * only the first events (`events` of `eventsTotal`); `done` of `of` says how
+   * far the whole index is.
+   */
+  preview?: { eventsTotal: number; done: number; of: number };
 }
 
 /** The event schema as the viewer's legend and filters use it. */
@@ -182,6 +190,7 @@ export class RunQueries {
   readonly #dir: string;
   readonly #cache: RunCache;
   readonly #jobs: IndexJobs | undefined;
+  readonly #previews = new Map<string, { key: string; index: RunIndex }>();
 
   /** `dir` must exist; its real path bounds every file a query reads. */
   constructor(dir: string, opts: RunQueriesOptions = {}) {
@@ -258,7 +267,41 @@ export class RunQueries {
 
   /** Header, figures and violations of run `id`. Throws RunNotFound, TraceError. */
   detail(id: string): RunDetail {
-    const { index: ix } = this.#run(id);
+    return this.#detailOf(id, this.#run(id).index);
+  }
+
+  /**
+   * While run `id` is indexed in the background: the detail of its first
+   * PREVIEW_EVENTS events (marked `preview`), so the page can show a first
+   * view at once; the whole detail once the index is ready.
+   */
+  preview(id: string): RunDetail {
+    const got = this.#usable(id, () => true);
+    if (!got.pending) return this.#detailOf(id, got.index);
+    return { ...this.#detailOf(id, got.index), preview: { eventsTotal: got.total, ...got.pending } };
+  }
+
+  /**
+   * Run `id` with an index a query can use: the whole index, or while that is
+   * built, the preview index when `fits` it (else IndexPending).
+   */
+  #usable(id: string, fits: (ix: RunIndex) => boolean) {
+    const run = this.#cache.open(resolveRun(this.#dir, id));
+    const got = this.#index(run);
+    if (got.index) return { run, index: got.index, pending: undefined, total: got.index.events };
+    const pending = { done: got.done ?? 0, of: got.of ?? 0 };
+    const total = run.reader.eventCount ?? 0;
+    let pv = this.#previews.get(run.path);
+    if (!pv || pv.key !== run.key) {
+      pv = { key: run.key, index: buildIndex(run.reader, run.bytes, undefined, PREVIEW_EVENTS) };
+      this.#previews.set(run.path, pv);
+      if (this.#previews.size > 8) this.#previews.delete(this.#previews.keys().next().value as string);
+    }
+    if (got.of === undefined || !fits(pv.index)) throw new IndexPending(pending.done, pending.of);
+    return { run, index: pv.index, pending, total };
+  }
+
+  #detailOf(id: string, ix: RunIndex): RunDetail {
     const kinds: Record<string, number> = {};
     for (const k of KINDS) if (ix.kindCounts[k.id] > 0) kinds[k.name] = ix.kindCounts[k.id];
     const span = Math.max(1, ix.tLast - ix.tFirst);
@@ -293,8 +336,11 @@ export class RunQueries {
 
   /** A page of run `id`'s events from index `from` passing `filter`. */
   events(id: string, from: number, limit: number, filter: EventFilter): EventPage {
-    const run = this.#run(id);
-    return queryEvents(run.reader, run.index, from, limit, filter);
+    const { run, index, pending } = this.#usable(id, (ix) => from < ix.events);
+    const page = queryEvents(run.reader, index, from, limit, filter);
+    // A preview ends where its index does; the rest is answered once the whole index is built.
+    if (pending && page.next === null) page.next = index.events;
+    return page;
   }
 
   /** The next (or previous) event of run `id` after (before) `from` whose text contains `q`. */
@@ -327,21 +373,21 @@ export class RunQueries {
 
   /** Index of the first event at or after time `t` (the event count when none). */
   indexAtTime(id: string, t: number): number {
-    const { reader, index: ix } = this.#run(id);
-    return indexAtTime(reader, ix, t);
+    const { run, index } = this.#usable(id, (ix) => t <= ix.tLast);
+    return indexAtTime(run.reader, index, t);
   }
 
   /** The machine state after event `at` (events [0, at] folded). Throws RangeError past the last event. */
   state(id: string, at: number): StateJson & { at: number } {
-    const run = this.#run(id);
-    if (at >= run.index.events) throw new RangeError(`event ${at} is past the last event (${run.index.events - 1})`);
+    const { run, total } = this.#usable(id, (ix) => at < ix.events);
+    if (at >= total) throw new RangeError(`event ${at} is past the last event (${total - 1})`);
     return { at, ...stateAt(run.path, at + 1) };
   }
 
   /** The timeline of [t0, t1] with at most `px` buckets per CPU (see `_query_timeline.ts`). */
   timeline(id: string, t0: number, t1: number, px: number): Timeline {
-    const run = this.#run(id);
-    return timeline(run.reader, run.index, t0, t1, Math.max(1, Math.min(px, TIMELINE_PX_MAX)));
+    const { run, index } = this.#usable(id, (ix) => t1 <= ix.tLast);
+    return timeline(run.reader, index, t0, t1, Math.max(1, Math.min(px, TIMELINE_PX_MAX)));
   }
 
   /** Closes the cached readers and stops index workers. */

@@ -60,6 +60,7 @@ export function createApp(opts: AppOptions): ViewerApp {
   app.get("/api/schema", (c) => c.json(schema));
   app.get("/api/runs", (c) => c.json(q.list()));
   app.get("/api/runs/:id", (c) => c.json(q.detail(c.req.param("id"))));
+  app.get("/api/runs/:id/preview", (c) => c.json(q.preview(c.req.param("id"))));
   app.get("/api/runs/:id/events", (c) => c.json(eventsRoute(c, q)));
   app.get("/api/runs/:id/state", (c) => {
     const at = intParam(c, "at", -1);

@@ -181,7 +181,15 @@ export function RunPage({ place, schema }: { place: RunPlace; schema: SchemaJson
   const pointer = useRef<number | null>(null);
   const searchBox = useRef<HTMLInputElement>(null), gotoBox = useRef<HTMLInputElement>(null);
   useEffect(() => {
-    api<RunDetail>(runPath(id), {}, setProgress).then(setDetail, (e) => setError(e.message));
+    // A large run is indexed in the background: show a preview of its first
+    // events at once, and the whole run when the index is ready.
+    let done = false;
+    api<RunDetail>(`${runPath(id)}/preview`).then((d) => done || setDetail(d), () => {});
+    api<RunDetail>(runPath(id), {}, setProgress).then((d) => {
+      done = true;
+      setDetail(d);
+      setProgress(null);
+    }, (e) => setError(e.message));
   }, [id]);
   const view: View | null = detail
     ? clampView(detail, place.t0 ?? detail.tFirst, place.t1 ?? Math.max(detail.simNs, detail.tFirst + 1))
@@ -304,6 +312,14 @@ export function RunPage({ place, schema }: { place: RunPlace; schema: SchemaJson
   const setFilters = (f: Filters) => move({ filters: f });
   return (
     <div class="run" data-testid="run" data-id={id}>
+      {detail.preview && (
+        <p class="preview" data-testid="preview">
+          Indexing the whole run:{" "}
+          {Math.floor((100 * (progress?.done ?? 0)) / Math.max(1, progress?.of ?? 1))}%. Shown meanwhile: its first{" "}
+          {detail.events.toLocaleString()} of {detail.preview.eventsTotal.toLocaleString()}{" "}
+          events (figures below cover these only). <progress max={progress?.of ?? 1} value={progress?.done ?? 0} />
+        </p>
+      )}
       <Summary d={detail} />
       {detail.violations.length > 0 && (
         <section class="violations">

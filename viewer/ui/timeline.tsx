@@ -25,7 +25,8 @@ export function clampView(d: RunDetail, t0: number, t1: number): View {
 }
 
 function useWidth(ref: RefObject<HTMLDivElement>): number {
-  const [w, setW] = useState(1000);
+  // 0 until measured, so no window is fetched at a width the page does not have.
+  const [w, setW] = useState(0);
   useEffect(() => {
     const el = ref.current!;
     const ro = new ResizeObserver(() => setW(el.clientWidth));
@@ -66,6 +67,7 @@ export function Timeline(p: TimelineProps) {
   const [hover, setHover] = useState<{ text: string; mx: number; my: number } | null>(null);
   const seq = useRef(0);
   useEffect(() => {
+    if (width === 0) return;
     const n = ++seq.current;
     const px = Math.max(50, Math.min(2000, Math.floor(width - GUTTER)));
     const timer = setTimeout(() => {
