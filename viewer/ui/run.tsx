@@ -14,7 +14,7 @@ import { EventTable } from "./events.tsx";
 import { type Ev, fmtBytes, fmtFull, fmtNs, parseGoto } from "./format.ts";
 import { StateInspector } from "./state.tsx";
 import { clampView, Timeline } from "./timeline.tsx";
-import { type Filters, go, type Place } from "./url.ts";
+import { type Filters, go, parsePlace, type Place } from "./url.ts";
 
 type RunPlace = Extract<Place, { page: "run" }>;
 
@@ -117,7 +117,11 @@ function AreaStats({ area, data, clear }: { area: View; data: TimelineData | nul
           </tbody>
         </table>
       </div>
-      {!data?.detail && <p class="muted">Zoom in for lock statistics (lock spans are collected in narrow windows).</p>}
+      <p class="muted">
+        {data?.detail
+          ? "Lock figures add the spans drawn at this zoom: spans shorter than a quarter pixel are left out; zoom in to count them."
+          : "Zoom in for lock statistics (lock spans are collected in narrow windows)."}
+      </p>
     </section>
   );
 }
@@ -194,7 +198,11 @@ export function RunPage({ place, schema }: { place: RunPlace; schema: SchemaJson
   const view: View | null = detail
     ? clampView(detail, place.t0 ?? detail.tFirst, place.t1 ?? Math.max(detail.simNs, detail.tFirst + 1))
     : null;
-  const move = (patch: Partial<RunPlace>, replace = false) => go({ ...place, ...patch }, replace);
+  // From the address bar, not this render's props: an async step (a search, a jump) must not undo a newer change.
+  const move = (patch: Partial<RunPlace>, replace = false) => {
+    const now = parsePlace(location.hash);
+    go({ ...(now.page === "run" && now.id === id ? now : place), ...patch }, replace);
+  };
   const setView = (v: View, replace = false) => move({ t0: v.t0, t1: v.t1 }, replace);
   // The selected event (from the URL) with its time, cpu and thread.
   useEffect(() => {
