@@ -22,6 +22,7 @@ const SPANS_MAX = 1000;
 const PACKETS_MAX = 500;
 const HOPS_MAX = 32;
 const VIOLATION_MARKS_MAX = 1000;
+const WAKEUPS_MAX = 1000;
 
 /** A run of buckets on one CPU where the same thread dominated. */
 export interface Slice {
@@ -59,6 +60,24 @@ export interface PacketHops {
   hops: { tNs: number; cpu: number; kind: string; ev: number }[];
 }
 
+/** A wakeup: `thread` woken at `t0` by code on `cpu0`, next running at `t1` on `cpu1` (-1: not within the window). */
+export interface WakeArrow {
+  thread: number;
+  t0: number;
+  cpu0: number;
+  t1: number;
+  cpu1: number;
+  /** The wake event. */
+  ev: number;
+}
+
+/** A counter track: `points` is flat [t, value, t, value, ...], the value holding until the next point. */
+export interface CounterTrack {
+  name: string;
+  unit: string;
+  points: number[];
+}
+
 /** The timeline response. */
 export interface Timeline {
   t0: number;
@@ -74,6 +93,10 @@ export interface Timeline {
   locks: Record<string, string>;
   spans: LockSpan[];
   packets: PacketHops[];
+  /** Wakeups in the window (detail windows only). */
+  wakeups: WakeArrow[];
+  /** Counter tracks (detail windows only; filled by the caller, which can rebuild state). */
+  counters: CounterTrack[];
   violations: { index: number; tNs: number; cpu: number; kind: string; message: string }[];
 }
 
@@ -90,7 +113,20 @@ export function timeline(reader: TraceReader, ix: RunIndex, t0: number, t1: numb
   if (!exact) bucketNs = Math.max(bucketNs, ix.grid.cellNs);
   px = Math.max(1, Math.min(px, Math.ceil((t1 - t0) / bucketNs)));
   const detail = events <= DETAIL_EVENTS_MAX;
-  const base = { t0, t1, px, bucketNs, detail, threads: {}, locks: {}, spans: [], packets: [], violations: [] };
+  const base = {
+    t0,
+    t1,
+    px,
+    bucketNs,
+    detail,
+    threads: {},
+    locks: {},
+    spans: [],
+    packets: [],
+    wakeups: [],
+    counters: [],
+    violations: [],
+  };
   const out: Timeline = exact
     ? { ...base, mode: "exact", ...replayWindow(reader, ix, k0, t0, t1, px, bucketNs, detail) }
     : { ...base, mode: "grid", cpus: fromGrid(ix, t0, px, bucketNs) };
@@ -180,6 +216,8 @@ function replayWindow(
   }
   const track = spans.track, sink = spans.sink;
   const packets = new Map<number, PacketHops>();
+  const wakeups: WakeArrow[] = [];
+  const woken = new Map<number, WakeArrow>(); // by thread: woken, not yet run
   const visit = (d: DecodedBlock, start: number): boolean => {
     const { kind, tNs, fields } = d;
     for (let i = start; i < d.count; i++) {
@@ -201,7 +239,18 @@ function replayWindow(
         occ.add(cpu, cur[cpu], lastT[cpu], t);
         lastT[cpu] = t;
         cur[cpu] = fields[at + 1];
-      } else if (detail && PKT_KINDS.has(k)) notePacket(packets, index, k, fields[at], fields[at + 1], t, cpu);
+        const w = woken.get(fields[at + 1]);
+        if (w !== undefined) {
+          [w.t1, w.cpu1] = [t, cpu];
+          woken.delete(fields[at + 1]);
+        }
+      } else if (!detail) continue;
+      else if (PKT_KINDS.has(k)) notePacket(packets, index, k, fields[at], fields[at + 1], t, cpu);
+      else if (k === KIND.wake && wakeups.length < WAKEUPS_MAX) {
+        const w = { thread: fields[at], t0: t, cpu0: cpu, t1: -1, cpu1: fields[at + 1], ev: index };
+        wakeups.push(w);
+        woken.set(w.thread, w);
+      }
     }
     return true;
   };
@@ -213,6 +262,7 @@ function replayWindow(
     cpus: slicesOf(occ, at(occ.act), at(occ.busy), at(occ.firstEv)),
     spans: spans.finish(t1),
     packets: [...packets.values()],
+    wakeups,
   };
 }
 
@@ -301,6 +351,7 @@ function namesOf(ix: RunIndex, t: Timeline): Timeline["threads"] {
     if (th && !threads[id]) threads[id] = { name: th.name, kind: th.kind };
   };
   for (const c of t.cpus) for (const s of c.slices) add(s.th);
+  for (const w of t.wakeups) add(w.thread);
   for (const s of t.spans) {
     add(s.thread);
     t.locks[s.lock] ??= ix.names.get(s.lock) ?? `lock ${s.lock}`;

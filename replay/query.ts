@@ -23,6 +23,7 @@ import { buildIndex, indexAtTime, type RunIndex, type ThreadInfo, type Violation
 import { IndexFailed, IndexJobs, IndexPending } from "./_query_jobs.ts";
 import { type OpenRun, resolveRun, RunCache, runIds, RunNotFound, type SkippedName } from "./_query_runs.ts";
 import { type Timeline, timeline } from "./_query_timeline.ts";
+import { counterTracks } from "./_query_counters.ts";
 import { SEARCH_QUERY_MAX, searchEvents, type SearchResult } from "./_query_search.ts";
 import { diffStates, type Divergence, eventAt, firstDifference } from "./_query_compare.ts";
 import { TraceError } from "./reader.ts";
@@ -33,7 +34,7 @@ export { type EventFilter, type EventPage, EVENTS_LIMIT_MAX } from "./_query_eve
 export type { ThreadInfo, ViolationInfo } from "./_query_index.ts";
 export { RunNotFound, type SkippedName } from "./_query_runs.ts";
 export { IndexFailed, IndexPending } from "./_query_jobs.ts";
-export type { LockSpan, PacketHops, Slice, Timeline } from "./_query_timeline.ts";
+export type { CounterTrack, LockSpan, PacketHops, Slice, Timeline, WakeArrow } from "./_query_timeline.ts";
 export { TraceError } from "./reader.ts";
 export { SEARCH_QUERY_MAX, SEARCH_SCAN_MAX, type SearchResult } from "./_query_search.ts";
 export type { Divergence } from "./_query_compare.ts";
@@ -387,7 +388,11 @@ export class RunQueries {
   /** The timeline of [t0, t1] with at most `px` buckets per CPU (see `_query_timeline.ts`). */
   timeline(id: string, t0: number, t1: number, px: number): Timeline {
     const { run, index } = this.#usable(id, (ix) => t1 <= ix.tLast);
-    return timeline(run.reader, index, t0, t1, Math.max(1, Math.min(px, TIMELINE_PX_MAX)));
+    const tl = timeline(run.reader, index, t0, t1, Math.max(1, Math.min(px, TIMELINE_PX_MAX)));
+    if (tl.detail && index.events > 0) {
+      tl.counters = counterTracks(run.path, run.reader, indexAtTime(run.reader, index, tl.t0), tl.t0, tl.t1);
+    }
+    return tl;
   }
 
   /** Closes the cached readers and stops index workers. */

@@ -66,6 +66,8 @@ Deno.test({
   recordRun({ scenario: "lock-abba", seed: 1, overrides: {}, out: `${dir}/abba.lstrace` });
   recordRun({ scenario: "taskq-demo", seed: 1, overrides: {}, out: `${dir}/taskq-1.lstrace` });
   recordRun({ scenario: "taskq-demo", seed: 2, overrides: {}, out: `${dir}/taskq-2.lstrace` });
+  const splice = { "sim.durationNs": "300000", "splice.mode": "thread" };
+  recordRun({ scenario: "splice-tcp", seed: 1, overrides: splice, out: `${dir}/splice.lstrace` });
   const q = new RunQueries(dir);
   const viewer = await serveViewer({ dir, host: "127.0.0.1", port: 0, onListen: () => {} });
   const browser = await chromium.launch({
@@ -85,7 +87,7 @@ Deno.test({
     await t.step("run list", async () => {
       await page.goto(viewer.url);
       await page.waitForSelector("table.runs a.run-link");
-      assertEquals(await page.locator("table.runs a.run-link").count(), 4);
+      assertEquals(await page.locator("table.runs a.run-link").count(), 5);
       await shot("runs");
     });
 
@@ -216,6 +218,25 @@ Deno.test({
       const text = await chain.textContent();
       assert(text!.includes("held by"), text!);
       await shot("wait-chain");
+    });
+
+    await t.step("a link restores a narrow window: counter tracks, lock lanes, wakeups", async () => {
+      await page.goto(`${viewer.url}#/run/splice?t0=150000&t1=170000`);
+      await slicesDrawn(page);
+      assertEquals(await windowOf(page), [150000, 170000]);
+      const rows = (await page.locator('canvas[data-testid="timeline"]').getAttribute("data-rows"))!.split("|");
+      for (let c = 0; c < 4; c++) {
+        assert(rows.some((r) => r.startsWith(`run queue cpu${c}`)), `run queue cpu${c} track`);
+      }
+      const tl = q.timeline("splice", 150000, 170000, 1000);
+      for (const c of tl.counters) assert(rows.includes(c.name), `counter track ${c.name} drawn`);
+      assert(rows.some((r) => /^so#\d+ (rcv|snd)/.test(r)), "a socket buffer track");
+      assert(tl.wakeups.length > 0 && tl.spans.length > 0, "the window has wakeups and lock spans");
+      await page.click("text=per-thread tracks");
+      await page.waitForFunction(() =>
+        document.querySelector('canvas[data-testid="timeline"]')!.getAttribute("data-rows")!.includes("softnet")
+      );
+      await shot("counters-tracks");
     });
 
     await t.step("compare two runs: the first divergent event marked on both", async () => {

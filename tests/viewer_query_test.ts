@@ -7,6 +7,7 @@ import { assert, assertEquals } from "./_assert.ts";
 import { recordRun } from "../cli/run.ts";
 import { kindId, RunQueries } from "../replay/query.ts";
 import { TraceReader } from "../replay/reader.ts";
+import { stateAt } from "../replay/seek.ts";
 import { KIND } from "../core/schema.ts";
 
 Deno.test("viewer queries: search and filtered paging", async (t) => {
@@ -54,6 +55,24 @@ Deno.test("viewer queries: search and filtered paging", async (t) => {
       const releases = q.events("storm", 100, 20, { kinds: new Set([KIND.lockRelease]) });
       const want = all.filter((e) => e.index >= 100 && e.kind === KIND.lockRelease).slice(0, 20).map((e) => e.index);
       assertEquals(releases.events.map((e) => e.index), want);
+    });
+    await t.step("counter tracks start from the rebuilt state; wakeups end where the wakee runs", () => {
+      const d = q.detail("storm");
+      for (const f of [0.3, 0.7]) {
+        const t0 = Math.floor(d.tFirst + (d.simNs - d.tFirst) * f);
+        const tl = q.timeline("storm", t0, t0 + 5000, 1000);
+        const st = stateAt(path, q.indexAtTime("storm", tl.t0));
+        for (const c of st.cpus) {
+          const track = tl.counters.find((k) => k.name === `run queue cpu${c.id}`)!;
+          assertEquals(track.points.slice(0, 2), [tl.t0, c.runQueue.length], `run queue cpu${c.id} at ${tl.t0}`);
+        }
+        assert(tl.wakeups.length > 0);
+        for (const w of tl.wakeups) {
+          const ev = all[w.ev];
+          assertEquals(ev.kind, KIND.wake);
+          if (w.t1 >= 0) assert(w.t1 >= w.t0, "the wakee runs after its wakeup");
+        }
+      }
     });
   } finally {
     q.close();

@@ -8,7 +8,9 @@
 import type { LockSpan, Slice, Timeline } from "../../replay/query.ts";
 import { fmtNs, threadColor } from "./format.ts";
 
-export const GUTTER = 120, AXIS = 20, ROW = 28, BAR = 22, TRACK = 14, LANE = 12;
+export const GUTTER = 120, AXIS = 20, ROW = 28, BAR = 22, TRACK = 14, LANE = 12, COUNTER = 26;
+/** Wakeup arrows are all drawn up to this many; beyond, only those of the selected or highlighted threads. */
+const WAKE_ARROWS_ALL_MAX = 150;
 
 /** A time window in ns. */
 export interface View {
@@ -20,7 +22,7 @@ export interface View {
 export interface DrawOpts {
   view: View;
   width: number;
-  selected: { tNs: number; cpu: number } | null;
+  selected: { tNs: number; cpu: number; thread: number } | null;
   highlight: { threads: ReadonlySet<number>; locks: ReadonlySet<number> };
   area: View | null;
   threadTracks: boolean;
@@ -63,8 +65,9 @@ export function threadIds(data: Timeline | null): number[] {
 export function heightOf(data: Timeline | null, threadTracks: boolean): number {
   const cpus = data ? data.cpus.length : 1;
   const threads = threadTracks ? threadIds(data).length : 0;
+  const counters = data ? data.counters.length : 0;
   return AXIS + cpus * ROW + (threads ? 6 + threads * TRACK : 0) + (lockLanes(data).length ? 6 : 0) +
-    lockLanes(data).length * LANE + 6;
+    lockLanes(data).length * LANE + (counters ? 6 + counters * COUNTER : 0) + 6;
 }
 
 /** Draws everything and returns the hit boxes. */
@@ -150,7 +153,7 @@ export function draw(canvas: HTMLCanvasElement, data: Timeline | null, o: DrawOp
       g.fillStyle = "#fff3b0";
       g.fillRect(0, y, width, LANE);
     }
-    label(data.locks[lock] ?? `lock ${lock}`, y, LANE - 2);
+    label(`${data.locks[lock] ?? "lock"} #${lock}`, y, LANE - 2);
     y += LANE;
   }
   for (const sp of data.spans) {
@@ -160,6 +163,54 @@ export function draw(canvas: HTMLCanvasElement, data: Timeline | null, o: DrawOp
     if (sp.kind === "hold") g.fillRect(x0, ly + 1, x1 - x0, LANE - 4);
     else g.fillRect(x0, ly + LANE / 2 - 3, x1 - x0, 4);
     hits.spans.push({ x0, x1, y0: ly, y1: ly + LANE - 2, sp });
+  }
+  if (data.counters.length) y += 6;
+  for (const c of data.counters) {
+    g.fillStyle = "#fafafa";
+    g.fillRect(GUTTER, y, width - GUTTER, COUNTER - 4);
+    let max = 0;
+    for (let i = 1; i < c.points.length; i += 2) max = Math.max(max, c.points[i]);
+    label(c.name, y, COUNTER - 4);
+    g.fillStyle = "#555";
+    g.textAlign = "right";
+    g.fillText(`max ${Math.round(max * 1000) / 1000} ${c.unit}`, width - 4, y + 6);
+    g.textAlign = "left";
+    g.strokeStyle = "hsl(265 60% 45%)";
+    g.fillStyle = "hsl(265 60% 45% / 0.25)";
+    g.beginPath();
+    const base = y + COUNTER - 4, scale = max > 0 ? (COUNTER - 8) / max : 0;
+    g.moveTo(clampX(c.points[0] ?? view.t0), base);
+    for (let i = 0; i < c.points.length; i += 2) {
+      const px = clampX(c.points[i]), next = i + 2 < c.points.length ? clampX(c.points[i + 2]) : clampX(view.t1);
+      const py = base - c.points[i + 1] * scale;
+      g.lineTo(px, py);
+      g.lineTo(next, py);
+    }
+    g.lineTo(clampX(view.t1), base);
+    g.closePath();
+    g.fill();
+    g.stroke();
+    y += COUNTER;
+  }
+  const followed = new Set<number>(o.highlight.threads);
+  if (o.selected) followed.add(o.selected.thread);
+  const all = data.wakeups.length <= WAKE_ARROWS_ALL_MAX;
+  g.strokeStyle = "hsl(140 70% 28% / 0.8)";
+  g.fillStyle = "hsl(140 70% 28%)";
+  for (const w of data.wakeups) {
+    if (!all && !followed.has(w.thread)) continue;
+    const ax = x(w.t0), ay = (cpuY[w.cpu0] ?? AXIS) + 3;
+    const bx = w.t1 >= 0 ? x(w.t1) : Math.min(width, ax + 40), by = (cpuY[w.cpu1] ?? AXIS) + BAR - 3;
+    g.beginPath();
+    g.moveTo(ax, ay);
+    g.lineTo(bx, by);
+    g.stroke();
+    const ang = Math.atan2(by - ay, bx - ax);
+    g.beginPath();
+    g.moveTo(bx, by);
+    g.lineTo(bx - 6 * Math.cos(ang - 0.4), by - 6 * Math.sin(ang - 0.4));
+    g.lineTo(bx - 6 * Math.cos(ang + 0.4), by - 6 * Math.sin(ang + 0.4));
+    g.fill();
   }
   for (const p of data.packets) {
     let prev: { px: number; py: number } | null = null;

@@ -1,0 +1,120 @@
+/**
+ * Counter tracks of a timeline window, from the rebuilt state (replay/seek.ts
+ * snapshots) at the window's replay start folded forward through the window:
+ * run-queue length per CPU (runnable threads queued there), socket buffer
+ * fill (so_rcv / so_snd bytes, the busiest sockets), and throughput per
+ * network flow (bytes the external sink received per bucket, `sink-rx`, the
+ * busiest flows).
+ *
+ * @module
+ */
+import { KIND } from "../core/schema.ts";
+import type { CounterTrack } from "./_query_timeline.ts";
+import type { TraceReader } from "./reader.ts";
+import { SNAPSHOT_EVERY, snapshotsOf, stateAt } from "./seek.ts";
+
+/** Most points per counter track. */
+const POINTS_MAX = 4000;
+/** Sockets and flows shown (the busiest). */
+const SOCKETS_SHOWN = 4;
+const FLOWS_SHOWN = 4;
+/** Throughput buckets across the window. */
+const RATE_BUCKETS = 100;
+const TS_RUNNABLE = 1;
+const SCHED = new Set<number>([
+  KIND.threadCreate,
+  KIND.threadExit,
+  KIND.switch,
+  KIND.block,
+  KIND.wake,
+  KIND.sleepTimeout,
+  KIND.migrate,
+]);
+
+class Track {
+  readonly points: number[] = [];
+  last = Number.NaN;
+  changes = 0;
+  constructor(readonly name: string, readonly unit: string) {}
+  put(t: number, v: number): void {
+    if (v === this.last || this.points.length >= POINTS_MAX * 2) return;
+    this.points.push(t, v);
+    this.last = v;
+    this.changes++;
+  }
+}
+
+/**
+ * The counters of [t0, t1], folding from event `fromIndex` (at or before the
+ * window's first event) of the trace at `path`.
+ */
+export function counterTracks(
+  path: string,
+  reader: TraceReader,
+  fromIndex: number,
+  t0: number,
+  t1: number,
+): CounterTrack[] {
+  const snaps = snapshotsOf(path);
+  if (snaps.states.length - 1 < Math.floor(fromIndex / SNAPSHOT_EVERY)) stateAt(path, fromIndex); // takes the snapshots
+  const k = Math.min(Math.floor(fromIndex / SNAPSHOT_EVERY), snapshotsOf(path).states.length - 1);
+  const s = snapshotsOf(path).states[k].clone();
+  const cpus = reader.header.cpus;
+  const rq = Array.from({ length: cpus }, (_, c) => new Track(`run queue cpu${c}`, "threads"));
+  const sockets = new Map<string, Track>();
+  const flowBytes = new Map<number, Float64Array>();
+  const bucketNs = Math.max(1, (t1 - t0) / RATE_BUCKETS);
+  const queued = new Array<number>(cpus).fill(0);
+  const recount = (t: number) => {
+    queued.fill(0);
+    for (const th of s.threads) if (th && th.state === TS_RUNNABLE && th.cpu < cpus) queued[th.cpu]++;
+    for (let c = 0; c < cpus; c++) rq[c].put(t, queued[c]);
+  };
+  const socket = (so: number, which: number) => {
+    const key = `${so}:${which}`;
+    let tr = sockets.get(key);
+    if (!tr) sockets.set(key, tr = new Track(`so#${so} ${which === 0 ? "rcv" : "snd"}`, "bytes"));
+    return tr;
+  };
+  let started = false;
+  const start = () => {
+    started = true;
+    recount(t0);
+    for (const so of s.sockets.values()) {
+      if (so.rcvCc) socket(so.id, 0).put(t0, so.rcvCc);
+      if (so.sndCc) socket(so.id, 1).put(t0, so.sndCc);
+    }
+  };
+  for (const e of reader.events(s.index)) {
+    if (e.tNs > t1) break;
+    if (!started && e.tNs >= t0) start();
+    s.apply(e);
+    if (!started) continue;
+    if (SCHED.has(e.kind)) recount(e.tNs);
+    else if (e.kind === KIND.sbAppend || e.kind === KIND.sbDrop) {
+      socket(e.fields[0], e.fields[1]).put(e.tNs, e.fields[3]);
+    } else if (e.kind === KIND.sinkRx) {
+      let b = flowBytes.get(e.fields[0]);
+      if (!b) flowBytes.set(e.fields[0], b = new Float64Array(RATE_BUCKETS));
+      b[Math.min(RATE_BUCKETS - 1, Math.floor((e.tNs - t0) / bucketNs))] += e.fields[1];
+    }
+  }
+  if (!started) start();
+  const out: CounterTrack[] = rq.map((r) => ({ name: r.name, unit: r.unit, points: r.points }));
+  const busiest = [...sockets.values()].sort((a, b) => b.changes - a.changes).slice(0, SOCKETS_SHOWN * 2);
+  for (const tr of busiest) out.push({ name: tr.name, unit: tr.unit, points: tr.points });
+  const flows = [...flowBytes].sort((a, b) => sum(b[1]) - sum(a[1])).slice(0, FLOWS_SHOWN);
+  for (const [flow, bytes] of flows) {
+    const points: number[] = [];
+    // bits per ns = Gbit/s
+    bytes.forEach((v, i) => points.push(Math.round(t0 + i * bucketNs), Math.round((v * 8 / bucketNs) * 1000) / 1000));
+    out.push({ name: `flow ${flow} delivered`, unit: "Gbit/s", points });
+  }
+  return out;
+}
+
+function sum(a: Float64Array): number {
+  let n = 0;
+  for (const v of a) n += v;
+  return n;
+}
