@@ -9,6 +9,7 @@
 import { replayFile, type ReplayResult, stateAt, type StateJson, TraceReader } from "../replay/mod.ts";
 import { intFlag, parse, UsageError } from "./_args.ts";
 import { recordRun } from "./run.ts";
+import { viewerLink } from "../viewer/link.ts";
 
 /** The `replay` command. */
 export function cmdReplay(args: string[]): number {
@@ -89,4 +90,5 @@ function printResult(r: ReplayResult): void {
   for (const b of d.before) console.log(`    before:   ${JSON.stringify(b)}`);
   console.log(`    recorded: ${JSON.stringify(d.recorded)}`);
   console.log(`    produced: ${JSON.stringify(d.produced)}`);
+  console.log(`  view it: ${viewerLink(r.file, d.event)}`);
 }
