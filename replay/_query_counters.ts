@@ -9,7 +9,7 @@
  * @module
  */
 import { KIND } from "../core/schema.ts";
-import type { CounterTrack } from "./_query_timeline.ts";
+import type { CounterTrack, ThreadStates } from "./_query_timeline.ts";
 import type { TraceReader } from "./reader.ts";
 import { SNAPSHOT_EVERY, snapshotsOf, stateAt } from "./seek.ts";
 
@@ -18,9 +18,11 @@ const POINTS_MAX = 4000;
 /** Sockets and flows shown (the busiest). */
 const SOCKETS_SHOWN = 4;
 const FLOWS_SHOWN = 4;
+/** Most state spans per thread. */
+const STATE_SPANS_MAX = 2000;
 /** Throughput buckets across the window. */
 const RATE_BUCKETS = 100;
-const TS_RUNNABLE = 1;
+const TS_RUNNABLE = 1, TS_BLOCKED = 3;
 const SCHED = new Set<number>([
   KIND.threadCreate,
   KIND.threadExit,
@@ -45,8 +47,9 @@ class Track {
 }
 
 /**
- * The counters of [t0, t1], folding from event `fromIndex` (at or before the
- * window's first event) of the trace at `path`.
+ * The counters of [t0, t1] and each thread's runnable and blocked stretches,
+ * folding from event `fromIndex` (the window's first event) of the trace at
+ * `path`.
  */
 export function counterTracks(
   path: string,
@@ -54,7 +57,7 @@ export function counterTracks(
   fromIndex: number,
   t0: number,
   t1: number,
-): CounterTrack[] {
+): { counters: CounterTrack[]; threadStates: ThreadStates[] } {
   const snaps = snapshotsOf(path);
   if (snaps.states.length - 1 < Math.floor(fromIndex / SNAPSHOT_EVERY)) stateAt(path, fromIndex); // takes the snapshots
   const k = Math.min(Math.floor(fromIndex / SNAPSHOT_EVERY), snapshotsOf(path).states.length - 1);
@@ -65,9 +68,29 @@ export function counterTracks(
   const flowBytes = new Map<number, Float64Array>();
   const bucketNs = Math.max(1, (t1 - t0) / RATE_BUCKETS);
   const queued = new Array<number>(cpus).fill(0);
+  // Per thread: the open runnable or blocked stretch (state, what it waits on, since when).
+  const open = new Map<number, { state: number; obj: number; since: number }>();
+  const states = new Map<number, ThreadStates>();
+  const close = (id: number, t: number) => {
+    const o = open.get(id);
+    if (!o) return;
+    open.delete(id);
+    let ts = states.get(id);
+    if (!ts) states.set(id, ts = { thread: id, spans: [] });
+    if (ts.spans.length >= STATE_SPANS_MAX || t <= o.since) return;
+    const on = o.obj ? s.names.get(o.obj) ?? `#${o.obj}` : "";
+    ts.spans.push({ t0: o.since, t1: t, state: o.state === TS_BLOCKED ? "blocked" : "runnable", on });
+  };
   const recount = (t: number) => {
     queued.fill(0);
-    for (const th of s.threads) if (th && th.state === TS_RUNNABLE && th.cpu < cpus) queued[th.cpu]++;
+    for (const th of s.threads) {
+      if (!th) continue;
+      if (th.state === TS_RUNNABLE && th.cpu < cpus) queued[th.cpu]++;
+      const o = open.get(th.id);
+      const shown = th.state === TS_RUNNABLE || th.state === TS_BLOCKED;
+      if (o && (!shown || o.state !== th.state || o.obj !== th.waitObj)) close(th.id, t);
+      if (shown && !open.has(th.id)) open.set(th.id, { state: th.state, obj: th.waitObj, since: t });
+    }
     for (let c = 0; c < cpus; c++) rq[c].put(t, queued[c]);
   };
   const socket = (so: number, which: number) => {
@@ -90,7 +113,7 @@ export function counterTracks(
     if (!started && e.tNs >= t0) start();
     s.apply(e);
     if (!started) continue;
-    if (SCHED.has(e.kind)) recount(e.tNs);
+    if (SCHED.has(e.kind) || e.kind === KIND.lockWait || e.kind === KIND.lockAcquire) recount(e.tNs);
     else if (e.kind === KIND.sbAppend || e.kind === KIND.sbDrop) {
       socket(e.fields[0], e.fields[1]).put(e.tNs, e.fields[3]);
     } else if (e.kind === KIND.sinkRx) {
@@ -100,6 +123,7 @@ export function counterTracks(
     }
   }
   if (!started) start();
+  for (const id of [...open.keys()]) close(id, t1);
   const out: CounterTrack[] = rq.map((r) => ({ name: r.name, unit: r.unit, points: r.points }));
   const busiest = [...sockets.values()].sort((a, b) => b.changes - a.changes).slice(0, SOCKETS_SHOWN * 2);
   for (const tr of busiest) out.push({ name: tr.name, unit: tr.unit, points: tr.points });
@@ -110,7 +134,7 @@ export function counterTracks(
     bytes.forEach((v, i) => points.push(Math.round(t0 + i * bucketNs), Math.round((v * 8 / bucketNs) * 1000) / 1000));
     out.push({ name: `flow ${flow} delivered`, unit: "Gbit/s", points });
   }
-  return out;
+  return { counters: out, threadStates: [...states.values()].sort((a, b) => a.thread - b.thread) };
 }
 
 function sum(a: Float64Array): number {

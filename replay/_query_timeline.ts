@@ -78,6 +78,12 @@ export interface CounterTrack {
   points: number[];
 }
 
+/** A thread's runnable and blocked stretches in the window (what it waits on when blocked or spinning). */
+export interface ThreadStates {
+  thread: number;
+  spans: { t0: number; t1: number; state: "runnable" | "blocked"; on: string }[];
+}
+
 /** The timeline response. */
 export interface Timeline {
   t0: number;
@@ -97,6 +103,8 @@ export interface Timeline {
   wakeups: WakeArrow[];
   /** Counter tracks (detail windows only; filled by the caller, which can rebuild state). */
   counters: CounterTrack[];
+  /** Per-thread runnable and blocked stretches (detail windows only; filled with the counters). */
+  threadStates: ThreadStates[];
   violations: { index: number; tNs: number; cpu: number; kind: string; message: string }[];
 }
 
@@ -125,6 +133,7 @@ export function timeline(reader: TraceReader, ix: RunIndex, t0: number, t1: numb
     packets: [],
     wakeups: [],
     counters: [],
+    threadStates: [],
     violations: [],
   };
   const out: Timeline = exact

@@ -34,7 +34,15 @@ export { type EventFilter, type EventPage, EVENTS_LIMIT_MAX } from "./_query_eve
 export type { ThreadInfo, ViolationInfo } from "./_query_index.ts";
 export { RunNotFound, type SkippedName } from "./_query_runs.ts";
 export { IndexFailed, IndexPending } from "./_query_jobs.ts";
-export type { CounterTrack, LockSpan, PacketHops, Slice, Timeline, WakeArrow } from "./_query_timeline.ts";
+export type {
+  CounterTrack,
+  LockSpan,
+  PacketHops,
+  Slice,
+  ThreadStates,
+  Timeline,
+  WakeArrow,
+} from "./_query_timeline.ts";
 export { TraceError } from "./reader.ts";
 export { SEARCH_QUERY_MAX, SEARCH_SCAN_MAX, type SearchResult } from "./_query_search.ts";
 export type { Divergence } from "./_query_compare.ts";
@@ -390,7 +398,13 @@ export class RunQueries {
     const { run, index } = this.#usable(id, (ix) => t1 <= ix.tLast);
     const tl = timeline(run.reader, index, t0, t1, Math.max(1, Math.min(px, TIMELINE_PX_MAX)));
     if (tl.detail && index.events > 0) {
-      tl.counters = counterTracks(run.path, run.reader, indexAtTime(run.reader, index, tl.t0), tl.t0, tl.t1);
+      const folded = counterTracks(run.path, run.reader, indexAtTime(run.reader, index, tl.t0), tl.t0, tl.t1);
+      tl.counters = folded.counters;
+      tl.threadStates = folded.threadStates;
+      for (const ts of folded.threadStates) {
+        const th = index.threads.get(ts.thread);
+        if (th) tl.threads[ts.thread] ??= { name: th.name, kind: th.kind };
+      }
     }
     return tl;
   }

@@ -66,6 +66,12 @@ Deno.test("viewer queries: search and filtered paging", async (t) => {
           const track = tl.counters.find((k) => k.name === `run queue cpu${c.id}`)!;
           assertEquals(track.points.slice(0, 2), [tl.t0, c.runQueue.length], `run queue cpu${c.id} at ${tl.t0}`);
         }
+        for (const th of st.threads.filter((x) => x.state === "blocked" || x.state === "runnable")) {
+          const first = tl.threadStates.find((ts) => ts.thread === th.id)?.spans[0];
+          assert(first !== undefined, `thread ${th.name} is ${th.state} at the window's start`);
+          assertEquals([first.t0, first.state], [tl.t0, th.state]);
+          if (th.state === "blocked") assertEquals(first.on, th.waitName, `what ${th.name} waits on`);
+        }
         assert(tl.wakeups.length > 0);
         for (const w of tl.wakeups) {
           const ev = all[w.ev];

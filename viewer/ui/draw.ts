@@ -35,6 +35,14 @@ export interface Hits {
   spans: { x0: number; x1: number; y0: number; y1: number; sp: LockSpan }[];
   marks: { x0: number; x1: number; y0: number; y1: number; v: Timeline["violations"][number] }[];
   hops: { px: number; py: number; p: Timeline["packets"][number]; ev: number }[];
+  states: {
+    x0: number;
+    x1: number;
+    y0: number;
+    y1: number;
+    th: number;
+    st: Timeline["threadStates"][number]["spans"][number];
+  }[];
   /** Rows of the layout: label and y range, for tests and hovering. */
   rows: { label: string; y0: number; y1: number }[];
 }
@@ -53,11 +61,12 @@ export function lockLanes(data: Timeline | null): number[] {
   return data ? [...new Set(data.spans.map((s) => s.lock))].sort((a, b) => a - b) : [];
 }
 
-/** Thread ids that ran in the window, in id order. */
+/** Thread ids that ran, waited or were runnable in the window, in id order. */
 export function threadIds(data: Timeline | null): number[] {
   if (!data) return [];
   const ids = new Set<number>();
   for (const c of data.cpus) for (const s of c.slices) ids.add(s.th);
+  for (const ts of data.threadStates) if (ts.spans.length) ids.add(ts.thread);
   return [...ids].sort((a, b) => a - b);
 }
 
@@ -91,7 +100,7 @@ export function draw(canvas: HTMLCanvasElement, data: Timeline | null, o: DrawOp
     g.fillRect(x(t), AXIS - 4, 1, 4);
     g.fillText(fmtNs(t), x(t) + 2, 8);
   }
-  const hits: Hits = { slices: [], spans: [], marks: [], hops: [], rows: [] };
+  const hits: Hits = { slices: [], spans: [], marks: [], hops: [], rows: [], states: [] };
   if (!data) return hits;
   const name = (th: number) => data.threads[th]?.name ?? `thread ${th}`;
   const kind = (th: number) => data.threads[th]?.kind ?? "kthread";
@@ -140,6 +149,28 @@ export function draw(canvas: HTMLCanvasElement, data: Timeline | null, o: DrawOp
       label(name(th), y, TRACK - 2);
       for (const row of data.cpus) {
         for (const s of row.slices) if (s.th === th) sliceBox(s, y, TRACK - 2, row.cpu, false);
+      }
+      // Runnable: a grey band; blocked: a dark red line with what it waits on.
+      for (const st of data.threadStates.find((ts) => ts.thread === th)?.spans ?? []) {
+        const x0 = clampX(st.t0), x1 = Math.max(x0 + 1, clampX(st.t1));
+        if (st.state === "runnable") {
+          g.fillStyle = "hsl(0 0% 70%)";
+          g.fillRect(x0, y + 3, x1 - x0, TRACK - 8);
+        } else {
+          g.fillStyle = "hsl(0 60% 35%)";
+          g.fillRect(x0, y + TRACK / 2 - 2, x1 - x0, 2);
+          if (st.on && x1 - x0 > 60) {
+            g.save();
+            g.beginPath();
+            g.rect(x0, y, x1 - x0, TRACK - 2);
+            g.clip();
+            g.fillStyle = "hsl(0 60% 30%)";
+            g.font = "9px system-ui, sans-serif";
+            g.fillText(st.on, x0 + 2, y + 3);
+            g.restore();
+          }
+        }
+        hits.states.push({ x0, x1, y0: y, y1: y + TRACK - 2, th, st });
       }
       y += TRACK;
     }
@@ -273,7 +304,9 @@ export function hitTest(h: Hits, mx: number, my: number) {
   const span = h.spans.find(inBox);
   if (span) return { type: "span" as const, span };
   const slice = h.slices.find(inBox);
-  return slice ? { type: "slice" as const, slice } : null;
+  if (slice) return { type: "slice" as const, slice };
+  const state = h.states.find(inBox);
+  return state ? { type: "state" as const, state } : null;
 }
 
 /** Tooltip text for a hit. */
@@ -291,6 +324,13 @@ export function tipText(hit: ReturnType<typeof hitTest>, data: Timeline): string
     return `${who} ${sp.kind === "hold" ? "holds" : "waits for"} ${data.locks[sp.lock] ?? sp.lock}\nfrom #${sp.ev} at ${
       fmtNs(sp.t0)
     }, ${sp.open ? "still open at" : "until"} ${fmtNs(sp.t1)} (${fmtNs(sp.t1 - sp.t0)})`;
+  }
+  if (hit.type === "state") {
+    const { th, st } = hit.state;
+    const who = data.threads[th]?.name ?? `thread ${th}`;
+    return `${who} ${st.state}${st.on ? ` on ${st.on}` : ""}\n${fmtNs(st.t0)} – ${fmtNs(st.t1)} (${
+      fmtNs(st.t1 - st.t0)
+    })`;
   }
   if (hit.type === "hop") {
     const p = hit.hop.p;

@@ -166,6 +166,13 @@ export function Timeline(p: TimelineProps) {
     if (hit.type === "mark") return p.select(hit.mark.v.index);
     if (hit.type === "hop") return p.select(hit.hop.ev);
     if (hit.type === "span") return p.select(hit.span.sp.ev);
+    if (hit.type === "state") {
+      const page = await api<{ events: Ev[] }>(`${runPath(id)}/events`, { t: hit.state.st.t0, limit: 1 }).catch(() =>
+        null
+      );
+      if (page?.events[0]) p.select(page.events[0].index);
+      return;
+    }
     const s = hit.slice.s;
     // The first event on that CPU at or after the time clicked.
     const t = Math.max(s.t0, Math.floor(tAt(mx)));
