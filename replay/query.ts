@@ -59,6 +59,8 @@ export type { TraceHeader } from "../recorder/format.ts";
 
 /** Traces up to this size are indexed when listed, so the list shows their violations. */
 export const LIST_INDEX_BYTES_MAX: number = 16 * 1024 * 1024;
+/** Traces up to this size are indexed on the request even in background mode (a few ms). */
+export const SYNC_INDEX_BYTES_MAX: number = 256 * 1024;
 /** Events a preview index covers (a first view while a large run is indexed in the background). */
 export const PREVIEW_EVENTS = 50_000;
 /** Largest `px` a timeline request may ask for. */
@@ -225,7 +227,10 @@ export class RunQueries {
    */
   #index(run: OpenRun): { index?: RunIndex; done?: number; of?: number } {
     if (run.index) return { index: run.index };
-    if (!this.#jobs) return { index: run.index = buildIndex(run.reader, run.bytes) };
+    // Small traces index in milliseconds: a Worker's start-up would cost more than it saves.
+    if (!this.#jobs || run.bytes <= SYNC_INDEX_BYTES_MAX) {
+      return { index: run.index = buildIndex(run.reader, run.bytes) };
+    }
     const job = this.#jobs.request(run.path, run.key, run.reader.eventCount ?? 0);
     if (job.state === "failed") throw new IndexFailed(job.error ?? "indexing failed");
     if (job.state !== "ready") return { done: job.done, of: job.of };
