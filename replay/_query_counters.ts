@@ -2,7 +2,8 @@
  * Counter tracks of a timeline window, from the rebuilt state (replay/seek.ts
  * snapshots) at the window's replay start folded forward through the window:
  * run-queue length per CPU (runnable threads queued there), socket buffer
- * fill (so_rcv / so_snd bytes, the busiest sockets), and throughput per
+ * fill (so_rcv / so_snd bytes, the busiest sockets), soft interrupts pending
+ * per CPU (from the index's per-chunk counts), and throughput per
  * network flow (bytes the external sink received per bucket, `sink-rx`, the
  * busiest flows).
  *
@@ -10,6 +11,7 @@
  */
 import { KIND } from "../core/schema.ts";
 import type { CounterTrack, ThreadStates } from "./_query_timeline.ts";
+import { CHUNK_EVENTS, type RunIndex, softintPending } from "./_query_index.ts";
 import type { TraceReader } from "./reader.ts";
 import { SNAPSHOT_EVERY, snapshotsOf, stateAt } from "./seek.ts";
 
@@ -54,6 +56,7 @@ class Track {
 export function counterTracks(
   path: string,
   reader: TraceReader,
+  ix: RunIndex,
   fromIndex: number,
   t0: number,
   t1: number,
@@ -64,6 +67,14 @@ export function counterTracks(
   const s = snapshotsOf(path).states[k].clone();
   const cpus = reader.header.cpus;
   const rq = Array.from({ length: cpus }, (_, c) => new Track(`run queue cpu${c}`, "threads"));
+  // Soft interrupts pending: not part of the rebuilt state; the index keeps them per chunk, and seek snapshots fall on
+  // chunk boundaries (SNAPSHOT_EVERY is a multiple of CHUNK_EVENTS).
+  const si = Array.from({ length: cpus }, (_, c) => new Track(`softint pending cpu${c}`, "softints"));
+  const pending = new Int32Array(cpus);
+  const k0 = s.index / CHUNK_EVENTS;
+  if (Number.isInteger(k0) && (k0 + 1) * cpus <= ix.chunkSoftint.length) {
+    pending.set(ix.chunkSoftint.subarray(k0 * cpus, (k0 + 1) * cpus));
+  }
   const sockets = new Map<string, Track>();
   const flowBytes = new Map<number, Float64Array>();
   const bucketNs = Math.max(1, (t1 - t0) / RATE_BUCKETS);
@@ -103,6 +114,7 @@ export function counterTracks(
   const start = () => {
     started = true;
     recount(t0);
+    for (let c = 0; c < cpus; c++) si[c].put(t0, pending[c]);
     for (const so of s.sockets.values()) {
       if (so.rcvCc) socket(so.id, 0).put(t0, so.rcvCc);
       if (so.sndCc) socket(so.id, 1).put(t0, so.sndCc);
@@ -112,6 +124,13 @@ export function counterTracks(
     if (e.tNs > t1) break;
     if (!started && e.tNs >= t0) start();
     s.apply(e);
+    if (e.kind === KIND.softintSchedule || e.kind === KIND.softintRun) {
+      const c = e.kind === KIND.softintSchedule ? e.fields[1] : e.cpu;
+      if (c < cpus) {
+        pending[c] = softintPending(pending[c], e.kind, e.fields[2]);
+        if (started) si[c].put(e.tNs, pending[c]);
+      }
+    }
     if (!started) continue;
     if (SCHED.has(e.kind) || e.kind === KIND.lockWait || e.kind === KIND.lockAcquire) recount(e.tNs);
     else if (e.kind === KIND.sbAppend || e.kind === KIND.sbDrop) {
@@ -124,7 +143,8 @@ export function counterTracks(
   }
   if (!started) start();
   for (const id of [...open.keys()]) close(id, t1);
-  const out: CounterTrack[] = rq.map((r) => ({ name: r.name, unit: r.unit, points: r.points }));
+  const out: CounterTrack[] = [...rq, ...si.filter((t) => t.changes > 1 || t.last > 0)]
+    .map((r) => ({ name: r.name, unit: r.unit, points: r.points }));
   const busiest = [...sockets.values()].sort((a, b) => b.changes - a.changes).slice(0, SOCKETS_SHOWN * 2);
   for (const tr of busiest) out.push({ name: tr.name, unit: tr.unit, points: tr.points });
   const flows = [...flowBytes].sort((a, b) => sum(b[1]) - sum(a[1])).slice(0, FLOWS_SHOWN);

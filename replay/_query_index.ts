@@ -76,6 +76,8 @@ export interface RunIndex {
   readonly chunkLocks: Float64Array;
   /** Kinds present in each chunk: KIND_WORDS bits-words per chunk, bit k set when kind k occurs (filtered paging skips the rest). */
   readonly chunkKinds: Uint32Array;
+  /** Soft interrupts pending on each CPU just before event k * CHUNK_EVENTS (cpus per chunk). */
+  readonly chunkSoftint: Int32Array;
   /** Switches to a thread (not to idle): the CLI's `contextSwitches`. */
   readonly switches: number;
   /** `wake` events, and those onto another CPU than the waker's: the CLI's `wakeups` and `crossCpuWakeups`. */
@@ -102,6 +104,8 @@ interface Pass {
   chunkCur: number[];
   chunkLockAt: number[];
   chunkLocks: number[];
+  chunkSoftint: number[];
+  softint: Int32Array;
   chunkKinds: number[];
   locks: LockTrack;
   rec: EventRecord;
@@ -153,6 +157,8 @@ export function buildIndex(
     chunkCur: [],
     chunkLockAt: [],
     chunkLocks: [],
+    chunkSoftint: [],
+    softint: new Int32Array(cpus),
     chunkKinds: [],
     locks: new LockTrack(),
     rec: new EventRecord(),
@@ -179,6 +185,7 @@ export function buildIndex(
     chunkLockAt: Float64Array.from(pass.chunkLockAt),
     chunkLocks: Float64Array.from(pass.chunkLocks),
     chunkKinds: Uint32Array.from(pass.chunkKinds),
+    chunkSoftint: Int32Array.from(pass.chunkSoftint),
   };
 }
 
@@ -266,6 +273,7 @@ function visitBlock(ix: Building, pass: Pass, d: DecodedBlock, strings: TraceRea
       for (let c = 0; c < cpus; c++) pass.chunkCur.push(pass.cur[c]);
       pass.chunkLockAt.push(pass.chunkLocks.length);
       pass.locks.snapshot(pass.chunkLocks);
+      for (let c = 0; c < cpus; c++) pass.chunkSoftint.push(pass.softint[c]);
       for (let w = 0; w < KIND_WORDS; w++) pass.chunkKinds.push(0);
       nextChunk += CHUNK_EVENTS;
     }
@@ -283,7 +291,11 @@ function visitBlock(ix: Building, pass: Pass, d: DecodedBlock, strings: TraceRea
       ix.lockWaitsById.set(fields[at], (ix.lockWaitsById.get(fields[at]) ?? 0) + 1);
     } else if (k === KIND.lockAcquire) pass.locks.acquire(fields[at + 2], fields[at], cpu[i], tNs[i], d.firstIndex + i);
     else if (k === KIND.lockRelease) pass.locks.release(thread[i], fields[at], tNs[i]);
-    else if (k === KIND.wake) {
+    else if (k === KIND.softintSchedule || k === KIND.softintRun) {
+      // Pending per CPU: a schedule that queued marks its target CPU, the handler's start clears the mark.
+      const c = k === KIND.softintSchedule ? fields[at + 1] : cpu[i];
+      if (c < cpus) pass.softint[c] = softintPending(pass.softint[c], k, fields[at + 2]);
+    } else if (k === KIND.wake) {
       ix.wakeups++;
       if (fields[at + 1] !== cpu[i]) ix.crossCpuWakeups++;
     } else if (NOTED.has(k)) {
@@ -333,6 +345,15 @@ function noteNames(ix: Building, e: EventRecord, strings: TraceReader): void {
       if (!ix.names.has(f[0])) name(f[0], f[1]);
       break;
   }
+}
+
+/**
+ * Soft interrupts pending on a CPU after a `softint-schedule` (queued 1: one
+ * more; 0: it was already pending) or a `softint-run` (its mark cleared).
+ */
+export function softintPending(was: number, kind: number, queued: number): number {
+  if (kind === KIND.softintSchedule) return queued === 1 ? was + 1 : was;
+  return was > 0 ? was - 1 : 0;
 }
 
 /** Index of the first event at or after `t`: from the chunk times, then a scan of at most one chunk or so. */

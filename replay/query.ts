@@ -403,7 +403,7 @@ export class RunQueries {
     const { run, index } = this.#usable(id, (ix) => t1 <= ix.tLast);
     const tl = timeline(run.reader, index, t0, t1, Math.max(1, Math.min(px, TIMELINE_PX_MAX)));
     if (tl.detail && index.events > 0) {
-      const folded = counterTracks(run.path, run.reader, indexAtTime(run.reader, index, tl.t0), tl.t0, tl.t1);
+      const folded = counterTracks(run.path, run.reader, index, indexAtTime(run.reader, index, tl.t0), tl.t0, tl.t1);
       tl.counters = folded.counters;
       tl.threadStates = folded.threadStates;
       for (const ts of folded.threadStates) {

@@ -80,6 +80,33 @@ Deno.test("viewer queries: search and filtered paging", async (t) => {
         }
       }
     });
+    await t.step("softint pending tracks start from a count of the events before the window", () => {
+      const sp = `${dir}/softint.lstrace`;
+      recordRun({ scenario: "softint-starve", seed: 1, overrides: {}, out: sp });
+      const r2 = TraceReader.open(sp);
+      const evs: { kind: number; cpu: number; f1: number; f2: number; tNs: number }[] = [];
+      for (const e of r2.events()) evs.push({ kind: e.kind, cpu: e.cpu, f1: e.fields[1], f2: e.fields[2], tNs: e.tNs });
+      r2.close();
+      const d = q.detail("softint");
+      let checked = 0;
+      for (const f of [0.25, 0.5, 0.75]) {
+        const t0 = Math.floor(d.tFirst + (d.simNs - d.tFirst) * f);
+        const tl = q.timeline("softint", t0, t0 + 20_000, 1000);
+        if (!tl.detail) continue;
+        const n = q.indexAtTime("softint", tl.t0);
+        const pending = new Array(d.header.cpus).fill(0);
+        for (const e of evs.slice(0, n)) {
+          if (e.kind === KIND.softintSchedule && e.f2 === 1) pending[e.f1]++;
+          else if (e.kind === KIND.softintRun) pending[e.cpu] = Math.max(0, pending[e.cpu] - 1);
+        }
+        for (const track of tl.counters.filter((c) => c.name.startsWith("softint pending cpu"))) {
+          const c = Number(track.name.slice("softint pending cpu".length));
+          assertEquals(track.points.slice(0, 2), [tl.t0, pending[c]], `${track.name} at ${tl.t0}`);
+          checked++;
+        }
+      }
+      assert(checked > 0, "softint tracks were shown");
+    });
   } finally {
     q.close();
     Deno.removeSync(dir, { recursive: true });
