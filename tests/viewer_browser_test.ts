@@ -232,6 +232,21 @@ Deno.test({
       for (const c of tl.counters) assert(rows.includes(c.name), `counter track ${c.name} drawn`);
       assert(rows.some((r) => /^so#\d+ (rcv|snd)/.test(r)), "a socket buffer track");
       assert(tl.wakeups.length > 0 && tl.spans.length > 0, "the window has wakeups and lock spans");
+      // Selecting a packet's event joins its network flow's hops across CPUs.
+      const hop = tl.packets.find((p) => p.hops.length > 1)!;
+      await page.fill("input[name=goto]", `#${hop.hops[0].ev}`);
+      await page.press("input[name=goto]", "Enter");
+      await selectedIs(page, hop.hops[0].ev);
+      // (the window moved to centre the event, so count the hops the page has, at least this packet's)
+      await page.waitForFunction(
+        ([f, n]) => {
+          const [flow, hops] =
+            (document.querySelector('canvas[data-testid="timeline"]')!.getAttribute("data-flow") ?? "")
+              .split(":").map(Number);
+          return flow === f && hops >= n;
+        },
+        [hop.flow, hop.hops.length],
+      );
       await page.click("text=per-thread tracks");
       await page.waitForFunction(() =>
         document.querySelector('canvas[data-testid="timeline"]')!.getAttribute("data-rows")!.includes("softnet")

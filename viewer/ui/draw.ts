@@ -22,7 +22,7 @@ export interface View {
 export interface DrawOpts {
   view: View;
   width: number;
-  selected: { tNs: number; cpu: number; thread: number } | null;
+  selected: { tNs: number; cpu: number; thread: number; fields?: Record<string, number | string> } | null;
   highlight: { threads: ReadonlySet<number>; locks: ReadonlySet<number> };
   area: View | null;
   threadTracks: boolean;
@@ -43,6 +43,8 @@ export interface Hits {
     th: number;
     st: Timeline["threadStates"][number]["spans"][number];
   }[];
+  /** The selected event's network flow drawn, and its hops in the window. */
+  flow?: { flow: number; hops: number };
   /** Rows of the layout: label and y range, for tests and hovering. */
   rows: { label: string; y0: number; y1: number }[];
 }
@@ -263,6 +265,34 @@ export function draw(canvas: HTMLCanvasElement, data: Timeline | null, o: DrawOp
       hits.hops.push({ ...q, p, ev: hop.ev });
       prev = q;
     }
+  }
+  // The selected event's network flow (its `flow` field, or its packet's): every hop of it joined, arrows where it
+  // changes CPU.
+  const sf = o.selected?.fields;
+  const flow = typeof sf?.flow === "number" ? sf.flow : data.packets.find((p) => p.pkt === sf?.pkt)?.flow;
+  if (flow !== undefined) {
+    const hops = data.packets.filter((p) => p.flow === flow).flatMap((p) => p.hops).sort((a, b) => a.tNs - b.tNs);
+    g.strokeStyle = "hsl(210 90% 40%)";
+    g.fillStyle = "hsl(210 90% 40%)";
+    g.lineWidth = 2;
+    for (let i = 1; i < hops.length; i++) {
+      const a = hops[i - 1], b = hops[i];
+      const ax = x(a.tNs), ay = (cpuY[a.cpu] ?? AXIS) + BAR / 2, bx = x(b.tNs), by = (cpuY[b.cpu] ?? AXIS) + BAR / 2;
+      g.beginPath();
+      g.moveTo(ax, ay);
+      g.lineTo(bx, by);
+      g.stroke();
+      if (a.cpu !== b.cpu) {
+        const ang = Math.atan2(by - ay, bx - ax);
+        g.beginPath();
+        g.moveTo(bx, by);
+        g.lineTo(bx - 7 * Math.cos(ang - 0.4), by - 7 * Math.sin(ang - 0.4));
+        g.lineTo(bx - 7 * Math.cos(ang + 0.4), by - 7 * Math.sin(ang + 0.4));
+        g.fill();
+      }
+    }
+    g.lineWidth = 1;
+    hits.flow = { flow, hops: hops.length };
   }
   for (const v of data.violations) {
     const vx = x(v.tNs), vy = cpuY[v.cpu] ?? AXIS;

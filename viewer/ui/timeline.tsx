@@ -99,6 +99,7 @@ export function Timeline(p: TimelineProps) {
     c.dataset.t0 = String(view.t0);
     c.dataset.t1 = String(view.t1);
     c.dataset.rows = hits.current.rows.map((r) => r.label).join("|");
+    c.dataset.flow = hits.current.flow ? `${hits.current.flow.flow}:${hits.current.flow.hops}` : "";
     const widest = hits.current.slices.reduce<Hits["slices"][number] | null>(
       (b, s) => (!b || s.x1 - s.x0 > b.x1 - b.x0 ? s : b),
       null,
