@@ -111,7 +111,12 @@ export interface RunDetail {
   /** Figures named and computed as the CLI's run summary (drivers/run.ts machineMetrics), from the events. */
   summary: {
     kinds: Record<string, number>;
-    /** Share of the run each CPU had a thread on it (0..1); the CLI's cpuBusyPct counts charged work only. */
+    /**
+     * Share of the run each CPU had a thread on it (0..1), from the switch
+     * events. Not the CLI's `cpuBusyPct`, which adds up the work charged to
+     * the CPU, including work that runs past a time-limited run's end (equal
+     * on runs that end by event limit; up to ~1 point higher on splice-refrace).
+     */
     cpuBusy: number[];
     /** Switches to a thread (the CLI's `contextSwitches`; switches to idle are not counted). */
     contextSwitches: number;

@@ -179,6 +179,7 @@ Deno.test("viewer lock spans", async (t) => {
       assertEquals(s.crossCpuWakeups, m.crossCpuWakeups);
       assertEquals(s.lockContention, m.lockContention);
       const busy = Object.values(m.cpuBusyPct as Record<string, number>);
+      // cpuBusyPct counts charged work: equal here because the run ends by event limit, not mid-work.
       assertEquals(s.cpuBusy.map((b) => Math.round(b * 1000) / 10), busy, "cpu busy, to the CLI's 0.1 %");
     });
   } finally {

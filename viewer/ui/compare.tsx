@@ -25,7 +25,7 @@ function figures(d: RunDetail): [string, string][] {
     ["contextSwitches", String(s.contextSwitches)],
     ["wakeups", String(s.wakeups)],
     ["crossCpuWakeups", String(s.crossCpuWakeups)],
-    ["cpuBusyPct", s.cpuBusy.map((b) => Math.round(b * 1000) / 10).join(" ")],
+    ["on-CPU %", s.cpuBusy.map((b) => Math.round(b * 1000) / 10).join(" ")],
     ["lockContention", Object.entries(s.lockContention).map(([k, v]) => `${k}=${v}`).join(" ")],
   ];
 }

@@ -32,7 +32,7 @@ function Summary({ d }: { d: RunDetail }) {
       {item("scenario", `${d.header.scenario} (seed ${d.header.seed})`)}
       {item("events", d.events.toLocaleString())}
       {item("simulated", fmtFull(d.simNs))}
-      {item("cpuBusyPct", s.cpuBusy.map((b, i) => `cpu${i}=${Math.round(b * 1000) / 10}`).join(" "), "cpuBusy")}
+      {item("on-CPU %", s.cpuBusy.map((b, i) => `cpu${i}=${Math.round(b * 1000) / 10}`).join(" "), "cpuBusy")}
       {item("contextSwitches", String(s.contextSwitches), "contextSwitches")}
       {item("wakeups", `${s.wakeups} (cross-CPU ${s.crossCpuWakeups})`, "wakeups")}
       {item("lockContention", contention, "lockContention")}
