@@ -16,6 +16,7 @@ import { recordRun } from "./run.ts";
 import { prepareReplay } from "./_scenario.ts";
 import { junitReport } from "./_junit.ts";
 import { writeFileAtomic } from "./_out.ts";
+import { viewerLink } from "../viewer/link.ts";
 
 /** The `replay` command. */
 export async function cmdReplay(args: string[]): Promise<number> {
@@ -125,4 +126,5 @@ function printResult(r: ReplayResult): void {
   for (const b of d.before) console.log(`    before:   ${JSON.stringify(b)}`);
   console.log(`    recorded: ${JSON.stringify(d.recorded)}`);
   console.log(`    produced: ${JSON.stringify(d.produced)}`);
+  console.log(`  view it: ${viewerLink(r.file, d.event)}`);
 }

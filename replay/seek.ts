@@ -75,6 +75,15 @@ export function stateAt(path: string, index: number): StateJson {
   }
 }
 
+/**
+ * A state to fold forward from towards event `index`: a copy of the
+ * persisted snapshot at or before it (k * SNAPSHOT_EVERY events), or the
+ * empty state of the trace's machine when there is none.
+ */
+export function stateBefore(path: string, r: TraceReader, index: number): RebuiltState {
+  return nearestSnapshot(path, r, index) ?? new RebuiltState(r.header.cpus);
+}
+
 /** The snapshot at or before `index` (a copy the caller may fold on), or undefined to fold from the start. */
 function nearestSnapshot(path: string, r: TraceReader, index: number): RebuiltState | undefined {
   const count = r.eventCount;
