@@ -60,9 +60,11 @@ const COMMON = {
     doc: "SO_BUSY_POLL budget of the receivers, us (0: off; the series uses 50)",
   },
   "linux.ringBytes": { default: 16384, min: 2, max: 1 << 30, doc: "splice ring size (a power of two)" },
-  "linux.checkPeerRcvq": {
-    default: true,
-    doc: "the sender defers to TCP while the peer's receive queue holds data (false: the broken variant)",
+  "linux.sendCheck": {
+    default: "rcvq",
+    choices: ["rcvq", "none", "inflight"],
+    doc: "ring-write ordering check: rcvq (the series: peer receive queue empty), none (broken), " +
+      "inflight (also no TCP byte of ours unsent, in flight or backlogged)",
   },
   "linux.ringRef": {
     default: true,
@@ -79,7 +81,7 @@ function linuxOptions(p: Record<string, unknown>): LinuxOptions {
     splice: p["linux.splice"] === "on",
     busyPollUs: p["linux.busyPollUs"] as number,
     ringBytes: ring,
-    checkPeerRcvq: p["linux.checkPeerRcvq"] as boolean,
+    sendCheck: p["linux.sendCheck"] as "rcvq" | "none" | "inflight",
     ringRef: p["linux.ringRef"] as boolean,
     nodelay: p["linux.nodelay"] as boolean,
   };
@@ -251,9 +253,9 @@ function raceScenario(name: string, doc: string, broken: boolean): Scenario {
     params: {
       ...RACE,
       "linux.splice": { ...COMMON["linux.splice"], default: "on" },
-      "linux.checkPeerRcvq": { ...COMMON["linux.checkPeerRcvq"], default: !broken },
+      "linux.sendCheck": { ...COMMON["linux.sendCheck"], default: broken ? "none" : "rcvq" },
     },
-    machine: { ...LINUX_MACHINE, "sim.durationNs": 20_000_000 },
+    machine: { ...LINUX_MACHINE, "sim.durationNs": 200_000_000 },
     setup(m: Machine, p) {
       checkRing(p["linux.ringBytes"]);
       const net = createLinuxNet(m, linuxOptions(p));

@@ -40,7 +40,7 @@ import type { Machine } from "../machine.ts";
 import type { KCode, SoftInt } from "../objects.ts";
 import { softnetInit } from "./netdev.ts";
 import { spliceDestroy, splicePair, spliceUnpair } from "./splice.ts";
-import { tcpSendCtl, tcpV4Rcv } from "./tcp.ts";
+import { delackInit, INITIAL_RCV_WND, tcpSendCtl, tcpV4Rcv } from "./tcp.ts";
 import { type LinuxNet, type LinuxOptions, LinuxSock, SHUT, SkbQueue, TH } from "./types.ts";
 
 export { SpliceRing } from "./ring.ts";
@@ -57,7 +57,16 @@ export {
   spliceUnpair,
 } from "./splice.ts";
 export { lockSock, releaseSock, tcpRecvmsg, tcpSendmsg } from "./tcp.ts";
-export { type LinuxNet, type LinuxOptions, LinuxSock, SHUT, type Transport, TRANSPORTS } from "./types.ts";
+export {
+  type LinuxNet,
+  type LinuxOptions,
+  LinuxSock,
+  SEND_CHECKS,
+  type SendCheck,
+  SHUT,
+  type Transport,
+  TRANSPORTS,
+} from "./types.ts";
 
 /** MSS on loopback (lo MTU 65536 - 40 - 12 bytes of timestamp option). */
 export const MSS_LOOPBACK = 65483;
@@ -77,7 +86,7 @@ export const LINUX_DEFAULTS: LinuxOptions = {
   splice: false,
   ringBytes: 16 * 1024,
   busyPollUs: 0,
-  checkPeerRcvq: true,
+  sendCheck: "rcvq",
   ringRef: true,
 };
 
@@ -97,9 +106,11 @@ export function createLinuxNet(m: Machine, opt: LinuxOptions): LinuxNet {
     mss: opt.transport === "loopback" ? MSS_LOOPBACK : MSS_VETH,
     gsoSegs: 0,
     bridgeFwd: 0,
+    delackSi: null,
     onClose: closeHook,
   };
   softnetInit(net, tcpV4Rcv);
+  delackInit(net);
   return net;
 }
 
@@ -118,6 +129,8 @@ export function socketPair(net: LinuxNet, nameA: string, nameB: string): [LinuxS
   for (const s of [a, b]) {
     s.sndWndRight = net.opt.rcvbufBytes;
     s.advRight = net.opt.rcvbufBytes;
+    // tcp_incr_quickack at establishment: rcv_wnd / (2 * rcv_mss) quick ACKs, at least 2, at most 16.
+    s.quickAcks = Math.min(16, Math.max(2, Math.floor(INITIAL_RCV_WND / (2 * net.mss))));
     net.socks.push(s);
   }
   if (net.opt.splice && splicePair(net, a, b) !== 0) throw new Error("bpf_sock_splice_pair failed");

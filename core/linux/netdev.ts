@@ -24,6 +24,7 @@
  * mod.ts for what a machine change would make more faithful.
  * @module
  */
+import { idleWaitChans } from "../machine.ts";
 import { type KCode, PRIO } from "../objects.ts";
 import { HOP, type LinuxNet, Skb, Softnet } from "./types.ts";
 
@@ -43,6 +44,7 @@ export function softnetInit(net: LinuxNet, rcv: RcvFn): void {
   for (let c = 0; c < m.cpus.length; c++) net.softnet.push(new Softnet(m, c));
   net.netRx = m.softintEstablish("net", "NET_RX", (arg) => netRxSoftirq(arg as LinuxNet, rcv), net);
   for (const sd of net.softnet) {
+    idleWaitChans.add(sd.ksoftirqdChan); // an idle ksoftirqd is not part of a deadlock
     sd.ksoftirqd = m.spawn(`ksoftirqd/${sd.cpu}`, () => ksoftirqd(net, sd, rcv), { pin: sd.cpu, prio: PRIO.user });
   }
 }
@@ -54,7 +56,6 @@ export function skbAlloc(net: LinuxNet): Skb {
     s.dst = null;
     s.seq =
       s.len =
-      s.appOff =
       s.consumed =
       s.flags =
       s.ack =

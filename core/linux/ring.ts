@@ -61,11 +61,8 @@ export class SpliceRing {
   bytesOut = 0;
   /** Writes that wrapped past the end of the buffer (two copies). */
   wraps = 0;
-  // Stream offsets held, as a FIFO of runs [start, len) in a fixed ring of RING_RUNS_MAX.
-  readonly #runStart: Float64Array = new Float64Array(RING_RUNS_MAX);
-  readonly #runLen: Float64Array = new Float64Array(RING_RUNS_MAX);
-  #runHead = 0;
-  #runCount = 0;
+  /** Stream offsets of the bytes held, in ring order. */
+  readonly offsets: OffsetRuns = new OffsetRuns("splice ring");
 
   constructor(sizeBytes: number) {
     if (!Number.isInteger(sizeBytes) || sizeBytes < 2 || (sizeBytes & (sizeBytes - 1)) !== 0) {
@@ -109,7 +106,7 @@ export class SpliceRing {
     if (want <= 0) return 0;
     const toEnd = this.sizeBytes - (this.head & (this.sizeBytes - 1));
     if (want > toEnd) this.wraps++;
-    this.#pushRun(streamOff, want);
+    this.offsets.push(streamOff, want);
     this.head += want; // smp_store_release(&ring_head): data before the cursor
     this.bytesIn += want;
     if (this.count() > this.sizeBytes - 1) throw new Error("splice ring overfilled");
@@ -125,46 +122,73 @@ export class SpliceRing {
     return want;
   }
 
-  /**
-   * The stream offsets of the next `len` bytes to read, run by run: calls
-   * `cb(offset, n)` for each contiguous piece and drops them. Call it with
-   * the count {@link read} returned.
-   */
+  /** The stream offsets of the next `len` bytes read (call with the count {@link read} returned). */
   takeOffsets(len: number, cb: (offset: number, n: number) => void): void {
-    let left = len;
-    while (left > 0) {
-      if (this.#runCount === 0) throw new Error("splice ring: offsets missing for bytes read");
-      const i = this.#runHead;
-      const n = Math.min(left, this.#runLen[i]);
-      cb(this.#runStart[i], n);
-      this.#runStart[i] += n;
-      this.#runLen[i] -= n;
-      left -= n;
-      if (this.#runLen[i] === 0) {
-        this.#runHead = (i + 1) % RING_RUNS_MAX;
-        this.#runCount--;
-      }
-    }
+    this.offsets.take(len, cb);
   }
 
   /** Drops everything (splice_ring_free: cursors back to zero). */
   reset(): void {
     this.head = this.tail = this.cachedTail = 0;
-    this.#runHead = this.#runCount = 0;
+    this.offsets.clear();
+  }
+}
+
+/**
+ * Stream offsets of bytes queued in order (in a ring, or in a TCP sequence
+ * space): a FIFO of runs [offset, offset + n) in fixed arrays, merged when
+ * contiguous. Bookkeeping for the stream detector, not kernel state.
+ */
+export class OffsetRuns {
+  readonly #start: Float64Array = new Float64Array(RING_RUNS_MAX);
+  readonly #len: Float64Array = new Float64Array(RING_RUNS_MAX);
+  #head = 0;
+  #count = 0;
+
+  constructor(readonly what: string) {}
+
+  /** Runs held. */
+  get runs(): number {
+    return this.#count;
   }
 
-  #pushRun(off: number, n: number): void {
-    if (this.#runCount > 0) {
-      const last = (this.#runHead + this.#runCount - 1) % RING_RUNS_MAX;
-      if (this.#runStart[last] + this.#runLen[last] === off) {
-        this.#runLen[last] += n;
+  /** `n` bytes at stream offset `off` were queued after everything held. */
+  push(off: number, n: number): void {
+    if (n <= 0) return;
+    if (this.#count > 0) {
+      const last = (this.#head + this.#count - 1) % RING_RUNS_MAX;
+      if (this.#start[last] + this.#len[last] === off) {
+        this.#len[last] += n;
         return;
       }
     }
-    if (this.#runCount === RING_RUNS_MAX) throw new Error(`splice ring: more than ${RING_RUNS_MAX} offset runs`);
-    const i = (this.#runHead + this.#runCount) % RING_RUNS_MAX;
-    this.#runStart[i] = off;
-    this.#runLen[i] = n;
-    this.#runCount++;
+    if (this.#count === RING_RUNS_MAX) throw new Error(`${this.what}: more than ${RING_RUNS_MAX} offset runs`);
+    const i = (this.#head + this.#count) % RING_RUNS_MAX;
+    this.#start[i] = off;
+    this.#len[i] = n;
+    this.#count++;
+  }
+
+  /** The next `len` bytes leave the queue: `cb(offset, n)` per contiguous piece. */
+  take(len: number, cb: (offset: number, n: number) => void): void {
+    let left = len;
+    while (left > 0) {
+      if (this.#count === 0) throw new Error(`${this.what}: offsets missing for bytes taken`);
+      const i = this.#head;
+      const n = Math.min(left, this.#len[i]);
+      cb(this.#start[i], n);
+      this.#start[i] += n;
+      this.#len[i] -= n;
+      left -= n;
+      if (this.#len[i] === 0) {
+        this.#head = (i + 1) % RING_RUNS_MAX;
+        this.#count--;
+      }
+    }
+  }
+
+  /** Forgets everything. */
+  clear(): void {
+    this.#head = this.#count = 0;
   }
 }

@@ -66,7 +66,7 @@ export function isSpliced(sk: LinuxSock): boolean {
 }
 
 /** Why a send chunk did not take the ring (counted per socket, for the fallback tests). */
-export const FALLBACK = { none: 0, unpaired: 1, error: 2, peerRcvq: 3, ringFull: 4, refDead: 5 } as const;
+export const FALLBACK = { none: 0, unpaired: 1, error: 2, peerRcvq: 3, ringFull: 4, refDead: 5, inflight: 6 } as const;
 
 /**
  * The ring-or-TCP decision of splice_send_ring for the next chunk, without
@@ -79,7 +79,11 @@ export function sendDecision(net: LinuxNet, sk: LinuxSock): { reason: number; sp
   if (peer === null || peer.splice === null) return { reason: FALLBACK.unpaired, space: 0 };
   const ps = peer.splice;
   if (sk.err !== 0 || (sk.shutdown & SHUT.send) !== 0) return { reason: FALLBACK.error, space: 0 };
-  if (net.opt.checkPeerRcvq && !peer.rcvQueue.empty()) return { reason: FALLBACK.peerRcvq, space: 0 };
+  if (net.opt.sendCheck !== "none" && !peer.rcvQueue.empty()) return { reason: FALLBACK.peerRcvq, space: 0 };
+  if (net.opt.sendCheck === "inflight" && (!sk.writeQueue.empty() || sk.sndNxt !== peer.rcvNxt)) {
+    // The proposed fix: no TCP byte of ours is unsent, in flight, or in the peer's socket backlog.
+    return { reason: FALLBACK.inflight, space: 0 };
+  }
   const space = ps.ring.space();
   if (space === 0) return { reason: FALLBACK.ringFull, space: 0 };
   if (ps.refKilled || ps.ringRef.freed) return { reason: FALLBACK.refDead, space: 0 };
@@ -94,7 +98,7 @@ function* spliceSendRing(net: LinuxNet, sk: LinuxSock, size: number): Generator<
   while (size > 0) {
     const d = sendDecision(net, sk);
     if (d.reason !== FALLBACK.none) {
-      if (d.reason === FALLBACK.peerRcvq || d.reason === FALLBACK.ringFull) sk.fallbacks++;
+      if (d.reason >= FALLBACK.peerRcvq) sk.fallbacks++;
       break;
     }
     const ps = (sk.splice as SpliceState).peer?.splice as SpliceState;

@@ -81,6 +81,11 @@ export function* releaseSock(net: LinuxNet, sk: LinuxSock): KCode {
   sk.owned = null;
   if (m.hasSleepers(sk.lockWq)) m.wakeupOne(sk.lockWq);
   m.unlock(sk.slock);
+  if (sk.delackDeferred) {
+    // tcp_release_cb: the delayed-ACK timer fired while we owned the socket.
+    sk.delackDeferred = false;
+    if (sk.delackPending) yield* tcpSendAck(net, sk);
+  }
 }
 
 /** tcp_v4_rcv() for a segment addressed to `skb.dst`, in softirq. */
@@ -136,8 +141,54 @@ export function* tcpRcvEstablished(net: LinuxNet, sk: LinuxSock, skb: Skb): KCod
     m.wakeup(sk.wq);
     yield m.spend(m.cost.lxWakeUp);
   }
-  // __tcp_ack_snd_check: more than one full frame unacknowledged → ACK now.
-  if (sk.rcvNxt - sk.rcvWup > net.mss) yield* tcpSendAck(net, sk);
+  // __tcp_ack_snd_check: more than one full frame unacknowledged, or quickack mode → ACK now;
+  // otherwise tcp_send_delayed_ack (the ACK rides on the next data segment, or the timer sends it).
+  if (sk.rcvNxt - sk.rcvWup > net.mss || sk.quickAcks > 0) {
+    if (sk.quickAcks > 0) sk.quickAcks--;
+    yield* tcpSendAck(net, sk);
+  } else if (!sk.delackPending && skb.len > 0) {
+    delackArm(net, sk);
+  }
+}
+
+/** Initial receive window (TCP_INIT_CWND * MSS rounded, tcp_select_initial_window: 64 KiB). */
+export const INITIAL_RCV_WND = 65535;
+/** TCP_DELACK_MIN (HZ/25): the delayed-ACK timeout the model uses (ato adaptation not modelled). */
+export const DELACK_NS = 40_000_000;
+
+/** Sets up the delayed-ACK timer's soft interrupt (TIMER_SOFTIRQ → tcp_delack_timer). */
+export function delackInit(net: LinuxNet): void {
+  const m = net.m;
+  net.delackSi = m.softintEstablish("clock", "TIMER(tcp_delack)", () => delackTimer(net), net);
+}
+
+function delackArm(net: LinuxNet, sk: LinuxSock): void {
+  const m = net.m;
+  sk.delackPending = true;
+  sk.delackAtNs = m.nowNs + DELACK_NS;
+  const cpu = m.curCpu.id;
+  m.at(sk.delackAtNs, () => m.postInterrupt(cpu, sk.wq, () => delackIrq(net), null));
+}
+
+// deno-lint-ignore require-yield
+function* delackIrq(net: LinuxNet): KCode {
+  net.m.softintSchedule(net.delackSi as NonNullable<typeof net.delackSi>);
+}
+
+/** tcp_delack_timer: ACK every socket whose delayed ACK is due; defer to release_sock if it is owned. */
+function* delackTimer(net: LinuxNet): KCode {
+  const m = net.m;
+  for (const sk of net.socks) {
+    if (!sk.delackPending || sk.delackAtNs > m.nowNs || sk.closed) continue;
+    yield m.lock(sk.slock);
+    if (sk.owned !== null) {
+      sk.delackDeferred = true;
+      m.unlock(sk.slock);
+      continue;
+    }
+    yield* tcpSendAck(net, sk);
+    m.unlock(sk.slock);
+  }
 }
 
 /** tcp_reset(): ECONNRESET, both directions shut, the socket closes (unhash → psock drop → unpair). */
@@ -158,6 +209,7 @@ function stampAck(net: LinuxNet, sk: LinuxSock, skb: Skb): void {
   skb.wndRight = sk.copiedSeq + net.opt.rcvbufBytes;
   sk.rcvWup = sk.rcvNxt;
   sk.advRight = skb.wndRight;
+  sk.delackPending = false; // inet_csk_clear_xmit_timer(ICSK_TIME_DACK): the ACK is on its way
 }
 
 /** tcp_send_ack(): a pure ACK down the transport. */
@@ -233,7 +285,7 @@ export function* tcpSendmsg(net: LinuxNet, sk: LinuxSock, len: number): Generato
     }
     const tail = sk.writeQueue.tail;
     let room = 0;
-    if (tail !== null && tail.len < goal && tail.appOff + tail.len === sk.appSent) room = goal - tail.len;
+    if (tail !== null && tail.len < goal) room = goal - tail.len;
     if (room === 0 && sndQueued(sk) >= net.opt.sndbufBytes) {
       // sk_stream_wait_memory: push what is queued, release the socket, wait for sk_write_space.
       yield* tcpWriteXmit(net, sk);
@@ -245,7 +297,6 @@ export function* tcpSendmsg(net: LinuxNet, sk: LinuxSock, len: number): Generato
     let skb = tail as Skb;
     if (room === 0) {
       skb = skbAlloc(net);
-      skb.appOff = sk.appSent;
       sk.writeQueue.push(skb);
       room = goal;
       yield m.spend(m.cost.lxSkbAlloc);
@@ -254,6 +305,7 @@ export function* tcpSendmsg(net: LinuxNet, sk: LinuxSock, len: number): Generato
     yield m.spend(copyNs(net, n));
     skb.len += n;
     sk.writeQueue.bytes += n;
+    sk.tcpOffsets.push(sk.appSent, n);
     sk.appSent += n;
     sk.tcpBytesOut += n;
     left -= n;
@@ -277,7 +329,7 @@ export function* tcpRecvmsg(net: LinuxNet, sk: LinuxSock, len: number): Generato
     if (skb !== null) {
       const n = Math.min(len - copied, skb.len - skb.consumed);
       yield m.spend(copyNs(net, n));
-      streamCheck(m, sk.flow, skb.appOff + skb.consumed, n);
+      (sk.peer as LinuxSock).tcpOffsets.take(n, (off, k) => streamCheck(m, sk.flow, off, k));
       skb.consumed += n;
       sk.rcvQueue.bytes -= n;
       sk.copiedSeq += n;

@@ -8,12 +8,17 @@
  */
 import type { Machine } from "../machine.ts";
 import type { Chan, KCode, Lock, RefObj, SoftInt, Thread } from "../objects.ts";
-import type { SpliceRing } from "./ring.ts";
+import { OffsetRuns, type SpliceRing } from "./ring.ts";
 
 /** Transports between the two sockets. */
 export const TRANSPORTS = ["loopback", "container"] as const;
 /** A transport name. */
 export type Transport = (typeof TRANSPORTS)[number];
+
+/** The sender's ordering checks (LinuxOptions.sendCheck). */
+export const SEND_CHECKS = ["rcvq", "none", "inflight"] as const;
+/** A send check name. */
+export type SendCheck = (typeof SEND_CHECKS)[number];
 
 /** TCP header flags the model uses. */
 export const TH = { ack: 1, fin: 2, rst: 4 } as const;
@@ -29,8 +34,6 @@ export class Skb {
   seq = 0;
   /** Payload bytes. */
   len = 0;
-  /** Stream offset (application byte count) of the first payload byte, for the stream detector. */
-  appOff = 0;
   /** Bytes of the payload already copied to user space (tcp_recvmsg's offset into the skb). */
   consumed = 0;
   /** TH flags. */
@@ -125,6 +128,8 @@ export class LinuxSock {
   xmitBusy = false;
   /** Stream offset of the next byte the application sends (ring or TCP). */
   appSent = 0;
+  /** Stream offsets of the TCP bytes this socket queued, in sequence order (read by the peer's tcp_recvmsg). */
+  readonly tcpOffsets: OffsetRuns = new OffsetRuns("tcp sequence space");
   // Receiver state.
   rcvNxt = 0;
   /** rcv_wup: rcv_nxt at the last ACK sent. */
@@ -133,6 +138,13 @@ export class LinuxSock {
   copiedSeq = 0;
   /** Right edge of the window last advertised (rcv_wup + rcv_wnd). */
   advRight = 0;
+  /** icsk_ack.quick: segments still to ACK at once (tcp_incr_quickack at establishment). */
+  quickAcks = 0;
+  /** A delayed ACK is scheduled (ICSK_ACK_TIMER) and when it fires. */
+  delackPending = false;
+  delackAtNs = 0;
+  /** The delack timer fired while the socket was owned (TCP_DELACK_TIMER_DEFERRED, run by tcp_release_cb). */
+  delackDeferred = false;
   /** sk_err (ECONNRESET after a RST), sk_shutdown bits. */
   err = 0;
   shutdown = 0;
@@ -207,8 +219,11 @@ export interface LinuxOptions {
   readonly ringBytes: number;
   /** SO_BUSY_POLL budget of the receiver, us (0: off). */
   readonly busyPollUs: number;
-  /** Broken variant: the sender does not check the peer's receive queue. */
-  readonly checkPeerRcvq: boolean;
+  /**
+   * The sender's ordering check before a ring write: "rcvq" (the series: the peer's receive queue is
+   * empty), "none" (broken: no check), "inflight" (also no TCP byte unsent, in flight or backlogged).
+   */
+  readonly sendCheck: SendCheck;
   /** Broken variant: the sender copies without the percpu_ref. */
   readonly ringRef: boolean;
 }
@@ -232,6 +247,8 @@ export interface LinuxNet {
   /** Segmentation and coalescing counters. */
   gsoSegs: number;
   bridgeFwd: number;
+  /** The delayed-ACK timer's soft interrupt (TIMER_SOFTIRQ running tcp_delack_timer). */
+  delackSi: SoftInt | null;
   /** Teardown when a socket reaches TCP_CLOSE (unhash → sock_map → psock drop → splice unpair); set by mod.ts. */
   onClose: ((net: LinuxNet, sk: LinuxSock) => KCode) | null;
 }
