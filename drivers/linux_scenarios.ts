@@ -40,8 +40,8 @@ import { defineScenario, type Metrics, type Scenario } from "../core/scenario.ts
 /** Linux cost defaults for the machine's shared entries (docs/cost-model.md "Linux"). */
 export const LINUX_MACHINE: Readonly<Record<string, number>> = {
   cpus: 2,
-  "cost.ctxSwitch": 600,
-  "cost.ipi": 700,
+  "cost.ctxSwitch": 500,
+  "cost.ipi": 960,
   "cost.wakeup": 150,
   "cost.softintDispatch": 60,
 };

@@ -40,7 +40,7 @@ import type { Machine } from "../machine.ts";
 import type { KCode, SoftInt } from "../objects.ts";
 import { softnetInit } from "./netdev.ts";
 import { spliceDestroy, splicePair, spliceUnpair } from "./splice.ts";
-import { delackInit, INITIAL_RCV_WND, tcpSendCtl, tcpV4Rcv } from "./tcp.ts";
+import { delackInit, INITIAL_RCV_WND, lockSock, releaseSock, tcpSendCtl, tcpSendFin, tcpV4Rcv } from "./tcp.ts";
 import { type LinuxNet, type LinuxOptions, LinuxSock, SHUT, SkbQueue, TH } from "./types.ts";
 
 export { SpliceRing } from "./ring.ts";
@@ -152,9 +152,11 @@ export function* sockClose(net: LinuxNet, sk: LinuxSock): KCode {
   yield m.spend(m.cost.lxSyscall);
   if (sk.closed) return;
   yield* spliceUnpair(net, sk);
+  yield* lockSock(net, sk); // tcp_close
   sk.closed = true;
   sk.shutdown |= SHUT.send | SHUT.rcv;
-  yield* tcpSendCtl(net, sk, TH.fin);
+  yield* tcpSendFin(net, sk);
+  yield* releaseSock(net, sk);
   yield m.spend(m.cost.lxRcuGp); // queue_rcu_work: the destroy runs after a grace period
   spliceDestroy(net, sk);
 }
@@ -164,8 +166,10 @@ export function* sockShutdownWr(net: LinuxNet, sk: LinuxSock): KCode {
   const m = net.m;
   yield m.spend(m.cost.lxSyscall);
   if ((sk.shutdown & SHUT.send) !== 0) return;
+  yield* lockSock(net, sk); // inet_shutdown → tcp_shutdown
   sk.shutdown |= SHUT.send;
-  yield* tcpSendCtl(net, sk, TH.fin);
+  yield* tcpSendFin(net, sk);
+  yield* releaseSock(net, sk);
 }
 
 /** An abortive close (SO_LINGER 0): RST to the peer, this side closes. */

@@ -154,7 +154,7 @@ function* ringRead(net: LinuxNet, sk: LinuxSock, s: SpliceState, len: number): G
   const m = net.m;
   const want = Math.min(len, s.ring.count()); // smp_load_acquire(head)
   if (want === 0) return 0;
-  yield m.spend(copyNs(net, want) + m.cost.lxRingLine);
+  yield m.spend(copyNs(net, want) + Math.round((want * m.cost.lxRingPerKb) / 1024) + m.cost.lxRingLine);
   const n = s.ring.read(want);
   s.ring.takeOffsets(n, (off, k) => streamCheck(m, sk.flow, off, k));
   sk.ringBytesIn += n;

@@ -52,6 +52,11 @@ export function copyNs(net: LinuxNet, n: number): number {
   return Math.round((n * net.m.cost.lxCopyPerKb) / 1024);
 }
 
+/** Page-fragment cost of `n` bytes of TCP payload on one side. */
+export function pageNs(net: LinuxNet, n: number): number {
+  return Math.round((n * net.m.cost.lxPageFrag) / 4096);
+}
+
 /** lock_sock(): take the owned bit, sleeping on sk_lock.wq while another task owns it. */
 export function* lockSock(net: LinuxNet, sk: LinuxSock): KCode {
   const m = net.m;
@@ -224,6 +229,15 @@ export function* tcpSendAck(net: LinuxNet, sk: LinuxSock): KCode {
   yield* devQueueXmit(net, skb);
 }
 
+/**
+ * tcp_send_fin(): the FIN goes after every queued byte, and the queue is
+ * pushed with Nagle off (__tcp_push_pending_frames(..., TCP_NAGLE_OFF)).
+ */
+export function* tcpSendFin(net: LinuxNet, sk: LinuxSock): KCode {
+  sk.finQueued = true;
+  yield* tcpWriteXmit(net, sk);
+}
+
 /** Sends a control segment (FIN or RST) at snd_nxt. */
 export function* tcpSendCtl(net: LinuxNet, sk: LinuxSock, flags: number): KCode {
   const m = net.m;
@@ -241,12 +255,19 @@ export function* tcpWriteXmit(net: LinuxNet, sk: LinuxSock): KCode {
   const m = net.m;
   for (;;) {
     const skb = sk.writeQueue.head;
-    if (skb === null || sk.xmitBusy) return;
+    if (sk.xmitBusy) return;
+    if (skb === null) {
+      if (sk.finQueued && !sk.finSent) {
+        sk.finSent = true;
+        yield* tcpSendCtl(net, sk, TH.fin);
+      }
+      return;
+    }
     if (sk.sndNxt + skb.len > sk.sndWndRight) return; // receive window full (tcp_snd_wnd_test)
     const partial = skb.len < net.mss;
     // tcp_nagle_check with tcp_minshall_check: hold a small segment while a small one is unacknowledged,
     // unless it is not the last (the application is still filling it: pushed when full or at tcp_push).
-    if (partial && !net.opt.nodelay && sk.sndSml > sk.sndUna) return;
+    if (partial && !net.opt.nodelay && !sk.finQueued && sk.sndSml > sk.sndUna) return;
     sk.writeQueue.shift();
     skb.dst = sk.peer;
     skb.seq = sk.sndNxt;
@@ -302,7 +323,7 @@ export function* tcpSendmsg(net: LinuxNet, sk: LinuxSock, len: number): Generato
       yield m.spend(m.cost.lxSkbAlloc);
     }
     const n = Math.min(left, room);
-    yield m.spend(copyNs(net, n));
+    yield m.spend(copyNs(net, n) + pageNs(net, n));
     skb.len += n;
     sk.writeQueue.bytes += n;
     sk.tcpOffsets.push(sk.appSent, n);
@@ -328,7 +349,7 @@ export function* tcpRecvmsg(net: LinuxNet, sk: LinuxSock, len: number): Generato
     const skb = sk.rcvQueue.head;
     if (skb !== null) {
       const n = Math.min(len - copied, skb.len - skb.consumed);
-      yield m.spend(copyNs(net, n));
+      yield m.spend(copyNs(net, n) + pageNs(net, n));
       (sk.peer as LinuxSock).tcpOffsets.take(n, (off, k) => streamCheck(m, sk.flow, off, k));
       skb.consumed += n;
       sk.rcvQueue.bytes -= n;

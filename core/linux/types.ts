@@ -148,6 +148,9 @@ export class LinuxSock {
   /** sk_err (ECONNRESET after a RST), sk_shutdown bits. */
   err = 0;
   shutdown = 0;
+  /** A FIN is queued behind the write queue (tcp_send_fin) and whether it left. */
+  finQueued = false;
+  finSent = false;
   /** TCP state: established until closed. */
   closed = false;
   /** The series' per-socket splice state (null: never paired). */
