@@ -98,7 +98,7 @@ export const COSTS = {
   lxWakeUp: { ns: 400, doc: "Linux: __wake_up on a socket wait queue: try_to_wake_up, select_task_rq, remote enqueue" },
   lxCopyPerKb: { ns: 126, doc: "Linux: copy_from_iter/copy_to_iter of one KiB (rep movsb, data warm in the LLC)" },
   lxPageFrag: {
-    ns: 107,
+    ns: 140,
     doc:
       "Linux: per 4 KiB page of TCP payload on each side (sk_page_frag_refill + skb_fill_page_desc + memcg charge; the receiver's page walk and put_page)",
   },

@@ -37,6 +37,40 @@ import type { Machine } from "../core/machine.ts";
 import { type KCode, PRIO } from "../core/objects.ts";
 import { defineScenario, type Metrics, type Scenario } from "../core/scenario.ts";
 
+/** One published netperf row of the seed's shared copy (TCP_RR, transactions per second). */
+export interface SeedRow {
+  readonly transport: "loopback" | "container";
+  readonly size: number;
+  readonly splice: "off" | "on";
+  readonly busyPollUs: number;
+  readonly tps: number;
+  /** Where in the seed. */
+  readonly source: string;
+  /** Fitted (the calibration reproduces it within 10 %) or a known miss (see docs/cost-model.md). */
+  readonly fitted: boolean;
+}
+
+const P1 = "patch 1/5 table", P2 = "patch 2/5 table", CL = "cover letter";
+/** Every TCP_RR row present in shared/seeds/linux-tcp-bpf-loopback-splice-2026-06.txt. */
+export const SEED_ROWS: readonly SeedRow[] = [
+  { transport: "loopback", size: 1, splice: "off", busyPollUs: 0, tps: 110_200, source: P1, fitted: true },
+  { transport: "loopback", size: 1, splice: "on", busyPollUs: 0, tps: 267_000, source: P1, fitted: true },
+  { transport: "loopback", size: 1024, splice: "off", busyPollUs: 0, tps: 105_800, source: P1, fitted: true },
+  { transport: "loopback", size: 1024, splice: "on", busyPollUs: 0, tps: 235_100, source: P1, fitted: true },
+  { transport: "loopback", size: 65536, splice: "off", busyPollUs: 0, tps: 17_800, source: P1, fitted: true },
+  { transport: "loopback", size: 65536, splice: "on", busyPollUs: 0, tps: 20_900, source: P1, fitted: true },
+  { transport: "loopback", size: 1, splice: "off", busyPollUs: 50, tps: 111_900, source: P2, fitted: true },
+  { transport: "loopback", size: 1, splice: "on", busyPollUs: 50, tps: 1_113_800, source: P2, fitted: true },
+  { transport: "loopback", size: 1024, splice: "off", busyPollUs: 50, tps: 106_100, source: P2, fitted: true },
+  { transport: "loopback", size: 1024, splice: "on", busyPollUs: 50, tps: 713_000, source: P2, fitted: true },
+  { transport: "loopback", size: 65536, splice: "off", busyPollUs: 50, tps: 17_800, source: P2, fitted: true },
+  { transport: "loopback", size: 65536, splice: "on", busyPollUs: 50, tps: 40_500, source: P2, fitted: false },
+  { transport: "container", size: 1024, splice: "off", busyPollUs: 0, tps: 99_900, source: CL, fitted: true },
+  { transport: "container", size: 1024, splice: "on", busyPollUs: 0, tps: 233_900, source: CL, fitted: true },
+  { transport: "container", size: 1024, splice: "off", busyPollUs: 50, tps: 100_400, source: CL, fitted: true },
+  { transport: "container", size: 1024, splice: "on", busyPollUs: 50, tps: 704_900, source: CL, fitted: true },
+];
+
 /** Linux cost defaults for the machine's shared entries (docs/cost-model.md "Linux"). */
 export const LINUX_MACHINE: Readonly<Record<string, number>> = {
   cpus: 2,
