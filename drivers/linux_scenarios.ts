@@ -152,6 +152,7 @@ function stackMetrics(net: LinuxNet, socks: LinuxSock[]): Metrics {
     sockBacklogged: backlogged,
     busyPoll: { hits: bpHits, expired: bpExpired },
     softirq: { timeSqueeze: squeeze, ksoftirqdHandoffs: handoffs },
+    container: { bridgeForwards: net.bridgeFwd, gsoSegmentsCarried: net.gsoSegs },
   };
 }
 

@@ -169,6 +169,17 @@ export class OffsetRuns {
     this.#count++;
   }
 
+  /** Stream offset of the first byte held (for a caller walking pieces without a callback). */
+  headOffset(): number {
+    if (this.#count === 0) throw new Error(`${this.what}: offsets missing for bytes taken`);
+    return this.#start[this.#head];
+  }
+
+  /** Contiguous bytes from {@link headOffset} on. */
+  headLen(): number {
+    return this.#count === 0 ? 0 : this.#len[this.#head];
+  }
+
   /** The next `len` bytes leave the queue: `cb(offset, n)` per contiguous piece. */
   take(len: number, cb: (offset: number, n: number) => void): void {
     let left = len;

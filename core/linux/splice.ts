@@ -28,10 +28,9 @@
  * reported with its stream offset.
  * @module
  */
-import { streamCheck } from "../detect/mod.ts";
 import type { KCode } from "../objects.ts";
 import { SpliceRing } from "./ring.ts";
-import { copyNs, tcpRecvmsg, tcpSendmsg } from "./tcp.ts";
+import { copyNs, reportOffsets, tcpRecvmsg, tcpSendmsg } from "./tcp.ts";
 import { type LinuxNet, type LinuxSock, SHUT, type SpliceState } from "./types.ts";
 
 /** Errors of bpf_sock_splice_pair. */
@@ -68,26 +67,35 @@ export function isSpliced(sk: LinuxSock): boolean {
 /** Why a send chunk did not take the ring (counted per socket, for the fallback tests). */
 export const FALLBACK = { none: 0, unpaired: 1, error: 2, peerRcvq: 3, ringFull: 4, refDead: 5, inflight: 6 } as const;
 
+/** The result of {@link sendDecision}: why not the ring, or the ring's free space (reused, no allocation). */
+export const decision = { reason: 0, space: 0 };
+
 /**
  * The ring-or-TCP decision of splice_send_ring for the next chunk, without
  * side effects other than the cached-tail refresh splice_ring_space does.
- * Returns FALLBACK.none and the space, or the reason.
+ * Fills {@link decision} (FALLBACK.none and the space, or the reason) and returns it.
  */
-export function sendDecision(net: LinuxNet, sk: LinuxSock): { reason: number; space: number } {
+export function sendDecision(net: LinuxNet, sk: LinuxSock): typeof decision {
+  decision.reason = decide(net, sk);
+  if (decision.reason !== FALLBACK.none) decision.space = 0;
+  return decision;
+}
+
+function decide(net: LinuxNet, sk: LinuxSock): number {
   const self = sk.splice;
   const peer = self === null ? null : self.peer;
-  if (peer === null || peer.splice === null) return { reason: FALLBACK.unpaired, space: 0 };
+  if (peer === null || peer.splice === null) return FALLBACK.unpaired;
   const ps = peer.splice;
-  if (sk.err !== 0 || (sk.shutdown & SHUT.send) !== 0) return { reason: FALLBACK.error, space: 0 };
-  if (net.opt.sendCheck !== "none" && !peer.rcvQueue.empty()) return { reason: FALLBACK.peerRcvq, space: 0 };
+  if (sk.err !== 0 || (sk.shutdown & SHUT.send) !== 0) return FALLBACK.error;
+  if (net.opt.sendCheck !== "none" && !peer.rcvQueue.empty()) return FALLBACK.peerRcvq;
   if (net.opt.sendCheck === "inflight" && (!sk.writeQueue.empty() || sk.sndNxt !== peer.rcvNxt)) {
     // The proposed fix: no TCP byte of ours is unsent, in flight, or in the peer's socket backlog.
-    return { reason: FALLBACK.inflight, space: 0 };
+    return FALLBACK.inflight;
   }
-  const space = ps.ring.space();
-  if (space === 0) return { reason: FALLBACK.ringFull, space: 0 };
-  if (ps.refKilled || ps.ringRef.freed) return { reason: FALLBACK.refDead, space: 0 };
-  return { reason: FALLBACK.none, space };
+  decision.space = ps.ring.space();
+  if (decision.space === 0) return FALLBACK.ringFull;
+  if (ps.refKilled || ps.ringRef.freed) return FALLBACK.refDead;
+  return FALLBACK.none;
 }
 
 /** splice_send_ring(): bytes written into the peer's ring (0 when the whole message falls back). */
@@ -101,9 +109,10 @@ function* spliceSendRing(net: LinuxNet, sk: LinuxSock, size: number): Generator<
       if (d.reason >= FALLBACK.peerRcvq) sk.fallbacks++;
       break;
     }
+    const space = d.space;
     const ps = (sk.splice as SpliceState).peer?.splice as SpliceState;
     if (net.opt.ringRef) m.ref(ps.ringRef); // percpu_ref_tryget_live: the ring stays alive across the copy
-    const want = Math.min(size, d.space);
+    const want = Math.min(size, space);
     // copy_from_iter into ring_buf at head (may fault: a preemption point), then smp_store_release(head).
     yield m.spend(copyNs(net, want));
     if (m.touch(ps.ringRef, "splice_ring_write")) {
@@ -156,7 +165,7 @@ function* ringRead(net: LinuxNet, sk: LinuxSock, s: SpliceState, len: number): G
   if (want === 0) return 0;
   yield m.spend(copyNs(net, want) + Math.round((want * m.cost.lxRingPerKb) / 1024) + m.cost.lxRingLine);
   const n = s.ring.read(want);
-  s.ring.takeOffsets(n, (off, k) => streamCheck(m, sk.flow, off, k));
+  reportOffsets(net, sk, s.ring.offsets, n);
   sk.ringBytesIn += n;
   return n;
 }
@@ -215,7 +224,7 @@ export function* spliceUnpair(net: LinuxNet, sk: LinuxSock): KCode {
   const peer = self.peer;
   const ps = peer.splice;
   if (ps === null) return;
-  const [first, second] = sk.id < peer.id ? [self, ps] : [ps, self];
+  const first = sk.id < peer.id ? self : ps, second = first === self ? ps : self;
   yield m.lock(first.lock); // spin_lock_bh
   yield m.lock(second.lock); // spin_lock_nested
   if (self.peer === peer && ps.peer === sk) {

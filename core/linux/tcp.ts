@@ -33,6 +33,7 @@
 import { streamCheck } from "../detect/mod.ts";
 import type { KCode } from "../objects.ts";
 import { devQueueXmit, skbAlloc, skbFree } from "./netdev.ts";
+import type { OffsetRuns } from "./ring.ts";
 import { type LinuxNet, type LinuxSock, SHUT, type Skb, TH } from "./types.ts";
 
 /** ECONNRESET, EPIPE (negative returns). */
@@ -51,6 +52,22 @@ export function sizeGoal(mss: number): number {
 export function copyNs(net: LinuxNet, n: number): number {
   return Math.round((n * net.m.cost.lxCopyPerKb) / 1024);
 }
+
+/**
+ * Hands `n` bytes leaving `runs` (in order) to the stream detector, piece by
+ * piece: the ordering invariant is checked on every byte a reader receives.
+ */
+export function reportOffsets(net: LinuxNet, sk: LinuxSock, runs: OffsetRuns, n: number): void {
+  let left = n;
+  while (left > 0) {
+    const k = Math.min(left, runs.headLen());
+    streamCheck(net.m, sk.flow, runs.headOffset(), k);
+    runs.take(k, noop);
+    left -= k;
+  }
+}
+
+function noop(): void {}
 
 /** Page-fragment cost of `n` bytes of TCP payload on one side. */
 export function pageNs(net: LinuxNet, n: number): number {
@@ -350,7 +367,7 @@ export function* tcpRecvmsg(net: LinuxNet, sk: LinuxSock, len: number): Generato
     if (skb !== null) {
       const n = Math.min(len - copied, skb.len - skb.consumed);
       yield m.spend(copyNs(net, n) + pageNs(net, n));
-      (sk.peer as LinuxSock).tcpOffsets.take(n, (off, k) => streamCheck(m, sk.flow, off, k));
+      reportOffsets(net, sk, (sk.peer as LinuxSock).tcpOffsets, n);
       skb.consumed += n;
       sk.rcvQueue.bytes -= n;
       sk.copiedSeq += n;
