@@ -280,6 +280,12 @@ const RACE = {
     max: 1e12,
     doc: "close/rst modes: the receiver closes after reading this many bytes",
   },
+  "race.closeJitterNs": {
+    default: 4000,
+    min: 0,
+    max: 1e9,
+    doc: "close/rst modes: the close comes up to this long after that (drawn per run)",
+  },
 } as const;
 
 function raceScenario(name: string, doc: string, broken: boolean): Scenario {
@@ -293,7 +299,7 @@ function raceScenario(name: string, doc: string, broken: boolean): Scenario {
     },
     machine: { ...LINUX_MACHINE, "sim.durationNs": 200_000_000 },
     setup(m: Machine, p) {
-        const net = createLinuxNet(m, linuxOptions(p));
+      const net = createLinuxNet(m, linuxOptions(p));
       const [tx, rx] = socketPair(net, "sender.sk", "receiver.sk");
       const total = p["race.bytes"], mode = p["race.mode"];
       let sent = 0, got = 0, closed = false;
@@ -310,6 +316,7 @@ function raceScenario(name: string, doc: string, broken: boolean): Scenario {
       m.spawn("receiver", function* (): KCode {
         for (;;) {
           if (mode !== "stream" && got >= p["race.closeAfter"]) {
+            yield m.spend(m.workRng.below(p["race.closeJitterNs"] + 1)); // when exactly: varies with the seed
             closed = true;
             if (mode === "close") yield* sockClose(net, rx);
             else yield* sockAbort(net, rx);
