@@ -88,7 +88,7 @@ export const COSTS = {
   lxBacklogPkt: { ns: 50, doc: "Linux: process_backlog dequeue + __netif_receive_skb_core per skb" },
   lxIpRcv: { ns: 200, doc: "Linux: ip_rcv + ip_rcv_finish (early demux) + ip_local_deliver per skb" },
   lxTcpV4Rcv: { ns: 250, doc: "Linux: tcp_v4_rcv: checksum (none on lo/veth), socket lookup, bh_lock_sock" },
-  lxTcpRcvData: { ns: 300, doc: "Linux: tcp_rcv_established data part: tcp_queue_rcv, rcv_nxt, sk_data_ready setup" },
+  lxTcpRcvData: { ns: 550, doc: "Linux: tcp_rcv_established data part: tcp_queue_rcv, rcv_nxt, sk_data_ready setup" },
   lxTcpAck: { ns: 250, doc: "Linux: tcp_ack: clean the retransmit queue, free acked skbs, tcp_new_space" },
   lxBacklogRcv: { ns: 50, doc: "Linux: __release_sock per backlogged skb (sk_backlog_rcv dispatch)" },
   lxTcpRecvmsg: {

@@ -140,10 +140,12 @@ function stackMetrics(net: LinuxNet, socks: LinuxSock[]): Metrics {
     bpHits += s.busyPollHits;
     bpExpired += s.busyPollExpired;
   }
-  let squeeze = 0, handoffs = 0;
+  let squeeze = 0, handoffs = 0, inline = 0, thread = 0;
   for (const sd of net.softnet) {
     squeeze += sd.timeSqueeze;
     handoffs += sd.handoffs;
+    inline += sd.inlineRuns;
+    thread += sd.threadRuns;
   }
   return {
     ringBytes,
@@ -153,7 +155,7 @@ function stackMetrics(net: LinuxNet, socks: LinuxSock[]): Metrics {
     pureAcks: acks,
     sockBacklogged: backlogged,
     busyPoll: { hits: bpHits, expired: bpExpired },
-    softirq: { timeSqueeze: squeeze, ksoftirqdHandoffs: handoffs },
+    softirq: { atBhEnable: inline, onSoftintThread: thread, timeSqueeze: squeeze, ksoftirqdHandoffs: handoffs },
     container: { bridgeForwards: net.bridgeFwd, gsoSegmentsCarried: net.gsoSegs },
   };
 }

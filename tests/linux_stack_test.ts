@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createLinuxNet, LINUX_DEFAULTS, socketPair } from "../core/linux/mod.ts";
-import { MAX_SOFTIRQ_RESTART, netifRx, skbAlloc } from "../core/linux/netdev.ts";
+import { localBhEnable, MAX_SOFTIRQ_RESTART, netifRx, skbAlloc } from "../core/linux/netdev.ts";
 import { TH } from "../core/linux/types.ts";
 import { PRIO } from "../core/objects.ts";
 import { installDetectors } from "../core/run.ts";
@@ -20,6 +20,7 @@ Deno.test("NET_RX: the NAPI budget squeezes, __do_softirq restarts, then ksoftir
       skb.flags = TH.ack; // pure ACKs: tcp_rcv_established frees them
       netifRx(net, skb);
     }
+    yield* localBhEnable(net, net.rcv!); // netif_rx's own local_bh_enable: do_softirq on this task
     yield m.spend(1);
   }, { pin: 0, prio: PRIO.user });
   const r = m.run();
@@ -32,6 +33,8 @@ Deno.test("NET_RX: the NAPI budget squeezes, __do_softirq restarts, then ksoftir
   assert.ok(sd.handoffs >= 1, "after MAX_SOFTIRQ_RESTART restarts the work went to ksoftirqd");
   assert.ok(sd.timeSqueeze > MAX_SOFTIRQ_RESTART);
   assert.equal(sd.input.qlen, 0);
+  assert.equal(sd.inlineRuns, 1, "raised in process context: run at local_bh_enable on the task");
+  assert.equal(sd.threadRuns, 0);
   assert.equal(a.segsIn, 0);
 });
 

@@ -13,15 +13,18 @@
  * What the machine does not do the Linux way yet (modelled here with the
  * existing primitives; a machine change would make it exact):
  *
- * 1. softirq on irq exit / local_bh_enable: Linux runs pending softirqs
- *    synchronously in the raising context (`do_softirq` from
- *    `local_bh_enable` in `__dev_queue_xmit`). The model raises the
- *    machine's "net" soft interrupt, whose thread preempts the user thread
- *    at its next yield (devQueueXmit yields right after netif_rx), so the
- *    softirq runs before the sender continues but pays a context switch
- *    (`cost.ctxSwitch`) twice. A machine-level "run softints inline at this
- *    yield, on the current thread's stack, without a switch" would remove
- *    that.
+ * 1. softirq on irq exit / local_bh_enable: Linux runs pending softirqs in
+ *    the raising context. netdev.ts does this for NET_RX raised by a task
+ *    (`localBhEnable` runs net_rx_action on the task, no switch), but a
+ *    softirq raised from a timer or hard interrupt still runs on the
+ *    machine's soft interrupt thread and pays `cost.ctxSwitch` twice; the
+ *    machine runs soft interrupts only on their own threads. A machine
+ *    primitive "run pending soft interrupts of this CPU on the current
+ *    thread now" (irq_exit → invoke_softirq) would make both exact, and
+ *    would let the machine's own softint accounting (starvation detector,
+ *    softint events in the trace) see the inline runs, which it does not now.
+ *    Also BH-disabled sections do not pin the task: the scenarios pin their
+ *    tasks, so nothing migrates mid-softirq.
  * 2. CFS: Linux tasks are preempted by wakeup granularity, not a fixed
  *    quantum; ksoftirqd is an ordinary CFS task here at PRIO.user.
  * 3. wake_up_*_sync hints and idle polling: the machine charges `cost.ipi`
@@ -100,6 +103,7 @@ export function createLinuxNet(m: Machine, opt: LinuxOptions): LinuxNet {
     opt,
     softnet: [],
     netRx: null as unknown as SoftInt,
+    rcv: null,
     pool: new SkbQueue(),
     skbsMade: 0,
     socks: [],

@@ -18,14 +18,15 @@
  *   `br_dev_queue_push_xmit` → `dev_queue_xmit` on the other port (a veth):
  *   the container path is veth → backlog → bridge → veth → backlog → IP.
  *
- * Softirqs run on the machine's soft interrupt thread of level "net" on the
- * raising CPU, which preempts the user thread at its next yield: the model
- * of `do_softirq` at `local_bh_enable` / irq exit. See the module doc of
- * mod.ts for what a machine change would make more faithful.
+ * A NET_RX raised in process context (a task transmitting) runs on that
+ * task at its `local_bh_enable`, as `do_softirq` does; raised from a
+ * softirq it is polled by the running `net_rx_action`; raised elsewhere
+ * (timer, hard interrupt) it runs on the machine's soft interrupt thread of
+ * level "net" of that CPU. See the module doc of mod.ts.
  * @module
  */
 import { idleWaitChans } from "../machine.ts";
-import { type KCode, PRIO } from "../objects.ts";
+import { type KCode, PRIO, THREAD_KIND } from "../objects.ts";
 import { HOP, type LinuxNet, Skb, Softnet } from "./types.ts";
 
 /** kernel/softirq.c MAX_SOFTIRQ_RESTART. */
@@ -41,6 +42,7 @@ export type RcvFn = (net: LinuxNet, skb: Skb) => KCode;
 /** Sets up per-CPU softnet data, NET_RX and ksoftirqd on `m`. */
 export function softnetInit(net: LinuxNet, rcv: RcvFn): void {
   const m = net.m;
+  net.rcv = rcv;
   for (let c = 0; c < m.cpus.length; c++) net.softnet.push(new Softnet(m, c));
   net.netRx = m.softintEstablish("net", "NET_RX", (arg) => netRxSoftirq(arg as LinuxNet, rcv), net);
   for (const sd of net.softnet) {
@@ -90,7 +92,25 @@ export function netifRx(net: LinuxNet, skb: Skb): void {
   }
   sd.input.push(skb);
   if (sd.ksoftirqdActive) m.wakeup(sd.ksoftirqdChan);
-  else m.softintSchedule(net.netRx);
+  else if (sd.inSoftirq) return; // the running net_rx_action polls the backlog until it is empty
+  else if (m.cur !== null && m.cur.kind !== THREAD_KIND.softint && m.cur.kind !== THREAD_KIND.intr) {
+    sd.raised = true; // process context with BH disabled: do_softirq at the caller's local_bh_enable
+  } else m.softintSchedule(net.netRx); // irq exit or another softirq: the CPU's soft interrupt thread
+}
+
+/**
+ * local_bh_enable() in process context: a NET_RX raised meanwhile runs here,
+ * on the current task (kernel/softirq.c `__local_bh_enable_ip` → `do_softirq`),
+ * with no switch: the task's CPU time pays for it, as on Linux.
+ */
+export function* localBhEnable(net: LinuxNet, rcv: RcvFn): KCode {
+  const m = net.m;
+  const sd = net.softnet[m.curCpu.id];
+  if (!sd.raised) return;
+  sd.raised = false;
+  if (sd.inSoftirq || sd.ksoftirqdActive) return;
+  sd.inlineRuns++;
+  yield* doSoftirq(net, sd, rcv);
 }
 
 /**
@@ -99,6 +119,7 @@ export function netifRx(net: LinuxNet, skb: Skb): void {
  * (the bridge forwards it in the softirq). Spends the device cost.
  */
 export function* devQueueXmit(net: LinuxNet, skb: Skb): KCode {
+  if (net.rcv === null) throw new Error("devQueueXmit before softnetInit");
   const m = net.m;
   if (net.opt.transport === "loopback") {
     yield m.spend(m.cost.lxDevXmit + m.cost.lxLoopbackXmit);
@@ -107,8 +128,8 @@ export function* devQueueXmit(net: LinuxNet, skb: Skb): KCode {
     yield m.spend(m.cost.lxDevXmit + m.cost.lxVethXmit);
   }
   netifRx(net, skb);
-  // local_bh_enable() at the end of __dev_queue_xmit: a pending NET_RX runs here.
-  yield m.spend(0);
+  // rcu_read_unlock_bh() → local_bh_enable() at the end of __dev_queue_xmit: a pending NET_RX runs here.
+  yield* localBhEnable(net, net.rcv);
 }
 
 /** process_backlog + __netif_receive_skb for one skb: IP and TCP, or the bridge hop. */
@@ -156,28 +177,34 @@ function* netRxAction(net: LinuxNet, sd: Softnet, rcv: RcvFn): Generator<number,
   }
 }
 
-/** The NET_RX handler on the soft interrupt thread: __do_softirq's restart rule, then ksoftirqd. */
+/** The NET_RX handler on the soft interrupt thread (raised from irq or softirq context). */
 function* netRxSoftirq(net: LinuxNet, rcv: RcvFn): KCode {
   const m = net.m;
   const sd = net.softnet[m.curCpu.id];
-  if (sd.ksoftirqdActive) return; // invoke_softirq leaves it to ksoftirqd
-  if (sd.restarts === 0) sd.restartStartNs = m.nowNs;
-  const more = yield* netRxAction(net, sd, rcv);
-  if (!more) {
-    sd.restarts = 0;
-    return;
+  if (sd.ksoftirqdActive || sd.inSoftirq) return; // invoke_softirq leaves it to ksoftirqd / the running one
+  sd.threadRuns++;
+  yield* doSoftirq(net, sd, rcv);
+}
+
+/** __do_softirq for NET_RX: net_rx_action, restarted while work is left, then the hand-off to ksoftirqd. */
+function* doSoftirq(net: LinuxNet, sd: Softnet, rcv: RcvFn): KCode {
+  const m = net.m;
+  sd.inSoftirq = true;
+  const startNs = m.nowNs;
+  let restarts = 0;
+  for (;;) {
+    const more = yield* netRxAction(net, sd, rcv);
+    if (!more) break;
+    restarts++;
+    if (restarts < MAX_SOFTIRQ_RESTART && m.nowNs - startNs < MAX_SOFTIRQ_TIME_NS) continue;
+    // wakeup_softirqd(): the CPU's softirqs move to a thread the scheduler shares with user tasks.
+    sd.handoffs++;
+    sd.ksoftirqdActive = true;
+    m.wakeup(sd.ksoftirqdChan);
+    yield m.spend(m.cost.wakeup);
+    break;
   }
-  sd.restarts++;
-  if (sd.restarts < MAX_SOFTIRQ_RESTART && m.nowNs - sd.restartStartNs < MAX_SOFTIRQ_TIME_NS) {
-    m.softintSchedule(net.netRx);
-    return;
-  }
-  // wakeup_softirqd(): the CPU's softirqs move to a thread the scheduler shares with user tasks.
-  sd.restarts = 0;
-  sd.handoffs++;
-  sd.ksoftirqdActive = true;
-  m.wakeup(sd.ksoftirqdChan);
-  yield m.spend(m.cost.wakeup);
+  sd.inSoftirq = false;
 }
 
 /** ksoftirqd/N (kernel/softirq.c run_ksoftirqd): net_rx_action until nothing is pending, cond_resched between. */
@@ -189,7 +216,9 @@ function* ksoftirqd(net: LinuxNet, sd: Softnet, rcv: RcvFn): KCode {
       yield m.sleep(sd.ksoftirqdChan);
       continue;
     }
+    sd.inSoftirq = true;
     yield* netRxAction(net, sd, rcv);
+    sd.inSoftirq = false;
     yield m.yieldCpu(); // cond_resched()
   }
 }

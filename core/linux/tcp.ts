@@ -13,6 +13,8 @@
  *   and at the end (`tcp_push`); net/ipv4/tcp_output.c `tcp_write_xmit` with
  *   the receive window and Nagle as Minshall's variant (`tcp_nagle_check`,
  *   `tcp_minshall_check`).
+ *   `tcp_tso_should_defer` never defers here: with the large window and cwnd of a local transfer a
+ *   full-sized TSO skb can always be sent ("If a full-sized TSO skb can be sent, do it").
  * - net/ipv4/tcp.c `tcp_recvmsg_locked`: copy from sk_receive_queue, target
  *   SO_RCVLOWAT (1); with bytes copied and a non-empty backlog it
  *   release_sock/lock_sock to pick them up; otherwise `sk_wait_data`;
@@ -140,9 +142,13 @@ export function* tcpRcvEstablished(net: LinuxNet, sk: LinuxSock, skb: Skb): KCod
     yield m.spend(m.cost.lxTcpAck);
     if (skb.ack > sk.sndUna) sk.sndUna = skb.ack;
     if (skb.wndRight > sk.sndWndRight) sk.sndWndRight = skb.wndRight;
-    if (m.hasSleepers(sk.wq)) {
-      m.wakeup(sk.wq);
-      yield m.spend(m.cost.wakeup);
+    // tcp_check_space: sk_write_space only for a writer that ran out of memory (SOCK_NOSPACE).
+    if (sk.nospace && sndQueued(sk) < net.opt.sndbufBytes) {
+      sk.nospace = false;
+      if (m.hasSleepers(sk.wq)) {
+        m.wakeup(sk.wq);
+        yield m.spend(m.cost.lxWakeUp);
+      }
     }
     yield* tcpWriteXmit(net, sk); // tcp_data_snd_check
   }
@@ -326,6 +332,7 @@ export function* tcpSendmsg(net: LinuxNet, sk: LinuxSock, len: number): Generato
     if (tail !== null && tail.len < goal) room = goal - tail.len;
     if (room === 0 && sndQueued(sk) >= net.opt.sndbufBytes) {
       // sk_stream_wait_memory: push what is queued, release the socket, wait for sk_write_space.
+      sk.nospace = true; // SOCK_NOSPACE: the next ACK that frees memory wakes us
       yield* tcpWriteXmit(net, sk);
       yield* releaseSock(net, sk);
       if (sndQueued(sk) >= net.opt.sndbufBytes && sk.err === 0) yield m.sleep(sk.wq);

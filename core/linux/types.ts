@@ -124,6 +124,8 @@ export class LinuxSock {
   sndWndRight = 0;
   /** snd_sml: end of the last small segment sent (Minshall's Nagle). */
   sndSml = 0;
+  /** SOCK_NOSPACE: a writer waits for send-buffer memory. */
+  nospace = false;
   /** A tcp_write_xmit is under way (guards reentry from a softirq ACK). */
   xmitBusy = false;
   /** Stream offset of the next byte the application sends (ring or TCP). */
@@ -186,11 +188,15 @@ export class Softnet {
   readonly ksoftirqdChan: Chan;
   /** ksoftirqd owns the pending softirqs of this CPU (invoke_softirq defers to it). */
   ksoftirqdActive = false;
-  /** __do_softirq restarts in a row (MAX_SOFTIRQ_RESTART) and when the run started. */
-  restarts = 0;
-  restartStartNs = 0;
+  /** net_rx_action is running on this CPU (in a task at local_bh_enable, on the softint thread, or ksoftirqd). */
+  inSoftirq = false;
+  /** NET_RX raised from process context: run by the raiser's local_bh_enable (do_softirq). */
+  raised = false;
   /** Counters. */
   processed = 0;
+  /** net_rx_action runs inline at local_bh_enable, and on the soft interrupt thread. */
+  inlineRuns = 0;
+  threadRuns = 0;
   timeSqueeze = 0;
   handoffs = 0;
   dropped = 0;
@@ -239,6 +245,8 @@ export interface LinuxNet {
   readonly softnet: Softnet[];
   /** The NET_RX softirq (one handler, pending per CPU). */
   netRx: SoftInt;
+  /** The top of the receive path (tcp_v4_rcv), set by softnetInit. */
+  rcv: ((net: LinuxNet, skb: Skb) => KCode) | null;
   /** Free skbs (the slab). */
   readonly pool: SkbQueue;
   /** Skbs allocated ever (bounded: the pool grows, never shrinks). */
