@@ -9,7 +9,7 @@ import { runScenario } from "../drivers/mod.ts";
 import { SEED_ROWS } from "../drivers/linux_scenarios.ts";
 
 /** The model's figure for the documented miss (loopback, 64 KB, splice + busy poll 50 us). */
-const MISS_PREDICTED_TPS = 24_000;
+const MISS_PREDICTED_TPS = 24_400;
 
 for (const row of SEED_ROWS) {
   const name = `calibration: ${row.transport} TCP_RR ${row.size} B splice ${row.splice} busy poll ${row.busyPollUs}`;
