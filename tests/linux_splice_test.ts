@@ -223,8 +223,12 @@ Deno.test("ordering: without the peer-queue check a ring write overtakes queued 
 });
 
 Deno.test("ordering: the series' check misses TCP bytes still in the peer's socket backlog (finding)", () => {
-  const out = runScenario({ scenario: "linux-splice-race", seed: 1, overrides: {} });
-  const v = out.result.violations.find((x) => x.kind === "stream");
-  assert.ok(v !== undefined && /delivered after/.test(v.message), "reordered on the default schedule");
-  assert.ok((out.metrics.sockBacklogged as number) > 0);
+  // No schedule perturbation: the workload's sizes come from the seed; seeds 2 to 4 reorder.
+  let reordered = 0;
+  for (let seed = 1; seed <= 4; seed++) {
+    const out = runScenario({ scenario: "linux-splice-race", seed, overrides: {} });
+    if (out.result.violations.some((x) => x.kind === "stream" && /delivered after/.test(x.message))) reordered++;
+    assert.ok((out.metrics.sockBacklogged as number) > 0);
+  }
+  assert.ok(reordered >= 2, `${reordered} of 4 seeds reordered`);
 });
