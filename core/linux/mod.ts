@@ -131,6 +131,7 @@ export function socketPair(net: LinuxNet, nameA: string, nameB: string): [LinuxS
   a.flow = a.id;
   b.flow = b.id;
   for (const s of [a, b]) {
+    s.net = net;
     s.sndWndRight = net.opt.rcvbufBytes;
     s.advRight = net.opt.rcvbufBytes;
     // tcp_incr_quickack at establishment: rcv_wnd / (2 * rcv_mss) quick ACKs, at least 2, at most 16.

@@ -194,12 +194,34 @@ function delackArm(net: LinuxNet, sk: LinuxSock): void {
   const m = net.m;
   sk.delackPending = true;
   sk.delackAtNs = m.nowNs + DELACK_NS;
-  const cpu = m.curCpu.id;
-  m.at(sk.delackAtNs, () => m.postInterrupt(cpu, sk.wq, () => delackIrq(net), null));
+  sk.delackCpu = m.curCpu.id;
+  // sk_reset_timer: one timer per socket in the heap; one that fires early re-arms itself (mod_timer).
+  if (!sk.delackTimerArmed) {
+    sk.delackTimerArmed = true;
+    m.atCall(sk.delackAtNs, delackTarget, sk);
+  }
 }
 
+/** The timer wheel's side of the delayed-ACK timer: no closure per arm. */
+const delackTarget = {
+  onTimer(arg: unknown): void {
+    const sk = arg as LinuxSock;
+    const net = sk.net as LinuxNet;
+    const m = net.m;
+    sk.delackTimerArmed = false;
+    if (!sk.delackPending || sk.closed) return;
+    if (sk.delackAtNs > m.nowNs) {
+      sk.delackTimerArmed = true;
+      m.atCall(sk.delackAtNs, delackTarget, sk);
+      return;
+    }
+    m.postInterrupt(sk.delackCpu, sk.wq, delackIrq, net);
+  },
+};
+
 // deno-lint-ignore require-yield
-function* delackIrq(net: LinuxNet): KCode {
+function* delackIrq(arg: unknown): KCode {
+  const net = arg as LinuxNet;
   net.m.softintSchedule(net.delackSi as NonNullable<typeof net.delackSi>);
 }
 

@@ -145,6 +145,11 @@ export class LinuxSock {
   /** A delayed ACK is scheduled (ICSK_ACK_TIMER) and when it fires. */
   delackPending = false;
   delackAtNs = 0;
+  /** The delack timer is in the machine's timer heap, and the CPU it fires on. */
+  delackTimerArmed = false;
+  delackCpu = 0;
+  /** The stack this socket belongs to (set by socketPair). */
+  net: unknown = null;
   /** The delack timer fired while the socket was owned (TCP_DELACK_TIMER_DEFERRED, run by tcp_release_cb). */
   delackDeferred = false;
   /** sk_err (ECONNRESET after a RST), sk_shutdown bits. */
