@@ -7,6 +7,7 @@ import { lockAbba, mutexStorm, taskqBarrierSelf } from "./lock_scenarios.ts";
 import type { Scenario } from "../core/scenario.ts";
 import { spliceRefrace, spliceRefraceTcp, spliceTcp, spliceUdp } from "./splice_scenarios.ts";
 import { taskqDemo } from "./taskq_demo.ts";
+import { linuxNetperf, linuxSpliceBroken, linuxSpliceRace } from "./linux_scenarios.ts";
 
 /** All scenarios, in the order `deno task scenarios` lists them. */
 export const SCENARIOS: readonly Scenario[] = [
@@ -22,4 +23,7 @@ export const SCENARIOS: readonly Scenario[] = [
   spliceUdp,
   spliceRefrace,
   spliceRefraceTcp,
+  linuxNetperf,
+  linuxSpliceRace,
+  linuxSpliceBroken,
 ];

@@ -172,3 +172,27 @@ Deno.test({
     assert.equal(safe.found.filter((f) => f.kind === "use-after-free").length, 0);
   },
 });
+
+Deno.test("explore linux-splice-broken: the stream reordering is found, shrunk, recorded and reproducible", async () => {
+  const o = opts("linux-splice-broken", 6);
+  const r = await explore(o);
+  const f = r.found.find((x) => x.kind === "stream");
+  assert.ok(f !== undefined, r.found.map((x) => x.kind).join());
+  assert.match(f.message, /delivered after bytes up to/);
+  assertReproduces(o, f);
+  // the in-flight check is clean under the same exploration
+  const ok = await explore(opts("linux-splice-race", 6, { overrides: { "linux.sendCheck": "inflight" } }));
+  assert.deepEqual(ok.found, []);
+});
+
+Deno.test("explore linux-splice-race close: the ring use after free without the percpu_ref, none with it", async () => {
+  const race = { "race.mode": "close", "race.closeAfter": "0", "cost.lxRcuGp": "0" };
+  const o = opts("linux-splice-race", 30, { overrides: { ...race, "linux.ringRef": "false" } });
+  const r = await explore(o);
+  const f = r.found.find((x) => x.kind === "use-after-free");
+  assert.ok(f !== undefined, r.found.map((x) => x.kind).join());
+  assert.match(f.message, /splice_ring_write of splice_ring#\d+ by sender, freed by receiver/);
+  assertReproduces(o, f);
+  const ok = await explore(opts("linux-splice-race", 30, { overrides: race }));
+  assert.deepEqual(ok.found, []);
+});
