@@ -26,6 +26,7 @@ import { intFlag, parse, setFlags, stderrIsTty, UsageError, useColor } from "./_
 import { exploreRange, type Found, type RangeJob, type Verdict } from "./_explore_run.ts";
 import { shrinkRun, type Shrunk } from "./_explore_shrink.ts";
 import { recordRun } from "./run.ts";
+import { checkOutDir } from "./_files.ts";
 
 /** Limits. */
 export const SEEDS_MAX = 10_000_000;
@@ -105,6 +106,7 @@ export function parseExploreArgs(args: string[]): ExploreOptions {
   const overrides = setFlags(values.set);
   if ("sched.strategy" in overrides) throw new UsageError("use --strategy, not --set sched.strategy");
   findScenario(scenario); // ConfigError: unknown scenario
+  if (values.out !== undefined) checkOutDir("--out", String(values.out));
   const o: ExploreOptions = {
     scenario,
     seeds,

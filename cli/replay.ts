@@ -9,8 +9,9 @@
 import { replayFile, type ReplayResult, stateAt, type StateJson, TraceReader } from "../replay/mod.ts";
 import { intFlag, parse, UsageError } from "./_args.ts";
 import { recordRun } from "./run.ts";
-import { findScenario } from "../drivers/mod.ts";
+import { findScenario, resolveScenarioConfig } from "../drivers/mod.ts";
 import type { TraceHeader } from "../format/format.ts";
+import { checkInputFile } from "./_files.ts";
 
 const builtinResolver = (h: TraceHeader) => findScenario(h.scenario);
 
@@ -23,8 +24,10 @@ export function cmdReplay(args: string[]): number {
     json: { type: "boolean" },
   });
   if (positionals.length === 0) throw new UsageError("replay needs at least one trace file");
+  for (const f of positionals) checkInputFile(f);
   const json = values.json === true;
   if (values.at !== undefined) return printAt(positionals, intFlag("at", values.at, 0), json);
+  if (values.update && values["no-rerun"]) throw new UsageError("--update and --no-rerun do not go together");
   if (values.update) return update(positionals, json);
   const results = positionals.map((f) =>
     replayFile(f, { rerun: values["no-rerun"] !== true, resolve: builtinResolver })
@@ -34,22 +37,47 @@ export function cmdReplay(args: string[]): number {
   return results.some((r) => r.rerun === "diverged" || r.digestMismatch !== null) ? 1 : 0;
 }
 
+/**
+ * Re-records each trace from its header. Every header is read and its
+ * scenario and configuration checked before any file is touched; each new
+ * trace is written beside the old one and renamed over it only when whole,
+ * so a refused, failed or killed update leaves the old trace as it was.
+ */
 function update(files: string[], json: boolean): number {
-  const out = files.map((f) => {
+  const plans = files.map((f) => {
     const r = TraceReader.open(f);
     const h = r.header;
     r.close();
-    const s = recordRun({ scenario: h.scenario, seed: h.seed, overrides: {}, config: { ...h.config }, out: f });
-    return { file: f, events: s.events, traceBytes: s.traceBytes };
+    const scenario = findScenario(h.scenario); // ConfigError (exit 2) for a scenario this lockstep lacks
+    resolveScenarioConfig(scenario, {}); // the scenario's own declarations are valid
+    return { file: f, header: h };
+  });
+  const out = plans.map(({ file, header: h }) => {
+    const s = recordRun({ scenario: h.scenario, seed: h.seed, overrides: {}, config: { ...h.config }, out: file });
+    return { file, events: s.events, traceBytes: s.traceBytes };
   });
   if (json) console.log(JSON.stringify(out.length === 1 ? out[0] : { files: out }));
   else for (const o of out) console.log(`${o.file}: re-recorded, ${o.events} events, ${o.traceBytes} bytes`);
   return 0;
 }
 
+/**
+ * `--at N`: the state after event N (events 0..N applied), the same meaning
+ * as the viewer API's `state?at=N`. N past the last event is refused.
+ */
 function printAt(files: string[], at: number, json: boolean): number {
   if (files.length !== 1) throw new UsageError("--at takes exactly one trace file");
-  const s = stateAt(files[0], at);
+  const r = TraceReader.open(files[0]);
+  let count: number;
+  try {
+    count = r.eventCount ?? r.scan();
+  } finally {
+    r.close();
+  }
+  if (at >= count) {
+    throw new UsageError(`--at ${at} is past the last event of ${files[0]} (${count - 1}; events count from 0)`);
+  }
+  const s = { at, ...stateAt(files[0], at + 1) }; // the viewer API's shape
   if (json) console.log(JSON.stringify(s));
   else console.log(stateText(s));
   return 0;
@@ -58,7 +86,7 @@ function printAt(files: string[], at: number, json: boolean): number {
 /** The state as readable text. */
 export function stateText(s: StateJson): string {
   const name = (id: number) => s.threads[id - 1]?.name ?? (id === 0 ? "idle" : `#${id}`);
-  const lines = [`state after ${s.index} events, t=${s.tNs} ns`];
+  const lines = [`state after event ${s.index - 1} (${s.index} events applied), t=${s.tNs} ns`];
   for (const c of s.cpus) {
     lines.push(`cpu${c.id}: running ${name(c.current)}; run queue: ${c.runQueue.map(name).join(", ") || "-"}`);
   }

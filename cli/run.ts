@@ -5,16 +5,17 @@
  * prints one table with ratios against the first.
  * @module
  */
-import { dirname } from "node:path";
 import type { EventRecord } from "../core/event.ts";
 import type { DecisionFeed } from "../core/machine.ts";
 import type { Config } from "../core/config.ts";
+import type { Scenario } from "../core/scenario.ts";
 import { findScenario, resolveScenarioConfig, runScenario } from "../drivers/mod.ts";
 import { DEFAULT_SCENARIO } from "../drivers/mod.ts";
 import { TraceWriter } from "../recorder/writer.ts";
 import { TOOL } from "../core/version.ts";
 import { intFlag, parse, setFlags, stderrIsTty, UsageError } from "./_args.ts";
 import { printCompare, printSummary, type Summary } from "./_summary.ts";
+import { checkOutDir, checkOutFile, writeAtomically } from "./_files.ts";
 
 /** Options of one recorded run. */
 export interface RecordOptions {
@@ -29,12 +30,19 @@ export interface RecordOptions {
   decisions?: DecisionFeed;
 }
 
-/** Runs a scenario into a trace file and returns its summary. */
+/**
+ * Runs a scenario into a trace file and returns its summary. The trace is
+ * written beside `out` and renamed over it only when the run completed, so a
+ * failed or killed run leaves an existing `out` as it was.
+ */
 export function recordRun(o: RecordOptions): Summary {
   const scenario = findScenario(o.scenario);
   const config = o.config ?? resolveScenarioConfig(scenario, o.overrides);
-  Deno.mkdirSync(dirname(o.out), { recursive: true });
-  const writer = TraceWriter.create(o.out, {
+  return writeAtomically(o.out, (path) => recordInto(path, o, scenario, config));
+}
+
+function recordInto(path: string, o: RecordOptions, scenario: Scenario, config: Config): Summary {
+  const writer = TraceWriter.create(path, {
     tool: TOOL,
     scenario: scenario.name,
     seed: o.seed,
@@ -106,6 +114,7 @@ export function cmdRun(args: string[]): number {
     return runCompare(name, seed, overrides, String(values.compare), json, progress, values.out as string | undefined);
   }
   const out = (values.out as string | undefined) ?? `runs/${name}-${seed}.lstrace`;
+  checkOutFile("--out", out);
   const s = recordRun({ scenario: name, seed, overrides, out, progress });
   if (json) console.log(JSON.stringify(s));
   else printSummary(s);
@@ -126,6 +135,7 @@ function runCompare(
   const key = spec.slice(0, eq);
   const vals = spec.slice(eq + 1).split(",").filter((v) => v !== "");
   if (vals.length < 1) throw new UsageError(`--compare ${key}: no values`);
+  if (outDir !== undefined) checkOutDir("--out", outDir);
   // Validate every variant before running any.
   for (const v of vals) resolveScenarioConfig(findScenario(name), { ...overrides, [key]: v });
   const runs = vals.map((v) =>

@@ -15,6 +15,7 @@
  */
 import { TraceReader } from "./reader.ts";
 import { RebuiltState, type StateJson } from "./state.ts";
+import { foldFailure } from "./_fold_error.ts";
 
 /** Events between seek snapshots. */
 export const SNAPSHOT_EVERY = 131072;
@@ -64,12 +65,16 @@ export function stateAt(path: string, index: number): StateJson {
   if (s.index < index) {
     const extend = k === snaps.states.length - 1;
     const r = TraceReader.open(path);
+    let at = s.index;
     try {
       for (const e of r.events(s.index)) {
         if (e.index >= index) break;
+        at = e.index;
         s.apply(e);
         if (extend && s.index % SNAPSHOT_EVERY === 0) snaps.states.push(s.clone());
       }
+    } catch (err) {
+      throw foldFailure(err, r, at);
     } finally {
       r.close();
     }

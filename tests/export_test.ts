@@ -1,4 +1,5 @@
 import { assert, assertEquals } from "./_assert.ts";
+import { tempDir } from "./_tmp.ts";
 import { recordRun } from "../cli/run.ts";
 import { exportChrome, exportFtrace } from "../export/sched.ts";
 import { exportNdjson } from "../export/ndjson.ts";
@@ -6,7 +7,7 @@ import { exportPcapng } from "../export/pcapng.ts";
 import { Log } from "./_util.ts";
 import { runScenario } from "../drivers/mod.ts";
 
-const dir = Deno.makeTempDirSync({ prefix: "lockstep-export-" });
+const dir = tempDir("lockstep-export-");
 const trace = `${dir}/demo.lstrace`;
 const overrides = { "sim.durationNs": "2000000" };
 recordRun({ scenario: "taskq-demo", seed: 2, overrides, out: trace });
