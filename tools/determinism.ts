@@ -64,7 +64,9 @@ if (import.meta.main) {
   const seeds = intFlag("seeds", values.seeds, 10);
   const eventsMax = intFlag("events", values.events, 0);
   const t0 = Date.now();
-  const r = determinism(seeds, eventsMax);
+  const r = determinism(seeds, eventsMax, (done) => {
+    if (done % 330 === 0) console.error(`determinism: ${done} double runs, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  });
   console.log(
     `determinism: ${r.doubleRuns} double runs (${SCENARIOS.length} scenarios x ${STRATEGIES.length} strategies x ${seeds} seeds${
       eventsMax > 0 ? `, at most ${eventsMax} events each` : ", full length"
