@@ -31,7 +31,10 @@ export function fuzzWithWatchdog(n: number, seed: number): Promise<{ report?: Fu
         clearInterval(timer);
         w.terminate();
         resolve({ report: ev.data.report });
-      } else current = ev.data.case;
+      } else {
+        current = ev.data.case;
+        if (current > 0 && current % 10_000 === 0) console.error(`fuzz: ${current} cases`);
+      }
     };
     w.onerror = (ev) => {
       ev.preventDefault();
