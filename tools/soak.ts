@@ -134,7 +134,12 @@ export async function soak(kills: number, seed = 1, log?: (s: string) => void): 
       }
       r.kills++;
       r.byPhase[phase]++;
-      if ((i + 1) % 50 === 0) log?.(`soak: ${i + 1} kills, ${r.failures.length} failures`);
+      if ((i + 1) % 25 === 0) {
+        log?.(
+          `soak: ${i + 1} kills, ${r.recovered} partial recordings recovered (${r.recoveredEvents} events), ` +
+            `${r.completed} completed, ${r.beforeStart} before any file, ${r.failures.length} failures`,
+        );
+      }
     }
   } finally {
     Deno.removeSync(dir, { recursive: true });
