@@ -82,6 +82,13 @@ function leftovers(target: string): string[] {
 /** Runs `kills` kill -9 rounds in a temporary folder (removed afterwards). */
 export async function soak(kills: number, seed = 1, log?: (s: string) => void): Promise<SoakReport> {
   const dir = Deno.makeTempDirSync({ prefix: "lockstep-soak-" });
+  // Interrupted (Ctrl-C, kill): still leave no temporary folder behind.
+  const onSignal = () => {
+    Deno.removeSync(dir, { recursive: true });
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
   const r: SoakReport = {
     kills: 0,
     byPhase: { run: 0, update: 0, export: 0 },
@@ -142,6 +149,8 @@ export async function soak(kills: number, seed = 1, log?: (s: string) => void): 
       }
     }
   } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
     Deno.removeSync(dir, { recursive: true });
   }
   return r;
