@@ -56,6 +56,8 @@ export function classify(e: unknown): "input" | "closed-output" | "bug" {
   if (e instanceof Deno.errors.BrokenPipe || (e as { code?: unknown }).code === "EPIPE") return "closed-output";
   if (e instanceof UsageError || e instanceof ConfigError || e.name === "TraceError") return "input";
   // An operating system error (ENOENT, EACCES, ENOSPC, EISDIR, EROFS, ...): the file system said no.
+  // (BadResource is a closed handle used again: lockstep's own mistake.)
+  if (e instanceof Deno.errors.BadResource) return "bug";
   if (Object.values(Deno.errors).some((c) => e instanceof c)) return "input";
   const code = (e as { code?: unknown }).code;
   return typeof code === "string" && /^E[A-Z0-9]+$/.test(code) ? "input" : "bug";
@@ -66,6 +68,8 @@ function recoverHint(e: unknown): string {
   if (!(e instanceof Error) || e.name !== "TraceError") return "";
   const { recovered, code } = e as { recovered?: number; code?: string };
   if (code !== "truncated" && !(recovered !== undefined && recovered > 0)) return "";
+  // Events the rebuilt state refuses are inside whole blocks: recover would copy them as they are.
+  if (e.message.includes("rebuilt state")) return "";
   return ` (\`deno task recover FILE\` writes a valid trace of the ${recovered ?? 0} events before it)`;
 }
 

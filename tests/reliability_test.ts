@@ -167,6 +167,7 @@ Deno.test("exit status classes: input problems 2, closed output quiet, anything 
   );
   assertEquals(classify(new Deno.errors.BrokenPipe("x")), "closed-output");
   assertEquals(classify(new TypeError("x is undefined")), "bug");
+  assertEquals(classify(new Deno.errors.BadResource("closed")), "bug");
   assertEquals(classify(new RangeError("below(NaN)")), "bug");
 });
 
@@ -212,7 +213,9 @@ Deno.test("a checksummed trace the state cannot apply is a TraceError naming eve
     })()) === "true",
     "stateAt too",
   );
-  exit2(await cli("replay", "--no-rerun", path), /event 2.*unknown thread 20.*block 0/);
+  const r = await cli("replay", "--no-rerun", path);
+  exit2(r, /event 2.*unknown thread 20.*block 0/);
+  assert(!r.err.includes("recover"), "recover would copy the same events: not suggested");
 });
 
 Deno.test("recover: a cut recording becomes a sealed trace that replays; replay of the cut names recover", async () => {
