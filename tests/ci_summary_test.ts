@@ -27,5 +27,7 @@ Deno.test(".ci/summary reports passed, failed and skipped, and names the skipped
   assertEquals(out.at(-1), "169 passed, 0 failed, 2 skipped");
   assert(out.some((l) => l.includes("ci: skipped:") && l.includes("tshark not found")), out.join("\n"));
   assertEquals((await summary("ok | 3 passed | 0 failed (1s)", 0)).at(-1), "3 passed, 0 failed, 0 skipped");
+  const coloured = "\x1b[0m\x1b[32mok\x1b[0m | 172 passed (11 steps) | 0 failed \x1b[0m\x1b[38;5;245m(5m15s)\x1b[0m";
+  assertEquals((await summary(coloured, 0)).at(-1), "172 passed, 0 failed, 0 skipped");
   assertEquals((await summary("error: Found 1 not formatted file", 1)).at(-1), "0 passed, 1 failed, 0 skipped");
 });
