@@ -44,6 +44,7 @@ export {
 import type { ScenarioModuleRef } from "../format/format.ts";
 import { shrinkRun, type Shrunk } from "./_explore_shrink.ts";
 import { recordRun } from "./run.ts";
+import { checkOutDir } from "./_files.ts";
 
 /** Limits. */
 export const SEEDS_MAX = 10_000_000;
@@ -93,7 +94,7 @@ export function parseExploreArgs(args: string[]): ExploreOptions {
   const isModule = isModuleArg(scenario);
   if (!isModule) findScenario(scenario); // ConfigError: unknown scenario
   const shard = values.shard === undefined ? undefined : parseShard(String(values.shard), Deno.env.get(INDEX_ENV));
-  if (values.out !== undefined && String(values.out).trim() === "") throw new UsageError("--out needs a folder");
+  if (values.out !== undefined) checkOutDir("--out", String(values.out));
   const base = scenario.replace(/^.*[\\/]/, "").replace(/\.[a-z]+$/, "");
   const o: ExploreOptions = {
     scenario,

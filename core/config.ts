@@ -124,13 +124,15 @@ export function resolveConfig(sets: KeySet[], overrides: Record<string, string>,
   return out;
 }
 
+/** An optional minus sign and decimal digits, nothing else. */
+const DECIMAL_INTEGER = /^-?[0-9]+$/;
+
 function parseValue(key: string, def: KeyDef, text: string): ConfigValue {
   let v: ConfigValue;
   if (typeof def.default === "number") {
-    const n = Number(text.replaceAll("_", ""));
-    if (text.trim() === "" || !Number.isFinite(n) || !Number.isInteger(n)) {
-      throw new ConfigError(`${key}: '${text}' is not an integer`);
-    }
+    // Decimal digits only: Number() would also take "0x2", "1e3", " 4" and "" (as 0).
+    const n = DECIMAL_INTEGER.test(text) ? Number(text) : NaN;
+    if (!Number.isSafeInteger(n)) throw new ConfigError(`${key}: '${text}' is not a decimal integer`);
     if (def.min !== undefined && n < def.min) throw new ConfigError(`${key}: ${n} is below ${def.min}`);
     if (def.max !== undefined && n > def.max) throw new ConfigError(`${key}: ${n} is above ${def.max}`);
     v = n;

@@ -3,6 +3,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { tempDir } from "./_tmp.ts";
 import { crossRunReversals, explore, type ExploreOptions, exploreSeeds, parseExploreArgs } from "../cli/explore.ts";
 import { shrinkRun } from "../cli/_explore_shrink.ts";
 import { findScenario, resolveScenarioConfig, runScenario } from "../drivers/mod.ts";
@@ -10,7 +11,7 @@ import { SCENARIOS } from "../drivers/mod.ts";
 import { checkTrace } from "../replay/check.ts";
 import { ENUMS } from "../core/schema.ts";
 
-const dir = Deno.makeTempDirSync({ prefix: "lockstep-explore-" });
+const dir = tempDir("lockstep-explore-");
 
 function opts(scenario: string, seeds: number, extra: Partial<ExploreOptions> = {}): ExploreOptions {
   return { scenario, seeds, strategy: "random", jobs: 2, overrides: {}, outDir: dir, all: false, json: true, ...extra };
