@@ -345,7 +345,8 @@ function relayScenario(
     name,
     doc,
     params,
-    machineDefaults,
+    // OpenBSD: kernel threads (softnet, sosplice) are not preempted (core/sched.ts).
+    machineDefaults: { "sched.kpreempt": "off", ...machineDefaults },
     setup(m: Machine, cfg: Config) {
       const w = buildRelay(m, cfg, proto);
       return {

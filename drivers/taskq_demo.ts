@@ -24,7 +24,7 @@ export const taskqDemo: Scenario = {
     "demo.gapNs": { default: 20000, doc: "producer think time between task_add calls", min: 1, max: 1e9 },
     "demo.periodNs": { default: 5_000_000, doc: "period of the timeout that adds a task", min: 1000, max: 1e12 },
   },
-  machineDefaults: { "sim.durationNs": 30_000_000 },
+  machineDefaults: { "sim.durationNs": 30_000_000, "sched.kpreempt": "off" }, // OpenBSD
   setup(m: Machine, cfg: Config) {
     const n = Number(cfg["demo.producers"]);
     const ntask = Number(cfg["demo.tasks"]);
