@@ -38,6 +38,8 @@ function allCharged(): Set<string> {
   // The userland-copy relay (copyin/copyout) and an idle timeout that fires.
   charged(tcp, { "sim.durationNs": "2000000", "relay.userCopy": "true" }, seen);
   charged(tcp, { ...short, "splice.mode": "thread" }, seen); // sotask's yield()
+  // The sosplice thread moving datagrams that softnets on other CPUs appended.
+  charged(udp, { "sim.durationNs": "1000000", "splice.mode": "thread" }, seen);
   charged(udp, { ...short, "relay.respRateMbps": "100", "relay.respBytes": "7000", "splice.idleNs": "100000" }, seen);
   return seen;
 }
