@@ -77,6 +77,12 @@ export const MACHINE_KEYS: KeySet = {
     max: 1e9,
   },
   "sched.quantumNs": { default: 100_000, doc: "round-robin quantum among equal priorities", min: 1000, max: 1e12 },
+  "sched.kpreempt": {
+    default: "on",
+    doc: "kernel preemption of kernel threads: on (NetBSD, Linux PREEMPT: the quantum and higher priorities " +
+      "preempt) or off (OpenBSD: the quantum only sets SPCF_SHOULDYIELD; they switch at sleep, yield, sched_pause)",
+    choices: ["on", "off"],
+  },
   "checkpoint.every": { default: 65536, doc: "events between state checkpoints", min: 16, max: 1e9 },
   "clock.hz": { default: 100, doc: "hardclock frequency; timeouts fire on tick boundaries", min: 1, max: 100000 },
   "detect.starvationNs": {
