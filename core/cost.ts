@@ -69,6 +69,22 @@ export const COSTS = {
   sbDrop: { ns: 60, doc: "sbdrop()/sbdroprecord(): unlink and free mbufs from a socket buffer" },
   cacheMissPkt: { ns: 100, doc: "an mbuf last written on another CPU: its lines pulled across (per packet)" },
   cacheMissSock: { ns: 200, doc: "socket, sockbuf and PCB lines last written on another CPU (per socket visit)" },
+  // NetBSD infrastructure proposals (core/netbsd/, docs/netbsd-infrastructure.md)
+  atomicLoad: { ns: 10, doc: "load of a shared word another CPU may write (pcq_pc, a queue head)" },
+  atomicCas: { ns: 25, doc: "atomic_cas_32/_ptr on a shared word (lock cmpxchg), success or failure" },
+  atomicStore: { ns: 10, doc: "store (release) of a shared word: pcq_items[], a link field" },
+  ifqOp: { ns: 20, doc: "IF_ENQUEUE/IF_DEQUEUE list manipulation under the ifqueue lock" },
+  ptreeNode: { ns: 12, doc: "ptree: one node visited (load the node, XOR + count leading zeros on the key)" },
+  radixNode: {
+    ns: 20,
+    doc: "BSD radix: one radix_node visited (node pair, rn_bit/rn_bmask test, parent or mklist link)",
+  },
+  radixKeyCmp: { ns: 15, doc: "BSD radix: comparing the search key with a leaf's sockaddr key byte by byte" },
+  contDispatch: { ns: 60, doc: "kernel continuation: dequeue and call one item (no thread of its own)" },
+  workqueueEnqueue: { ns: 80, doc: "workqueue_enqueue(): per-CPU queue mutex, SIMPLEQ insert, cv_signal" },
+  calloutSchedule: { ns: 80, doc: "callout_schedule(): wheel insert under the callout lock" },
+  pollPkt: { ns: 90, doc: "if_poll: one received frame taken off a pre-allocated ring (no allocation)" },
+  intrMask: { ns: 150, doc: "masking or unmasking the device's interrupt source (a register write over PCIe)" },
 } as const satisfies Record<string, CostEntry>;
 
 /** Names of the cost entries. */

@@ -1,0 +1,15 @@
+/**
+ * The NetBSD network infrastructure proposals as scenarios, each measured
+ * against today's mechanism (docs/netbsd-infrastructure.md has one table per
+ * row, from one `--compare` command):
+ *
+ * - lockless queues (netbsd_queue_scenarios.ts): `pcq-ifqueue`, `atomic-lifo`.
+ * @module
+ */
+import type { Scenario } from "../core/scenario.ts";
+import { atomicLifo, pcqIfqueue } from "./netbsd_queue_scenarios.ts";
+
+export { atomicLifo, pcqIfqueue } from "./netbsd_queue_scenarios.ts";
+
+/** Every NetBSD infrastructure scenario, in the order of the document's rows. */
+export const NETBSD_INFRA_SCENARIOS: readonly Scenario[] = [pcqIfqueue, atomicLifo];
