@@ -3,13 +3,16 @@
  * against today's mechanism (docs/netbsd-infrastructure.md has one table per
  * row, from one `--compare` command):
  *
- * - lockless queues (netbsd_queue_scenarios.ts): `pcq-ifqueue`, `atomic-lifo`.
+ * - lockless queues (netbsd_queue_scenarios.ts): `pcq-ifqueue`, `atomic-lifo`;
+ * - routing lookup (netbsd_route_scenarios.ts): `route-lookup`.
  * @module
  */
 import type { Scenario } from "../core/scenario.ts";
 import { atomicLifo, pcqIfqueue } from "./netbsd_queue_scenarios.ts";
+import { routeLookup } from "./netbsd_route_scenarios.ts";
 
 export { atomicLifo, pcqIfqueue } from "./netbsd_queue_scenarios.ts";
+export { routeLookup } from "./netbsd_route_scenarios.ts";
 
 /** Every NetBSD infrastructure scenario, in the order of the document's rows. */
-export const NETBSD_INFRA_SCENARIOS: readonly Scenario[] = [pcqIfqueue, atomicLifo];
+export const NETBSD_INFRA_SCENARIOS: readonly Scenario[] = [pcqIfqueue, atomicLifo, routeLookup];

@@ -16,6 +16,7 @@ import { SCENARIOS } from "../drivers/mod.ts";
 const VARIANTS: Record<string, { key: string; values: string[]; set: Record<string, string> }> = {
   "pcq-ifqueue": { key: "pcq.impl", values: ["pcq", "ifqueue"], set: { "pcq.items": "8" } },
   "atomic-lifo": { key: "aq.impl", values: ["tailq", "lifo-gen", "lifo"], set: { "aq.rounds": "40" } },
+  "route-lookup": { key: "route.impl", values: ["ptree", "radix"], set: { "route.lookups": "200" } },
 };
 
 /** Golden runs: scenario, file stem and overrides kept short. */
