@@ -17,6 +17,7 @@ const VARIANTS: Record<string, { key: string; values: string[]; set: Record<stri
   "pcq-ifqueue": { key: "pcq.impl", values: ["pcq", "ifqueue"], set: { "pcq.items": "8" } },
   "atomic-lifo": { key: "aq.impl", values: ["tailq", "lifo-gen", "lifo"], set: { "aq.rounds": "40" } },
   "route-lookup": { key: "route.impl", values: ["ptree", "radix"], set: { "route.lookups": "200" } },
+  "rx-livelock": { key: "lv.mode", values: ["intr", "moderation", "poll"], set: {} },
   "kcont-dispatch": {
     key: "kc.impl",
     values: ["separate", "kcont"],

@@ -170,12 +170,17 @@ export class IfQueue {
   readonly #ring: Float64Array;
   #head = 0;
 
-  /** A queue of at most `maxlen` items guarded by a new spin mutex of class `cls`. */
-  constructor(m: Machine, cls: string, maxlen: number) {
+  /**
+   * A queue of at most `maxlen` items guarded by a new spin mutex of class
+   * `cls`; `ipl` "high" when an interrupt handler enqueues (IPL_NET: the
+   * mutex must block that interrupt, or the handler spins on a lock its own
+   * CPU holds).
+   */
+  constructor(m: Machine, cls: string, maxlen: number, ipl: "none" | "high" = "none") {
     if (!Number.isInteger(maxlen) || maxlen < 1) throw new RangeError(`ifqueue: maxlen ${maxlen}`);
     this.maxlen = maxlen;
     this.#ring = new Float64Array(maxlen);
-    this.lock = m.newLock(cls, "spin");
+    this.lock = m.newLock(cls, "spin", ipl);
   }
 
   /** IFQ_LOCK; IF_QFULL ? IF_DROP : IF_ENQUEUE; IFQ_UNLOCK. False when full. */
