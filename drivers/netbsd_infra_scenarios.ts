@@ -6,7 +6,8 @@
  * - lockless queues (netbsd_queue_scenarios.ts): `pcq-ifqueue`, `atomic-lifo`;
  * - routing lookup (netbsd_route_scenarios.ts): `route-lookup`;
  * - kernel continuations (netbsd_kcont_scenarios.ts): `kcont-dispatch`;
- * - interface polling and receive livelock (netbsd_poll_scenarios.ts): `rx-livelock`.
+ * - interface polling and receive livelock (netbsd_poll_scenarios.ts): `rx-livelock`;
+ * - fast demux and lazy receive (netbsd_demux_scenarios.ts): `rx-demux`.
  * @module
  */
 import type { Scenario } from "../core/scenario.ts";
@@ -14,11 +15,13 @@ import { atomicLifo, pcqIfqueue } from "./netbsd_queue_scenarios.ts";
 import { routeLookup } from "./netbsd_route_scenarios.ts";
 import { kcontDispatch } from "./netbsd_kcont_scenarios.ts";
 import { rxLivelock } from "./netbsd_poll_scenarios.ts";
+import { rxDemux } from "./netbsd_demux_scenarios.ts";
 
 export { atomicLifo, pcqIfqueue } from "./netbsd_queue_scenarios.ts";
 export { routeLookup } from "./netbsd_route_scenarios.ts";
 export { kcontDispatch } from "./netbsd_kcont_scenarios.ts";
 export { rxLivelock } from "./netbsd_poll_scenarios.ts";
+export { rxDemux } from "./netbsd_demux_scenarios.ts";
 
 /** Every NetBSD infrastructure scenario, in the order of the document's rows. */
 export const NETBSD_INFRA_SCENARIOS: readonly Scenario[] = [
@@ -27,4 +30,5 @@ export const NETBSD_INFRA_SCENARIOS: readonly Scenario[] = [
   routeLookup,
   kcontDispatch,
   rxLivelock,
+  rxDemux,
 ];

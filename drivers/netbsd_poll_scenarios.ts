@@ -33,28 +33,7 @@ import { Kcont, type KcontItem } from "../core/netbsd/continuation.ts";
 import { IfQueue } from "../core/netbsd/pcq.ts";
 import { type KCode, KObj, PRIO } from "../core/objects.ts";
 import { defineScenario } from "../core/scenario.ts";
-
-/** A FIFO of numbers (arrival times) with a fixed capacity: no allocation per packet. */
-class Fifo {
-  readonly #buf: Float64Array;
-  #head = 0;
-  len = 0;
-  constructor(readonly cap: number) {
-    this.#buf = new Float64Array(cap);
-  }
-  push(x: number): boolean {
-    if (this.len === this.cap) return false;
-    this.#buf[(this.#head + this.len) % this.cap] = x;
-    this.len++;
-    return true;
-  }
-  shift(): number {
-    const x = this.#buf[this.#head];
-    this.#head = (this.#head + 1) % this.cap;
-    this.len--;
-    return x;
-  }
-}
+import { Fifo } from "./_fifo.ts";
 
 /** The receive livelock sweep. */
 export const rxLivelock = defineScenario({

@@ -32,7 +32,7 @@
  * @module
  */
 import { SOFTINT_LEVELS } from "../config.ts";
-import type { Machine } from "../machine.ts";
+import { idleWaitChans, type Machine } from "../machine.ts";
 import { type Chan, type KCode, KObj } from "../objects.ts";
 
 /** Item classes, in dispatch order. */
@@ -72,6 +72,7 @@ export class Kcont {
     this.#soft = Array.from({ length: n }, () => []);
     this.#work = Array.from({ length: n }, () => []);
     this.#chans = Array.from({ length: n }, (_, i) => m.chan(`kcont/${i}`));
+    for (const ch of this.#chans) idleWaitChans.add(ch); // an idle dispatcher is not a deadlock
     this.#irq = new KObj(m.newId(), "hardclock");
     const prio = m.softintPrio[SOFTINT_LEVELS.indexOf("net")];
     for (let i = 0; i < n; i++) {

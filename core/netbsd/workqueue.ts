@@ -16,7 +16,7 @@
  * ```
  * @module
  */
-import type { Machine } from "../machine.ts";
+import { idleWaitChans, type Machine } from "../machine.ts";
 import type { Chan, KCode, Lock } from "../objects.ts";
 
 /** struct work with its callback. */
@@ -41,6 +41,7 @@ export class Workqueue {
     this.#queues = Array.from({ length: n }, () => []);
     this.#locks = Array.from({ length: n }, (_, i) => m.newLock(`${name}/${i}`, "spin"));
     this.#chans = Array.from({ length: n }, (_, i) => m.chan(`${name}/${i}`));
+    for (const ch of this.#chans) idleWaitChans.add(ch); // an idle worker is not a deadlock
     for (let i = 0; i < n; i++) {
       const q = this.#queues[i], lock = this.#locks[i], chan = this.#chans[i];
       // deno-lint-ignore no-this-alias -- generator bodies cannot be arrow functions
