@@ -85,6 +85,8 @@ export const COSTS = {
   calloutSchedule: { ns: 80, doc: "callout_schedule(): wheel insert under the callout lock" },
   pollPkt: { ns: 90, doc: "if_poll: one received frame taken off a pre-allocated ring (no allocation)" },
   intrMask: { ns: 150, doc: "masking or unmasking the device's interrupt source (a register write over PCIe)" },
+  synCacheAdd: { ns: 300, doc: "syn_cache_insert(): allocate an entry from its pool, hash, bucket insert, timer" },
+  sonewconn: { ns: 2000, doc: "sonewconn() + in_pcballoc + tcp_newtcpcb: a socket, an inpcb and a tcpcb for one peer" },
 } as const satisfies Record<string, CostEntry>;
 
 /** Names of the cost entries. */

@@ -7,7 +7,8 @@
  * - routing lookup (netbsd_route_scenarios.ts): `route-lookup`;
  * - kernel continuations (netbsd_kcont_scenarios.ts): `kcont-dispatch`;
  * - interface polling and receive livelock (netbsd_poll_scenarios.ts): `rx-livelock`;
- * - fast demux and lazy receive (netbsd_demux_scenarios.ts): `rx-demux`.
+ * - fast demux and lazy receive (netbsd_demux_scenarios.ts): `rx-demux`;
+ * - optional syncache (netbsd_syn_scenarios.ts): `syn-flood`.
  * @module
  */
 import type { Scenario } from "../core/scenario.ts";
@@ -16,12 +17,14 @@ import { routeLookup } from "./netbsd_route_scenarios.ts";
 import { kcontDispatch } from "./netbsd_kcont_scenarios.ts";
 import { rxLivelock } from "./netbsd_poll_scenarios.ts";
 import { rxDemux } from "./netbsd_demux_scenarios.ts";
+import { synFlood } from "./netbsd_syn_scenarios.ts";
 
 export { atomicLifo, pcqIfqueue } from "./netbsd_queue_scenarios.ts";
 export { routeLookup } from "./netbsd_route_scenarios.ts";
 export { kcontDispatch } from "./netbsd_kcont_scenarios.ts";
 export { rxLivelock } from "./netbsd_poll_scenarios.ts";
 export { rxDemux } from "./netbsd_demux_scenarios.ts";
+export { synFlood } from "./netbsd_syn_scenarios.ts";
 
 /** Every NetBSD infrastructure scenario, in the order of the document's rows. */
 export const NETBSD_INFRA_SCENARIOS: readonly Scenario[] = [
@@ -31,4 +34,5 @@ export const NETBSD_INFRA_SCENARIOS: readonly Scenario[] = [
   kcontDispatch,
   rxLivelock,
   rxDemux,
+  synFlood,
 ];

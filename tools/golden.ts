@@ -18,6 +18,11 @@ const VARIANTS: Record<string, { key: string; values: string[]; set: Record<stri
   "atomic-lifo": { key: "aq.impl", values: ["tailq", "lifo-gen", "lifo"], set: { "aq.rounds": "40" } },
   "route-lookup": { key: "route.impl", values: ["ptree", "radix"], set: { "route.lookups": "200" } },
   "rx-livelock": { key: "lv.mode", values: ["intr", "moderation", "poll"], set: {} },
+  "syn-flood": {
+    key: "syn.mode",
+    values: ["syncache", "nocache"],
+    set: { "syn.legitPerSec": "20000", "syn.rttNs": "100000", "syn.backlog": "4" },
+  },
   "rx-demux": { key: "dm.mode", values: ["full", "demux-wq", "demux-lazy"], set: { "dm.ratePps": "200000" } },
   "kcont-dispatch": {
     key: "kc.impl",
