@@ -8,7 +8,8 @@
  * - kernel continuations (netbsd_kcont_scenarios.ts): `kcont-dispatch`;
  * - interface polling and receive livelock (netbsd_poll_scenarios.ts): `rx-livelock`;
  * - fast demux and lazy receive (netbsd_demux_scenarios.ts): `rx-demux`;
- * - optional syncache (netbsd_syn_scenarios.ts): `syn-flood`.
+ * - optional syncache (netbsd_syn_scenarios.ts): `syn-flood`;
+ * - virtual network stacks (netbsd_brane_scenarios.ts): `branes`.
  * @module
  */
 import type { Scenario } from "../core/scenario.ts";
@@ -18,6 +19,7 @@ import { kcontDispatch } from "./netbsd_kcont_scenarios.ts";
 import { rxLivelock } from "./netbsd_poll_scenarios.ts";
 import { rxDemux } from "./netbsd_demux_scenarios.ts";
 import { synFlood } from "./netbsd_syn_scenarios.ts";
+import { branes } from "./netbsd_brane_scenarios.ts";
 
 export { atomicLifo, pcqIfqueue } from "./netbsd_queue_scenarios.ts";
 export { routeLookup } from "./netbsd_route_scenarios.ts";
@@ -25,6 +27,7 @@ export { kcontDispatch } from "./netbsd_kcont_scenarios.ts";
 export { rxLivelock } from "./netbsd_poll_scenarios.ts";
 export { rxDemux } from "./netbsd_demux_scenarios.ts";
 export { synFlood } from "./netbsd_syn_scenarios.ts";
+export { branes } from "./netbsd_brane_scenarios.ts";
 
 /** Every NetBSD infrastructure scenario, in the order of the document's rows. */
 export const NETBSD_INFRA_SCENARIOS: readonly Scenario[] = [
@@ -35,4 +38,5 @@ export const NETBSD_INFRA_SCENARIOS: readonly Scenario[] = [
   rxLivelock,
   rxDemux,
   synFlood,
+  branes,
 ];

@@ -23,6 +23,7 @@ const VARIANTS: Record<string, { key: string; values: string[]; set: Record<stri
     values: ["syncache", "nocache"],
     set: { "syn.legitPerSec": "20000", "syn.rttNs": "100000", "syn.backlog": "4" },
   },
+  branes: { key: "br.mode", values: ["branes", "global"], set: {} },
   "rx-demux": { key: "dm.mode", values: ["full", "demux-wq", "demux-lazy"], set: { "dm.ratePps": "200000" } },
   "kcont-dispatch": {
     key: "kc.impl",
