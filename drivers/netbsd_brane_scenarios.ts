@@ -88,12 +88,15 @@ export const branes = defineScenario({
     for (let t = 0; t < tenants; t++) m.atCall(Math.round((t * gapNs) / 2), senders[t], null, 0);
     // After the traffic has drained, the tenants close their sockets and exit.
     let closing = false;
-    m.at(stopNs + ((Number(m.config["sim.durationNs"]) - stopNs) >> 1), () =>
-      m.postInterrupt(0, nics[0], function* (): KCode {
-        closing = true;
-        for (const ch of chans) m.wakeup(ch);
-        yield m.spend(c.wakeup);
-      }, null));
+    m.at(
+      stopNs + ((Number(m.config["sim.durationNs"]) - stopNs) >> 1),
+      () =>
+        m.postInterrupt(0, nics[0], function* (): KCode {
+          closing = true;
+          for (const ch of chans) m.wakeup(ch);
+          yield m.spend(c.wakeup);
+        }, null),
+    );
     for (let t = 0; t < tenants; t++) {
       m.spawn(`tenant${t}`, function* (): KCode {
         for (;;) {
