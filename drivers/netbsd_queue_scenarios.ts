@@ -16,26 +16,33 @@
  */
 import { streamCheck, streamEnd } from "../core/detect/mod.ts";
 import { Histogram } from "../core/histogram.ts";
-import { AtomicLifo, LIFO_VARIANTS, MutexTailq } from "../core/netbsd/atomic_queue.ts";
+import { AtomicFifo, AtomicLifo, LIFO_VARIANTS, MutexTailq } from "../core/netbsd/atomic_queue.ts";
 import { IfQueue, Pcq, PCQ_MAXLEN, PCQ_VARIANTS } from "../core/netbsd/pcq.ts";
 import type { KCode } from "../core/objects.ts";
+import { ConfigError } from "../core/config.ts";
 import { defineScenario } from "../core/scenario.ts";
 
 /** Producer p's items are p * 2^20 + seq + 1: non-zero, decodable by the consumer. */
 const SEQ_BITS = 2 ** 20;
+/** Items the atomic FIFO variant may link (producers times items). */
+const FIFO_ITEMS_MAX = 1 << 22;
 /** Stream flow of producer p (kept clear of socket and connection ids). */
 const FLOW_BASE = 50_000;
 
 /** pcq(9) against an ifqueue under a spin mutex, with the stream detector on every item. */
 export const pcqIfqueue = defineScenario({
   name: "pcq-ifqueue",
-  doc: "producers on every CPU feed a pcq(9) (CAS, consumer under a mutex) or an ifqueue under a spin mutex",
+  doc: "producers on every CPU feed a pcq(9) (CAS), an atomic FIFO (swap) or an ifqueue under a spin mutex",
   params: {
-    "pcq.impl": { default: "pcq", choices: ["pcq", "ifqueue"], doc: "the queue: pcq(9) or ifqueue + spin mutex" },
+    "pcq.impl": {
+      default: "pcq",
+      choices: ["pcq", "ifqueue", "afifo"],
+      doc: "the queue: pcq(9), ifqueue + spin mutex, or the atomic FIFO (tail insertion)",
+    },
     "pcq.variant": {
       default: "cas",
       choices: [...PCQ_VARIANTS],
-      doc: "pcq producer: cas (subr_pcq.c 1.14) or nocas (a plain store of p instead of the CAS: the bug)",
+      doc: "producer: cas (subr_pcq.c 1.14; the FIFO's swap) or nocas (a plain load and store instead: the bug)",
     },
     "pcq.producers": { default: 4, min: 1, max: 64, doc: "producer threads (spread over the CPUs)" },
     "pcq.items": { default: 100, min: 1, max: SEQ_BITS - 1, doc: "items each producer offers" },
@@ -51,9 +58,17 @@ export const pcqIfqueue = defineScenario({
   machine: { cpus: 4, "sim.durationNs": 50_000_000 },
   setup(m, p) {
     const producers = p["pcq.producers"], items = p["pcq.items"], gapNs = p["pcq.gapNs"], workNs = p["pcq.workNs"];
-    const usePcq = p["pcq.impl"] === "pcq";
+    const impl = p["pcq.impl"], usePcq = impl === "pcq", useFifo = impl === "afifo";
     const pcq = usePcq ? new Pcq(p["pcq.size"], p["pcq.variant"] as "cas" | "nocas") : null;
-    const ifq = usePcq ? null : new IfQueue(m, "ifq_lock", p["pcq.size"]);
+    const ifq = impl === "ifqueue" ? new IfQueue(m, "ifq_lock", p["pcq.size"]) : null;
+    // The atomic FIFO links items themselves: ids 1..producers*items, each inserted once.
+    const total = producers * items;
+    if (useFifo && total > FIFO_ITEMS_MAX) {
+      throw new ConfigError(`pcq.impl=afifo: pcq.producers * pcq.items is ${total}, at most ${FIFO_ITEMS_MAX}`);
+    }
+    const fifo = useFifo ? new AtomicFifo(total, p["pcq.variant"] === "cas" ? "xchg" : "noxchg") : null;
+    const fifoItem = new Float64Array(useFifo ? total + 1 : 0); // id -> producer item code
+    let fifoNext = 1;
     // The consumer side: pcq_get is serialised by the lock of the structure the
     // pcq is embedded in (the document's "consumer under a mutex").
     const consumerMtx = m.newLock("pcq_consumer", "adaptive");
@@ -65,29 +80,42 @@ export const pcqIfqueue = defineScenario({
       streamCheck(m, FLOW_BASE + prod, seq, 1);
       delivered++;
     };
+    const put = function* (item: number): Generator<number, boolean, number> {
+      if (pcq !== null) return yield* pcq.put(m, item);
+      if (ifq !== null) return yield* ifq.enqueue(m, item);
+      const id = fifoNext++;
+      fifoItem[id] = item;
+      yield* (fifo as AtomicFifo).put(m, id);
+      return true;
+    };
     // pktqueue(9)-like: the producer schedules a soft interrupt after each put;
     // the handler drains until it gets NULL.
-    const si = m.softintEstablish("net", usePcq ? "pcq_intr" : "ifq_intr", function* (): KCode {
-      if (pcq !== null) {
-        yield m.lock(consumerMtx);
-        for (;;) {
-          const item = yield* pcq.get(m);
-          if (item === 0) break;
-          deliver(item);
-          yield m.spend(workNs);
+    const si = m.softintEstablish(
+      "net",
+      usePcq ? "pcq_intr" : useFifo ? "afifo_intr" : "ifq_intr",
+      function* (): KCode {
+        if (pcq !== null || fifo !== null) {
+          yield m.lock(consumerMtx);
+          for (;;) {
+            const got = pcq !== null ? yield* pcq.get(m) : yield* (fifo as AtomicFifo).get(m);
+            if (got === 0) break;
+            deliver(pcq !== null ? got : fifoItem[got]);
+            yield m.spend(workNs);
+          }
+          m.unlock(consumerMtx);
+          yield m.spend(m.cost.mtxLeave);
+        } else {
+          for (;;) {
+            const item = yield* (ifq as IfQueue).dequeue(m);
+            if (item === 0) break;
+            deliver(item);
+            yield m.spend(workNs);
+          }
         }
-        m.unlock(consumerMtx);
-        yield m.spend(m.cost.mtxLeave);
-      } else {
-        for (;;) {
-          const item = yield* (ifq as IfQueue).dequeue(m);
-          if (item === 0) break;
-          deliver(item);
-          yield m.spend(workNs);
-        }
-      }
-      emptyGets++;
-    }, null);
+        emptyGets++;
+      },
+      null,
+    );
     for (let i = 0; i < producers; i++) {
       m.spawn(`producer${i}`, function* (): KCode {
         yield m.spend(m.workRng.below(gapNs + 1)); // start apart
@@ -95,7 +123,7 @@ export const pcqIfqueue = defineScenario({
         for (let k = 0; k < items; k++) {
           const item = i * SEQ_BITS + seq + 1;
           const t0 = m.nowNs;
-          const ok = pcq !== null ? yield* pcq.put(m, item) : yield* (ifq as IfQueue).enqueue(m, item);
+          const ok = yield* put(item);
           putNs.record(m.nowNs - t0);
           putSumNs += m.nowNs - t0;
           if (ok) {
@@ -113,14 +141,14 @@ export const pcqIfqueue = defineScenario({
         putNsAvg: Math.round(putSumNs / Math.max(1, putNs.count)),
         putNsP99: putNs.quantile(99),
         casFailures: pcq?.casFailures ?? 0,
-        racedGets: pcq?.racedGets ?? 0,
+        racedGets: pcq?.racedGets ?? fifo?.racedGets ?? 0,
         drains: emptyGets,
       }),
       // Every item a producer saw accepted must have reached the consumer
       // exactly once. A run cut by the time limit may leave items queued:
       // only an empty queue closes the flows (holes are still reported).
       finish() {
-        const queued = pcq !== null ? pcq.length() : (ifq as IfQueue).len;
+        const queued = pcq !== null ? pcq.length() : ifq !== null ? ifq.len : (fifo as AtomicFifo).count(total + 1);
         if (queued === 0) { for (let i = 0; i < producers; i++) streamEnd(m, FLOW_BASE + i, sent[i]); }
       },
     };

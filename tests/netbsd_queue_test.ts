@@ -7,7 +7,7 @@
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
 import { COST_KEYS, MACHINE_KEYS, resolveConfig } from "../core/config.ts";
 import { Machine } from "../core/machine.ts";
-import { AtomicLifo } from "../core/netbsd/atomic_queue.ts";
+import { AtomicFifo, AtomicLifo } from "../core/netbsd/atomic_queue.ts";
 import { IfQueue, Pcq } from "../core/netbsd/pcq.ts";
 import type { KCode } from "../core/objects.ts";
 import { explore, type ExploreOptions } from "../cli/explore.ts";
@@ -128,4 +128,34 @@ Deno.test("explore finds ABA on a LIFO pop without a generation; with one, and w
   for (const impl of ["lifo-gen", "tailq"]) {
     assertEquals((await explore(opts("atomic-lifo", { "aq.impl": impl }, 40))).found, [], impl);
   }
+});
+
+Deno.test("atomic FIFO: tail insertion, head removal in order; NULL while a producer is between its swap and its link", () => {
+  const q = new AtomicFifo(5);
+  const got: number[] = [];
+  inThread(function* (m) {
+    for (const x of [1, 2, 3]) yield* q.put(m, x);
+    for (let i = 0; i < 4; i++) got.push(yield* q.get(m));
+    // Item 5's producer swapped the tail but has not linked 4 -> 5 yet: 4 must not be handed out
+    // (its successor is unknown), and nothing is lost once the link is stored.
+    yield* q.put(m, 4);
+    yield* q.put(m, 5);
+    q.next[4] = 0;
+    got.push(yield* q.get(m));
+    q.next[4] = 5;
+    got.push(yield* q.get(m), yield* q.get(m), yield* q.get(m));
+  });
+  assertEquals(got, [1, 2, 3, 0, 0, 4, 5, 0]);
+  assertEquals(q.racedGets, 1);
+});
+
+Deno.test("explore finds the atomic FIFO producer without the swap (lost items); with it, nothing", async () => {
+  const bad = { "pcq.impl": "afifo", "pcq.variant": "nocas" };
+  assertEquals(runScenario({ scenario: "pcq-ifqueue", seed: 1, overrides: bad }).result.violations, []);
+  const r = await explore(opts("pcq-ifqueue", bad, 30));
+  assertEquals(r.found.map((f) => f.kind), ["stream"]);
+  assertEquals(replayFile(r.found[0].trace as string, { resolve }).rerun, "identical");
+  assertEquals((await explore(opts("pcq-ifqueue", { "pcq.impl": "afifo", "pcq.gapNs": "0" }, 20))).found, []);
+  const ok = runScenario({ scenario: "pcq-ifqueue", seed: 1, overrides: { "pcq.impl": "afifo", "pcq.items": "40" } });
+  assertEquals(ok.metrics.delivered, 160);
 });

@@ -6,7 +6,9 @@
  * became a NetBSD API (there is no atomic_qinit in NetBSD/src), so this models
  * the design as written: a head pointer changed by compare-and-swap.
  *
- * Only head insertion (LIFO) is modelled. Removal at the head is the classic
+ * Head insertion (LIFO, {@link AtomicLifo}) and tail insertion (FIFO,
+ * {@link AtomicFifo}) are modelled as two structures; one queue taking both
+ * is not. Removal at the head of the LIFO is the classic
  * Treiber pop: load head, load head->next, CAS(head, old, next). Without a
  * generation counter beside the head pointer it suffers ABA: between the two
  * loads and the CAS, other threads pop the old head, pop its successor and
@@ -170,6 +172,107 @@ export class MutexTailq implements FreeList {
   count(limit: number): number {
     let k = 0;
     for (let x = this.#head; x !== 0 && k < limit; x = this.#next[x]) k++;
+    return k;
+  }
+}
+
+/** Tail insertion variants: the atomic swap of the tail, or a plain load and store (broken on purpose). */
+export const FIFO_VARIANTS = ["xchg", "noxchg"] as const;
+
+/**
+ * Lockless insertion at the tail, removal at the head by one consumer (the
+ * caller serialises removals, as pcq(9)'s consumer): an intrusive
+ * multi-producer single-consumer queue in the manner of D. Vyukov's, the
+ * known way to insert at the tail of a linked queue with one atomic
+ * operation. The queue's own link is a stub item.
+ *
+ * Insertion: clear the item's link, swap it into `tail` (atomic_swap_ptr),
+ * store it into the previous tail's link. Between the swap and that store
+ * the chain is broken: the consumer sees the last linked item with no
+ * successor while `tail` is elsewhere, and returns NULL (like pcq_get's race;
+ * the producer's notification follows its store). With `noxchg` the swap is a
+ * load and a store: two producers can read the same tail, and the one whose
+ * store lands first is unlinked by the other, lost.
+ */
+export class AtomicFifo {
+  /** The stub item (the queue's own link): one past the last item; 0 is NULL. */
+  readonly stub: number;
+  /** Tail pointer (producers swap it). */
+  tail: number;
+  /** Consumer's head position (the consumer alone moves it). */
+  head: number;
+  /** Per-item link, the stub's included; 0 is NULL. */
+  readonly next: Int32Array;
+  /** Removals that found the chain broken by a producer in its window. */
+  racedGets = 0;
+  readonly #xchg: boolean;
+
+  /** A queue over items 1..`n`, empty. */
+  constructor(n: number, variant: (typeof FIFO_VARIANTS)[number] = "xchg") {
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`atomic fifo: ${n} items`);
+    this.next = new Int32Array(n + 2);
+    this.stub = this.tail = this.head = n + 1;
+    this.#xchg = variant === "xchg";
+  }
+
+  /** Lockless insertion at the tail: store the link, swap the tail, link the previous tail. */
+  *put(m: Machine, item: number): Op<void> {
+    const cost = m.cost;
+    this.next[item] = 0;
+    yield m.spend(cost.atomicStore);
+    let prev: number;
+    if (this.#xchg) {
+      prev = this.tail; // atomic_swap_ptr(&q->tail, item)
+      this.tail = item;
+      yield m.spend(cost.atomicCas);
+    } else {
+      prev = this.tail; // the bug: load ...
+      yield m.spend(cost.atomicLoad);
+      this.tail = item; // ... and store, overwriting a swap in between
+      yield m.spend(cost.atomicStore);
+    }
+    this.next[prev] = item; // publish: the consumer can now reach the item
+    yield m.spend(cost.atomicStore);
+  }
+
+  /** Removal at the head (one consumer at a time): the item, or 0 when empty or a producer is in its window. */
+  *get(m: Machine): Op<number> {
+    const cost = m.cost;
+    let h = this.head;
+    let n = this.next[h];
+    yield m.spend(cost.atomicLoad);
+    if (h === this.stub) {
+      if (n === 0) return 0; // empty (or the first item not linked yet)
+      this.head = h = n; // step past the stub
+      n = this.next[h];
+      yield m.spend(cost.atomicLoad);
+    }
+    if (n !== 0) {
+      this.head = n;
+      return h;
+    }
+    const t = this.tail;
+    yield m.spend(cost.atomicLoad);
+    if (h !== t) {
+      this.racedGets++;
+      return 0; // a producer swapped the tail and has not linked yet
+    }
+    // h is the last item: put the stub back behind it so h can be handed out.
+    yield* this.put(m, this.stub);
+    n = this.next[h];
+    yield m.spend(cost.atomicLoad);
+    if (n !== 0) {
+      this.head = n;
+      return h;
+    }
+    this.racedGets++;
+    return 0;
+  }
+
+  /** Items reachable from the head (at most `limit`), the stub not counted. */
+  count(limit: number): number {
+    let k = 0;
+    for (let x = this.head; x !== 0 && k < limit; x = this.next[x]) if (x !== this.stub) k++;
     return k;
   }
 }
