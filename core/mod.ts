@@ -108,4 +108,5 @@ export {
   type RunOutcome,
 } from "./run.ts";
 export * as net from "./net/mod.ts";
+export * as netbsd from "./netbsd/mod.ts";
 export { TOOL, VERSION } from "./version.ts";
