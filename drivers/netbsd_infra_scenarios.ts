@@ -9,7 +9,8 @@
  * - interface polling and receive livelock (netbsd_poll_scenarios.ts): `rx-livelock`;
  * - fast demux and lazy receive (netbsd_demux_scenarios.ts): `rx-demux`;
  * - optional syncache (netbsd_syn_scenarios.ts): `syn-flood`;
- * - virtual network stacks (netbsd_brane_scenarios.ts): `branes`.
+ * - virtual network stacks (netbsd_brane_scenarios.ts): `branes`;
+ * - nexthop cache against cloned routes (netbsd_nexthop_scenarios.ts): `nexthop-cache`.
  * @module
  */
 import type { Scenario } from "../core/scenario.ts";
@@ -20,6 +21,7 @@ import { rxLivelock } from "./netbsd_poll_scenarios.ts";
 import { rxDemux } from "./netbsd_demux_scenarios.ts";
 import { synFlood } from "./netbsd_syn_scenarios.ts";
 import { branes } from "./netbsd_brane_scenarios.ts";
+import { nexthopCache } from "./netbsd_nexthop_scenarios.ts";
 
 export { atomicLifo, pcqIfqueue } from "./netbsd_queue_scenarios.ts";
 export { routeLookup } from "./netbsd_route_scenarios.ts";
@@ -28,6 +30,7 @@ export { rxLivelock } from "./netbsd_poll_scenarios.ts";
 export { rxDemux } from "./netbsd_demux_scenarios.ts";
 export { synFlood } from "./netbsd_syn_scenarios.ts";
 export { branes } from "./netbsd_brane_scenarios.ts";
+export { nexthopCache } from "./netbsd_nexthop_scenarios.ts";
 
 /** Every NetBSD infrastructure scenario, in the order of the document's rows. */
 export const NETBSD_INFRA_SCENARIOS: readonly Scenario[] = [
@@ -39,4 +42,5 @@ export const NETBSD_INFRA_SCENARIOS: readonly Scenario[] = [
   rxDemux,
   synFlood,
   branes,
+  nexthopCache,
 ];

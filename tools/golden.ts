@@ -24,6 +24,11 @@ const VARIANTS: Record<string, { key: string; values: string[]; set: Record<stri
     set: { "syn.legitPerSec": "20000", "syn.rttNs": "100000", "syn.backlog": "4" },
   },
   branes: { key: "br.mode", values: ["branes", "global"], set: {} },
+  "nexthop-cache": {
+    key: "nh.mode",
+    values: ["cloned", "nhcache"],
+    set: { "nh.routes": "200", "nh.neighbours": "50", "nh.packets": "300" },
+  },
   "rx-demux": { key: "dm.mode", values: ["full", "demux-wq", "demux-lazy"], set: { "dm.ratePps": "200000" } },
   "kcont-dispatch": {
     key: "kc.impl",
