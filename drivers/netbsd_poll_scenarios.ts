@@ -142,6 +142,12 @@ export const rxLivelock = defineScenario({
     const gapNs = 1e9 / p["lv.ratePps"];
     const itrNs = p["lv.itrNs"];
     let moderationArmed = false;
+    const moderationTimer: TimerTarget = {
+      onTimer() {
+        moderationArmed = false;
+        raise();
+      },
+    };
     const arrivals: TimerTarget = {
       onTimer(_arg: unknown, k: number) {
         offered++;
@@ -152,10 +158,7 @@ export const rxLivelock = defineScenario({
             if (at === m.nowNs) raise();
             else {
               moderationArmed = true;
-              m.at(at, () => {
-                moderationArmed = false;
-                raise();
-              });
+              m.atCall(at, moderationTimer, null);
             }
           }
         } else raise();
