@@ -111,6 +111,24 @@ export const COSTS = {
     doc: "Linux splice: tcp_bpf_splice_unpair bookkeeping (psock get/put, RCU pointer updates)",
   },
   lxRcuGp: { ns: 20000, doc: "Linux: an RCU grace period before sk_psock_destroy (queue_rcu_work)" },
+  // NetBSD infrastructure proposals (core/netbsd/, docs/netbsd-infrastructure.md)
+  atomicLoad: { ns: 10, doc: "load of a shared word another CPU may write (pcq_pc, a queue head)" },
+  atomicCas: { ns: 25, doc: "atomic_cas_32/_ptr on a shared word (lock cmpxchg), success or failure" },
+  atomicStore: { ns: 10, doc: "store (release) of a shared word: pcq_items[], a link field" },
+  ifqOp: { ns: 20, doc: "IF_ENQUEUE/IF_DEQUEUE list manipulation under the ifqueue lock" },
+  ptreeNode: { ns: 12, doc: "ptree: one node visited (load the node, XOR + count leading zeros on the key)" },
+  radixNode: {
+    ns: 20,
+    doc: "BSD radix: one radix_node visited (node pair, rn_bit/rn_bmask test, parent or mklist link)",
+  },
+  radixKeyCmp: { ns: 15, doc: "BSD radix: comparing the search key with a leaf's sockaddr key byte by byte" },
+  contDispatch: { ns: 60, doc: "kernel continuation: dequeue and call one item (no thread of its own)" },
+  workqueueEnqueue: { ns: 80, doc: "workqueue_enqueue(): per-CPU queue mutex, SIMPLEQ insert, cv_signal" },
+  calloutSchedule: { ns: 80, doc: "callout_schedule(): wheel insert under the callout lock" },
+  pollPkt: { ns: 90, doc: "if_poll: one received frame taken off a pre-allocated ring (no allocation)" },
+  intrMask: { ns: 150, doc: "masking or unmasking the device's interrupt source (a register write over PCIe)" },
+  synCacheAdd: { ns: 300, doc: "syn_cache_insert(): allocate an entry from its pool, hash, bucket insert, timer" },
+  sonewconn: { ns: 2000, doc: "sonewconn() + in_pcballoc + tcp_newtcpcb: a socket, an inpcb and a tcpcb for one peer" },
 } as const satisfies Record<string, CostEntry>;
 
 /** Names of the cost entries. */

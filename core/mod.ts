@@ -134,4 +134,5 @@ export {
 } from "./run.ts";
 export * as net from "./net/mod.ts";
 export * as linux from "./linux/mod.ts";
+export * as netbsd from "./netbsd/mod.ts";
 export { TOOL, VERSION } from "./version.ts";

@@ -4,6 +4,7 @@
  */
 import { barrierNetlock, lostWakeup, softintStarve, softintUnsafe } from "./detect_scenarios.ts";
 import { lockAbba, mutexStorm, taskqBarrierSelf } from "./lock_scenarios.ts";
+import { NETBSD_INFRA_SCENARIOS } from "./netbsd_infra_scenarios.ts";
 import type { Scenario } from "../core/scenario.ts";
 import { spliceRefrace, spliceRefraceTcp, spliceTcp, spliceUdp } from "./splice_scenarios.ts";
 import { taskqDemo } from "./taskq_demo.ts";
@@ -26,4 +27,5 @@ export const SCENARIOS: readonly Scenario[] = [
   linuxNetperf,
   linuxSpliceRace,
   linuxSpliceBroken,
+  ...NETBSD_INFRA_SCENARIOS,
 ];

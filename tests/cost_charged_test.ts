@@ -41,6 +41,13 @@ function allCharged(): Set<string> {
   // The sosplice thread moving datagrams that softnets on other CPUs appended.
   charged(udp, { "sim.durationNs": "1000000", "splice.mode": "thread" }, seen);
   charged(udp, { ...short, "relay.respRateMbps": "100", "relay.respBytes": "7000", "splice.idleNs": "100000" }, seen);
+  // Linux: the container path (veth + bridge) and the splice ring's busy poll.
+  const lx = SCENARIOS.find((s) => s.name === "linux-netperf")!;
+  charged(lx, { "linux.transport": "container" }, seen);
+  charged(lx, { "linux.splice": "on", "linux.busyPollUs": "50" }, seen);
+  // NetBSD proposals: kernel continuations, and the if_poll continuation with interrupt masking.
+  charged(SCENARIOS.find((s) => s.name === "kcont-dispatch")!, { "kc.impl": "kcont" }, seen);
+  charged(SCENARIOS.find((s) => s.name === "rx-livelock")!, { "lv.mode": "poll" }, seen);
   return seen;
 }
 
