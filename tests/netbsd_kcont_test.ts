@@ -74,8 +74,9 @@ Deno.test("kcont-dispatch: every firing completes; continuations need fewer swit
     assertEquals(o.metrics.completed, o.metrics.fired);
   }
   assertEquals(sep.metrics.fired, kc.metrics.fired);
-  // separate: hog -> hardclock -> softclk -> softnet -> workqueue -> hog; kcont: hog -> hardclock -> kcont -> hog.
-  assertEquals(Math.round(sep.metrics.switchesPerFiring as number), 5);
-  assertEquals(Math.round(kc.metrics.switchesPerFiring as number), 3);
+  // separate: hog -> softclk -> softnet -> workqueue -> hog; kcont: hog -> kcont -> hog. The hardclock interrupt runs
+  // on the interrupted context and is not a context switch (issue 10 item 1).
+  assertEquals(Math.round(sep.metrics.switchesPerFiring as number), 4);
+  assertEquals(Math.round(kc.metrics.switchesPerFiring as number), 2);
   assert((kc.metrics.latencyNsP50 as number) < (sep.metrics.latencyNsP50 as number));
 });

@@ -9,11 +9,26 @@ import { dirname, join } from "node:path";
 import { tempDir } from "./_tmp.ts";
 
 const ROOT = join(dirname(new URL(import.meta.url).pathname), "..");
-const PARTS = ["cli", "core", "drivers", "format", "recorder", "replay", "export", "mod.ts", "deno.json", "deno.lock"];
+const PARTS = [
+  "cli",
+  "core",
+  "drivers",
+  "format",
+  "recorder",
+  "replay",
+  "export",
+  "viewer/link.ts",
+  "mod.ts",
+  "deno.json",
+  "deno.lock",
+];
 
 function copy(from: string, to: string): void {
   const st = Deno.statSync(from);
-  if (st.isFile) return Deno.copyFileSync(from, to);
+  if (st.isFile) {
+    Deno.mkdirSync(dirname(to), { recursive: true });
+    return Deno.copyFileSync(from, to);
+  }
   Deno.mkdirSync(to, { recursive: true });
   for (const e of Deno.readDirSync(from)) copy(join(from, e.name), join(to, e.name));
 }
@@ -33,5 +48,6 @@ Deno.test("deno task scenarios and run need no npm download", async () => {
   assert(Deno.statSync(join(dir, "a.lstrace")).size > 0);
   // The import map gives npm packages only to the viewer and the tests.
   const cfg = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json")));
-  assertEquals(cfg.imports, undefined);
+  // (the one global entry maps the `lockstep` specifier, for users' scenario modules, to ./mod.ts).
+  assertEquals(cfg.imports, { lockstep: "./mod.ts" });
 });

@@ -107,15 +107,14 @@ Deno.test("replay --update refuses a trace whose scenario is unknown and leaves 
 });
 
 Deno.test("replay --update whose re-recording fails leaves the old trace whole", async () => {
-  // A header configuration the current scenario cannot run with (an older trace missing keys).
+  // A header configuration the current scenario refuses (a value out of its range). A key missing from an older
+  // trace is not a failure: it takes its default with a notice (tests/scenario_api_test.ts).
   const t = trace("old.lstrace");
   const r = TraceReader.open(t);
   const { formatVersion: _, ...h } = r.header;
   r.close();
-  const config = { ...h.config };
-  delete config["demo.producers"];
-  delete config["sched.quantumNs"];
-  const old = `${dir}/old-missing-keys.lstrace`;
+  const config = { ...h.config, "demo.producers": 0 };
+  const old = `${dir}/old-bad-value.lstrace`;
   const w = TraceWriter.create(old, { ...h, config });
   w.close();
   const before = Deno.readFileSync(old);
@@ -219,7 +218,8 @@ Deno.test("a checksummed trace the state cannot apply is a TraceError naming eve
 });
 
 Deno.test("recover: a cut recording becomes a sealed trace that replays; replay of the cut names recover", async () => {
-  const t = trace("long.lstrace", { "sim.durationNs": "20000000" });
+  // Long enough for several blocks (256 KiB of raw payload each) before the cut.
+  const t = trace("long.lstrace", { "sim.durationNs": "300000000" });
   const bytes = Deno.readFileSync(t);
   const cut = `${dir}/long-cut.lstrace`;
   Deno.writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length * 0.7)));

@@ -117,22 +117,38 @@ Deno.test("packets in flight: queued between the NIC and ip_input, none left onc
   assertEquals([end.packets.rx, end.packets.tx], [0, 0]);
 });
 
-/** `replay --at N --json FILE` in a new process (so only the persisted snapshots carry over). */
+/**
+ * The state after `at` events, by `replay --at N --json FILE` in a new process (so only the persisted snapshots
+ * carry over). `--at N` is the state after event N (events 0..N applied), so N = at - 1.
+ */
 async function atInNewProcess(file: string, at: number): Promise<unknown> {
   const main = new URL("../cli/main.ts", import.meta.url).pathname;
   const o = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", main, "replay", "--at", String(at), "--json", file],
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      main,
+      "replay",
+      "--at",
+      String(at - 1),
+      "--json",
+      file,
+    ],
     stdout: "piped",
     stderr: "piped",
   }).output();
   assertEquals(o.code, 0, new TextDecoder().decode(o.stderr));
-  return JSON.parse(new TextDecoder().decode(o.stdout));
+  const { at: n, ...state } = JSON.parse(new TextDecoder().decode(o.stdout));
+  assertEquals(n, at - 1);
+  return state;
 }
 
 /** The state after `at` events by a plain fold from event 0. */
 function foldTo(file: string, at: number): unknown {
-  const s = new RebuiltState();
   const r = TraceReader.open(file);
+  const s = new RebuiltState(r.header.cpus);
   for (const e of r.events()) {
     if (e.index >= at) break;
     s.apply(e);

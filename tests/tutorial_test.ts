@@ -66,7 +66,7 @@ Deno.test("tutorial: every listing runs as the page says", async (t) => {
       for (
         const [set, msg] of [
           ["two.holdNs=-1", "two.holdNs: -1 is below 0"],
-          ["two.holdNs=abc", "not an integer"],
+          ["two.holdNs=abc", "not a decimal integer"],
           ["two.sameOrder=yes", "not true or false"],
           ["two.nope=1", "unknown configuration key 'two.nope'"],
         ]

@@ -92,7 +92,7 @@ Deno.test("chrome export structure", async (t) => {
     });
 
     await t.step("splice-tcp (sosplice thread): packet flows across CPUs, socket buffer counters", () => {
-      const { doc } = run("splice-tcp", { "sim.durationNs": "300000", "splice.mode": "thread" });
+      const { doc } = run("splice-tcp", { "sim.durationNs": "1000000", "splice.mode": "thread" });
       const { flows, counters } = structure(doc);
       assert([...flows.values()].some((p) => p[0].cat === "packet"), "packet flows");
       assert([...counters.keys()].some((k) => /^so#\d+ (rcv|snd) bytes$/.test(k)), "socket buffer counters");
