@@ -3,6 +3,7 @@
  * @module
  */
 import { barrierNetlock, lostWakeup, softintStarve, softintUnsafe } from "./detect_scenarios.ts";
+import { netbsdSoftintStarve, netbsdTcp } from "./netbsd_scenarios.ts";
 import { lockAbba, mutexStorm, taskqBarrierSelf } from "./lock_scenarios.ts";
 import type { Scenario } from "../core/scenario.ts";
 import { spliceRefrace, spliceRefraceTcp, spliceTcp, spliceUdp } from "./splice_scenarios.ts";
@@ -22,4 +23,6 @@ export const SCENARIOS: readonly Scenario[] = [
   spliceUdp,
   spliceRefrace,
   spliceRefraceTcp,
+  netbsdTcp,
+  netbsdSoftintStarve,
 ];

@@ -73,7 +73,13 @@ export class NbSocket extends KObj {
     if (variant === "softnet" || variant === "socket-mutex") {
       // Today's code: so_lock is softnet_lock; the first attempt: one mutex per socket.
       const one = giant ?? m.newLock(NB_CLASS.sock, "adaptive");
-      this.sock = this.inp = this.accept = this.sbSnd = this.sbRcv = this.notify = one;
+      this.sock =
+        this.inp =
+        this.accept =
+        this.sbSnd =
+        this.sbRcv =
+        this.notify =
+          one;
     } else {
       this.sock = m.newLock(NB_CLASS.sock, "adaptive");
       this.inp = m.newLock(NB_CLASS.inp, "rwlock");

@@ -17,7 +17,7 @@
 import type { Machine, TimerTarget } from "../machine.ts";
 import { type KCode, KObj, type Lock, MODE, type SoftInt } from "../objects.ts";
 import { msleep } from "../sync.ts";
-import { type NbVariant, NB_CLASS } from "./locking.ts";
+import { NB_CLASS, type NbVariant } from "./locking.ts";
 import { Held, NbSocket, SS } from "./socket.ts";
 
 /** Segment kinds. */
