@@ -59,6 +59,12 @@ export class NbSocket extends KObj {
   inflight = 0;
   /** (i) bytes acknowledged by the peer (the throughput count). */
   ackedBytes = 0;
+  /** The peer streams to us (iperf3 client): segments in flight from it, and stalled on a full so_rcv. */
+  peerStreams = false;
+  peerInflight = 0;
+  peerStalled = false;
+  /** Bytes the application received. */
+  rcvdBytes = 0;
   /** Time the SYN arrived (accept latency). */
   synNs = 0;
   /** Number of the connection at the peer (0-based; -1 for a listen socket). */

@@ -196,7 +196,15 @@ export class NbTcp implements TimerTarget {
         yield* h.enter(so.sbRcv);
         so.rcvCc += s.bytes; // sbappendstream
         m.wakeup(so.cvRcv); // sorwakeup: selnotify and sb_cv under SOCKBUF_LOCK
+        const room = this.opts.sbBytes - so.rcvCc;
         h.exit(so.sbRcv);
+        if (so.peerStreams) {
+          // ACK out; the peer sends the next segment a round trip later while the window is open.
+          so.peerInflight -= s.bytes;
+          yield m.spend(c.outputNs);
+          if (room >= this.opts.windowBytes) this.#peerFill(so);
+          else so.peerStalled = true;
+        }
       }
     } else if (s.kind === SEG.ack) {
       so.inflight -= s.bytes;
@@ -225,6 +233,22 @@ export class NbTcp implements TimerTarget {
       h.exit(so.notify);
     }
     h.exit(so.inp);
+  }
+
+  /** The streaming peer fills its window (min of the send window and our so_rcv room). */
+  #peerFill(so: NbSocket): void {
+    const o = this.opts;
+    while (so.peerInflight + o.mssBytes <= o.windowBytes) {
+      so.peerInflight += o.mssBytes;
+      const wireNs = Math.ceil((o.mssBytes + 66) * 8 * 1000 / o.linkMbps);
+      this.fromPeer(SEG.data, so, o.mssBytes, o.rttNs / 2 + wireNs * (so.peerInflight / o.mssBytes));
+    }
+  }
+
+  /** The peer starts streaming to `so` (an iperf3 client): its window of segments. */
+  peerStream(so: NbSocket): void {
+    so.peerStreams = true;
+    this.#peerFill(so);
   }
 
   /** tcp_output with INP_WLOCK held: sends what the window allows from so_snd. */
@@ -315,6 +339,15 @@ export class NbTcp implements TimerTarget {
     }
     h.exit(so.sbRcv);
     if (n > 0) yield m.spend(Math.ceil(n * o.costs.copyNsPerKb / 1024)); // uiomove out
+    so.rcvdBytes += n;
+    if (so.peerStalled && o.sbBytes - so.rcvCc >= o.windowBytes) {
+      // Window update: tcp_output under INP_WLOCK (pru_rcvd), the peer resumes.
+      yield* h.enter(so.inp, MODE.excl);
+      so.peerStalled = false;
+      yield m.spend(o.costs.outputNs);
+      this.#peerFill(so);
+      h.exit(so.inp);
+    }
     h.exit(so.ioRcv);
     if (n === 0 && (so.state & SS.reset) !== 0) return -1;
     return n;
