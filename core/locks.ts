@@ -172,18 +172,28 @@ export class Locks {
     this.#enterNetbsd(c, th, th.argObj as Lock, th.argMode);
   }
 
-  /** NetBSD mutex_vector_enter / rw_vector_enter (module doc). */
+  /**
+   * NetBSD mutex_vector_enter / rw_vector_enter (module doc). A contending
+   * thread stays in `l.waiters` from its first look (its `lock-wait`) until
+   * it gets the lock (its `lock-acquire`), whether it spins, sleeps or was
+   * woken to retry, so the trace's fold of waiters matches; only sleeping
+   * ones (blocked on `l`) are woken or handed the lock on release.
+   */
   #enterNetbsd(c: Cpu, th: Thread, l: Lock, mode: number): void {
     const m = this.#m;
+    const since = this.#since.get(th);
     const free = mode === MODE.excl
       ? l.owner === null && l.readers === 0
-      : l.owner === null && waiterIndex(l, MODE.excl) < 0 && !this.#writeWanted.has(l);
+      : l.owner === null && sleepingIndex(l, MODE.excl) < 0 && !this.#writeWanted.has(l);
     if (free) {
-      const since = this.#since.get(th);
-      const waitNs = since === undefined ? 0 : m.nowNs - since;
+      let waitNs = 0;
       if (since !== undefined) {
+        waitNs = m.nowNs - since;
         this.#since.delete(th);
         this.#backoffNs.delete(th);
+        const i = threadIndex(l, th);
+        this.#waiterPool.push(l.waiters[i]);
+        removeAt(l.waiters, i);
         th.waitObj = null;
         l.waitNsTotal += waitNs;
       }
@@ -194,34 +204,38 @@ export class Locks {
       if (since !== undefined) { for (const f of this.#waitedHooks) f(th, l, waitNs); }
       return;
     }
-    if (!this.#since.has(th)) {
+    if (since === undefined) {
       // The attempt starts waiting: counted once however many times it retries.
       this.#since.set(th, m.nowNs);
       l.contended++;
       m.stats.lockWaits++;
       const owner = l.owner !== null ? l.owner.id : (l.readerThreads.length > 0 ? l.readerThreads[0].id : 0);
       m.emit(KIND.lockWait, l.id, mode, owner);
+      const w = this.#waiterPool.pop() ?? { thread: th, mode, sinceNs: 0 };
+      w.thread = th;
+      w.mode = mode;
+      w.sinceNs = m.nowNs;
+      l.waiters.push(w); // pooled: no allocation per contended acquisition
+      th.waitObj = l;
       for (const f of this.#waitedHooks) f(th, l, 0);
     }
-    th.waitObj = l;
     // Spin while every holder runs on a CPU; rwlocks never spin in soft
     // interrupt context (kern_rwlock.c: the holder may be pinned under us).
+    // A retry after a wakeup spins without naming the lock as its wait
+    // object (the trace's wake cleared it); the deadlock check sees it again
+    // once it sleeps.
     if (this.#holdersOnCpu(l) && !(l.type === LOCK_TYPE.rwlock && th.kind === THREAD_KIND.softint)) {
       const b = this.#backoffNs.get(th) ?? SPIN_BACKOFF_MIN_NS;
       this.#backoffNs.set(th, Math.min(2 * b, SPIN_BACKOFF_MAX_NS));
       th.waitWhy = WHY.spin;
-      this.#deadlock.check(th);
+      if (th.waitObj === l) this.#deadlock.check(th);
       c.nowNs += b;
       c.busyNs += b;
       th.resume = LOCK_RETRY;
       return;
     }
     this.#backoffNs.delete(th);
-    const w = this.#waiterPool.pop() ?? { thread: th, mode, sinceNs: 0 };
-    w.thread = th;
-    w.mode = mode;
-    w.sinceNs = m.nowNs;
-    l.waiters.push(w);
+    th.waitObj = l;
     th.waitWhy = WHY.lock;
     this.#deadlock.check(th);
     th.state = TS.blocked;
@@ -239,23 +253,22 @@ export class Locks {
 
   /** Wakes every sleeping waiter of `mode` without handing over the lock: each retries when it runs. */
   #wakeAll(l: Lock, mode: number): void {
-    for (let i = waiterIndex(l, mode); i >= 0; i = waiterIndex(l, mode)) {
-      const w = l.waiters[i];
-      removeAt(l.waiters, i);
-      this.#waiterPool.push(w);
-      const th = w.thread;
+    const ws = l.waiters;
+    for (let i = 0; i < ws.length; i++) {
+      const th = ws[i].thread;
+      if (ws[i].mode !== mode || th.state !== TS.blocked || th.waitObj !== l) continue;
       th.resume = LOCK_RETRY;
       this.#sched.wake(th, l, this.#sched.chooseCpu(th));
     }
   }
 
-  /** kern_rwlock.c 1.59.2.3 rw_vector_exit, once the last hold is gone. */
+  /** kern_rwlock.c 1.59.2.3 rw_vector_exit, once the last hold is gone; counts the turnstile's sleepers. */
   #rwExitNetbsd(l: Lock, mode: number): void {
     if (l.owner !== null || l.readers > 0 || l.waiters.length === 0) return;
-    const rcnt = countWaiters(l, MODE.shared), wcnt = l.waiters.length - rcnt;
+    const rcnt = countSleeping(l, MODE.shared), wcnt = countSleeping(l, MODE.excl);
     if (wcnt > 0 && (rcnt === 0 || mode === MODE.shared)) {
       if (rcnt !== 0) {
-        this.#handTo(l, waiterIndex(l, MODE.excl)); // "Give the lock to the longest waiting writer."
+        this.#handTo(l, sleepingIndex(l, MODE.excl)); // "Give the lock to the longest waiting writer."
       } else {
         this.#writeWanted.add(l); // "Wake all writers and let them fight it out."
         this.#wakeAll(l, MODE.excl);
@@ -263,7 +276,7 @@ export class Locks {
       return;
     }
     // "Give the lock to all blocked readers."
-    for (let ri = waiterIndex(l, MODE.shared); ri >= 0; ri = waiterIndex(l, MODE.shared)) this.#handTo(l, ri);
+    for (let ri = sleepingIndex(l, MODE.shared); ri >= 0; ri = sleepingIndex(l, MODE.shared)) this.#handTo(l, ri);
   }
 
   #grant(l: Lock, th: Thread, mode: number, waitNs: number): void {
@@ -319,6 +332,7 @@ export class Locks {
     const since = this.#netbsd ? this.#since.get(th) : undefined;
     if (since !== undefined) {
       this.#since.delete(th);
+      this.#backoffNs.delete(th);
       for (const f of this.#waitedHooks) f(th, l, m.nowNs - since);
     }
     const c = m.cpus[th.cpu];
@@ -334,11 +348,30 @@ export class Locks {
   }
 }
 
-/** Number of waiters of `mode`. */
-function countWaiters(l: Lock, mode: number): number {
+/** True when waiter `w` of `l` sleeps on the turnstile (not spinning, not woken to retry). */
+function sleeping(l: Lock, w: LockWaiter): boolean {
+  return w.thread.state === TS.blocked && w.thread.waitObj === l;
+}
+
+/** Number of sleeping waiters of `mode`. */
+function countSleeping(l: Lock, mode: number): number {
   let n = 0;
-  for (const w of l.waiters) if (w.mode === mode) n++;
+  for (const w of l.waiters) if (w.mode === mode && sleeping(l, w)) n++;
   return n;
+}
+
+/** Index of the first sleeping waiter of `mode`, or -1. */
+function sleepingIndex(l: Lock, mode: number): number {
+  const ws = l.waiters;
+  for (let i = 0; i < ws.length; i++) if (ws[i].mode === mode && sleeping(l, ws[i])) return i;
+  return -1;
+}
+
+/** Index of `th`'s waiter entry (it must have one). */
+function threadIndex(l: Lock, th: Thread): number {
+  const ws = l.waiters;
+  for (let i = 0; i < ws.length; i++) if (ws[i].thread === th) return i;
+  throw new Error(`lock ${l.cls}: ${th.name} is not waiting`);
 }
 
 /** Index of the first waiter of `mode`, or -1. */
