@@ -17,6 +17,7 @@
  */
 import type { Machine, TimerTarget } from "../core/machine.ts";
 import { type KCode, KObj, type Lock, PRIO, THREAD_KIND } from "../core/objects.ts";
+import { ConfigError } from "../core/config.ts";
 import { defineScenario, type Metrics, type Scenario } from "../core/scenario.ts";
 import { Histogram } from "../core/histogram.ts";
 import { Timeouts } from "../core/timeout.ts";
@@ -94,7 +95,7 @@ export const netbsdTcp: Scenario = defineScenario({
   },
   machine: { kernel: "netbsd", cpus: 4, "sim.durationNs": 20_000_000 },
   setup(m, p, cfg) {
-    if (p["nbtcp.bulk"] > p["nbtcp.conns"]) throw new Error("nbtcp.bulk is above nbtcp.conns");
+    if (p["nbtcp.bulk"] > p["nbtcp.conns"]) throw new ConfigError("nbtcp.bulk: above nbtcp.conns");
     const check = new HierarchyCheck(m);
     check.install();
     const rtt = p["nbtcp.rttNs"];

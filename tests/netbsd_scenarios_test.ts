@@ -1,4 +1,5 @@
-import { assert, assertEquals } from "./_assert.ts";
+import { assert, assertEquals, assertThrows } from "./_assert.ts";
+import { ConfigError } from "../core/config.ts";
 import { execute } from "../core/run.ts";
 import { netbsdSoftintStarve, netbsdTcp } from "../drivers/netbsd_scenarios.ts";
 
@@ -63,4 +64,8 @@ Deno.test("netbsd-softint-starve: clock>net=serial>bio keeps the 10 ms TCP timer
   const gen = starve("clock>net=serial>bio>gen");
   assertEquals(gen.metrics.timerTickMisses, 0);
   assert(num(gen.metrics.genLateUsMax) > 10 * num(clockFirst.metrics.genLateUsMax));
+});
+
+Deno.test("netbsd-tcp: more bulk connections than connections is a configuration error", () => {
+  assertThrows(() => tcp({ "nbtcp.bulk": "9" }), ConfigError, "nbtcp.bulk");
 });
