@@ -115,9 +115,12 @@ export const netbsdTcp: Scenario = defineScenario({
     const reqBytes = p["nbtcp.reqBytes"], respBytes = p["nbtcp.respBytes"];
     // Application waits per class and the longest single wait of an application thread.
     const waitNsByClass: Record<string, number> = {};
+    const waitNsByThread: Record<string, number> = {}; // "thread/class", every thread (contended waits only)
     let appWaitNsMax = 0, appWaitClass = "-", softnetWaitNs = 0;
     m.hooks.lockWaited.add((th, l, waitNs) => {
       if (waitNs === 0) return;
+      const key = `${th.name}/${l.cls}`;
+      waitNsByThread[key] = (waitNsByThread[key] ?? 0) + waitNs;
       if (th.kind === THREAD_KIND.softint) softnetWaitNs += waitNs;
       else {
         waitNsByClass[l.cls] = (waitNsByClass[l.cls] ?? 0) + waitNs;
@@ -190,6 +193,8 @@ export const netbsdTcp: Scenario = defineScenario({
         const { contended, acquired } = contention(m.locks);
         const waitUs: Record<string, number> = {};
         for (const [k, v] of Object.entries(waitNsByClass)) waitUs[k] = us(v);
+        const threadWaitUs: Record<string, number> = {};
+        for (const k of Object.keys(waitNsByThread).sort()) threadWaitUs[k] = us(waitNsByThread[k]);
         return {
           throughputMbps: Math.round(acked * 8 * 1000 / Math.max(1, m.nowNs)),
           accepts: tcp.accepts,
@@ -203,6 +208,7 @@ export const netbsdTcp: Scenario = defineScenario({
           contended,
           acquired,
           appWaitUs: waitUs,
+          threadWaitUs,
           appWaitUsMax: us(appWaitNsMax),
           appWaitMaxClass: appWaitClass,
           softnetWaitUs: us(softnetWaitNs),
