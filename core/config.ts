@@ -44,18 +44,38 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-/** Softint level names, lowest to highest in NetBSD's order (reference section 4). */
-export const SOFTINT_LEVELS = ["clock", "bio", "net", "serial"] as const;
+/**
+ * Softint level names: NetBSD's four (kern_softint.c: SOFTINT_CLOCK, BIO,
+ * NET, SERIAL, lowest to highest today), then "gen", the general level
+ * proposed on tech-net in May 2026 (seeds/netbsd-tcp-net-mpsafe-2026-05.txt:
+ * "clock > net == serial > bio > gen"). The index is the level number in
+ * traces, so new levels are appended.
+ */
+export const SOFTINT_LEVELS = ["clock", "bio", "net", "serial", "gen"] as const;
+
+/** Index of the "gen" level; an order that omits it runs gen at clock's rank ("clock has served as general"). */
+const GEN_LEVEL = 4;
+const CLOCK_LEVEL = 0;
 
 /** Machine keys. */
 export const MACHINE_KEYS: KeySet = {
+  kernel: {
+    default: "openbsd",
+    doc: "kernel personality: netbsd gives kmutex semantics (adaptive spin-then-sleep, no handoff: barging) " +
+      "and NetBSD rwlock wakeup (kern_mutex.c, kern_rwlock.c); openbsd and linux keep FIFO handoff",
+    choices: ["openbsd", "netbsd", "linux"],
+  },
   cpus: { default: 4, doc: "number of CPUs", min: 1, max: 64 },
   "sim.durationNs": { default: 20_000_000, doc: "simulated time limit in ns", min: 1, max: 1e15 },
   "sim.eventsMax": { default: 50_000_000, doc: "event limit", min: 1, max: 1e10 },
   "softint.order": {
     default: "serial>net>bio>clock",
-    doc: "soft interrupt priority order, highest first; '=' makes levels equal (e.g. clock>net=serial>bio)",
-    check: (v) => parseSoftintOrder(String(v)) === null ? "must order clock, bio, net, serial with > or =" : null,
+    doc: "soft interrupt priority order, highest first; '=' makes levels equal (e.g. clock>net=serial>bio>gen); " +
+      "gen, when omitted, shares clock's rank",
+    check: (v) =>
+      parseSoftintOrder(String(v)) === null
+        ? "must order clock, bio, net, serial (and optionally gen) with > or =, each once"
+        : null,
   },
   "taskq.barrier": {
     default: "1.36",
@@ -100,11 +120,13 @@ export const COST_KEYS: KeySet = Object.fromEntries(
 
 /**
  * Parses `softint.order` into a rank per level (index as in SOFTINT_LEVELS;
- * larger rank = higher priority), or null when malformed.
+ * larger rank = higher priority), or null when malformed. The four NetBSD
+ * levels must all appear; "gen" may be omitted, and then takes clock's rank
+ * (handlers established at gen behave as today's clock-level general work).
  */
 export function parseSoftintOrder(s: string): number[] | null {
   const groups = s.split(">").map((g) => g.split("=").map((x) => x.trim()));
-  const rank: number[] = [-1, -1, -1, -1];
+  const rank: number[] = SOFTINT_LEVELS.map(() => -1);
   let r = groups.length;
   for (const g of groups) {
     r--;
@@ -114,6 +136,7 @@ export function parseSoftintOrder(s: string): number[] | null {
       rank[i] = r;
     }
   }
+  if (rank[GEN_LEVEL] === -1) rank[GEN_LEVEL] = rank[CLOCK_LEVEL];
   return rank.every((x) => x >= 0) ? rank : null;
 }
 

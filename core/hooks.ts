@@ -49,6 +49,12 @@ export class Hook<F extends (...args: never[]) => unknown> {
 export class MachineHooks {
   /** A lock acquisition is attempted (before blocking; WITNESS_CHECKORDER). */
   readonly lockEnter: Hook<(th: Thread, l: Lock, mode: number) => void> = new Hook();
+  /**
+   * A lock acquisition found the lock taken (`waitNs` 0: the attempt starts
+   * waiting), or a waiting attempt finally got it after `waitNs` in all,
+   * retries included (NetBSD barging can make a thread lose several times).
+   */
+  readonly lockWaited: Hook<(th: Thread, l: Lock, waitNs: number) => void> = new Hook();
   /** CHECKORDER on a pseudo-lock by the current thread (taskq barrier, kern_task.c). */
   readonly checkOrder: Hook<(l: Lock) => void> = new Hook();
   /** A pseudo-lock is now held by the current thread (WITNESS_LOCK). */

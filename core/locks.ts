@@ -8,16 +8,50 @@
  * waiting reader (OpenBSD kern_rwlock.c: RWLOCK_WRWANT also stops new
  * readers while a writer waits). Holding a spin mutex raises the thread's
  * IPL: no preemption below it, and no sleeping (sleepq.ts reports it).
+ *
+ * With `kernel=netbsd` adaptive mutexes and rwlocks follow NetBSD instead:
+ * - a contended adaptive mutex spins (with backoff, preemptible) while its
+ *   owner runs on a CPU and sleeps on the turnstile otherwise
+ *   (kern_mutex.c 1.62 mutex_vector_enter, mutex_oncpu);
+ * - releasing it wakes every sleeping waiter and hands the lock to nobody
+ *   (mutex_vector_exit: `turnstile_wakeup(ts, TS_WRITER_Q,
+ *   TS_WAITERS(ts, TS_WRITER_Q), NULL)`): the woken threads retry when they
+ *   run, so the releaser, or any other thread, can take it first (barging);
+ * - rwlocks spin while the holder runs, except in soft interrupt context;
+ *   on release with waiters (kern_rwlock.c 1.59.2.3 rw_vector_exit): if a
+ *   write lock is released and readers wait, all readers get it; otherwise
+ *   the longest-waiting writer is handed the lock when readers also wait,
+ *   else every writer is woken to fight it out with WRITE_WANTED set, which
+ *   blocks new readers until some writer acquires.
+ * A retry is carried out by the machine's step (LOCK_RETRY), so kernel code
+ * still writes `yield m.lock(l)` and resumes holding the lock.
  * @module
  */
 import { removeAt } from "./_array.ts";
 import type { DeadlockCheck } from "./deadlock.ts";
 import type { MachineBase } from "./machine_base.ts";
-import { type Cpu, Lock, LOCK_TYPE, type LockWaiter, MODE, PRIO, type Thread, TS } from "./objects.ts";
+import { type Cpu, Lock, LOCK_TYPE, type LockWaiter, MODE, PRIO, type Thread, THREAD_KIND, TS } from "./objects.ts";
 import { BLOCK_WHY, KIND, SWITCH_REASON } from "./schema.ts";
 import type { Scheduler } from "./sched.ts";
 
 const WHY = BLOCK_WHY;
+
+/**
+ * `Thread.resume` of a NetBSD lock attempt that must try again when the
+ * thread next runs (woken without the lock, or one spin backoff passed). The
+ * machine's step re-runs the acquisition (Locks.retry) instead of resuming
+ * the thread's code. Negative: never an errno.
+ */
+export const LOCK_RETRY = -1;
+
+/**
+ * Spin backoff between two looks at the lock word, doubling from min to max
+ * (NetBSD SPINLOCK_BACKOFF_MIN 4 to SPINLOCK_BACKOFF_MAX 128 iterations of
+ * a pause loop, sys/lock.h; about 10 ns each on current x86).
+ */
+export const SPIN_BACKOFF_MIN_NS = 40;
+/** Upper bound of the spin backoff (see SPIN_BACKOFF_MIN_NS). */
+export const SPIN_BACKOFF_MAX_NS = 1280;
 
 /** The locks of one machine. */
 export class Locks {
@@ -29,6 +63,15 @@ export class Locks {
   readonly #waiterPool: LockWaiter[] = [];
   /** m.hooks.lockEnter's subscribers (the list is stable: subscribing edits it in place). */
   readonly #enterHooks: readonly ((th: Thread, l: Lock, mode: number) => void)[];
+  readonly #waitedHooks: readonly ((th: Thread, l: Lock, waitNs: number) => void)[];
+  /** `kernel=netbsd`: kmutex and NetBSD rwlock semantics (module doc). */
+  readonly #netbsd: boolean;
+  /** NetBSD: threads in a contended acquisition (spinning, asleep or woken to retry): since when. */
+  readonly #since = new Map<Thread, number>();
+  /** NetBSD: the next spin backoff of each spinning thread. */
+  readonly #backoffNs = new Map<Thread, number>();
+  /** NetBSD rwlocks with RW_WRITE_WANTED set after waking every writer (cleared by any acquisition). */
+  readonly #writeWanted = new Set<Lock>();
 
   /** Locks of machine `m`, scheduled by `sched`, with waits checked by `deadlock`. */
   constructor(m: MachineBase, sched: Scheduler, deadlock: DeadlockCheck) {
@@ -36,6 +79,8 @@ export class Locks {
     this.#sched = sched;
     this.#deadlock = deadlock;
     this.#enterHooks = m.hooks.lockEnter.list;
+    this.#waitedHooks = m.hooks.lockWaited.list;
+    this.#netbsd = m.config["kernel"] === "netbsd";
   }
 
   /**
@@ -59,6 +104,9 @@ export class Locks {
     for (let i = 0; i < hooks.length; i++) hooks[i](th, l, mode);
     if (l.owner === th || (mode === MODE.excl && l.readerThreads.includes(th))) {
       m.violation("lock-recursion", `locking against myself: ${l.cls} by ${th.name}`, l.id, th.id);
+    }
+    if (this.#netbsd && l.type !== LOCK_TYPE.spin && l.type !== LOCK_TYPE.pseudo) {
+      return this.#enterNetbsd(c, th, l, mode);
     }
     const free = mode === MODE.excl
       ? l.owner === null && l.readers === 0
@@ -114,7 +162,126 @@ export class Locks {
     c.nowNs += cost;
     c.busyNs += cost;
     this.#dropHeld(th, l);
-    this.#handoff(l);
+    if (this.#netbsd && l.type === LOCK_TYPE.adaptive) this.#wakeAll(l, MODE.excl);
+    else if (this.#netbsd && l.type === LOCK_TYPE.rwlock) this.#rwExitNetbsd(l, mode);
+    else this.#handoff(l);
+  }
+
+  /**
+   * The step of a thread whose resume is LOCK_RETRY: it looks at the lock
+   * again (its effect arguments still name the lock and mode). No
+   * WITNESS check: the attempt was checked when it began.
+   */
+  retry(c: Cpu, th: Thread): void {
+    th.resume = 0;
+    this.#enterNetbsd(c, th, th.argObj as Lock, th.argMode);
+  }
+
+  /**
+   * NetBSD mutex_vector_enter / rw_vector_enter (module doc). A contending
+   * thread stays in `l.waiters` from its first look (its `lock-wait`) until
+   * it gets the lock (its `lock-acquire`), whether it spins, sleeps or was
+   * woken to retry, so the trace's fold of waiters matches; only sleeping
+   * ones (blocked on `l`) are woken or handed the lock on release.
+   */
+  #enterNetbsd(c: Cpu, th: Thread, l: Lock, mode: number): void {
+    const m = this.#m;
+    const since = this.#since.get(th);
+    const free = mode === MODE.excl
+      ? l.owner === null && l.readers === 0
+      : l.owner === null && sleepingIndex(l, MODE.excl) < 0 && !this.#writeWanted.has(l);
+    if (free) {
+      let waitNs = 0;
+      if (since !== undefined) {
+        waitNs = m.nowNs - since;
+        this.#since.delete(th);
+        this.#backoffNs.delete(th);
+        const i = threadIndex(l, th);
+        this.#waiterPool.push(l.waiters[i]);
+        removeAt(l.waiters, i);
+        th.waitObj = null;
+        l.waitNsTotal += waitNs;
+      }
+      this.#grant(l, th, mode, waitNs);
+      const cost = l.type === LOCK_TYPE.rwlock ? m.cost.rwEnter : m.cost.mtxEnter;
+      c.nowNs += cost;
+      c.busyNs += cost;
+      if (since !== undefined) { for (const f of this.#waitedHooks) f(th, l, waitNs); }
+      return;
+    }
+    if (since === undefined) {
+      // The attempt starts waiting: counted once however many times it retries.
+      this.#since.set(th, m.nowNs);
+      l.contended++;
+      m.stats.lockWaits++;
+      const owner = l.owner !== null ? l.owner.id : (l.readerThreads.length > 0 ? l.readerThreads[0].id : 0);
+      m.emit(KIND.lockWait, l.id, mode, owner);
+      const w = this.#waiterPool.pop() ?? { thread: th, mode, sinceNs: 0 };
+      w.thread = th;
+      w.mode = mode;
+      w.sinceNs = m.nowNs;
+      l.waiters.push(w); // pooled: no allocation per contended acquisition
+      th.waitObj = l;
+      for (const f of this.#waitedHooks) f(th, l, 0);
+    }
+    // Spin while every holder runs on a CPU; rwlocks never spin in soft
+    // interrupt context (kern_rwlock.c: the holder may be pinned under us).
+    // A retry after a wakeup spins without naming the lock as its wait
+    // object (the trace's wake cleared it); the deadlock check sees it again
+    // once it sleeps.
+    if (this.#holdersOnCpu(l) && !(l.type === LOCK_TYPE.rwlock && th.kind === THREAD_KIND.softint)) {
+      const b = this.#backoffNs.get(th) ?? SPIN_BACKOFF_MIN_NS;
+      this.#backoffNs.set(th, Math.min(2 * b, SPIN_BACKOFF_MAX_NS));
+      th.waitWhy = WHY.spin;
+      if (th.waitObj === l) this.#deadlock.check(th);
+      c.nowNs += b;
+      c.busyNs += b;
+      th.resume = LOCK_RETRY;
+      return;
+    }
+    this.#backoffNs.delete(th);
+    th.waitObj = l;
+    th.waitWhy = WHY.lock;
+    this.#deadlock.check(th);
+    th.state = TS.blocked;
+    m.emit(KIND.block, l.id, WHY.lock, 0);
+    this.#sched.switchTo(c, SWITCH_REASON.block);
+  }
+
+  /** mutex_oncpu(): every holder of `l` is the current thread of its CPU. */
+  #holdersOnCpu(l: Lock): boolean {
+    const cpus = this.#m.cpus;
+    if (l.owner !== null) return cpus[l.owner.cpu].cur === l.owner && l.owner.state === TS.running;
+    for (const r of l.readerThreads) if (cpus[r.cpu].cur !== r || r.state !== TS.running) return false;
+    return l.readerThreads.length > 0;
+  }
+
+  /** Wakes every sleeping waiter of `mode` without handing over the lock: each retries when it runs. */
+  #wakeAll(l: Lock, mode: number): void {
+    const ws = l.waiters;
+    for (let i = 0; i < ws.length; i++) {
+      const th = ws[i].thread;
+      if (ws[i].mode !== mode || th.state !== TS.blocked || th.waitObj !== l) continue;
+      th.resume = LOCK_RETRY;
+      this.#sched.wake(th, l, this.#sched.chooseCpu(th));
+    }
+  }
+
+  /** kern_rwlock.c 1.59.2.3 rw_vector_exit, once the last hold is gone; counts the turnstile's sleepers. */
+  #rwExitNetbsd(l: Lock, mode: number): void {
+    if (l.owner !== null || l.readers > 0 || l.waiters.length === 0) return;
+    const rcnt = countSleeping(l, MODE.shared), wcnt = countSleeping(l, MODE.excl);
+    if (wcnt > 0 && (rcnt === 0 || mode === MODE.shared)) {
+      if (rcnt !== 0) {
+        this.#handTo(l, sleepingIndex(l, MODE.excl)); // "Give the lock to the longest waiting writer."
+      } else {
+        this.#writeWanted.add(l); // "Wake all writers and let them fight it out."
+        this.#wakeAll(l, MODE.excl);
+      }
+      return;
+    }
+    // "Give the lock to all blocked readers."
+    for (let ri = sleepingIndex(l, MODE.shared); ri >= 0; ri = sleepingIndex(l, MODE.shared)) this.#handTo(l, ri);
   }
 
   #grant(l: Lock, th: Thread, mode: number, waitNs: number): void {
@@ -125,6 +292,7 @@ export class Locks {
     }
     l.acquisitions++;
     th.held.push(l);
+    if (this.#netbsd) this.#writeWanted.delete(l); // rw_hold_remember: cleared on every acquire
     if (l.type === LOCK_TYPE.spin) {
       th.spinHeld++;
       if (l.ipl > th.iplPrio) th.iplPrio = l.ipl;
@@ -166,6 +334,12 @@ export class Locks {
     l.waitNsTotal += waitNs;
     th.waitObj = null;
     this.#grant(l, th, w.mode, waitNs);
+    const since = this.#netbsd ? this.#since.get(th) : undefined;
+    if (since !== undefined) {
+      this.#since.delete(th);
+      this.#backoffNs.delete(th);
+      for (const f of this.#waitedHooks) f(th, l, m.nowNs - since);
+    }
     const c = m.cpus[th.cpu];
     if (th.waitWhy === WHY.spin) {
       // The spinning CPU's clock stood at the spin start; it was busy since.
@@ -177,6 +351,32 @@ export class Locks {
     }
     this.#sched.wake(th, l, this.#sched.chooseCpu(th));
   }
+}
+
+/** True when waiter `w` of `l` sleeps on the turnstile (not spinning, not woken to retry). */
+function sleeping(l: Lock, w: LockWaiter): boolean {
+  return w.thread.state === TS.blocked && w.thread.waitObj === l;
+}
+
+/** Number of sleeping waiters of `mode`. */
+function countSleeping(l: Lock, mode: number): number {
+  let n = 0;
+  for (const w of l.waiters) if (w.mode === mode && sleeping(l, w)) n++;
+  return n;
+}
+
+/** Index of the first sleeping waiter of `mode`, or -1. */
+function sleepingIndex(l: Lock, mode: number): number {
+  const ws = l.waiters;
+  for (let i = 0; i < ws.length; i++) if (ws[i].mode === mode && sleeping(l, ws[i])) return i;
+  return -1;
+}
+
+/** Index of `th`'s waiter entry (it must have one). */
+function threadIndex(l: Lock, th: Thread): number {
+  const ws = l.waiters;
+  for (let i = 0; i < ws.length; i++) if (ws[i].thread === th) return i;
+  throw new Error(`lock ${l.cls}: ${th.name} is not waiting`);
 }
 
 /** Index of the first waiter of `mode`, or -1. */

@@ -38,7 +38,7 @@ import type { SOFTINT_LEVELS } from "./config.ts";
 import { DeadlockCheck, deadlockMessage } from "./deadlock.ts";
 import { digestState, type DigestView } from "./digest.ts";
 import { Interrupts } from "./intr.ts";
-import { Locks } from "./locks.ts";
+import { LOCK_RETRY, Locks } from "./locks.ts";
 import { configNum, MachineBase, type MachineOptions, OP, type RunResult } from "./machine_base.ts";
 import {
   type Cpu,
@@ -295,6 +295,7 @@ export class Machine extends MachineBase implements DigestView {
   #step(c: Cpu): void {
     const th = this.#sched.beginStep(c);
     if (th === null) return;
+    if (th.resume === LOCK_RETRY) return this.#locks.retry(c, th); // NetBSD: woken without the lock, or spinning
     const r = (th.gen as KCode).next(th.resume);
     th.resume = 0;
     if (r.done) return this.#sched.exit(c, th);

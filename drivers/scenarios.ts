@@ -3,6 +3,7 @@
  * @module
  */
 import { barrierNetlock, lostWakeup, softintStarve, softintUnsafe } from "./detect_scenarios.ts";
+import { netbsdSoftintStarve, netbsdTcp } from "./netbsd_scenarios.ts";
 import { lockAbba, mutexStorm, taskqBarrierSelf } from "./lock_scenarios.ts";
 import { NETBSD_INFRA_SCENARIOS } from "./netbsd_infra_scenarios.ts";
 import type { Scenario } from "../core/scenario.ts";
@@ -28,4 +29,6 @@ export const SCENARIOS: readonly Scenario[] = [
   linuxSpliceRace,
   linuxSpliceBroken,
   ...NETBSD_INFRA_SCENARIOS,
+  netbsdTcp,
+  netbsdSoftintStarve,
 ];

@@ -1,6 +1,8 @@
 /**
- * Starvation: a soft interrupt left pending, or a timeout left unfired,
- * longer than `detect.starvationNs`. NetBSD runs callouts at SOFTINT_CLOCK,
+ * Starvation: a soft interrupt left pending, a timeout left unfired, or a
+ * thread left waiting for a lock longer than `detect.starvationNs`. NetBSD's
+ * kmutex hands a released lock to nobody, so a waiter can lose to barging
+ * threads again and again (kern_mutex.c mutex_vector_exit). NetBSD runs callouts at SOFTINT_CLOCK,
  * the lowest level, so a storm at a higher level (net) starves timers
  * (reference section 4). Checked when the handler finally runs or the timeout
  * fires, and at the end of the run for those still waiting. Reported once per
@@ -15,7 +17,7 @@
  */
 import { SOFTINT_LEVELS } from "../config.ts";
 import type { Machine } from "../machine.ts";
-import type { SoftInt, Timeout } from "../objects.ts";
+import type { Lock, SoftInt, Thread, Timeout } from "../objects.ts";
 
 /** The starvation detector of one machine. */
 export class Starvation {
@@ -24,6 +26,9 @@ export class Starvation {
   /** Per soft interrupt: since when it is pending on each CPU (-1 not pending). */
   readonly #since = new Map<SoftInt, number[]>();
   readonly #reported = new Set<object>();
+  /** Threads waiting for a lock: since when, and which lock. */
+  readonly #lockSince = new Map<Thread, number>();
+  readonly #lockOf = new Map<Thread, Lock>();
 
   constructor(m: Machine, boundNs: number) {
     if (!(boundNs > 0)) throw new Error("starvation bound must be positive");
@@ -35,6 +40,7 @@ export class Starvation {
   install(): void {
     this.#m.hooks.softint.add((si, cpu, pending) => this.#softint(si, cpu, pending));
     this.#m.hooks.timeoutFire.add((to, lateNs) => this.#timeout(to, lateNs));
+    this.#m.hooks.lockWaited.add((th, l, waitNs) => this.#lock(th, l, waitNs));
   }
 
   /** End of run: handlers still pending and timeouts still unfired beyond the bound. */
@@ -48,6 +54,33 @@ export class Starvation {
     for (const to of this.#m.timeouts) {
       if (to.pending && now - to.deadlineNs > this.#boundNs) this.#reportTimeout(to, now - to.deadlineNs, true);
     }
+    for (const [th, since] of this.#lockSince) {
+      if (now - since > this.#boundNs) this.#reportLock(th, this.#lockOf.get(th) as Lock, now - since, true);
+    }
+  }
+
+  #lock(th: Thread, l: Lock, waitNs: number): void {
+    if (waitNs === 0) {
+      this.#lockSince.set(th, this.#m.nowNs);
+      this.#lockOf.set(th, l);
+      return;
+    }
+    this.#lockSince.delete(th);
+    this.#lockOf.delete(th);
+    if (waitNs > this.#boundNs) this.#reportLock(th, l, waitNs, false);
+  }
+
+  #reportLock(th: Thread, l: Lock, waitNs: number, still: boolean): void {
+    if (this.#reported.has(th)) return;
+    this.#reported.add(th);
+    this.#m.violation(
+      "starvation",
+      `starvation: thread ${th.name} ${still ? "still waiting for" : "waited"} lock ${l.cls} ${
+        still ? "after" : "for"
+      } ${waitNs} ns (bound ${this.#boundNs} ns, detect.starvationNs)`,
+      th.id,
+      l.id,
+    );
   }
 
   #softint(si: SoftInt, cpu: number, pending: boolean): void {

@@ -193,11 +193,13 @@ export class Witness {
   readonly graph: LockOrderGraph;
   readonly #m: Machine;
   readonly #classes = new WeakMap<Lock, LockClass>();
+  readonly #netbsd: boolean;
   /** Id of the lock being taken (for the violation event's second field). */
   #taking = 0;
 
   constructor(m: Machine, graph: LockOrderGraph) {
     this.#m = m;
+    this.#netbsd = m.config["kernel"] === "netbsd";
     this.graph = graph;
   }
 
@@ -224,7 +226,10 @@ export class Witness {
     if (held.includes(l)) return; // recursion (reported by the machine) or a worker's legal self-barrier
     const n = this.#classOf(l);
     this.#taking = l.id;
-    this.#usage(th, l, n, mode);
+    // NetBSD soft interrupts are LWPs that may block on an adaptive mutex
+    // (softint(9), kern_softint.c): a holder interrupted by a softint is not
+    // a deadlock there, so lockdep's softirq usage rule applies elsewhere only.
+    if (!this.#netbsd || l.type === LOCK_TYPE.spin) this.#usage(th, l, n, mode);
     for (let i = 0; i < held.length; i++) {
       const h = this.#classOf(held[i]);
       if (h === n) continue; // same class: "acquiring duplicate lock of same type" is not a reversal

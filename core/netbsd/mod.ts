@@ -1,8 +1,14 @@
 /**
- * Models of the NetBSD network infrastructure proposals
- * (docs/netbsd-infrastructure.md), built on the machine's public API, for
- * the built-in scenarios and for users' own designs:
+ * NetBSD models, built on the machine's public API, for the built-in
+ * scenarios and for users' own designs.
  *
+ * The TCP socket path under the locking of the May 2026 NET_MPSAFE work
+ * (docs/netbsd.md): lock classes, the declared hierarchy and its check
+ * ({@link HierarchyCheck}), the socket ({@link NbSocket}) and tcp_input plus
+ * the system calls ({@link NbTcp}). Run with `kernel=netbsd` for kmutex
+ * semantics (core/locks.ts).
+ *
+ * The network infrastructure proposals (docs/netbsd-infrastructure.md):
  * - {@link Pcq}: pcq(9) as subr_pcq.c 1.14 (CAS producers, n-1 capacity);
  *   {@link IfQueue}: an ifqueue under a spin mutex;
  * - {@link AtomicLifo}, {@link AtomicFifo}, {@link MutexTailq}: the atomic
@@ -31,3 +37,6 @@ export { bruteForceMatch, clz32, LpmOracle, maskOf, randomTable, ROUTES_MAX, typ
 export { Kcont, type KcontClass, type KcontItem } from "./continuation.ts";
 export { type Work, Workqueue } from "./workqueue.ts";
 export { type Brane, Branes } from "./brane.ts";
+export { HIERARCHY, HierarchyCheck, NB_CLASS, NB_VARIANTS, type NbVariant } from "./locking.ts";
+export { Held, NbSocket, SS } from "./socket.ts";
+export { type NbCosts, type NbOptions, NbTcp, SEG } from "./tcp.ts";
