@@ -38,7 +38,10 @@ Deno.test("netbsd-tcp receive-side: the per-socket mutex makes the application w
   const hiWait = Object.values(rec(hi.metrics.appWaitUs)).reduce((a, b) => a + b, 0);
   assert(smWait > 10 * hiWait, `socket-mutex ${smWait} us against hierarchy ${hiWait} us`);
   assert(num(sm.metrics.appWaitUsMax) > 2 * num(hi.metrics.appWaitUsMax));
-  assertEquals(rec(hi.metrics.contended)["SOCKBUF_LOCK"], 0, "sbappend and soreceive do not meet on SOCKBUF_LOCK");
+  // sbappend and soreceive almost never meet on SOCKBUF_LOCK (2 of 9125 acquisitions at seed 1 since unlocks are
+  // charged, 0 before): at most one in a thousand.
+  const sb = rec(hi.metrics.contended)["SOCKBUF_LOCK"], sbAcq = rec(hi.metrics.acquired)["SOCKBUF_LOCK"];
+  assert(sbAcq > 1000 && sb * 1000 <= sbAcq, `SOCKBUF_LOCK contended ${sb} of ${sbAcq}`);
 });
 
 Deno.test("netbsd-tcp softnet: every socket shares softnet_lock", () => {
