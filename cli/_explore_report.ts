@@ -36,6 +36,10 @@ export interface Finding {
   readonly shrunk:
     | { readonly decisions: number; readonly from: number; readonly runs: number; readonly event: number }
     | null;
+  /** Swarm: the faults the exploration run had on (`key=value`). */
+  readonly faults?: readonly string[];
+  /** Swarm: those still on in the shrunk trace (the ones the violation needs). */
+  readonly faultsNeeded?: readonly string[];
 }
 
 /** A lock order reversal whose two orders were established in different runs. */

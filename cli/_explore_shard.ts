@@ -46,6 +46,8 @@ export interface ShardFile {
   readonly config: Record<string, unknown>;
   readonly seeds: number;
   readonly all: boolean;
+  /** `--swarm` (absent in shards written before it: false). */
+  readonly swarm?: boolean;
   readonly shard: Shard;
   /** Runs this shard made. */
   readonly runs: number;
@@ -63,6 +65,7 @@ export interface ShardResult {
   readonly config: Record<string, unknown>;
   readonly seeds: number;
   readonly all: boolean;
+  readonly swarm: boolean;
   readonly verdicts: Verdict[];
   readonly found: Finding[];
 }
@@ -78,6 +81,7 @@ export function writeShard(outDir: string, shard: Shard, r: ShardResult): string
     config: r.config,
     seeds: r.seeds,
     all: r.all,
+    swarm: r.swarm,
     shard,
     runs: r.verdicts.length,
     verdicts: r.verdicts.filter((v) => v.found.length > 0 || v.orders.length > 0 || v.reversals.length > 0),
@@ -161,6 +165,7 @@ export function mergeShards(dirs: string[]): MergeResult {
     same("configuration", s.f.config, first.config, s.dir);
     same("seed range", s.f.seeds, first.seeds, s.dir);
     same("--all", s.f.all, first.all, s.dir);
+    same("--swarm", s.f.swarm ?? false, first.swarm ?? false, s.dir);
     same("shard count", s.f.shard.count, first.shard.count, s.dir);
     if (byIndex.has(s.f.shard.index)) {
       throw new ConfigError(`${s.dir}: shard ${s.f.shard.index} is also in ${byIndex.get(s.f.shard.index)!.dir}`);
