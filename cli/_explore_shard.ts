@@ -23,6 +23,7 @@ import type { Verdict } from "./_explore_run.ts";
 import {
   crossRunReversals,
   type ExploreReport,
+  faultWords,
   type Finding,
   RECORD_MAX,
   selectFindings,
@@ -198,6 +199,7 @@ export function mergeShards(dirs: string[]): MergeResult {
       reproduce: r?.f.reproduce ?? "",
       replay: null,
       shrunk: null,
+      ...(p.swarm !== undefined ? { faults: faultWords(p.swarm) } : {}),
     };
   });
   return { report: { scenario: first.scenario, runs, found, crossRun: crossRunReversals(verdicts) }, missing };
@@ -223,6 +225,8 @@ export function cmdMerge(args: string[]): number {
       replay: f.replay,
       event: f.event,
       message: f.message,
+      ...(f.faults !== undefined ? { faults: f.faults } : {}),
+      ...(f.faultsNeeded !== undefined ? { faultsNeeded: f.faultsNeeded } : {}),
     }));
     console.log(
       JSON.stringify({ scenario: report.scenario, runs: report.runs, found, crossRun: report.crossRun, missing }),
@@ -236,6 +240,8 @@ export function cmdMerge(args: string[]): number {
     for (const f of report.found) {
       console.log(`${f.kind}: seed ${f.seed}, event ${f.event} (${f.runsWithKind} of ${report.runs} runs)`);
       for (const line of f.message.split("\n")) console.log(`  ${line}`);
+      if (f.faults !== undefined) console.log(`  faults on: ${f.faults.join(" ") || "none"}`);
+      if (f.faultsNeeded !== undefined) console.log(`  faults needed: ${f.faultsNeeded.join(" ") || "none"}`);
       if (f.trace !== null) console.log(`  trace: ${f.trace}`);
       if (f.reproduce !== "") console.log(`  run (as explored): ${f.reproduce}`);
     }

@@ -53,8 +53,3 @@ export function swarmChoice(base: Config, seed: number): Record<string, ConfigVa
 export function swarmConfig(base: Config, seed: number): Config {
   return { ...base, ...swarmChoice(base, seed) };
 }
-
-/** The fault keys of a choice (what a finding lists as "faults on"). */
-export function faultKeys(choice: Record<string, ConfigValue>): string[] {
-  return Object.keys(choice).filter((k) => k.startsWith("fault."));
-}

@@ -26,6 +26,7 @@ import { cmdMerge, writeShard } from "./_explore_shard.ts";
 import {
   crossRunReversals,
   type ExploreReport,
+  faultWords,
   type Finding,
   RECORD_MAX,
   selectFindings,
@@ -43,7 +44,7 @@ export {
 } from "./_explore_report.ts";
 import type { ScenarioModuleRef } from "../format/format.ts";
 import { shrinkFaults, shrinkRun, type Shrunk } from "./_explore_shrink.ts";
-import { faultKeys, swarmChoice } from "./_explore_swarm.ts";
+import { swarmChoice } from "./_explore_swarm.ts";
 import { recordRun } from "./run.ts";
 
 /** Limits. */
@@ -299,13 +300,8 @@ function realize(
       runs: sh0.runs + (fs?.runs ?? 0),
       event: v.event,
     },
-    ...(o.swarm ? { faults: keyValues(choice), faultsNeeded: keyValues(fs?.choice ?? {}) } : {}),
+    ...(o.swarm ? { faults: faultWords(choice), faultsNeeded: faultWords(fs?.choice ?? {}) } : {}),
   };
-}
-
-/** `key=value` words of a swarm choice's fault keys. */
-function keyValues(choice: Record<string, ConfigValue>): string[] {
-  return faultKeys(choice).map((k) => `${k}=${choice[k]}`);
 }
 
 /** Runs a whole exploration: runs, findings, shrinking and recording. */
@@ -330,7 +326,7 @@ export async function explore(o: ExploreOptions, onProgress?: (done: number) => 
       reproduce: reproduceCommand(o, p.seed, config),
       replay: null,
       shrunk: null,
-      ...(o.swarm ? { faults: keyValues(swarmChoice(config, p.seed)) } : {}),
+      ...(p.swarm !== undefined ? { faults: faultWords(p.swarm) } : {}),
     };
   });
   const report = { scenario: name, runs: verdicts.length, found, crossRun: crossRunReversals(verdicts) };
