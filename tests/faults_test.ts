@@ -5,9 +5,10 @@
  * identically; a swarm finding shrinks to the faults it needs.
  * @module
  */
-import { assert, assertEquals } from "./_assert.ts";
+import { assert, assertEquals, assertThrows } from "./_assert.ts";
 import { recordRun } from "../cli/run.ts";
-import { explore, type ExploreOptions, parseExploreArgs } from "../cli/explore.ts";
+import { explore, type ExploreOptions, type Finding, parseExploreArgs } from "../cli/explore.ts";
+import { mergeShards } from "../cli/_explore_shard.ts";
 import { swarmChoice, swarmConfig } from "../cli/_explore_swarm.ts";
 import { findScenario, resolveScenarioConfig, runScenario } from "../drivers/mod.ts";
 import { relayOf } from "../drivers/splice_scenarios.ts";
@@ -185,4 +186,33 @@ Deno.test("swarm: a finding lists the faults that were on and shrinks to the one
   // Without swarm (no faults) the same seeds find nothing.
   const plain = await explore({ ...o, swarm: false, outDir: `${dir}/plain` });
   assertEquals(plain.found, []);
+});
+
+Deno.test("swarm: shards merge into the single-process report, faults and traces included", async () => {
+  const mod = new URL("./_fault_bug_scenario.ts", import.meta.url).pathname;
+  const o: ExploreOptions = {
+    scenario: mod,
+    seeds: 8,
+    strategy: "random",
+    jobs: 1,
+    overrides: {},
+    outDir: `${dir}/sw-single`,
+    all: true,
+    json: true,
+    swarm: true,
+  };
+  const single = await explore(o);
+  assert(single.found.length >= 2, "several findings to compare");
+  await explore({ ...o, outDir: `${dir}/sw-0`, shard: { index: 0, count: 2 } });
+  await explore({ ...o, outDir: `${dir}/sw-1`, shard: { index: 1, count: 2 } });
+  const merged = mergeShards([`${dir}/sw-1`, `${dir}/sw-0`]);
+  assertEquals(merged.missing, []);
+  const strip = (f: Finding) => [f.seed, f.kind, f.reproduce, f.faults, f.faultsNeeded];
+  assertEquals(merged.report.found.map(strip), single.found.map(strip));
+  for (let i = 0; i < single.found.length; i++) {
+    assertEquals(Deno.readFileSync(merged.report.found[i].trace!), Deno.readFileSync(single.found[i].trace!));
+  }
+  // A swarm shard and a plain one are not one exploration.
+  await explore({ ...o, swarm: false, outDir: `${dir}/plain-1`, shard: { index: 1, count: 2 } });
+  assertThrows(() => mergeShards([`${dir}/sw-0`, `${dir}/plain-1`]), /--swarm differs/);
 });
