@@ -4,7 +4,7 @@
  * - `chrome`: Trace Event JSON (the format Perfetto and chrome://tracing
  *   open): one track per CPU with a complete ("X") slice per stretch a thread
  *   ran, one track per lock with its exclusive hold spans, and instant events
- *   for violations. Times are microseconds with nanosecond decimals.
+ *   for violations and injected faults. Times are microseconds with nanosecond decimals.
  * - `ftrace`: the text of `/sys/kernel/tracing/trace` with `sched_switch` and
  *   `sched_wakeup` lines, which Perfetto's systrace importer and trace-cmd
  *   style tools read. Timestamps are seconds with microsecond decimals, as
@@ -128,6 +128,10 @@ export function exportChrome(tracePath: string, outPath: string): ExportResult {
           tid: e.cpu,
           args: { event: e.index, message: reader.string(f[1]) },
         });
+      } else if (e.kind === KIND.fault) {
+        // An injected fault: a global instant marker, so the timeline shows what the run went through.
+        const what = ENUMS.fault[f[0]] ?? "fault";
+        rec({ name: `fault ${what}`, ph: "i", s: "g", ts: us(e.tNs), pid: 0, tid: e.cpu, args: { a: f[1], b: f[2] } });
       }
     }
     for (let c = 0; c < t.cur.length; c++) {
