@@ -12,8 +12,8 @@
  * Faults and the error path each one exercises:
  * - `fault.mbufFailPpm`: m_gethdr/MCLGETL with M_DONTWAIT fails: the driver
  *   cannot refill the rx slot and the frame is dropped (`mbuf-fail`);
- *   tcp_output returns ENOBUFS with the retransmit timer armed; tcp_respond
- *   sends no RST.
+ *   tcp_output returns ENOBUFS without sending (snd_nxt unchanged; OpenBSD
+ *   tcp_output.c 1.157); tcp_respond sends no RST.
  * - `fault.rxRingPpm`: the frame finds the rx descriptor ring full (`rx-ring`).
  * - `fault.linkLossPpm`, `fault.linkDupPpm`, `fault.linkReorderPpm`: the wire
  *   loses, duplicates or delays (by `fault.reorderNs`, so later frames

@@ -154,10 +154,10 @@ export function* tcpOutput(st: NetStack, so: Socket): KCode {
     const winUpdate = win - (tp.rcvAdv - tp.rcvNxt) >= 2 * mss;
     if (len === 0 && !fin && !tp.ackNow && !winUpdate) return;
     if (st.mgetFail !== null && st.mgetFail(MGET_SITE.tcpOutput, so.flow)) {
-      // tcp_output.c 1.145 (OpenBSD): MGETHDR fails, error = ENOBUFS; "out:" arms
-      // the retransmit timer unless it or the persist timer runs and returns 0:
-      // snd_nxt did not move, the timer (or the next ACK or send) tries again.
-      if (tp.rexmt !== null && !tp.rexmt.pending) st.tos.add(tp.rexmt, st.set.rtoNs << Math.min(tp.rxtShift, 6));
+      // OpenBSD tcp_output.c 1.157: MGETHDR(M_DONTWAIT) fails, error = ENOBUFS,
+      // "out:" sets snd_cwnd to one segment (no congestion window here) and
+      // returns 0. snd_nxt did not move: a retransmit timer already running,
+      // the next ACK, or the next somove/sosend calls tcp_output again.
       return;
     }
     const p = st.pool.get(PROTO.tcp, so.flow, len);
