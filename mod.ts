@@ -4,8 +4,9 @@
  * The public API, by concern (imports point one way, top to bottom):
  * - the simulated machine and kernel primitives (`core/`): {@link Machine},
  *   locks, sleep/wakeup, soft interrupts, task queues, timeouts, reference
- *   counts, the network stack (`net`), the detectors, the event schema, the
- *   cost model; {@link defineScenario} to write a scenario and
+ *   counts, the network stack (`net`), the NetBSD infrastructure models
+ *   (`netbsd`: pcq, atomic queues, ptree and radix, continuations,
+ *   workqueue, branes), the detectors, the event schema, the cost model; {@link defineScenario} to write a scenario and
  *   {@link execute} to run one;
  * - built-in scenarios and devices (`drivers/`): {@link runScenario} by name,
  *   {@link SCENARIOS}, `devices` (NICs, hosts, RSS);

@@ -14,6 +14,13 @@ export function parse(
   args: string[],
   options: NonNullable<ParseArgsConfig["options"]>,
 ): { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] } {
+  // node:util calls `--seed -1` "ambiguous" (-1 could be a flag); say what is wrong with the value instead.
+  for (let i = 0; i + 1 < args.length; i++) {
+    const name = args[i].startsWith("--") ? args[i].slice(2) : "";
+    if (name !== "set" && options[name]?.type === "string" && /^-[\d.]/.test(args[i + 1])) {
+      throw new UsageError(`--${name} wants a non-negative integer, got '${args[i + 1]}'`);
+    }
+  }
   try {
     const r = parseArgs({ args, options, allowPositionals: true, strict: true });
     return {

@@ -29,7 +29,7 @@ import {
   selectFindings,
   type Shard,
 } from "./_explore_report.ts";
-import { writeFileAtomic } from "./_out.ts";
+import { writeAtomically } from "./_files.ts";
 
 /** Marks a shard file. */
 const SHARD_KIND = "lockstep-explore-shard";
@@ -90,7 +90,7 @@ export function writeShard(outDir: string, shard: Shard, r: ShardResult): string
   };
   Deno.mkdirSync(outDir, { recursive: true });
   const path = join(outDir, "shard.json");
-  writeFileAtomic(path, JSON.stringify(file) + "\n");
+  writeAtomically(path, (tmp) => Deno.writeTextFileSync(tmp, JSON.stringify(file) + "\n"));
   return path;
 }
 

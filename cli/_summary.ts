@@ -48,18 +48,19 @@ export function printCompare(key: string, vals: string[], runs: Summary[]): void
   const flat = runs.map((r) => flatten(r.metrics));
   const names = [...new Set(flat.flatMap((m) => Object.keys(m)))];
   const w = Math.max(key.length, ...names.map((n) => n.length), 10);
-  const colW = Math.max(16, ...vals.map((v) => v.length + 2));
-  const row = (label: string, cells: string[]) => label.padEnd(w) + cells.map((c) => c.padStart(colW)).join("");
-  console.log(row(key, vals));
-  for (const n of names) {
+  const table = names.map((n) => {
     const base = flat[0][n];
-    const cells = flat.map((m, i) => {
+    return flat.map((m, i) => {
       const v = m[n];
       if (v === undefined) return "-";
       return i === 0 || !base ? fmt(v) : `${fmt(v)} (${(v / base).toFixed(2)}x)`;
     });
-    console.log(row(n, cells));
-  }
+  });
+  // At least two spaces between columns, however wide a figure is.
+  const colW = Math.max(16, ...vals.map((v) => v.length + 2), ...table.flat().map((c) => c.length + 2));
+  const row = (label: string, cells: string[]) => label.padEnd(w) + cells.map((c) => c.padStart(colW)).join("");
+  console.log(row(key, vals));
+  for (let i = 0; i < names.length; i++) console.log(row(names[i], table[i]));
   console.log(row("violations", runs.map((r) => String(r.violations.length))));
   for (const r of runs) if (r.out !== null) console.log(`  ${r.out}`);
 }

@@ -46,6 +46,7 @@ import type { ScenarioModuleRef } from "../format/format.ts";
 import { shrinkFaults, shrinkRun, type Shrunk } from "./_explore_shrink.ts";
 import { swarmChoice } from "./_explore_swarm.ts";
 import { recordRun } from "./run.ts";
+import { checkOutDir } from "./_files.ts";
 
 /** Limits. */
 export const SEEDS_MAX = 10_000_000;
@@ -98,7 +99,7 @@ export function parseExploreArgs(args: string[]): ExploreOptions {
   const isModule = isModuleArg(scenario);
   if (!isModule) findScenario(scenario); // ConfigError: unknown scenario
   const shard = values.shard === undefined ? undefined : parseShard(String(values.shard), Deno.env.get(INDEX_ENV));
-  if (values.out !== undefined && String(values.out).trim() === "") throw new UsageError("--out needs a folder");
+  if (values.out !== undefined) checkOutDir("--out", String(values.out));
   const base = scenario.replace(/^.*[\\/]/, "").replace(/\.[a-z]+$/, "");
   const o: ExploreOptions = {
     scenario,

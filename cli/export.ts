@@ -9,6 +9,7 @@ import { exportNdjson } from "../export/ndjson.ts";
 import { exportChrome, exportFtrace } from "../export/sched.ts";
 import { exportPcapng } from "../export/pcapng.ts";
 import { parse, UsageError } from "./_args.ts";
+import { checkInputFile, checkOutFile, writeAtomically } from "./_files.ts";
 
 const FORMATS = ["ndjson", "chrome", "ftrace", "pcapng"];
 
@@ -18,14 +19,20 @@ export function cmdExport(args: string[]): number {
   if (positionals.length !== 1) throw new UsageError("export takes exactly one trace file");
   const format = String(values.format ?? "");
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}`);
+  const input = positionals[0];
+  checkInputFile(input);
   const out = (values.out as string | undefined) ?? "-";
-  const r = format === "ndjson"
-    ? exportNdjson(positionals[0], out)
-    : format === "chrome"
-    ? exportChrome(positionals[0], out)
-    : format === "ftrace"
-    ? exportFtrace(positionals[0], out)
-    : exportPcapng(positionals[0], out);
+  if (out !== "-") checkOutFile("--out", out, [input]);
+  const write = (path: string) =>
+    format === "ndjson"
+      ? exportNdjson(input, path)
+      : format === "chrome"
+      ? exportChrome(input, path)
+      : format === "ftrace"
+      ? exportFtrace(input, path)
+      : exportPcapng(input, path);
+  // A damaged input stops the export: the output file then is not created (or keeps its old content).
+  const r = out === "-" ? write(out) : writeAtomically(out, write);
   if (values.out !== undefined) console.error(`${values.out}: ${r.events} events read, ${r.bytes} bytes written`);
   return 0;
 }

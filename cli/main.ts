@@ -1,7 +1,11 @@
 /**
  * The lockstep command line: `run`, `replay`, `explore`, `export`,
- * `scenarios`. Exit status 0 success, 1 the check found something, 2 bad
- * input (one line on stderr, never a stack trace).
+ * `recover`, `scenarios`. Exit status 0 success, 1 the check found
+ * something, 2 a problem the user can fix (bad input, a damaged trace, a
+ * missing or unwritable file, a full disk: one line on stderr, never a stack
+ * trace). An output closed early by its reader (`| head`) ends the command
+ * quietly with 0. Anything else is a bug in lockstep: status 3 with a line
+ * asking for a report.
  * @module
  */
 import { UsageError } from "./_args.ts";
@@ -10,6 +14,7 @@ import { cmdScenarios } from "./scenarios.ts";
 import { cmdExport } from "./export.ts";
 import { cmdReplay } from "./replay.ts";
 import { cmdExplore } from "./explore.ts";
+import { cmdRecover } from "./recover.ts";
 import { ConfigError } from "../core/config.ts";
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number> | number> = {
@@ -17,6 +22,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number> | number> = {
   replay: cmdReplay,
   explore: cmdExplore,
   export: cmdExport,
+  recover: cmdRecover,
   scenarios: cmdScenarios,
 };
 
@@ -25,21 +31,46 @@ export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   const fn = COMMANDS[cmd ?? ""];
   try {
-    if (!fn) throw new UsageError(`unknown command '${cmd ?? ""}' (run, replay, explore, export, scenarios)`);
+    if (!fn) {
+      throw new UsageError(`unknown command '${cmd ?? ""}' (run, replay, explore, export, recover, scenarios)`);
+    }
     return await fn(rest);
   } catch (e) {
-    if (isInputError(e)) {
-      console.error(`lockstep: ${oneLine((e as Error).message)}`);
+    const kind = classify(e);
+    if (kind === "closed-output") return 0;
+    if (kind === "input") {
+      console.error(`lockstep: ${oneLine((e as Error).message)}${recoverHint(e)}`);
       return 2;
     }
     throw e;
   }
 }
 
-function isInputError(e: unknown): boolean {
-  if (e instanceof UsageError || e instanceof ConfigError) return true;
-  if (e instanceof Error && (e.name === "TraceError" || e instanceof Deno.errors.NotFound)) return true;
-  return e instanceof Error && e instanceof Deno.errors.PermissionDenied;
+/**
+ * What an exception means for the exit status: "input" for anything the user
+ * can cause or fix (exit 2), "closed-output" for a reader that went away
+ * (a broken pipe: end quietly), "bug" for the rest (exit 3).
+ */
+export function classify(e: unknown): "input" | "closed-output" | "bug" {
+  if (!(e instanceof Error)) return "bug";
+  if (e instanceof Deno.errors.BrokenPipe || (e as { code?: unknown }).code === "EPIPE") return "closed-output";
+  if (e instanceof UsageError || e instanceof ConfigError || e.name === "TraceError") return "input";
+  // An operating system error (ENOENT, EACCES, ENOSPC, EISDIR, EROFS, ...): the file system said no.
+  // (BadResource is a closed handle used again: lockstep's own mistake.)
+  if (e instanceof Deno.errors.BadResource) return "bug";
+  if (Object.values(Deno.errors).some((c) => e instanceof c)) return "input";
+  const code = (e as { code?: unknown }).code;
+  return typeof code === "string" && /^E[A-Z0-9]+$/.test(code) ? "input" : "bug";
+}
+
+/** A cut-short or damaged trace: point at `recover`, which keeps its whole blocks. */
+function recoverHint(e: unknown): string {
+  if (!(e instanceof Error) || e.name !== "TraceError") return "";
+  const { recovered, code } = e as { recovered?: number; code?: string };
+  if (code !== "truncated" && !(recovered !== undefined && recovered > 0)) return "";
+  // Events the rebuilt state refuses are inside whole blocks: recover would copy them as they are.
+  if (e.message.includes("rebuilt state")) return "";
+  return ` (\`deno task recover FILE\` writes a valid trace of the ${recovered ?? 0} events before it)`;
 }
 
 function oneLine(s: string): string {
@@ -51,8 +82,13 @@ if (import.meta.main) {
   try {
     code = await main(Deno.args);
   } catch (e) {
-    // A bug, not bad input: still one line, but say it is internal.
+    // A bug, not bad input: one line, then how to report it (the stack with LOCKSTEP_DEBUG=1).
     console.error(`lockstep: internal error: ${oneLine(e instanceof Error ? e.message : String(e))}`);
+    console.error(
+      "lockstep: this is a bug in lockstep, not in your input: please report it with the command line " +
+        "and the trace (LOCKSTEP_DEBUG=1 prints the stack)",
+    );
+    if (Deno.env.get("LOCKSTEP_DEBUG") && e instanceof Error) console.error(e.stack);
     code = 3;
   }
   Deno.exit(code);

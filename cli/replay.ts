@@ -9,13 +9,14 @@
  * `--junit` also writes a JUnit XML report, one test case per trace.
  * @module
  */
-import { readTraceHeader, replayFile, type ReplayResult, stateAt, type StateJson } from "../replay/mod.ts";
+import { readTraceHeader, replayFile, type ReplayResult, stateAt, type StateJson, TraceReader } from "../replay/mod.ts";
 import type { TraceHeader } from "../format/format.ts";
 import { intFlag, parse, UsageError } from "./_args.ts";
 import { recordRun } from "./run.ts";
 import { prepareReplay } from "./_scenario.ts";
 import { junitReport } from "./_junit.ts";
-import { writeFileAtomic } from "./_out.ts";
+import { viewerLink } from "../viewer/link.ts";
+import { checkInputFile, checkOutFile, writeAtomically } from "./_files.ts";
 
 /** The `replay` command. */
 export async function cmdReplay(args: string[]): Promise<number> {
@@ -27,13 +28,13 @@ export async function cmdReplay(args: string[]): Promise<number> {
     junit: { type: "string" },
   });
   if (positionals.length === 0) throw new UsageError("replay needs at least one trace file");
+  for (const f of positionals) checkInputFile(f);
   const json = values.json === true;
   if (values.at !== undefined) return printAt(positionals, intFlag("at", values.at, 0), json);
+  if (values.update && values["no-rerun"]) throw new UsageError("--update and --no-rerun do not go together");
   if (values.update) return await update(positionals, json);
   const junit = values.junit as string | undefined;
-  if (junit !== undefined && (junit === "" || positionals.includes(junit))) {
-    throw new UsageError("--junit needs a report path that is not one of the traces");
-  }
+  if (junit !== undefined) checkOutFile("--junit", junit, positionals);
   const rerun = values["no-rerun"] !== true;
   const results: ReplayResult[] = [];
   for (const f of positionals) {
@@ -45,7 +46,7 @@ export async function cmdReplay(args: string[]): Promise<number> {
     }
     results.push(replayFile(f, { rerun, resolve }));
   }
-  if (junit !== undefined) writeFileAtomic(junit, junitReport(results));
+  if (junit !== undefined) writeAtomically(junit, (tmp) => Deno.writeTextFileSync(tmp, junitReport(results)));
   if (json) console.log(JSON.stringify(results.length === 1 ? results[0] : { files: results }));
   else for (const r of results) printResult(r);
   return results.some((r) => r.rerun === "diverged" || r.digestMismatch !== null) ? 1 : 0;
@@ -56,30 +57,55 @@ function readHeader(f: string): TraceHeader {
   return readTraceHeader(f);
 }
 
+/**
+ * Re-records each trace from its header. Every header is read and its
+ * scenario (built-in, or the user's module) and configuration checked before
+ * any file is touched; each new trace is written beside the old one and
+ * renamed over it only when whole, so a refused, failed or killed update
+ * leaves the old trace as it was.
+ */
 async function update(files: string[], json: boolean): Promise<number> {
-  const out = [];
+  const plans = [];
   for (const f of files) {
     const h = readHeader(f);
-    const { loaded, notices } = await prepareReplay(h); // refuses a bad configuration before touching the file
+    const { loaded, notices } = await prepareReplay(h); // ConfigError (exit 2) before touching any file
     for (const n of notices) console.error(`lockstep: ${f}: ${n}`);
+    plans.push({ file: f, h, loaded });
+  }
+  const out = [];
+  for (const { file, h, loaded } of plans) {
     const s = recordRun({
       scenario: loaded.scenario,
       module: loaded.module,
       seed: h.seed,
       overrides: {},
       config: { ...h.config },
-      out: f,
+      out: file,
     });
-    out.push({ file: f, events: s.events, traceBytes: s.traceBytes });
+    out.push({ file, events: s.events, traceBytes: s.traceBytes });
   }
   if (json) console.log(JSON.stringify(out.length === 1 ? out[0] : { files: out }));
   else for (const o of out) console.log(`${o.file}: re-recorded, ${o.events} events, ${o.traceBytes} bytes`);
   return 0;
 }
 
+/**
+ * `--at N`: the state after event N (events 0..N applied), the same meaning
+ * as the viewer API's `state?at=N`. N past the last event is refused.
+ */
 function printAt(files: string[], at: number, json: boolean): number {
   if (files.length !== 1) throw new UsageError("--at takes exactly one trace file");
-  const s = stateAt(files[0], at);
+  const r = TraceReader.open(files[0]);
+  let count: number;
+  try {
+    count = r.eventCount ?? r.scan();
+  } finally {
+    r.close();
+  }
+  if (at >= count) {
+    throw new UsageError(`--at ${at} is past the last event of ${files[0]} (${count - 1}; events count from 0)`);
+  }
+  const s = { at, ...stateAt(files[0], at + 1) }; // the viewer API's shape
   if (json) console.log(JSON.stringify(s));
   else console.log(stateText(s));
   return 0;
@@ -88,7 +114,7 @@ function printAt(files: string[], at: number, json: boolean): number {
 /** The state as readable text. */
 export function stateText(s: StateJson): string {
   const name = (id: number) => s.threads[id - 1]?.name ?? (id === 0 ? "idle" : `#${id}`);
-  const lines = [`state after ${s.index} events, t=${s.tNs} ns`];
+  const lines = [`state after event ${s.index - 1} (${s.index} events applied), t=${s.tNs} ns`];
   for (const c of s.cpus) {
     lines.push(`cpu${c.id}: running ${name(c.current)}; run queue: ${c.runQueue.map(name).join(", ") || "-"}`);
   }
@@ -125,4 +151,5 @@ function printResult(r: ReplayResult): void {
   for (const b of d.before) console.log(`    before:   ${JSON.stringify(b)}`);
   console.log(`    recorded: ${JSON.stringify(d.recorded)}`);
   console.log(`    produced: ${JSON.stringify(d.produced)}`);
+  console.log(`  view it: ${viewerLink(r.file, d.event)}`);
 }

@@ -9,7 +9,6 @@
  * without, and with `--json` `{ "sweep": key, "points": [{ "value", "runs" }] }`.
  * @module
  */
-import { dirname } from "node:path";
 import type { EventRecord } from "../core/event.ts";
 import type { DecisionFeed } from "../core/machine.ts";
 import type { Config } from "../core/config.ts";
@@ -22,6 +21,7 @@ import { TraceWriter } from "../recorder/writer.ts";
 import { TOOL } from "../core/version.ts";
 import { intFlag, parse, setFlags, stderrIsTty, UsageError } from "./_args.ts";
 import { printCompare, printSummary, type Summary } from "./_summary.ts";
+import { checkOutDir, checkOutFile, writeAtomically } from "./_files.ts";
 
 /** Options of one recorded run. */
 export interface RecordOptions {
@@ -40,16 +40,26 @@ export interface RecordOptions {
   decisions?: DecisionFeed;
 }
 
-/** Runs a scenario into a trace file and returns its summary. */
+/**
+ * Runs a scenario into a trace file and returns its summary. The trace is
+ * written beside `out` and renamed over it only when the run completed, so a
+ * failed or killed run leaves an existing `out` as it was.
+ */
 export function recordRun(o: RecordOptions): Summary {
   const scenario = typeof o.scenario === "string" ? findScenario(o.scenario) : o.scenario;
   const config = o.config !== undefined
     ? checkScenarioConfig(scenario, o.config).config
     : resolveScenarioConfig(scenario, o.overrides);
+  if (o.out === null) return recordInto(null, o, scenario, config);
+  const target = o.out;
+  return writeAtomically(target, (path) => ({ ...recordInto(path, o, scenario, config), out: target }));
+}
+
+/** One run into the trace file at `path` (null: no writer, `run --no-trace`). */
+function recordInto(path: string | null, o: RecordOptions, scenario: Scenario, config: Config): Summary {
   let writer: TraceWriter | undefined;
-  if (o.out !== null) {
-    Deno.mkdirSync(dirname(o.out), { recursive: true });
-    writer = TraceWriter.create(o.out, {
+  if (path !== null) {
+    writer = TraceWriter.create(path, {
       tool: TOOL,
       scenario: scenario.name,
       seed: o.seed,
@@ -127,6 +137,9 @@ export async function cmdRun(args: string[]): Promise<number> {
     throw new UsageError("--no-trace does not combine with --compare or --sweep");
   }
   const outDir = values.out as string | undefined;
+  if ((values.sweep !== undefined || values.compare !== undefined) && outDir !== undefined) {
+    checkOutDir("--out", outDir);
+  }
   if (values.sweep !== undefined) {
     const compare = values.compare !== undefined ? keyValues("compare", String(values.compare)) : null;
     return runSweep(loaded, seed, overrides, keyValues("sweep", String(values.sweep)), compare, json, progress, outDir);
@@ -139,6 +152,7 @@ export async function cmdRun(args: string[]): Promise<number> {
     return runs.some((r) => r.violations.length > 0) ? 1 : 0;
   }
   const out = noTrace ? null : (values.out as string | undefined) ?? `runs/${name}-${seed}.lstrace`;
+  if (out !== null) checkOutFile("--out", out);
   const s = recordRun({ scenario: loaded.scenario, module: loaded.module, seed, overrides, out, progress });
   if (json) console.log(JSON.stringify(s));
   else printSummary(s);

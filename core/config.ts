@@ -77,6 +77,12 @@ export const MACHINE_KEYS: KeySet = {
     max: 1e9,
   },
   "sched.quantumNs": { default: 100_000, doc: "round-robin quantum among equal priorities", min: 1000, max: 1e12 },
+  "sched.kpreempt": {
+    default: "on",
+    doc: "kernel preemption of kernel threads: on (NetBSD, Linux PREEMPT: the quantum and higher priorities " +
+      "preempt) or off (OpenBSD: the quantum only sets SPCF_SHOULDYIELD; they switch at sleep, yield, sched_pause)",
+    choices: ["on", "off"],
+  },
   "checkpoint.every": { default: 65536, doc: "events between state checkpoints", min: 16, max: 1e9 },
   "clock.hz": { default: 100, doc: "hardclock frequency; timeouts fire on tick boundaries", min: 1, max: 100000 },
   "detect.starvationNs": {
@@ -124,13 +130,15 @@ export function resolveConfig(sets: KeySet[], overrides: Record<string, string>,
   return out;
 }
 
+/** An optional minus sign and decimal digits, nothing else. */
+const DECIMAL_INTEGER = /^-?[0-9]+$/;
+
 function parseValue(key: string, def: KeyDef, text: string): ConfigValue {
   let v: ConfigValue;
   if (typeof def.default === "number") {
-    const n = Number(text.replaceAll("_", ""));
-    if (text.trim() === "" || !Number.isFinite(n) || !Number.isInteger(n)) {
-      throw new ConfigError(`${key}: '${text}' is not an integer`);
-    }
+    // Decimal digits only: Number() would also take "0x2", "1e3", " 4" and "" (as 0).
+    const n = DECIMAL_INTEGER.test(text) ? Number(text) : NaN;
+    if (!Number.isSafeInteger(n)) throw new ConfigError(`${key}: '${text}' is not a decimal integer`);
     if (def.min !== undefined && n < def.min) throw new ConfigError(`${key}: ${n} is below ${def.min}`);
     if (def.max !== undefined && n > def.max) throw new ConfigError(`${key}: ${n} is above ${def.max}`);
     v = n;

@@ -6,7 +6,11 @@
  * pending on the current CPU (a no-op when already pending) and queues it
  * FIFO at its level; the level's thread preempts lower levels and threads.
  * A hard interrupt preempts everything except code holding a spin mutex at
- * ipl "high". Reference section 4.
+ * ipl "high". Its handler runs on the interrupt thread only for the trace's
+ * sake: entering and leaving it is no context switch (the scheduler parks
+ * the interrupted thread on its CPU, charges no ctxSwitch and no sleep;
+ * intrEntry covers entry and exit), as both BSDs run handlers on the
+ * interrupted context (sched.ts, intrEnter/intrReturn). Reference section 4.
  *
  * Also the idle waits: a service thread (or task queue worker) asleep on its
  * work channel is not stuck, so it does not count toward a deadlock.

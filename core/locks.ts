@@ -108,6 +108,11 @@ export class Locks {
       mode = MODE.shared;
     }
     m.emit(KIND.lockRelease, l.id, mode);
+    // mtx_leave()/rw_exit(): charged to the releasing CPU (the caller's).
+    const cost = l.type === LOCK_TYPE.rwlock ? m.cost.rwExit : m.cost.mtxLeave;
+    const c = m.cpus[th.cpu];
+    c.nowNs += cost;
+    c.busyNs += cost;
     this.#dropHeld(th, l);
     this.#handoff(l);
   }

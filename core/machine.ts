@@ -161,6 +161,15 @@ export class Machine extends MachineBase implements DigestView {
     this.#locks.unlock(l);
   }
 
+  /**
+   * OpenBSD's `curcpu()->ci_schedstate.spc_schedflags & SPCF_SHOULDYIELD`
+   * for the current thread: the test of sched_pause(). Always false under
+   * sched.kpreempt=on.
+   */
+  shouldYield(): boolean {
+    return this.#sched.shouldYield(this.cur);
+  }
+
   /** wakeup(chan): makes every thread sleeping on `chan` runnable. Returns how many. */
   wakeup(chan: KObj): number {
     return this.#sleepq.wakeup(chan, false);

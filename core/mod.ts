@@ -133,4 +133,6 @@ export {
   type RunOutcome,
 } from "./run.ts";
 export * as net from "./net/mod.ts";
+export * as linux from "./linux/mod.ts";
+export * as netbsd from "./netbsd/mod.ts";
 export { TOOL, VERSION } from "./version.ts";

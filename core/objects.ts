@@ -143,6 +143,12 @@ export class Cpu {
   readonly irqq: Irq[] = [];
   /** Its hard interrupt thread, created on first use. */
   intrThread: Thread | null = null;
+  /**
+   * The thread a hard interrupt interrupted: the handler runs on its context
+   * (no switch, not on a run queue, so no other CPU can steal it); it resumes
+   * when the interrupt thread goes back to wait. Null when none.
+   */
+  interrupted: Thread | null = null;
   /** CPU number `id`. */
   constructor(readonly id: number) {}
 }

@@ -13,6 +13,28 @@
  * @module
  */
 
+/**
+ * SplitMix32: a golden-ratio (0x9e3779b9) counter through the MurmurHash3
+ * fmix32 finalizer. Used only to expand a seed into xoshiro128**'s state.
+ */
+export class SplitMix32 {
+  #x: number;
+
+  /** Starts the counter at `x` (taken as 32 bits). */
+  constructor(x: number) {
+    this.#x = x | 0;
+  }
+
+  /** The next unsigned 32-bit output. */
+  next32(): number {
+    this.#x = (this.#x + 0x9e3779b9) | 0;
+    let z = this.#x;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    return (z ^ (z >>> 16)) >>> 0;
+  }
+}
+
 /** A seeded xoshiro128** generator. */
 export class Prng {
   #s0 = 0;
@@ -27,20 +49,29 @@ export class Prng {
     if (!Number.isSafeInteger(seed) || seed < 0) {
       throw new RangeError(`seed must be a non-negative safe integer, got ${seed}`);
     }
-    let x = (seed >>> 0) ^ Math.imul(Math.floor(seed / 0x100000000) >>> 0, 0x9e3779b9) ^ Math.imul(stream, 0x632be5ab);
-    const next = (): number => {
-      // SplitMix32 (Vigna): decorrelates nearby seeds.
-      x = (x + 0x9e3779b9) | 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.#s0 = next();
-    this.#s1 = next();
-    this.#s2 = next();
-    this.#s3 = next();
+    // SplitMix32 decorrelates nearby seeds.
+    const sm = new SplitMix32(
+      (seed >>> 0) ^ Math.imul(Math.floor(seed / 0x100000000) >>> 0, 0x9e3779b9) ^ Math.imul(stream, 0x632be5ab),
+    );
+    this.#s0 = sm.next32();
+    this.#s1 = sm.next32();
+    this.#s2 = sm.next32();
+    this.#s3 = sm.next32();
     if ((this.#s0 | this.#s1 | this.#s2 | this.#s3) === 0) this.#s0 = 1;
+  }
+
+  /**
+   * A generator in the given xoshiro128** state (not all zero), for
+   * known-answer tests against the reference implementation.
+   */
+  static fromState(s0: number, s1: number, s2: number, s3: number): Prng {
+    if (((s0 | s1 | s2 | s3) >>> 0) === 0) throw new RangeError("xoshiro128** state must not be all zero");
+    const p = new Prng(0);
+    p.#s0 = s0 | 0;
+    p.#s1 = s1 | 0;
+    p.#s2 = s2 | 0;
+    p.#s3 = s3 | 0;
+    return p;
   }
 
   /** A uniformly distributed unsigned 32-bit integer. */

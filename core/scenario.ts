@@ -33,6 +33,7 @@ import {
   type Config,
   ConfigError,
   type ConfigValue,
+  COST_KEYS,
   type KeyDef,
   type KeySet,
   MACHINE_KEYS,
@@ -88,7 +89,10 @@ export interface ScenarioSpec<P extends ParamDecls> {
    * (`choices` lists the allowed ones).
    */
   readonly params?: P;
-  /** Machine keys this scenario defaults differently (`cpus`, `sim.durationNs`, `softint.order`, ...). */
+  /**
+   * Machine keys this scenario defaults differently (`cpus`, `sim.durationNs`, `softint.order`, ...),
+   * and cost entries (`cost.ctxSwitch`, ...) when the modelled kernel's figure differs.
+   */
   readonly machine?: Readonly<Record<string, ConfigValue>>;
   /**
    * Builds the workload on a fresh machine, every detector already installed.
@@ -137,7 +141,7 @@ export function defineScenario<const P extends ParamDecls = Record<never, KeyDef
   }
   const machineDefaults: Record<string, ConfigValue> = {};
   for (const [k, v] of Object.entries(spec.machine ?? {})) {
-    const def = MACHINE_KEYS[k];
+    const def = MACHINE_KEYS[k] ?? COST_KEYS[k];
     if (def === undefined) throw new ConfigError(`scenario ${name}: '${k}' is not a machine key`);
     machineDefaults[k] = checkValue(k, def, v);
   }

@@ -42,6 +42,8 @@ export class Scheduler {
   readonly #perturbPpm: number;
   readonly #stallNs: number;
   readonly #quantumNs: number;
+  /** sched.kpreempt=off: kernel threads are not preempted (OpenBSD). */
+  readonly #noKpreempt: boolean;
   readonly #pctPoints: number[] = [];
 
   /** The scheduler of `m`, following `feed` when given (re-execution). */
@@ -54,6 +56,7 @@ export class Scheduler {
     this.#perturbPpm = configNum(cfg, "sched.perturbPpm");
     this.#stallNs = configNum(cfg, "sched.stallNs");
     this.#quantumNs = configNum(cfg, "sched.quantumNs");
+    this.#noKpreempt = String(cfg["sched.kpreempt"] ?? "on") === "off";
     if (this.#strategy === STRATEGY_PCT) {
       this.#drawPctPoints(configNum(cfg, "sched.pctDepth"), configNum(cfg, "sched.pctSteps"));
     }
@@ -157,19 +160,49 @@ export class Scheduler {
       }
     }
     if (this.#strategy !== 0 && th.spinHeld === 0 && this.#perturb(c, th)) return null;
-    if (c.nowNs - th.sliceStartNs >= this.#quantumNs && th.spinHeld === 0 && this.hasPeer(c, th)) {
+    if (
+      c.nowNs - th.sliceStartNs >= this.#quantumNs && th.spinHeld === 0 && !this.#kernelOnly(th) &&
+      this.hasPeer(c, th)
+    ) {
       this.switchTo(c, R.quantum);
       return null;
     }
     return th;
   }
 
-  /** Effect yield: charges the yield and switches when a peer of equal or higher priority waits. */
+  /**
+   * OpenBSD's SPCF_SHOULDYIELD on `th`'s CPU (sched.kpreempt=off).
+   * roundrobin() (sys/kern/sched_bsd.c 1.70) runs every quantum on each CPU:
+   * the first tick after a switch sets SPCF_SEENRR, a second one without a
+   * switch in between sets SPCF_SHOULDYIELD; mi_switch() clears both. The
+   * ticks fall on multiples of sched.quantumNs, so the flag is up once two
+   * tick boundaries passed since the thread was switched in (or yielded).
+   * Always false under sched.kpreempt=on (the quantum preempts instead).
+   */
+  shouldYield(th: Thread): boolean {
+    if (!this.#noKpreempt) return false;
+    const c = this.#m.cpus[th.cpu];
+    const q = this.#quantumNs;
+    return Math.floor(c.nowNs / q) - Math.floor(th.sliceStartNs / q) >= 2;
+  }
+
+  /** A kernel thread under sched.kpreempt=off: switches only at sleep, yield or sched_pause. */
+  #kernelOnly(th: Thread): boolean {
+    return this.#noKpreempt && th.kind === THREAD_KIND.kthread;
+  }
+
+  /**
+   * Effect yield: charges the yield and switches when a peer of equal or
+   * higher priority waits. Under sched.kpreempt=off it is OpenBSD's
+   * yield(): mi_switch() even when the thread picks itself again, so its
+   * slice (and SPCF_SHOULDYIELD) starts over.
+   */
   yield(c: Cpu, th: Thread): void {
     const cost = this.#m.cost.yield;
     c.nowNs += cost;
     c.busyNs += cost;
     if (this.hasPeer(c, th)) this.switchTo(c, R.yield);
+    else if (this.#noKpreempt) th.sliceStartNs = c.nowNs;
   }
 
   /** The running thread's code returned. A thread that exits holding locks is a bug. */
@@ -207,7 +240,19 @@ export class Scheduler {
 
   #preemptible(c: Cpu, th: Thread): boolean {
     const best = c.rq.length > 0 ? c.rq[0] : null;
-    return best !== null && best.prio > th.prio && best.prio > th.iplPrio;
+    return best !== null && this.#mayPreempt(th, best);
+  }
+
+  /**
+   * `by` may preempt the running `th`: a higher priority above th's IPL, and
+   * under sched.kpreempt=off a kernel thread gives way only to
+   * interrupt-level work (softint and interrupt threads): OpenBSD has no
+   * kernel preemption, need_resched() takes effect at userret(), which a
+   * kernel thread never reaches.
+   */
+  #mayPreempt(th: Thread, by: Thread): boolean {
+    if (by.prio <= th.prio || by.prio <= th.iplPrio) return false;
+    return !this.#kernelOnly(th) || by.kind === THREAD_KIND.softint || by.kind === THREAD_KIND.intr;
   }
 
   /** A thread of equal or higher priority waits on `c`'s run queue. */
@@ -223,7 +268,11 @@ export class Scheduler {
   switchTo(c: Cpu, reason: number): void {
     const m = this.#m;
     const prev = c.cur;
+    if (prev !== null && prev.kind === THREAD_KIND.intr && prev.state !== TS.running && c.interrupted !== null) {
+      if (this.#intrReturn(c, prev, reason)) return;
+    }
     const next: Thread | null = c.rq.length > 0 ? c.rq.shift() as Thread : this.#steal(c);
+    if (next !== null && next.kind === THREAD_KIND.intr) return this.#intrEnter(c, prev, next, reason);
     if (prev !== null && prev.state === TS.running) {
       if (next === null) return; // nothing else to run: keep going
       prev.state = TS.runnable;
@@ -242,6 +291,54 @@ export class Scheduler {
     c.switches++;
     c.nowNs += m.cost.ctxSwitch;
     c.busyNs += m.cost.ctxSwitch;
+  }
+
+  /**
+   * Hard interrupt entry, as in both BSDs: the handler runs on the
+   * interrupted context (OpenBSD amd64 vector.S Xintr_*, NetBSD's
+   * interrupt stubs). The interrupted thread is not requeued, so no other
+   * CPU can steal it, and no context switch is charged: `intrEntry`, spent
+   * by the interrupt thread, covers entry and exit. The `switch` event stays
+   * so the trace shows what occupies the CPU.
+   */
+  #intrEnter(c: Cpu, prev: Thread | null, next: Thread, reason: number): void {
+    const m = this.#m;
+    if (prev !== null && prev.state === TS.running) {
+      if (c.interrupted !== null) throw new Error(`nested interrupt entry on cpu ${c.id}`);
+      prev.state = TS.runnable;
+      c.interrupted = prev;
+    }
+    c.cur = next;
+    m.curThread = prev ?? next;
+    m.emit(KIND.switch, prev === null ? 0 : prev.id, next.id, prev === null ? R.idle : reason);
+    next.state = TS.running;
+    next.cpu = c.id;
+    next.sliceStartNs = c.nowNs;
+    m.curThread = next;
+  }
+
+  /**
+   * Hard interrupt return (the interrupt thread waits again): the interrupted
+   * thread resumes without a switch, its slice going on, unless work the
+   * handler made runnable may preempt it (a softint, as NetBSD's
+   * softint_schedule() dispatches on interrupt return and OpenBSD's splx()
+   * runs soft interrupts): then it is requeued at the head as a preempted
+   * thread and the normal switch follows. True when it resumed.
+   */
+  #intrReturn(c: Cpu, intr: Thread, reason: number): boolean {
+    const m = this.#m;
+    const th = c.interrupted as Thread;
+    c.interrupted = null;
+    if (c.rq.length > 0 && this.#mayPreempt(th, c.rq[0])) {
+      this.enqueue(c, th, true);
+      return false;
+    }
+    c.cur = th;
+    m.curThread = intr;
+    m.emit(KIND.switch, intr.id, th.id, reason);
+    th.state = TS.running;
+    m.curThread = th;
+    return true;
   }
 
   /** Takes a runnable migratable thread from the busiest other CPU. */
@@ -274,7 +371,7 @@ export class Scheduler {
   /** A thread became runnable on `c`: wake the CPU if idle, or ask for preemption. */
   kick(c: Cpu, th: Thread): void {
     if (c.cur === null) return this.#wakeCpu(c);
-    if (th.prio > c.cur.prio) c.needResched = true;
+    if (this.#noKpreempt ? this.#mayPreempt(c.cur, th) : th.prio > c.cur.prio) c.needResched = true;
     else this.#offerToIdle(th);
   }
 

@@ -12,7 +12,7 @@ import { removeAt } from "./_array.ts";
 import type { DeadlockCheck } from "./deadlock.ts";
 import type { Locks } from "./locks.ts";
 import { EWOULDBLOCK, type MachineBase } from "./machine_base.ts";
-import { type Cpu, type KObj, type Lock, LOCK_TYPE, type Thread, TS } from "./objects.ts";
+import { type Cpu, type KObj, type Lock, LOCK_TYPE, type Thread, THREAD_KIND, TS } from "./objects.ts";
 import { BLOCK_WHY, KIND, SWITCH_REASON } from "./schema.ts";
 import type { Scheduler } from "./sched.ts";
 import type { SleepTimeoutTarget, Timers } from "./timers.ts";
@@ -63,8 +63,12 @@ export class SleepQueues implements SleepTimeoutTarget {
     if (interlock !== null) this.#locks.unlock(interlock);
     if (th.waitFor.length > 0) this.#deadlock.check(th);
     if (timeoutNs > 0) this.#timers.armSleep(m.nowNs + timeoutNs, th, th.sleepGen);
-    c.nowNs += m.cost.sleep;
-    c.busyNs += m.cost.sleep;
+    if (th.kind !== THREAD_KIND.intr) {
+      // An interrupt thread waiting again is the interrupt's return, which
+      // intrEntry covers (the handler ran on the interrupted context).
+      c.nowNs += m.cost.sleep;
+      c.busyNs += m.cost.sleep;
+    }
     this.#sched.switchTo(c, SWITCH_REASON.block);
   }
 

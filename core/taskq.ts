@@ -193,6 +193,10 @@ function* taskqThread(m: Machine, tq: Taskq): KCode {
     yield* fn(arg);
     for (const f of m.hooks.witnessUnlock.list) f(tq.pseudo); // WITNESS_UNLOCK
     m.emit(KIND.taskDone, tq.id, next.id);
+    // sched_pause(yield) (kern_task.c 1.36): OpenBSD kernel threads are not
+    // preempted; a busy worker gives way after a task once roundrobin() set
+    // SPCF_SHOULDYIELD.
+    if (m.shouldYield()) yield m.yieldCpu();
   }
 }
 

@@ -38,6 +38,9 @@ export const barrierNetlock: Scenario = {
     "bnl.processNs": { default: 2000, doc: "ifiq_process time per batch under NET_LOCK_SHARED", min: 0, max: 1e9 },
     "bnl.detachAtNs": { default: 20_000, doc: "when the ifconfig thread detaches the interface", min: 0, max: 1e12 },
   },
+  // sched.kpreempt stays on: em0_intr stands for the device's interrupts as a
+  // busy kernel thread, which without preemption would hold CPU 0 and keep
+  // softnet0 from ever draining before the detach (every seed deadlocks).
   machineDefaults: { cpus: 2, "sim.durationNs": 2_000_000 },
   setup(m: Machine, cfg: Config) {
     const netlock = m.newLock("netlock", "rwlock");

@@ -50,7 +50,7 @@ export const taskqBarrierSelf: Scenario = {
   params: {
     "tqself.nthreads": { default: 1, doc: "worker threads of the queue", min: 1, max: 16 },
   },
-  machineDefaults: { cpus: 2, "sim.durationNs": 1_000_000 },
+  machineDefaults: { cpus: 2, "sim.durationNs": 1_000_000, "sched.kpreempt": "off" }, // OpenBSD
   setup(m: Machine, cfg: Config) {
     const tq = taskqCreate(m, "drmtq", Number(cfg["tqself.nthreads"]));
     let returned = 0;

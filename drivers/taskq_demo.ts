@@ -24,6 +24,9 @@ export const taskqDemo: Scenario = {
     "demo.gapNs": { default: 20000, doc: "producer think time between task_add calls", min: 1, max: 1e9 },
     "demo.periodNs": { default: 5_000_000, doc: "period of the timeout that adds a task", min: 1000, max: 1e12 },
   },
+  // sched.kpreempt stays on: the producers spend their think time busy, as
+  // stand-ins for processes preempted at userret(); kernel threads that never
+  // sleep would, without preemption, keep the worker off every CPU.
   machineDefaults: { "sim.durationNs": 30_000_000 },
   setup(m: Machine, cfg: Config) {
     const n = Number(cfg["demo.producers"]);

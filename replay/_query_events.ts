@@ -8,7 +8,7 @@
 import type { EventRecord } from "../core/event.ts";
 import { KIND, KIND_ID_MAX, kindDefOrNull, KINDS } from "../core/schema.ts";
 import { eventToJson } from "../format/json.ts";
-import type { RunIndex } from "./_query_index.ts";
+import { CHUNK_EVENTS, KIND_WORDS, type RunIndex } from "./_query_index.ts";
 import type { TraceReader } from "./reader.ts";
 
 /** Largest page. */
@@ -99,15 +99,39 @@ export function queryEvents(
   const events: Record<string, unknown>[] = [];
   let scanned = 0;
   let next: number | null = null;
-  if (from < ix.events) {
-    for (const e of reader.events(from)) {
+  const mask = kindMask(filter);
+  const chunks = ix.chunkT.length;
+  let at = from;
+  while (at < ix.events && next === null) {
+    // Chunks without any wanted kind are skipped whole (the index knows each chunk's kinds).
+    let c = Math.floor(at / CHUNK_EVENTS);
+    while (mask && c < chunks && !hasAny(ix.chunkKinds, c, mask)) c++;
+    if (c >= chunks) break;
+    at = Math.max(at, c * CHUNK_EVENTS);
+    const end = Math.min(ix.events, mask ? (c + 1) * CHUNK_EVENTS : ix.events);
+    for (const e of reader.events(at)) {
       if (scanned >= EVENTS_SCAN_MAX || events.length >= limit) {
         next = e.index;
         break;
       }
+      if (e.index >= end) break;
       scanned++;
       if (matches(e, filter)) events.push(eventJson(e, reader, ix));
     }
+    at = end;
   }
   return { from, limit, next, scanned, events };
+}
+
+/** The kind filter as chunk bit words, or undefined without one. */
+function kindMask(f: EventFilter): Uint32Array | undefined {
+  if (!f.kinds) return undefined;
+  const m = new Uint32Array(KIND_WORDS);
+  for (const k of f.kinds) m[k >>> 5] |= 1 << (k & 31);
+  return m;
+}
+
+function hasAny(bits: Uint32Array, chunk: number, mask: Uint32Array): boolean {
+  for (let w = 0; w < KIND_WORDS; w++) if (bits[chunk * KIND_WORDS + w] & mask[w]) return true;
+  return false;
 }

@@ -13,10 +13,16 @@ import { ENUMS, FIELDS_MAX, KIND, KIND_ID_MAX } from "../core/schema.ts";
 import type { TraceHeader } from "../format/format.ts";
 import { BlockCursor } from "./_blocks.ts";
 import type { DecodedBlock } from "../format/decode.ts";
+import { LockTrack } from "./_query_locks.ts";
+import { Occupancy, pyramid } from "./_query_grid.ts";
+
+export { type CellSum, coarsen, Occupancy, sumCells } from "./_query_grid.ts";
 import type { TraceReader } from "./reader.ts";
 
 /** Events between two per-CPU snapshots; an exact timeline window replays at most this many extra events. */
 export const CHUNK_EVENTS = 4096;
+/** 32-bit words per chunk in `chunkKinds`. */
+export const KIND_WORDS: number = Math.ceil((KIND_ID_MAX + 1) / 32);
 /** Target events per grid cell: the grid stays about 1/64 of the event count. */
 const EVENTS_PER_CELL = 64;
 /** Most grid cells over all CPUs (bounds the index at ~14 bytes a cell). */
@@ -47,156 +53,6 @@ export interface ViolationInfo {
   message: string;
 }
 
-/**
- * Per-CPU occupancy over a grid of equal time cells: for each (cell, cpu),
- * the thread that ran longest (0 when only idle, -1 no data), the share of the cell
- * spent non-idle (per mille) and the first noted event (a switch) on that
- * CPU in the cell.
- * Spans are added in time order per CPU; only one cell per CPU is open.
- */
-export class Occupancy {
-  readonly act: Int32Array;
-  readonly busy: Uint16Array;
-  readonly firstEv: Float64Array;
-  readonly #open: Int32Array;
-  readonly #acts: number[][];
-  readonly #ns: number[][];
-
-  constructor(readonly cpus: number, readonly cells: number, readonly cellNs: number, readonly t0: number) {
-    this.act = new Int32Array(cells * cpus).fill(-1);
-    this.busy = new Uint16Array(cells * cpus);
-    this.firstEv = new Float64Array(cells * cpus).fill(-1);
-    this.#open = new Int32Array(cpus).fill(-1);
-    this.#acts = Array.from({ length: cpus }, () => []);
-    this.#ns = Array.from({ length: cpus }, () => []);
-  }
-
-  /** The cell holding time `t` (clamped to the grid). */
-  cellOf(t: number): number {
-    const c = Math.floor((t - this.t0) / this.cellNs);
-    return c < 0 ? 0 : c >= this.cells ? this.cells - 1 : c;
-  }
-
-  /** Notes event `index` on `cpu` at `t` (keeps the first per cell). */
-  noteEvent(cpu: number, t: number, index: number): void {
-    const at = this.cellOf(t) * this.cpus + cpu;
-    if (this.firstEv[at] < 0) this.firstEv[at] = index;
-  }
-
-  /** Attributes [ta, tb) on `cpu` to `thread`. */
-  add(cpu: number, thread: number, ta: number, tb: number): void {
-    const end = Math.min(tb, this.t0 + this.cells * this.cellNs);
-    let t = Math.max(ta, this.t0);
-    let cell = this.cellOf(t);
-    while (t < end) {
-      const cellEnd = this.t0 + (cell + 1) * this.cellNs;
-      const seg = Math.min(end, cellEnd) - t;
-      this.#put(cpu, cell, thread, seg);
-      t += seg;
-      cell++;
-    }
-  }
-
-  /** Closes every open cell; call once after the last `add`. */
-  finish(): void {
-    for (let c = 0; c < this.cpus; c++) this.#flush(c);
-  }
-
-  #put(cpu: number, cell: number, thread: number, ns: number): void {
-    if (this.#open[cpu] !== cell) {
-      this.#flush(cpu);
-      this.#open[cpu] = cell;
-    }
-    const acts = this.#acts[cpu];
-    const k = acts.indexOf(thread);
-    if (k >= 0) this.#ns[cpu][k] += ns;
-    else {
-      acts.push(thread);
-      this.#ns[cpu].push(ns);
-    }
-  }
-
-  #flush(cpu: number): void {
-    const cell = this.#open[cpu];
-    if (cell < 0) return;
-    const acts = this.#acts[cpu];
-    const ns = this.#ns[cpu];
-    let best = 0, bestNs = -1, busyNs = 0;
-    // The thread that ran longest, not idle: short bursts between idle gaps
-    // would otherwise vanish at every zoom but the deepest; `busy` says how
-    // much of the cell it filled.
-    for (let k = 0; k < acts.length; k++) {
-      if (acts[k] === 0) continue;
-      if (ns[k] > bestNs) [best, bestNs] = [acts[k], ns[k]];
-      busyNs += ns[k];
-    }
-    const at = cell * this.cpus + cpu;
-    this.act[at] = best;
-    this.busy[at] = Math.min(1000, Math.round(busyNs / this.cellNs * 1000));
-    acts.length = 0;
-    ns.length = 0;
-    this.#open[cpu] = -1;
-  }
-}
-
-/** What a range of cells of one CPU adds up to. */
-export interface CellSum {
-  /** The thread with the most busy time (0 only idle, -1 no data). */
-  act: number;
-  /** Mean busy share, per mille. */
-  busy: number;
-  /** First noted event, or -1. */
-  ev: number;
-}
-
-/** Sums cells [c0, c1] of `cpu`; `tally` is scratch space, cleared here. */
-export function sumCells(g: Occupancy, cpu: number, c0: number, c1: number, tally: Map<number, number>): CellSum {
-  tally.clear();
-  let busySum = 0, n = 0, ev = -1;
-  for (let c = c0; c <= c1; c++) {
-    const at = c * g.cpus + cpu;
-    const act = g.act[at];
-    if (act < 0) continue;
-    // Weighted by busy time, so idle cells (act 0, busy 0) never win.
-    tally.set(act, (tally.get(act) ?? 0) + g.busy[at]);
-    busySum += g.busy[at];
-    n++;
-    if (ev < 0) ev = g.firstEv[at];
-  }
-  let act = n > 0 ? 0 : -1, best = 0;
-  for (const [th, w] of tally) if (th !== 0 && w > best) [act, best] = [th, w];
-  return { act, busy: n > 0 ? busySum / n : 0, ev };
-}
-
-/** A grid `factor` times coarser, so wide timeline windows read few cells. */
-export function coarsen(g: Occupancy, factor: number): Occupancy {
-  const cells = Math.ceil(g.cells / factor);
-  const out = new Occupancy(g.cpus, cells, g.cellNs * factor, g.t0);
-  const tally = new Map<number, number>();
-  for (let cpu = 0; cpu < g.cpus; cpu++) {
-    for (let c = 0; c < cells; c++) {
-      const s = sumCells(g, cpu, c * factor, Math.min(g.cells, (c + 1) * factor) - 1, tally);
-      const at = c * g.cpus + cpu;
-      out.act[at] = s.act;
-      out.busy[at] = Math.round(s.busy);
-      out.firstEv[at] = s.ev;
-    }
-  }
-  return out;
-}
-
-/** Cells merged per level of the grid pyramid. */
-const LEVEL_FACTOR = 16;
-
-/** The grid and coarser copies of it, finest first, down to about a thousand cells. */
-function pyramid(g: Occupancy): Occupancy[] {
-  const levels = [g];
-  while (levels[levels.length - 1].cells > 1000 * LEVEL_FACTOR) {
-    levels.push(coarsen(levels[levels.length - 1], LEVEL_FACTOR));
-  }
-  return levels;
-}
-
 /** Everything the queries know about one run without reading it again. */
 export interface RunIndex {
   readonly header: TraceHeader;
@@ -214,6 +70,21 @@ export interface RunIndex {
   readonly chunkT: Float64Array;
   /** Thread running on each CPU just before event k * CHUNK_EVENTS (cpus per chunk). */
   readonly chunkCur: Int32Array;
+  /** Lock waits and holds open just before event k * CHUNK_EVENTS: entries [chunkLockAt[k], chunkLockAt[k+1]) of `chunkLocks`. */
+  readonly chunkLockAt: Float64Array;
+  /** Flat open-lock entries (see `_query_locks.ts` LOCK_ENTRY). */
+  readonly chunkLocks: Float64Array;
+  /** Kinds present in each chunk: KIND_WORDS bits-words per chunk, bit k set when kind k occurs (filtered paging skips the rest). */
+  readonly chunkKinds: Uint32Array;
+  /** Soft interrupts pending on each CPU just before event k * CHUNK_EVENTS (cpus per chunk). */
+  readonly chunkSoftint: Int32Array;
+  /** Switches to a thread (not to idle): the CLI's `contextSwitches`. */
+  readonly switches: number;
+  /** `wake` events, and those onto another CPU than the waker's: the CLI's `wakeups` and `crossCpuWakeups`. */
+  readonly wakeups: number;
+  readonly crossCpuWakeups: number;
+  /** `lock-wait` events per lock id (the CLI's `lockContention` sums them per class). */
+  readonly lockWaitsById: Map<number, number>;
   readonly kindCounts: Float64Array;
   readonly busyNs: Float64Array;
   readonly threads: Map<number, ThreadInfo>;
@@ -231,6 +102,12 @@ interface Pass {
   lastT: Float64Array;
   chunkT: number[];
   chunkCur: number[];
+  chunkLockAt: number[];
+  chunkLocks: number[];
+  chunkSoftint: number[];
+  softint: Int32Array;
+  chunkKinds: number[];
+  locks: LockTrack;
   rec: EventRecord;
 }
 
@@ -257,8 +134,17 @@ export function forEachBlock(
  * Builds the index of an open reader (opened with `recover: true`) in one
  * pass. A file without a footer is scanned first to learn its length.
  */
-export function buildIndex(reader: TraceReader, bytes: number): RunIndex {
-  const { events, tFirst, tLast } = extent(reader);
+export function buildIndex(
+  reader: TraceReader,
+  bytes: number,
+  progress?: (done: number, of: number) => void,
+  limit = Infinity,
+): RunIndex {
+  const whole = extent(reader);
+  // A prefix index (a preview while the whole one is built) covers events [0, limit).
+  const events = Math.min(whole.events, limit);
+  const { tFirst } = whole;
+  const tLast = events < whole.events ? reader.readEvent(events - 1)?.tNs ?? tFirst : whole.tLast;
   const cpus = reader.header.cpus;
   const cells = Math.max(1, Math.min(Math.ceil(events / EVENTS_PER_CELL), Math.floor(CELLS_MAX / cpus)));
   const cellNs = Math.max(1, Math.ceil((tLast - tFirst + 1) / cells));
@@ -269,9 +155,25 @@ export function buildIndex(reader: TraceReader, bytes: number): RunIndex {
     lastT: new Float64Array(cpus).fill(tFirst),
     chunkT: [],
     chunkCur: [],
+    chunkLockAt: [],
+    chunkLocks: [],
+    chunkSoftint: [],
+    softint: new Int32Array(cpus),
+    chunkKinds: [],
+    locks: new LockTrack(),
     rec: new EventRecord(),
   };
-  if (events > 0) forEachBlock(reader, 0, (d) => visitBlock(ix, pass, d, reader));
+  let reported = 0;
+  if (events > 0) {
+    forEachBlock(reader, 0, (d) => {
+      if (d.firstIndex >= events) return false;
+      visitBlock(ix, pass, d, reader, events - d.firstIndex);
+      const done = d.firstIndex + d.count;
+      if (progress && done - reported >= 1 << 18) progress(reported = done, events);
+      return true;
+    });
+  }
+  pass.chunkLockAt.push(pass.chunkLocks.length);
   for (let c = 0; c < cpus; c++) account(ix, pass, c, tLast);
   grid.finish();
   return {
@@ -280,6 +182,10 @@ export function buildIndex(reader: TraceReader, bytes: number): RunIndex {
     damage: reader.damage?.message,
     chunkT: Float64Array.from(pass.chunkT),
     chunkCur: Int32Array.from(pass.chunkCur),
+    chunkLockAt: Float64Array.from(pass.chunkLockAt),
+    chunkLocks: Float64Array.from(pass.chunkLocks),
+    chunkKinds: Uint32Array.from(pass.chunkKinds),
+    chunkSoftint: Int32Array.from(pass.chunkSoftint),
   };
 }
 
@@ -320,6 +226,10 @@ function newIndex(reader: TraceReader, events: number, bytes: number, grid: Occu
     locks: [] as { id: number; cls: string; type: string }[],
     violations: [] as ViolationInfo[],
     endReason: undefined as string | undefined,
+    switches: 0,
+    wakeups: 0,
+    crossCpuWakeups: 0,
+    lockWaitsById: new Map<number, number>(),
     bytes,
   };
 }
@@ -351,24 +261,43 @@ const NOTED = new Set<number>([
   KIND.objAlloc,
 ]);
 
-function visitBlock(ix: Building, pass: Pass, d: DecodedBlock, strings: TraceReader): boolean {
-  const { kind, tNs, cpu, fields } = d;
+function visitBlock(ix: Building, pass: Pass, d: DecodedBlock, strings: TraceReader, left: number): void {
+  const { kind, tNs, cpu, fields, thread } = d;
   const counts = ix.kindCounts;
   const cpus = ix.cpus;
   let nextChunk = pass.chunkT.length * CHUNK_EVENTS - d.firstIndex;
-  for (let i = 0; i < d.count; i++) {
+  const n = Math.min(d.count, left);
+  for (let i = 0; i < n; i++) {
     if (i === nextChunk) {
       pass.chunkT.push(tNs[i]);
       for (let c = 0; c < cpus; c++) pass.chunkCur.push(pass.cur[c]);
+      pass.chunkLockAt.push(pass.chunkLocks.length);
+      pass.locks.snapshot(pass.chunkLocks);
+      for (let c = 0; c < cpus; c++) pass.chunkSoftint.push(pass.softint[c]);
+      for (let w = 0; w < KIND_WORDS; w++) pass.chunkKinds.push(0);
       nextChunk += CHUNK_EVENTS;
     }
-    const k = kind[i];
+    const k = kind[i], at = i * FIELDS_MAX;
     counts[k]++;
+    pass.chunkKinds[pass.chunkKinds.length - KIND_WORDS + (k >>> 5)] |= 1 << (k & 31);
     if (k === KIND.switch) {
       const c = cpu[i] < cpus ? cpu[i] : 0;
       account(ix, pass, c, tNs[i]);
-      pass.cur[c] = fields[i * FIELDS_MAX + 1];
+      pass.cur[c] = fields[at + 1];
+      if (fields[at + 1] !== 0) ix.switches++;
       ix.grid.noteEvent(c, tNs[i], d.firstIndex + i);
+    } else if (k === KIND.lockWait) {
+      pass.locks.wait(thread[i], fields[at], cpu[i], tNs[i], d.firstIndex + i);
+      ix.lockWaitsById.set(fields[at], (ix.lockWaitsById.get(fields[at]) ?? 0) + 1);
+    } else if (k === KIND.lockAcquire) pass.locks.acquire(fields[at + 2], fields[at], cpu[i], tNs[i], d.firstIndex + i);
+    else if (k === KIND.lockRelease) pass.locks.release(thread[i], fields[at], tNs[i]);
+    else if (k === KIND.softintSchedule || k === KIND.softintRun) {
+      // Pending per CPU: a schedule that queued marks its target CPU, the handler's start clears the mark.
+      const c = k === KIND.softintSchedule ? fields[at + 1] : cpu[i];
+      if (c < cpus) pass.softint[c] = softintPending(pass.softint[c], k, fields[at + 2]);
+    } else if (k === KIND.wake) {
+      ix.wakeups++;
+      if (fields[at + 1] !== cpu[i]) ix.crossCpuWakeups++;
     } else if (NOTED.has(k)) {
       d.fill(i, pass.rec);
       if (k === KIND.violation) noteViolation(ix, pass.rec, strings);
@@ -376,7 +305,6 @@ function visitBlock(ix: Building, pass: Pass, d: DecodedBlock, strings: TraceRea
       else noteNames(ix, pass.rec, strings);
     }
   }
-  return true;
 }
 
 function noteViolation(ix: Building, e: EventRecord, strings: TraceReader): void {
@@ -417,6 +345,15 @@ function noteNames(ix: Building, e: EventRecord, strings: TraceReader): void {
       if (!ix.names.has(f[0])) name(f[0], f[1]);
       break;
   }
+}
+
+/**
+ * Soft interrupts pending on a CPU after a `softint-schedule` (queued 1: one
+ * more; 0: it was already pending) or a `softint-run` (its mark cleared).
+ */
+export function softintPending(was: number, kind: number, queued: number): number {
+  if (kind === KIND.softintSchedule) return queued === 1 ? was + 1 : was;
+  return was > 0 ? was - 1 : 0;
 }
 
 /** Index of the first event at or after `t`: from the chunk times, then a scan of at most one chunk or so. */

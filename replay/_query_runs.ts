@@ -6,13 +6,35 @@
  * @module
  */
 import { sep as SEPARATOR } from "node:path";
-import { buildIndex, type RunIndex } from "./_query_index.ts";
+import type { RunIndex } from "./_query_index.ts";
 import { TraceReader } from "./reader.ts";
 
 /** File extension of traces. */
 export const TRACE_EXT = ".lstrace";
-/** What a run id may look like: a file stem without path syntax (`--compare` names use `=` and `,`). */
-const ID_RE = /^[A-Za-z0-9_][A-Za-z0-9._=,+-]{0,199}$/;
+/** What one segment of a run id may look like: a file or folder name without path syntax (`--compare` names use `=` and `,`). */
+const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._=,+ -]{0,199}$/;
+/** Folder levels searched below the runs folder (runs/explore/<scenario>/ is two). */
+export const RUN_DEPTH_MAX = 4;
+/** Most entries a listing walks, so a huge folder cannot stall the server. */
+const WALK_ENTRIES_MAX = 20_000;
+
+/** Why a name cannot be a run id segment, or undefined when it can. */
+export function nameProblem(name: string): string | undefined {
+  if (name.startsWith(".")) return "the name starts with a dot";
+  if (name.length > 200) return "the name is longer than 200 characters";
+  for (let i = 0; i < name.length; i++) {
+    if (name.charCodeAt(i) < 0x20 || name.charCodeAt(i) === 0x7f) return "the name has control characters";
+  }
+  if (name.endsWith(" ")) return "the name ends with a space";
+  if (!NAME_RE.test(name)) return "the name has characters other than letters, digits, space and ._=,+-";
+  return undefined;
+}
+
+/** A run id: folder segments and a file stem, joined by "/". */
+function idProblem(id: string): boolean {
+  const parts = id.split("/");
+  return parts.length > RUN_DEPTH_MAX + 1 || parts.some((p) => p === "" || p === ".." || nameProblem(p) !== undefined);
+}
 
 /** A run id that does not name a trace in the folder (the caller answers 404, or 400 for a malformed id). */
 export class RunNotFound extends Error {
@@ -24,14 +46,14 @@ export class RunNotFound extends Error {
 
 /**
  * The real path of run `id` in `realDir` (itself a real path). Refuses ids
- * with path syntax, and files whose real path (symlinks resolved) leaves the
- * folder or is not a regular file.
+ * with path syntax (`..`, empty or dot segments, backslashes), and files whose
+ * real path (symlinks resolved) leaves the folder or is not a regular file.
  */
 export function resolveRun(realDir: string, id: string): string {
-  if (!ID_RE.test(id) || id.includes("..")) throw new RunNotFound(true, "malformed run id");
+  if (idProblem(id)) throw new RunNotFound(true, "malformed run id");
   let real: string;
   try {
-    real = Deno.realPathSync(`${realDir}${SEPARATOR}${id}${TRACE_EXT}`);
+    real = Deno.realPathSync(`${realDir}${SEPARATOR}${id.split("/").join(SEPARATOR)}${TRACE_EXT}`);
   } catch {
     throw new RunNotFound(false, `no run '${id}'`);
   }
@@ -41,20 +63,59 @@ export function resolveRun(realDir: string, id: string): string {
   return real;
 }
 
-/** Ids of the traces directly in `realDir`, sorted. */
-export function runIds(realDir: string): string[] {
+/** A trace or folder the listing found but cannot offer, and why. */
+export interface SkippedName {
+  /** Its path relative to the folder, "/"-separated. */
+  path: string;
+  reason: string;
+}
+
+/**
+ * Ids of the traces in `realDir` and its subfolders (up to RUN_DEPTH_MAX
+ * levels; symlinked folders are not followed), sorted; and the traces or
+ * folders whose names cannot be ids, with the reason.
+ */
+export function runIds(realDir: string): { ids: string[]; skipped: SkippedName[] } {
   const ids: string[] = [];
-  for (const entry of Deno.readDirSync(realDir)) {
-    if (!entry.name.endsWith(TRACE_EXT)) continue;
-    const id = entry.name.slice(0, -TRACE_EXT.length);
-    if (ID_RE.test(id) && !id.includes("..")) ids.push(id);
-  }
-  return ids.sort();
+  const skipped: SkippedName[] = [];
+  let seen = 0;
+  const walk = (abs: string, rel: string, depth: number) => {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(abs)];
+    } catch (err) {
+      skipped.push({ path: rel || ".", reason: `cannot read the folder: ${(err as Error).message}` });
+      return;
+    }
+    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      if (++seen > WALK_ENTRIES_MAX) {
+        skipped.push({ path: rel || ".", reason: `listing stopped after ${WALK_ENTRIES_MAX} entries` });
+        return;
+      }
+      const path = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory) {
+        const problem = nameProblem(entry.name);
+        if (problem) skipped.push({ path: `${path}/`, reason: `folder not searched: ${problem}` });
+        else if (depth >= RUN_DEPTH_MAX) skipped.push({ path: `${path}/`, reason: "folder not searched: too deep" });
+        else walk(`${abs}${SEPARATOR}${entry.name}`, path, depth + 1);
+        continue;
+      }
+      if (!entry.name.endsWith(TRACE_EXT)) continue;
+      const stem = entry.name.slice(0, -TRACE_EXT.length);
+      const problem = stem === "" ? "the name is empty" : nameProblem(stem);
+      if (problem) skipped.push({ path, reason: `${problem}; rename it to open it` });
+      else ids.push(rel ? `${rel}/${stem}` : stem);
+    }
+  };
+  walk(realDir, "", 0);
+  return { ids: ids.sort(), skipped };
 }
 
 /** An open run: its reader and (once built) its index. */
 export interface OpenRun {
   readonly path: string;
+  /** File identity when opened: size and modification time. */
+  readonly key: string;
   readonly reader: TraceReader;
   readonly bytes: number;
   index: RunIndex | undefined;
@@ -82,7 +143,13 @@ export class RunCache {
       return have.run;
     }
     have?.run.reader.close();
-    const run: OpenRun = { path, reader: TraceReader.open(path, { recover: true }), bytes: st.size, index: undefined };
+    const run: OpenRun = {
+      path,
+      key,
+      reader: TraceReader.open(path, { recover: true }),
+      bytes: st.size,
+      index: undefined,
+    };
     this.#entries.set(path, { key, run });
     while (this.#entries.size > this.max) {
       const [oldest, e] = this.#entries.entries().next().value as [string, Entry];
@@ -90,13 +157,6 @@ export class RunCache {
       this.#entries.delete(oldest);
     }
     return run;
-  }
-
-  /** The run at `path` with its index built. */
-  indexed(path: string): OpenRun & { index: RunIndex } {
-    const run = this.open(path);
-    run.index ??= buildIndex(run.reader, run.bytes);
-    return run as OpenRun & { index: RunIndex };
   }
 
   /** Closes every reader. */

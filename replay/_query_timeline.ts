@@ -10,6 +10,7 @@
 import { FIELDS_MAX, KIND, KINDS } from "../core/schema.ts";
 import type { DecodedBlock } from "../format/decode.ts";
 import { CHUNK_EVENTS, forEachBlock, Occupancy, type RunIndex, sumCells } from "./_query_index.ts";
+import { LockTrack, type SpanSink } from "./_query_locks.ts";
 import type { TraceReader } from "./reader.ts";
 
 /** Windows holding at most this many events are replayed exactly (~50 ms); wider ones use the grid. */
@@ -21,6 +22,7 @@ const SPANS_MAX = 1000;
 const PACKETS_MAX = 500;
 const HOPS_MAX = 32;
 const VIOLATION_MARKS_MAX = 1000;
+const WAKEUPS_MAX = 1000;
 
 /** A run of buckets on one CPU where the same thread dominated. */
 export interface Slice {
@@ -34,15 +36,21 @@ export interface Slice {
   ev: number;
 }
 
-/** A lock hold or wait of one thread. */
+/**
+ * A lock hold or wait of one thread. `t0` and `ev` are its true start (the
+ * `lock-wait` or `lock-acquire` event), which may lie before the window.
+ */
 export interface LockSpan {
   kind: "hold" | "wait";
   lock: number;
   thread: number;
+  /** CPU the thread ran on when the span began. */
   cpu: number;
   t0: number;
   t1: number;
   ev: number;
+  /** Still open at the window's end (`t1` is the window's end then). */
+  open?: boolean;
 }
 
 /** One packet's steps. */
@@ -50,6 +58,30 @@ export interface PacketHops {
   pkt: number;
   flow: number;
   hops: { tNs: number; cpu: number; kind: string; ev: number }[];
+}
+
+/** A wakeup: `thread` woken at `t0` by code on `cpu0`, next running at `t1` on `cpu1` (-1: not within the window). */
+export interface WakeArrow {
+  thread: number;
+  t0: number;
+  cpu0: number;
+  t1: number;
+  cpu1: number;
+  /** The wake event. */
+  ev: number;
+}
+
+/** A counter track: `points` is flat [t, value, t, value, ...], the value holding until the next point. */
+export interface CounterTrack {
+  name: string;
+  unit: string;
+  points: number[];
+}
+
+/** A thread's runnable and blocked stretches in the window (what it waits on when blocked or spinning). */
+export interface ThreadStates {
+  thread: number;
+  spans: { t0: number; t1: number; state: "runnable" | "blocked"; on: string }[];
 }
 
 /** The timeline response. */
@@ -67,6 +99,12 @@ export interface Timeline {
   locks: Record<string, string>;
   spans: LockSpan[];
   packets: PacketHops[];
+  /** Wakeups in the window (detail windows only). */
+  wakeups: WakeArrow[];
+  /** Counter tracks (detail windows only; filled by the caller, which can rebuild state). */
+  counters: CounterTrack[];
+  /** Per-thread runnable and blocked stretches (detail windows only; filled with the counters). */
+  threadStates: ThreadStates[];
   violations: { index: number; tNs: number; cpu: number; kind: string; message: string }[];
 }
 
@@ -83,7 +121,21 @@ export function timeline(reader: TraceReader, ix: RunIndex, t0: number, t1: numb
   if (!exact) bucketNs = Math.max(bucketNs, ix.grid.cellNs);
   px = Math.max(1, Math.min(px, Math.ceil((t1 - t0) / bucketNs)));
   const detail = events <= DETAIL_EVENTS_MAX;
-  const base = { t0, t1, px, bucketNs, detail, threads: {}, locks: {}, spans: [], packets: [], violations: [] };
+  const base = {
+    t0,
+    t1,
+    px,
+    bucketNs,
+    detail,
+    threads: {},
+    locks: {},
+    spans: [],
+    packets: [],
+    wakeups: [],
+    counters: [],
+    threadStates: [],
+    violations: [],
+  };
   const out: Timeline = exact
     ? { ...base, mode: "exact", ...replayWindow(reader, ix, k0, t0, t1, px, bucketNs, detail) }
     : { ...base, mode: "grid", cpus: fromGrid(ix, t0, px, bucketNs) };
@@ -115,50 +167,36 @@ function chunkAfter(ix: RunIndex, t: number): number {
   return lo;
 }
 
-/** Tracks lock waits and holds by (thread, lock) while replaying a window. */
-class SpanTracker {
+/**
+ * Collects the lock spans that overlap a window: a {@link LockTrack} seeded
+ * with what was open at the replay's starting chunk (the rebuilt lock state
+ * there) and fed every lock event from that chunk on, so spans that began
+ * before the window keep their true start and event.
+ */
+class SpanCollector {
   readonly spans: LockSpan[] = [];
-  /** Open spans by key: start time, start event, cpu. Objects are made only for spans long enough to show. */
-  readonly #open = [new Map<number | string, number[]>(), new Map<number | string, number[]>()];
+  readonly track: LockTrack = new LockTrack();
+  readonly sink: SpanSink;
 
-  /** `minNs`: shorter spans would not show at this zoom and are left out. */
-  constructor(readonly t0: number, readonly minNs: number) {}
-
-  static #key(thread: number, lock: number): number | string {
-    // A number key when both fit in 26 bits (the product stays exact), else a string.
-    return thread < 2 ** 26 && lock < 2 ** 26 ? thread * 2 ** 26 + lock : `${thread}:${lock}`;
+  /** `minNs`: spans with less than this inside the window would not show at this zoom and are left out. */
+  constructor(readonly t0: number, readonly minNs: number) {
+    this.sink = (kind, thread, lock, cpu, s0, ev, s1) => {
+      if (s1 <= s0 || s1 < this.t0 || s1 - Math.max(s0, this.t0) < this.minNs) return;
+      this.spans.push({ kind: kind ? "hold" : "wait", lock, thread, cpu, t0: s0, t1: s1, ev });
+    };
   }
 
-  start(hold: number, lock: number, thread: number, cpu: number, t: number, ev: number): void {
-    this.#open[hold].set(SpanTracker.#key(thread, lock), [t, ev, cpu]);
-  }
-
-  /** Ends a span; one that began before the window starts at the window's start. */
-  end(hold: number, lock: number, thread: number, cpu: number, t: number, ev: number): void {
-    const key = SpanTracker.#key(thread, lock);
-    const s = this.#open[hold].get(key);
-    this.#open[hold].delete(key);
-    const [t0, ev0, cpu0] = s ?? [this.t0, ev, cpu];
-    if (t - t0 >= this.minNs && t > t0) {
-      this.spans.push({ kind: hold ? "hold" : "wait", lock, thread, cpu: cpu0, t0, t1: t, ev: ev0 });
-    }
-  }
-
-  /** Closes what is still open at `t` and keeps the longest spans. */
+  /**
+   * Closes what is still open at `t`, marked `open` and kept however short:
+   * a deadlock's waits begin at the run's last instant and are what matters most.
+   */
   finish(t: number): LockSpan[] {
-    for (const hold of [0, 1]) {
-      for (const [key, [t0, ev, cpu]] of this.#open[hold]) {
-        const [thread, lock] = typeof key === "number"
-          ? [Math.floor(key / 2 ** 26), key % 2 ** 26]
-          : key.split(":").map(Number);
-        if (t - t0 >= this.minNs && t > t0) {
-          this.spans.push({ kind: hold ? "hold" : "wait", lock, thread, cpu, t0, t1: t, ev });
-        }
-      }
-    }
+    this.track.forEachOpen(t, (kind, thread, lock, cpu, s0, ev, s1) => {
+      this.spans.push({ kind: kind ? "hold" : "wait", lock, thread, cpu, t0: s0, t1: s1, ev, open: true });
+    });
     const all = this.spans;
     if (all.length > SPANS_MAX) all.sort((a, b) => (b.t1 - b.t0) - (a.t1 - a.t0)).length = SPANS_MAX;
-    return all.sort((a, b) => a.t0 - b.t0);
+    return all.sort((a, b) => a.t0 - b.t0 || a.ev - b.ev);
   }
 }
 
@@ -180,30 +218,48 @@ function replayWindow(
   const cur = new Int32Array(cpus);
   cur.set(ix.chunkCur.subarray(k0 * cpus, k0 * cpus + cpus));
   const lastT = new Float64Array(cpus).fill(t0);
-  const spans = new SpanTracker(t0, bucketNs / 4);
+  const spans = new SpanCollector(t0, bucketNs / 4);
+  // The lock state at the starting chunk's first event, as the index pass rebuilt it.
+  if (detail && k0 + 1 < ix.chunkLockAt.length) {
+    spans.track.restore(ix.chunkLocks, ix.chunkLockAt[k0], ix.chunkLockAt[k0 + 1]);
+  }
+  const track = spans.track, sink = spans.sink;
   const packets = new Map<number, PacketHops>();
+  const wakeups: WakeArrow[] = [];
+  const woken = new Map<number, WakeArrow>(); // by thread: woken, not yet run
   const visit = (d: DecodedBlock, start: number): boolean => {
     const { kind, tNs, fields } = d;
     for (let i = start; i < d.count; i++) {
       const t = tNs[i], k = kind[i], cpu = d.cpu[i] < cpus ? d.cpu[i] : 0, at = i * FIELDS_MAX;
       if (t > t1) return false;
+      const index = d.firstIndex + i;
+      // Lock events before the window too: a wait or hold that spans its left edge starts where it really began.
+      if (detail) {
+        if (k === KIND.lockWait) track.wait(d.thread[i], fields[at], cpu, t, index);
+        else if (k === KIND.lockAcquire) track.acquire(fields[at + 2], fields[at], cpu, t, index, sink);
+        else if (k === KIND.lockRelease) track.release(d.thread[i], fields[at], t, sink);
+      }
       if (t < t0) {
         if (k === KIND.switch) cur[cpu] = fields[at + 1];
         continue;
       }
-      const index = d.firstIndex + i;
       occ.noteEvent(cpu, t, index);
       if (k === KIND.switch) {
         occ.add(cpu, cur[cpu], lastT[cpu], t);
         lastT[cpu] = t;
         cur[cpu] = fields[at + 1];
+        const w = woken.get(fields[at + 1]);
+        if (w !== undefined) {
+          [w.t1, w.cpu1] = [t, cpu];
+          woken.delete(fields[at + 1]);
+        }
       } else if (!detail) continue;
-      else if (k === KIND.lockWait) spans.start(0, fields[at], d.thread[i], cpu, t, index);
-      else if (k === KIND.lockAcquire) {
-        spans.end(0, fields[at], fields[at + 2], cpu, t, index);
-        spans.start(1, fields[at], fields[at + 2], cpu, t, index);
-      } else if (k === KIND.lockRelease) spans.end(1, fields[at], d.thread[i], cpu, t, index);
       else if (PKT_KINDS.has(k)) notePacket(packets, index, k, fields[at], fields[at + 1], t, cpu);
+      else if (k === KIND.wake && wakeups.length < WAKEUPS_MAX) {
+        const w = { thread: fields[at], t0: t, cpu0: cpu, t1: -1, cpu1: fields[at + 1], ev: index };
+        wakeups.push(w);
+        woken.set(w.thread, w);
+      }
     }
     return true;
   };
@@ -215,6 +271,7 @@ function replayWindow(
     cpus: slicesOf(occ, at(occ.act), at(occ.busy), at(occ.firstEv)),
     spans: spans.finish(t1),
     packets: [...packets.values()],
+    wakeups,
   };
 }
 
@@ -303,6 +360,7 @@ function namesOf(ix: RunIndex, t: Timeline): Timeline["threads"] {
     if (th && !threads[id]) threads[id] = { name: th.name, kind: th.kind };
   };
   for (const c of t.cpus) for (const s of c.slices) add(s.th);
+  for (const w of t.wakeups) add(w.thread);
   for (const s of t.spans) {
     add(s.thread);
     t.locks[s.lock] ??= ix.names.get(s.lock) ?? `lock ${s.lock}`;

@@ -14,8 +14,9 @@
 import type { DecisionFeed } from "../core/machine.ts";
 import { DIGEST_PARTS } from "../core/digest.ts";
 import { ENUMS, KIND } from "../core/schema.ts";
-import { TraceReader } from "./reader.ts";
+import { TraceError, TraceReader } from "./reader.ts";
 import { RebuiltState } from "./state.ts";
+import { foldFailure } from "./_fold_error.ts";
 import type { TraceHeader } from "../format/format.ts";
 
 /** A checkpoint whose digest differs from the rebuilt state's. */
@@ -88,26 +89,34 @@ export function foldReader(r: TraceReader, opts: FoldOptions = {}): CheckResult 
   let endReason = "";
   const every = opts.every ?? 0;
   // The iterator is the reader's fastest record-at-a-time path.
-  for (const e of r.events()) {
-    if (every > 0 && e.index % every === 0) opts.snapshot?.(s);
-    if (e.kind === KIND.checkpoint) {
-      checked++;
-      const d = s.digest();
-      const parts = DIGEST_PARTS.filter((_, i) => d[i] !== e.fields[i]);
-      if (parts.length > 0 && mismatch === null) mismatch = { event: e.index, parts };
-    } else if (e.kind === KIND.decision) {
-      seq.push(e.fields[3]);
-      values.push(e.fields[2]);
-    } else if (e.kind === KIND.violation) {
-      violations.push({
-        kind: ENUMS.violation[e.fields[0]] ?? "?",
-        event: e.index,
-        message: s.strings[e.fields[1]] ?? "",
-      });
-    } else if (e.kind === KIND.runEnd) {
-      endReason = ENUMS.runEnd[e.fields[0]] ?? "?";
+  let at = 0;
+  try {
+    for (const e of r.events()) {
+      at = e.index;
+      if (every > 0 && e.index % every === 0) opts.snapshot?.(s);
+      if (e.kind === KIND.checkpoint) {
+        checked++;
+        const d = s.digest();
+        const parts = DIGEST_PARTS.filter((_, i) => d[i] !== e.fields[i]);
+        if (parts.length > 0 && mismatch === null) mismatch = { event: e.index, parts };
+      } else if (e.kind === KIND.decision) {
+        seq.push(e.fields[3]);
+        values.push(e.fields[2]);
+      } else if (e.kind === KIND.violation) {
+        violations.push({
+          kind: ENUMS.violation[e.fields[0]] ?? "?",
+          event: e.index,
+          message: s.strings[e.fields[1]] ?? "",
+        });
+      } else if (e.kind === KIND.runEnd) {
+        endReason = ENUMS.runEnd[e.fields[0]] ?? "?";
+      }
+      s.apply(e);
     }
-    s.apply(e);
+  } catch (err) {
+    // Reader damage is already typed and placed; the state's complaints get the event's block.
+    if (err instanceof TraceError && (err.block !== undefined || err.code !== "corrupt")) throw err;
+    throw foldFailure(err, r, at);
   }
   return {
     header: r.header,

@@ -19,28 +19,58 @@
 import { ENUMS, kindByName, KINDS } from "../core/schema.ts";
 import type { TraceHeader } from "../format/format.ts";
 import { type EventFilter, type EventPage, queryEvents } from "./_query_events.ts";
-import { indexAtTime, type RunIndex, type ThreadInfo, type ViolationInfo } from "./_query_index.ts";
-import { resolveRun, RunCache, runIds, RunNotFound } from "./_query_runs.ts";
+import { buildIndex, indexAtTime, type RunIndex, type ThreadInfo, type ViolationInfo } from "./_query_index.ts";
+import { IndexFailed, IndexJobs, IndexPending } from "./_query_jobs.ts";
+import { type OpenRun, resolveRun, RunCache, runIds, RunNotFound, type SkippedName } from "./_query_runs.ts";
 import { type Timeline, timeline } from "./_query_timeline.ts";
+import { counterTracks } from "./_query_counters.ts";
+import { SEARCH_QUERY_MAX, searchEvents, type SearchResult } from "./_query_search.ts";
+import { diffStates, type Divergence, eventAt, firstDifference } from "./_query_compare.ts";
 import { TraceError } from "./reader.ts";
 import { stateAt } from "./seek.ts";
 import type { StateJson } from "./state.ts";
 
 export { type EventFilter, type EventPage, EVENTS_LIMIT_MAX } from "./_query_events.ts";
 export type { ThreadInfo, ViolationInfo } from "./_query_index.ts";
-export { RunNotFound } from "./_query_runs.ts";
-export type { LockSpan, PacketHops, Slice, Timeline } from "./_query_timeline.ts";
+export { RunNotFound, type SkippedName } from "./_query_runs.ts";
+export { IndexFailed, IndexPending } from "./_query_jobs.ts";
+export type {
+  CounterTrack,
+  LockSpan,
+  PacketHops,
+  Slice,
+  ThreadStates,
+  Timeline,
+  WakeArrow,
+} from "./_query_timeline.ts";
 export { TraceError } from "./reader.ts";
+export { SEARCH_QUERY_MAX, SEARCH_SCAN_MAX, type SearchResult } from "./_query_search.ts";
+export type { Divergence } from "./_query_compare.ts";
+
+/** Two runs side by side and where they part. */
+export interface Comparison {
+  a: RunDetail;
+  b: RunDetail;
+  /** Null when the runs are event-for-event identical. */
+  divergence: Divergence | null;
+}
 export type { StateJson } from "./state.ts";
 export type { TraceHeader } from "../format/format.ts";
 
 /** Traces up to this size are indexed when listed, so the list shows their violations. */
 export const LIST_INDEX_BYTES_MAX: number = 16 * 1024 * 1024;
+/** Traces up to this size are indexed on the request even in background mode (a few ms). */
+export const SYNC_INDEX_BYTES_MAX: number = 256 * 1024;
+/** Events a preview index covers (a first view while a large run is indexed in the background). */
+export const PREVIEW_EVENTS = 50_000;
 /** Largest `px` a timeline request may ask for. */
 export const TIMELINE_PX_MAX = 2000;
 
-/** How a run looks: "unknown" when a large run has not been indexed yet (its violations are then null). */
-export type RunStatus = "clean" | "violations" | "damaged" | "unknown";
+/**
+ * How a run looks: "unknown" when a large run has not been indexed yet (its
+ * violations are then null), "indexing" while a background index is built.
+ */
+export type RunStatus = "clean" | "violations" | "damaged" | "unknown" | "indexing";
 
 /** One entry of the run list. */
 export interface RunListing {
@@ -54,7 +84,15 @@ export interface RunListing {
   status: RunStatus;
   violations: number | null;
   indexed: boolean;
+  /** While indexing: events read so far, of `events`. */
+  progress?: { done: number; of: number };
   error?: string;
+}
+
+/** The run list: runs, and the traces or folders found that cannot be opened, with why. */
+export interface RunList {
+  runs: RunListing[];
+  skipped: SkippedName[];
 }
 
 /** A run's header, figures, violations and names. */
@@ -70,10 +108,22 @@ export interface RunDetail {
   damage: string | null;
   endReason: string | null;
   violations: ViolationInfo[];
+  /** Figures named and computed as the CLI's run summary (drivers/run.ts machineMetrics), from the events. */
   summary: {
     kinds: Record<string, number>;
+    /**
+     * Share of the run each CPU had a thread on it (0..1), from the switch
+     * events. Not the CLI's `cpuBusyPct`, which adds up the work charged to
+     * the CPU, including work that runs past a time-limited run's end (equal
+     * on runs that end by event limit; up to ~1 point higher on splice-refrace).
+     */
     cpuBusy: number[];
-    switches: number;
+    /** Switches to a thread (the CLI's `contextSwitches`; switches to idle are not counted). */
+    contextSwitches: number;
+    wakeups: number;
+    crossCpuWakeups: number;
+    /** `lock-wait` events per lock class (the CLI's `lockContention`). */
+    lockContention: Record<string, number>;
     lockWaits: number;
     lockAcquires: number;
     threads: number;
@@ -81,6 +131,12 @@ export interface RunDetail {
   };
   threads: ThreadInfo[];
   locks: { id: number; cls: string; type: string }[];
+  /**
+   * Present while the run is indexed in the background: this detail covers
+   * only the first events (`events` of `eventsTotal`); `done` of `of` says how
+   * far the whole index is.
+   */
+  preview?: { eventsTotal: number; done: number; of: number };
 }
 
 /** The event schema as the viewer's legend and filters use it. */
@@ -118,20 +174,45 @@ export function kindId(name: string): number | undefined {
   return kindByName(name)?.id;
 }
 
+/** Lock waits summed per class, keys in lock creation order (as the CLI prints them). */
+function contentionOf(ix: RunIndex): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const l of ix.locks) {
+    const n = ix.lockWaitsById.get(l.id) ?? 0;
+    if (n > 0) out[l.cls] = (out[l.cls] ?? 0) + n;
+  }
+  return out;
+}
+
 function statusOf(ix: RunIndex): RunStatus {
   if (ix.damage !== undefined || !ix.hasFooter) return "damaged";
   return ix.violations.length > 0 ? "violations" : "clean";
+}
+
+/** Options of {@link RunQueries}. */
+export interface RunQueriesOptions {
+  /** Open runs kept (default 8). */
+  cacheRuns?: number;
+  /**
+   * Build indexes in Workers (at most this many at once) instead of on the
+   * caller's turn; a query on a run not indexed yet throws IndexPending.
+   * 0 (default): build synchronously.
+   */
+  backgroundWorkers?: number;
 }
 
 /** Queries over the traces of one folder. Not safe to share across threads; all methods are synchronous. */
 export class RunQueries {
   readonly #dir: string;
   readonly #cache: RunCache;
+  readonly #jobs: IndexJobs | undefined;
+  readonly #previews = new Map<string, { key: string; index: RunIndex }>();
 
   /** `dir` must exist; its real path bounds every file a query reads. */
-  constructor(dir: string, opts: { cacheRuns?: number } = {}) {
+  constructor(dir: string, opts: RunQueriesOptions = {}) {
     this.#dir = Deno.realPathSync(dir);
     this.#cache = new RunCache(opts.cacheRuns ?? 8);
+    this.#jobs = opts.backgroundWorkers ? new IndexJobs(opts.backgroundWorkers) : undefined;
   }
 
   /** The folder's real path. */
@@ -139,9 +220,28 @@ export class RunQueries {
     return this.#dir;
   }
 
-  /** Every trace in the folder; small ones are indexed so their status is exact. */
-  list(): RunListing[] {
-    return runIds(this.#dir).map((id) => this.#listing(id)).filter((r): r is RunListing => r !== undefined);
+  /** Every trace in the folder and its subfolders; small ones are indexed so their status is exact. */
+  list(): RunList {
+    const { ids, skipped } = runIds(this.#dir);
+    return { runs: ids.map((id) => this.#listing(id)).filter((r): r is RunListing => r !== undefined), skipped };
+  }
+
+  /**
+   * The index of an open run: built now (synchronous mode), or taken from a
+   * finished background job; undefined while one runs (`job` then says how far).
+   */
+  #index(run: OpenRun): { index?: RunIndex; done?: number; of?: number } {
+    if (run.index) return { index: run.index };
+    // Small traces index in milliseconds: a Worker's start-up would cost more than it saves.
+    if (!this.#jobs || run.bytes <= SYNC_INDEX_BYTES_MAX) {
+      return { index: run.index = buildIndex(run.reader, run.bytes) };
+    }
+    const job = this.#jobs.request(run.path, run.key, run.reader.eventCount ?? 0);
+    if (job.state === "failed") throw new IndexFailed(job.error ?? "indexing failed");
+    if (job.state !== "ready") return { done: job.done, of: job.of };
+    run.index = job.index;
+    this.#jobs.release(job);
+    return { index: run.index };
   }
 
   /** One run's entry; undefined for a name that does not resolve inside the folder (a symlink out). */
@@ -150,31 +250,77 @@ export class RunQueries {
     try {
       const path = resolveRun(this.#dir, id);
       size = Deno.statSync(path).size;
-      const run = size <= LIST_INDEX_BYTES_MAX ? this.#cache.indexed(path) : this.#cache.open(path);
+      const run = this.#cache.open(path);
+      const built = size <= LIST_INDEX_BYTES_MAX || run.index || this.#jobs ? this.#index(run) : {};
       const h = run.reader.header;
-      const ix = run.index;
+      const ix = built.index;
       const base = { id, scenario: h.scenario, seed: h.seed, cpus: h.cpus, size };
       if (ix) {
         const status = statusOf(ix);
         return { ...base, events: ix.events, simNs: ix.tLast, status, violations: ix.violations.length, indexed: true };
       }
+      if (built.of !== undefined) {
+        const progress = { done: built.done ?? 0, of: built.of };
+        const events = run.reader.eventCount ?? null;
+        return { ...base, events, simNs: null, status: "indexing", violations: null, indexed: false, progress };
+      }
       const status = run.reader.hasFooter ? "unknown" : "damaged";
       return { ...base, events: run.reader.eventCount ?? null, simNs: null, status, violations: null, indexed: false };
     } catch (err) {
       if (err instanceof RunNotFound) return undefined;
-      if (!(err instanceof TraceError) && !(err instanceof Deno.errors.NotFound)) throw err;
+      if (!(err instanceof TraceError) && !(err instanceof IndexFailed) && !(err instanceof Deno.errors.NotFound)) {
+        throw err;
+      }
       const empty = { scenario: null, seed: null, cpus: null, events: null, simNs: null, violations: null };
       return { id, size, ...empty, status: "damaged", indexed: false, error: err.message };
     }
   }
 
-  #run(id: string) {
-    return this.#cache.indexed(resolveRun(this.#dir, id));
+  /** Run `id` with its index; throws IndexPending while a background index is built. */
+  #run(id: string): OpenRun & { index: RunIndex } {
+    const run = this.#cache.open(resolveRun(this.#dir, id));
+    const got = this.#index(run);
+    if (!got.index) throw new IndexPending(got.done ?? 0, got.of ?? 0);
+    return run as OpenRun & { index: RunIndex };
   }
 
   /** Header, figures and violations of run `id`. Throws RunNotFound, TraceError. */
   detail(id: string): RunDetail {
-    const { index: ix } = this.#run(id);
+    return this.#detailOf(id, this.#run(id).index);
+  }
+
+  /**
+   * While run `id` is indexed in the background: the detail of its first
+   * PREVIEW_EVENTS events (marked `preview`), so the page can show a first
+   * view at once; the whole detail once the index is ready.
+   */
+  preview(id: string): RunDetail {
+    const got = this.#usable(id, () => true);
+    if (!got.pending) return this.#detailOf(id, got.index);
+    return { ...this.#detailOf(id, got.index), preview: { eventsTotal: got.total, ...got.pending } };
+  }
+
+  /**
+   * Run `id` with an index a query can use: the whole index, or while that is
+   * built, the preview index when `fits` it (else IndexPending).
+   */
+  #usable(id: string, fits: (ix: RunIndex) => boolean) {
+    const run = this.#cache.open(resolveRun(this.#dir, id));
+    const got = this.#index(run);
+    if (got.index) return { run, index: got.index, pending: undefined, total: got.index.events };
+    const pending = { done: got.done ?? 0, of: got.of ?? 0 };
+    const total = run.reader.eventCount ?? 0;
+    let pv = this.#previews.get(run.path);
+    if (!pv || pv.key !== run.key) {
+      pv = { key: run.key, index: buildIndex(run.reader, run.bytes, undefined, PREVIEW_EVENTS) };
+      this.#previews.set(run.path, pv);
+      if (this.#previews.size > 8) this.#previews.delete(this.#previews.keys().next().value as string);
+    }
+    if (got.of === undefined || !fits(pv.index)) throw new IndexPending(pending.done, pending.of);
+    return { run, index: pv.index, pending, total };
+  }
+
+  #detailOf(id: string, ix: RunIndex): RunDetail {
     const kinds: Record<string, number> = {};
     for (const k of KINDS) if (ix.kindCounts[k.id] > 0) kinds[k.name] = ix.kindCounts[k.id];
     const span = Math.max(1, ix.tLast - ix.tFirst);
@@ -193,7 +339,10 @@ export class RunQueries {
       summary: {
         kinds,
         cpuBusy: [...ix.busyNs].map((ns) => Math.round(ns / span * 1000) / 1000),
-        switches: kinds["switch"] ?? 0,
+        contextSwitches: ix.switches,
+        wakeups: ix.wakeups,
+        crossCpuWakeups: ix.crossCpuWakeups,
+        lockContention: contentionOf(ix),
         lockWaits: kinds["lock-wait"] ?? 0,
         lockAcquires: kinds["lock-acquire"] ?? 0,
         threads: ix.threads.size,
@@ -206,31 +355,73 @@ export class RunQueries {
 
   /** A page of run `id`'s events from index `from` passing `filter`. */
   events(id: string, from: number, limit: number, filter: EventFilter): EventPage {
+    const { run, index, pending } = this.#usable(id, (ix) => from < ix.events);
+    const page = queryEvents(run.reader, index, from, limit, filter);
+    // A preview ends where its index does; the rest is answered once the whole index is built.
+    if (pending && page.next === null) page.next = index.events;
+    return page;
+  }
+
+  /** The next (or previous) event of run `id` after (before) `from` whose text contains `q`. */
+  search(id: string, q: string, from: number, dir: "next" | "prev"): SearchResult {
+    if (q.length === 0 || q.length > SEARCH_QUERY_MAX) {
+      throw new RangeError(`q must be 1..${SEARCH_QUERY_MAX} characters`);
+    }
     const run = this.#run(id);
-    return queryEvents(run.reader, run.index, from, limit, filter);
+    return searchEvents(run.reader, run.index, q, from, dir);
+  }
+
+  /** Runs `a` and `b` side by side, with their first divergent event and the state difference after it. */
+  compare(a: string, b: string): Comparison {
+    const ra = this.#run(a), rb = this.#run(b);
+    const da = this.detail(a), db = this.detail(b);
+    const i = firstDifference(ra.reader, ra.index.events, rb.reader, rb.index.events);
+    if (i < 0) return { a: da, b: db, divergence: null };
+    const after = (run: typeof ra) => stateAt(run.path, Math.min(i + 1, run.index.events));
+    return {
+      a: da,
+      b: db,
+      divergence: {
+        event: i,
+        a: eventAt(ra.reader, ra.index, i),
+        b: eventAt(rb.reader, rb.index, i),
+        stateDiff: diffStates(after(ra), after(rb)),
+      },
+    };
   }
 
   /** Index of the first event at or after time `t` (the event count when none). */
   indexAtTime(id: string, t: number): number {
-    const { reader, index: ix } = this.#run(id);
-    return indexAtTime(reader, ix, t);
+    const { run, index } = this.#usable(id, (ix) => t <= ix.tLast);
+    return indexAtTime(run.reader, index, t);
   }
 
   /** The machine state after event `at` (events [0, at] folded). Throws RangeError past the last event. */
   state(id: string, at: number): StateJson & { at: number } {
-    const run = this.#run(id);
-    if (at >= run.index.events) throw new RangeError(`event ${at} is past the last event (${run.index.events - 1})`);
+    const { run, total } = this.#usable(id, (ix) => at < ix.events);
+    if (at >= total) throw new RangeError(`event ${at} is past the last event (${total - 1})`);
     return { at, ...stateAt(run.path, at + 1) };
   }
 
   /** The timeline of [t0, t1] with at most `px` buckets per CPU (see `_query_timeline.ts`). */
   timeline(id: string, t0: number, t1: number, px: number): Timeline {
-    const run = this.#run(id);
-    return timeline(run.reader, run.index, t0, t1, Math.max(1, Math.min(px, TIMELINE_PX_MAX)));
+    const { run, index } = this.#usable(id, (ix) => t1 <= ix.tLast);
+    const tl = timeline(run.reader, index, t0, t1, Math.max(1, Math.min(px, TIMELINE_PX_MAX)));
+    if (tl.detail && index.events > 0) {
+      const folded = counterTracks(run.path, run.reader, index, indexAtTime(run.reader, index, tl.t0), tl.t0, tl.t1);
+      tl.counters = folded.counters;
+      tl.threadStates = folded.threadStates;
+      for (const ts of folded.threadStates) {
+        const th = index.threads.get(ts.thread);
+        if (th) tl.threads[ts.thread] ??= { name: th.name, kind: th.kind };
+      }
+    }
+    return tl;
   }
 
-  /** Closes the cached readers. */
+  /** Closes the cached readers and stops index workers. */
   close(): void {
+    this.#jobs?.close();
     this.#cache.close();
   }
 }

@@ -28,6 +28,7 @@
 import { crc32c, getU32, getU64, putU32, putU64 } from "../format/format.ts";
 import { TraceReader } from "./reader.ts";
 import { RebuiltState, type StateJson, type StateSnapshot } from "./state.ts";
+import { foldFailure } from "./_fold_error.ts";
 
 /** Events between seek snapshots. */
 export const SNAPSHOT_EVERY = 131072;
@@ -60,19 +61,33 @@ const cache = new Map<string, Snapshots>();
 export function stateAt(path: string, index: number): StateJson {
   if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`bad event index ${index}`);
   const r = TraceReader.open(path);
+  let at = 0;
   try {
     const start = nearestSnapshot(path, r, index);
     const s = start ?? new RebuiltState(r.header.cpus);
+    at = s.index;
     if (s.index < index) {
       for (const e of r.events(s.index)) {
         if (e.index >= index) break;
+        at = e.index;
         s.apply(e);
       }
     }
     return s.toJSON();
+  } catch (err) {
+    throw foldFailure(err, r, at);
   } finally {
     r.close();
   }
+}
+
+/**
+ * A state to fold forward from towards event `index`: a copy of the
+ * persisted snapshot at or before it (k * SNAPSHOT_EVERY events), or the
+ * empty state of the trace's machine when there is none.
+ */
+export function stateBefore(path: string, r: TraceReader, index: number): RebuiltState {
+  return nearestSnapshot(path, r, index) ?? new RebuiltState(r.header.cpus);
 }
 
 /** The snapshot at or before `index` (a copy the caller may fold on), or undefined to fold from the start. */

@@ -17,6 +17,8 @@
 import { digestState, type DigestView } from "../core/digest.ts";
 import type { EventRecord } from "../core/event.ts";
 import { ENUMS, KIND, KIND_ID_MAX, LOCK_MODE, SB_WHICH, THREAD_STATE } from "../core/schema.ts";
+import { TraceError } from "../format/error.ts";
+import { CPUS_MAX } from "../format/format.ts";
 
 const TS_RUNNABLE = THREAD_STATE.runnable, TS_RUNNING = THREAD_STATE.running;
 const TS_BLOCKED = THREAD_STATE.blocked, TS_EXITED = THREAD_STATE.exited;
@@ -204,7 +206,7 @@ export class RebuiltState implements DigestView {
 
   /** Folds one event. Events must come in index order. */
   apply(e: EventRecord): void {
-    if (e.index !== this.index) throw new Error(`replay: event ${e.index} out of order (expected ${this.index})`);
+    if (e.index !== this.index) throw corrupt(e.index, `event ${e.index} out of order (expected ${this.index})`);
     this.index++;
     this.tNs = e.tNs;
     const f = e.fields;
@@ -235,6 +237,13 @@ export class RebuiltState implements DigestView {
     switch (e.kind) {
       case KIND.threadCreate: {
         const id = f[0];
+        // Thread ids are handed out in order from 1 (Machine.spawn); anything else is not a recording.
+        if (id !== this.threads.length + 1 || !(f[4] < CPUS_MAX)) {
+          throw corrupt(
+            e.index,
+            `thread-create of thread ${id} on cpu ${f[4]} (next thread id ${this.threads.length + 1})`,
+          );
+        }
         this.threads[id - 1] = {
           id,
           name: this.strings[f[1]],
@@ -297,7 +306,7 @@ export class RebuiltState implements DigestView {
       return;
     }
     const l = this.lockById[f[0]];
-    if (l === undefined) throw new Error(`replay: event ${e.index} names unknown lock ${f[0]}`);
+    if (l === undefined) throw corrupt(e.index, `event ${e.index} names unknown lock ${f[0]}`);
     if (e.kind === KIND.lockAcquire) this.#acquire(l, f[1], this.#thread(f[2]));
     else if (e.kind === KIND.lockRelease) this.#release(l, f[1], this.#thread(e.thread));
     else {
@@ -348,7 +357,7 @@ export class RebuiltState implements DigestView {
         if (kind === KIND.taskDel && f[2] !== 1) return;
         const q = this.#queue(f[0]);
         const i = q.indexOf(f[1]);
-        if (i < 0) throw new Error(`replay: task ${f[1]} is not on queue ${f[0]}`);
+        if (i < 0) throw corrupt(this.index - 1, `event ${this.index - 1}: task ${f[1]} is not on queue ${f[0]}`);
         q.splice(i, 1);
         return;
       }
@@ -369,7 +378,7 @@ export class RebuiltState implements DigestView {
       return;
     }
     const o = this.refs.get(f[0]);
-    if (o === undefined) throw new Error(`replay: unknown object ${f[0]}`);
+    if (o === undefined) throw corrupt(this.index - 1, `event ${this.index - 1} names unknown object ${f[0]}`);
     if (kind === KIND.objFree) o.freed = true;
     else o.refs = f[1];
   }
@@ -406,13 +415,13 @@ export class RebuiltState implements DigestView {
 
   #thread(id: number): ThreadState {
     const t = this.threads[id - 1];
-    if (t === undefined) throw new Error(`replay: event ${this.index - 1} names unknown thread ${id}`);
+    if (t === undefined) throw corrupt(this.index - 1, `event ${this.index - 1} names unknown thread ${id}`);
     return t;
   }
 
   #queue(id: number): number[] {
     const q = this.taskqs.get(id);
-    if (q === undefined) throw new Error(`replay: unknown task queue ${id}`);
+    if (q === undefined) throw corrupt(this.index - 1, `event ${this.index - 1} names unknown task queue ${id}`);
     return q;
   }
 
@@ -590,3 +599,13 @@ export {
   /** TS value of a blocked thread. */
   TS_BLOCKED,
 };
+
+/**
+ * Events that pass their checksums but contradict the state they apply to
+ * (a lock never created, a thread never spawned): the trace's content is
+ * wrong, which is a trace error like any other damage. The fold adds the
+ * block (see foldFailure in _fold_error.ts).
+ */
+function corrupt(index: number, why: string): TraceError {
+  return new TraceError("corrupt", `the rebuilt state cannot apply it: ${why}`, { recovered: index });
+}

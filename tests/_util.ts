@@ -39,7 +39,7 @@ export class Log implements EventSink {
   }
 }
 
-/** A sink that hashes every field of every event. */
+/** A sink that hashes every field of every event, and the text of every string definition. */
 export class Hash implements EventSink {
   readonly #h = new Fnv();
   readonly #h2 = new Fnv();
@@ -54,7 +54,10 @@ export class Hash implements EventSink {
       h.add(e.kind);
       for (const x of e.fields) h.add(x < 0 ? 2 ** 52 - x : x);
     }
-    this.#h2.add(e.text.length);
+    // The whole string table: every character of every str-def, not just its length.
+    const text = e.text;
+    this.#h2.add(text.length);
+    for (let i = 0; i < text.length; i++) this.#h2.add(text.charCodeAt(i));
   }
   /** The hash as hex. */
   hex(): string {

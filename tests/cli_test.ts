@@ -1,7 +1,8 @@
 import { assert, assertEquals } from "./_assert.ts";
+import { tempDir } from "./_tmp.ts";
 
 const main = new URL("../cli/main.ts", import.meta.url).pathname;
-const dir = Deno.makeTempDirSync({ prefix: "lockstep-cli-" });
+const dir = tempDir("lockstep-cli-");
 
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   const o = await new Deno.Command(Deno.execPath(), {
@@ -124,7 +125,9 @@ Deno.test("replay --json and --at", async () => {
   assertEquals(j.rerun, "identical");
   assertEquals(j.divergence, null);
   const at = await cli("replay", `${dir}/r.lstrace`, "--at", "300", "--json");
-  assertEquals(JSON.parse(at.out).index, 300);
+  // --at N is the state after event N, as the viewer API's state?at=N: N + 1 events applied.
+  assertEquals(JSON.parse(at.out).at, 300);
+  assertEquals(JSON.parse(at.out).index, 301);
   const txt = await cli("replay", `${dir}/r.lstrace`, "--at", "300");
   assert(txt.out.includes("cpu0: running"), txt.out);
 });

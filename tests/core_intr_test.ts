@@ -51,3 +51,26 @@ Deno.test("intr: idle task queue workers are idle waits, not a deadlock", () => 
   assertEquals(r.reason, "quiescent");
   assertEquals(m.violations, []);
 });
+
+Deno.test("intr: a hard interrupt runs on the interrupted thread's context: it stays on its CPU, no switch charged", () => {
+  const log = new Log();
+  const m = machine({ cpus: "2" }, 1, [log]);
+  const dev = m.chan("em0");
+  const k = m.spawn("k", function* (): KCode {
+    for (let i = 0; i < 10; i++) yield m.spend(3_000);
+  }, { cpu: 1 }); // migratable: CPU 0 is idle and would steal it from a run queue
+  m.at(5_000, () =>
+    m.postInterrupt(1, dev, function* (): KCode {
+      yield m.spend(10_000);
+    }, null));
+  m.run();
+  assertEquals(log.of("migrate").length, 0, "the interrupted thread was not stolen by the idle CPU");
+  assert(log.events.filter((e) => e.th === k.id).every((e) => e.cpu === 1), "k ran on CPU 1 only");
+  const exit = log.of("thread-exit").find((e) => e.f[0] === k.id);
+  assert(exit !== undefined);
+  // One switch onto k; the interrupt adds only intrEntry and the handler's own work.
+  const c = m.config;
+  assertEquals(exit.t, Number(c["cost.ctxSwitch"]) + 30_000 + Number(c["cost.intrEntry"]) + 10_000);
+  assertEquals(m.cpus[1].switches, 1, "interrupt entry and exit are not context switches");
+  assertEquals(log.of("intr-exit").length, 1);
+});

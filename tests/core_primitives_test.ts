@@ -276,7 +276,7 @@ Deno.test("a hard interrupt preempts a thread but not one holding a spin mutex a
   }
 });
 
-Deno.test("refcount: free at zero, use after free and underflow are reported", () => {
+Deno.test("refcount: free at zero and use after free are reported", () => {
   const m = machine();
   m.spawn("t", function* (): KCode {
     const o = m.alloc("socket", 1);
@@ -289,6 +289,21 @@ Deno.test("refcount: free at zero, use after free and underflow are reported", (
   const r = m.run();
   assertEquals(r.violations.map((v) => v.kind), ["use-after-free"]);
   assert(r.violations[0].message.includes("socket"), r.violations[0].message);
+});
+
+Deno.test("refcount: a rele of an object holding no reference is an underflow, and the count stays 0", () => {
+  const m = machine();
+  let left = -1;
+  m.spawn("t", function* (): KCode {
+    const o = m.alloc("mbuf", 0); // allocated without a reference (not freed: no rele brought it to 0)
+    assertEquals(m.rele(o), false);
+    left = o.refs;
+    yield m.spend(10);
+  });
+  const r = m.run();
+  assertEquals(r.violations.map((v) => v.kind), ["refcount-underflow"]);
+  assert(r.violations[0].message.includes("mbuf"), r.violations[0].message);
+  assertEquals(left, 0);
 });
 
 Deno.test("after an interrupt, a spin mutex holder resumes before the soft interrupt it scheduled", () => {

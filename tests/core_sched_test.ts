@@ -4,6 +4,7 @@ import { COST_KEYS, MACHINE_KEYS, resolveConfig } from "../core/config.ts";
 import { Machine } from "../core/machine.ts";
 import { type KCode, PRIO } from "../core/objects.ts";
 import { ENUMS } from "../core/schema.ts";
+import { taskAdd, taskqCreate } from "../core/taskq.ts";
 
 const reason = (f: number[]) => ENUMS.switchReason[f[2]];
 
@@ -142,4 +143,49 @@ Deno.test("sched: kernel code may read the current thread; outside any thread it
   });
   m.run();
   assertEquals(seen, "k");
+});
+
+Deno.test("sched: with sched.kpreempt=off (OpenBSD) a long-running kernel thread is not preempted by the quantum", () => {
+  const log = new Log();
+  const m = machine({ cpus: "1", "sched.quantumNs": "10000", "sched.kpreempt": "off" }, 1, [log]);
+  const done: string[] = [];
+  for (const name of ["x", "y"]) {
+    m.spawn(name, function* (): KCode {
+      for (let i = 0; i < 10; i++) yield m.spend(3_000);
+      done.push(name);
+    });
+  }
+  // A higher-priority kernel thread woken meanwhile waits too (need_resched acts at userret only).
+  m.spawn("hi", function* (): KCode {
+    done.push("hi");
+    yield m.spend(100);
+  }, { prio: PRIO.kthread + 10, cpu: 0 });
+  m.run();
+  assertEquals(log.of("switch").filter((e) => reason(e.f) === "quantum" || reason(e.f) === "preempt").length, 0);
+  assertEquals(done, ["hi", "x", "y"], "x runs its 30 us to the end although the quantum is 10 us");
+});
+
+Deno.test("sched: with sched.kpreempt=off a busy task queue worker yields after a task once SPCF_SHOULDYIELD is set", () => {
+  const log = new Log();
+  const m = machine({ cpus: "1", "sched.quantumNs": "10000", "sched.kpreempt": "off" }, 1, [log]);
+  const tq = taskqCreate(m, "tq", 1);
+  const order: string[] = [];
+  const tasks = [0, 1, 2].map((i) =>
+    m.newTask(`t${i}`, function* (): KCode {
+      order.push(`t${i}`);
+      yield m.spend(25_000); // spans two roundrobin() ticks
+    }, null)
+  );
+  m.spawn("adder", function* (): KCode {
+    for (const t of tasks) yield* taskAdd(m, tq, t);
+    // A peer of the worker's priority, queued behind the woken worker.
+    m.spawn("peer", function* (): KCode {
+      order.push("peer");
+      yield m.spend(1_000);
+    });
+  });
+  m.run();
+  assert(order.indexOf("peer") > 0 && order.indexOf("peer") < 3, `peer runs between tasks: ${order}`);
+  assert(log.of("switch").some((e) => reason(e.f) === "yield"), "the worker gave way by sched_pause(yield)");
+  assertEquals(log.of("switch").filter((e) => reason(e.f) === "quantum").length, 0, "never by the quantum");
 });

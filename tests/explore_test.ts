@@ -3,6 +3,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { tempDir } from "./_tmp.ts";
 import { crossRunReversals, explore, type ExploreOptions, exploreSeeds, parseExploreArgs } from "../cli/explore.ts";
 import { shrinkRun } from "../cli/_explore_shrink.ts";
 import { findScenario, resolveScenarioConfig, runScenario } from "../drivers/mod.ts";
@@ -10,7 +11,7 @@ import { SCENARIOS } from "../drivers/mod.ts";
 import { checkTrace } from "../replay/check.ts";
 import { ENUMS } from "../core/schema.ts";
 
-const dir = Deno.makeTempDirSync({ prefix: "lockstep-explore-" });
+const dir = tempDir("lockstep-explore-");
 
 function opts(scenario: string, seeds: number, extra: Partial<ExploreOptions> = {}): ExploreOptions {
   return { scenario, seeds, strategy: "random", jobs: 2, overrides: {}, outDir: dir, all: false, json: true, ...extra };
@@ -171,4 +172,28 @@ Deno.test({
     const safe = await explore(opts("splice-refrace", 2000, { jobs: 4, overrides: { "splice.refOrder": "safe" } }));
     assert.equal(safe.found.filter((f) => f.kind === "use-after-free").length, 0);
   },
+});
+
+Deno.test("explore linux-splice-broken: the stream reordering is found, shrunk, recorded and reproducible", async () => {
+  const o = opts("linux-splice-broken", 6);
+  const r = await explore(o);
+  const f = r.found.find((x) => x.kind === "stream");
+  assert.ok(f !== undefined, r.found.map((x) => x.kind).join());
+  assert.match(f.message, /delivered after bytes up to/);
+  assertReproduces(o, f);
+  // the in-flight check is clean under the same exploration
+  const ok = await explore(opts("linux-splice-race", 6, { overrides: { "linux.sendCheck": "inflight" } }));
+  assert.deepEqual(ok.found, []);
+});
+
+Deno.test("explore linux-splice-race close: the ring use after free without the percpu_ref, none with it", async () => {
+  const race = { "race.mode": "close", "race.closeAfter": "0", "cost.lxRcuGp": "0" };
+  const o = opts("linux-splice-race", 30, { overrides: { ...race, "linux.ringRef": "false" } });
+  const r = await explore(o);
+  const f = r.found.find((x) => x.kind === "use-after-free");
+  assert.ok(f !== undefined, r.found.map((x) => x.kind).join());
+  assert.match(f.message, /splice_ring_write of splice_ring#\d+ by sender, freed by receiver/);
+  assertReproduces(o, f);
+  const ok = await explore(opts("linux-splice-race", 30, { overrides: race }));
+  assert.deepEqual(ok.found, []);
 });

@@ -1,10 +1,10 @@
 // NDJSON export of .lstrace files, and the trace bench on a small synthetic run.
 import assert from "node:assert/strict";
 import { EventRecord } from "../core/event.ts";
-import { KIND } from "../core/schema.ts";
+import { type EnumName, ENUMS, KIND, kindDef } from "../core/schema.ts";
 import type { TraceHeaderInit } from "../format/format.ts";
 import { exportNdjson } from "../export/ndjson.ts";
-import { eventToJson } from "../format/json.ts";
+import { eventToNdjson } from "../format/json.ts";
 import { encodeToBytes, TraceWriter } from "../recorder/writer.ts";
 import { TraceReader } from "../replay/reader.ts";
 import { benchTrace, syntheticRun } from "../tools/bench_trace.ts";
@@ -99,17 +99,31 @@ Deno.test("ndjson: options and damage", () => {
   }
 });
 
-Deno.test("ndjson: every synthetic event converts and parses back to the same numbers", () => {
+Deno.test("ndjson: every field of every synthetic event parses back to the recorded value", () => {
   const reader = TraceReader.fromBytes(encodeToBytes({ ...HEADER, cpus: 4 }, syntheticRun(5000, 4)));
-  let n = 0;
+  let n = 0, fieldsCompared = 0;
   reader.forEach((e) => {
-    const o = JSON.parse(JSON.stringify(eventToJson(e, reader)));
-    assert.equal(o.index, e.index);
-    assert.equal(o.tNs, e.tNs);
-    assert.equal(typeof o.kind, "string");
+    const o = JSON.parse(eventToNdjson(e, reader));
+    const def = kindDef(e.kind);
+    assert.deepEqual([o.index, o.tNs, o.cpu, o.thread, o.kind], [e.index, e.tNs, e.cpu, e.thread, def.name]);
+    assert.equal(o.text ?? "", e.text);
+    assert.deepEqual(Object.keys(o.fields), def.fields.map((f) => f.name), def.name);
+    def.fields.forEach((f, j) => {
+      const got = o.fields[f.name], want = e.fields[j];
+      // Back from the label to the number the trace holds: enum index, string id, or the number itself.
+      if (f.type.startsWith("enum:")) {
+        const labels: readonly string[] = ENUMS[f.type.slice(5) as EnumName];
+        assert.equal(typeof got === "string" ? labels.indexOf(got) : got, want, `${def.name}.${f.name}`);
+      } else if (f.type === "str" && def.name !== "str-def") {
+        assert.equal(got, reader.string(want) ?? `#${want}`, `${def.name}.${f.name}`);
+      } else assert.equal(got, want, `${def.name}.${f.name}`);
+      fieldsCompared++;
+    });
+    for (let j = def.fields.length; j < e.fields.length; j++) assert.equal(e.fields[j], 0);
     n++;
   });
   assert.equal(n, 5000);
+  assert.ok(fieldsCompared > 5000, `fields compared: ${fieldsCompared}`);
 });
 
 Deno.test("bench: figures are computed and consistent", async () => {

@@ -20,8 +20,8 @@ export const ALLOWED: Record<string, readonly string[]> = {
   drivers: ["core"],
   viewer: ["replay"],
   "mod.ts": ["core", "format", "recorder", "replay", "export", "drivers"],
-  cli: ["core", "format", "recorder", "replay", "export", "drivers"],
-  tools: ["core", "format", "recorder", "replay", "export", "drivers", "cli"],
+  cli: ["core", "format", "recorder", "replay", "export", "drivers", "viewer"],
+  tools: ["core", "format", "recorder", "replay", "export", "drivers", "cli", "viewer"],
 };
 
 function sourceFiles(dir = ROOT, out: string[] = []): string[] {

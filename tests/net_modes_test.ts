@@ -98,17 +98,18 @@ const uafs = (scenario: string, seed: number, strategy: string, extra: Record<st
 };
 
 Deno.test("splice-refrace: with the wakeup outside sb_mtx the unsafe order frees the socket early; safe, or sb_mtx, none", () => {
-  // Seed 297 under PCT was found by `deno task explore splice-refrace --strategy pct --seeds 400`:
+  // Seed 76 under the random strategy was found by `deno task explore splice-refrace --strategy random --seeds 300
+  // --set splice.refOrder=unsafe` (OpenBSD scheduling, sched.kpreempt=off; PCT finds none in 400 seeds there):
   // sorwakeup's task_add queues the task, sounsplice's task_del removes it and drops the
   // reference the softnet has not taken yet, close drops the rest, the late soref touches freed memory.
-  const v = uafs("splice-refrace", 297, "pct", { "splice.refOrder": "unsafe" });
+  const v = uafs("splice-refrace", 76, "random", { "splice.refOrder": "unsafe" });
   assert.equal(v.length > 0, true, "the explored schedule still fails");
   assert.match(v[0].message, /use after free: ref of socket#\d+ by softnet\d, freed by relayd\d/);
-  assert.deepEqual(uafs("splice-refrace", 297, "pct", { "splice.refOrder": "safe" }), []);
+  assert.deepEqual(uafs("splice-refrace", 76, "random", { "splice.refOrder": "safe" }), []);
   // uipc_socket.c 1.385 holds so_rcv.sb_mtx across the SB_SPLICE test, task_add and soref, and
   // sounsplice needs it: the window is closed, whatever the order.
   assert.deepEqual(
-    uafs("splice-refrace", 297, "pct", { "splice.refOrder": "unsafe", "splice.wakeupLock": "sb_mtx" }),
+    uafs("splice-refrace", 76, "random", { "splice.refOrder": "unsafe", "splice.wakeupLock": "sb_mtx" }),
     [],
   );
 });

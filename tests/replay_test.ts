@@ -1,4 +1,5 @@
 import { assert, assertEquals } from "./_assert.ts";
+import { tempDir } from "./_tmp.ts";
 import { recordRun } from "../cli/run.ts";
 import {
   checkTrace,
@@ -20,7 +21,7 @@ import { Machine } from "../core/machine.ts";
 import { Log } from "./_util.ts";
 import { SCENARIOS } from "../drivers/mod.ts";
 
-const dir = Deno.makeTempDirSync({ prefix: "lockstep-replay-" });
+const dir = tempDir("lockstep-replay-");
 
 function record(scenario: string, seed: number, overrides: Record<string, string> = {}): string {
   const out = `${dir}/${scenario}-${seed}-${Object.values(overrides).join("_")}.lstrace`;

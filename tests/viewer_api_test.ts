@@ -59,7 +59,7 @@ Deno.test("viewer API", async (t) => {
       assert((body.simNs as number) > 0);
       assert(Array.isArray(body.violations));
       const summary = body.summary as Json;
-      assert((summary.switches as number) > 0);
+      assert((summary.contextSwitches as number) > 0);
       assertEquals((summary.cpuBusy as number[]).length, (body.header as Json).cpus);
       const cut = await get("/api/runs/cut");
       assertEquals(cut.status, 200);

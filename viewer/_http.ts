@@ -50,6 +50,46 @@ export const readOnly: MiddlewareHandler = async (c, next) => {
   await next();
 };
 
+/**
+ * Refuses requests whose Host header is not one of `hosts` (421 Misdirected
+ * Request): a page on another origin that rebinds its DNS name to this
+ * address still sends its own name as the Host.
+ */
+export function hostCheck(hosts: readonly string[]): MiddlewareHandler {
+  return async (c, next) => {
+    const host = (c.req.header("host") ?? "").toLowerCase();
+    // `hosts` is read on each request: the server fills it in once it knows its port.
+    if (!hosts.includes(host) && !(hosts.includes("*ip") && isIpLiteralHost(host))) {
+      return c.json({ error: `host '${host.slice(0, 80)}' is not this viewer's address` }, 421);
+    }
+    await next();
+  };
+}
+
+/** Whether `host` (a Host header) names an IP address, not a DNS name (which could be rebound). */
+function isIpLiteralHost(host: string): boolean {
+  return /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\])(:\d{1,5})?$/.test(host);
+}
+
+/**
+ * The Host values a server bound to `hostname`:`port` answers to: loopback
+ * adds its usual names; a wildcard bind ("0.0.0.0", "::") accepts any IP
+ * literal (marked "*ip") but no DNS name other than localhost.
+ */
+export function hostsFor(hostname: string, port: number): string[] {
+  const bracket = (h: string) => (h.includes(":") ? `[${h}]` : h);
+  const names = [hostname];
+  const wildcard = hostname === "0.0.0.0" || hostname === "::";
+  if (wildcard) names.push("localhost");
+  if (hostname === "127.0.0.1" || hostname === "::1" || hostname === "localhost") {
+    names.push("localhost", "127.0.0.1", "::1");
+  }
+  const out = names.map((h) => `${bracket(h)}:${port}`);
+  if (port === 80) out.push(...names.map(bracket));
+  if (wildcard) out.push("*ip");
+  return [...new Set(out)];
+}
+
 /** A JSON error response. */
 export function jsonError(c: Context, status: number, message: string): Response {
   return c.json({ error: message }, status as 400);

@@ -17,6 +17,8 @@ import { type Context, Hono } from "hono";
 import {
   type EventFilter,
   EVENTS_LIMIT_MAX,
+  IndexFailed,
+  IndexPending,
   kindId,
   RunNotFound,
   RunQueries,
@@ -24,13 +26,23 @@ import {
   TIMELINE_PX_MAX,
   TraceError,
 } from "../replay/query.ts";
-import { HttpError, intParam, jsonError, listParam, nsParam, readOnly, securityHeaders } from "./_http.ts";
+import { hostCheck, HttpError, intParam, jsonError, listParam, nsParam, readOnly, securityHeaders } from "./_http.ts";
 import { loadAssets } from "./_static.ts";
 
 /** Options of {@link createApp}. */
 export interface AppOptions {
-  /** Folder of `.lstrace` files; nothing outside it is ever read. */
+  /** Folder of `.lstrace` files (subfolders included); nothing outside it is ever read. */
   readonly dir: string;
+  /**
+   * Host header values accepted (`host:port`, lower case); others get 421, so
+   * a DNS-rebinding page cannot read runs through a browser. Undefined: no
+   * check (in-process use such as `app.request()`).
+   */
+  readonly hosts?: readonly string[];
+  /** Build run indexes in this many Workers (0: synchronously, on the request). */
+  readonly indexWorkers?: number;
+  /** The bundled UI script (viewer/_bundle.ts); without it only the API and static files are served. */
+  readonly ui?: string;
 }
 
 /** The Hono app, plus `close()` to release the cached trace readers. */
@@ -38,20 +50,32 @@ export type ViewerApp = Hono & { close(): void };
 
 /** Builds the viewer app over the traces in `opts.dir` (which must exist). */
 export function createApp(opts: AppOptions): ViewerApp {
-  const q = new RunQueries(opts.dir);
+  const q = new RunQueries(opts.dir, { backgroundWorkers: opts.indexWorkers ?? 0 });
   const schema = schemaJson();
-  const assets = loadAssets();
+  const assets = loadAssets(opts.ui);
   const app = new Hono();
   app.use("*", securityHeaders);
   app.use("*", readOnly);
+  if (opts.hosts) app.use("*", hostCheck(opts.hosts));
   app.get("/api/schema", (c) => c.json(schema));
-  app.get("/api/runs", (c) => c.json({ runs: q.list() }));
+  app.get("/api/runs", (c) => c.json(q.list()));
   app.get("/api/runs/:id", (c) => c.json(q.detail(c.req.param("id"))));
+  app.get("/api/runs/:id/preview", (c) => c.json(q.preview(c.req.param("id"))));
   app.get("/api/runs/:id/events", (c) => c.json(eventsRoute(c, q)));
   app.get("/api/runs/:id/state", (c) => {
     const at = intParam(c, "at", -1);
     if (at < 0) throw new HttpError(400, "at (an event index) is required");
     return c.json(q.state(c.req.param("id"), at));
+  });
+  app.get("/api/compare", (c) => {
+    const a = c.req.query("a"), b = c.req.query("b");
+    if (!a || !b) throw new HttpError(400, "give two runs: a and b");
+    return c.json(q.compare(a, b));
+  });
+  app.get("/api/runs/:id/search", (c) => {
+    const dir = c.req.query("dir") ?? "next";
+    if (dir !== "next" && dir !== "prev") throw new HttpError(400, "dir must be next or prev");
+    return c.json(q.search(c.req.param("id"), c.req.query("q") ?? "", intParam(c, "from", -1, -1), dir));
   });
   app.get("/api/runs/:id/timeline", (c) => {
     const t0 = nsParam(c, "t0", 0);
@@ -73,6 +97,11 @@ export function createApp(opts: AppOptions): ViewerApp {
 /** Maps an error to its JSON response; anything unexpected is a 500 without details. */
 function errorResponse(c: Context, err: Error): Response {
   if (err instanceof HttpError) return jsonError(c, err.status, err.message);
+  if (err instanceof IndexPending) {
+    // 202: accepted, not ready; the page polls and shows how far the index is.
+    return c.json({ indexing: true, done: err.done, of: err.of, error: err.message }, 202, { "Retry-After": "1" });
+  }
+  if (err instanceof IndexFailed) return jsonError(c, 422, err.message);
   if (err instanceof RunNotFound) return jsonError(c, err.malformed ? 400 : 404, err.message);
   if (err instanceof TraceError) return jsonError(c, 422, err.message);
   if (err instanceof RangeError) return jsonError(c, 400, err.message);

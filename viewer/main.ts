@@ -7,6 +7,8 @@
  */
 import { parseArgs } from "node:util";
 import { createApp } from "./app.ts";
+import { bundleUi } from "./_bundle.ts";
+import { hostsFor } from "./_http.ts";
 
 /** Options of {@link serveViewer}. */
 export interface ServeOptions {
@@ -35,14 +37,18 @@ export interface RunningViewer {
  * await v.close();
  * ```
  */
-export function serveViewer(opts: ServeOptions): Promise<RunningViewer> {
-  const app = createApp({ dir: opts.dir });
+export async function serveViewer(opts: ServeOptions): Promise<RunningViewer> {
   const hostname = opts.host ?? "127.0.0.1";
+  // Filled in once the port is known (port 0 picks one).
+  const hosts: string[] = [];
+  const ui = await bundleUi();
+  const app = createApp({ dir: opts.dir, hosts, indexWorkers: 1, ui });
   return new Promise((resolve) => {
     const server = Deno.serve({
       hostname,
       port: opts.port ?? 8080,
       onListen: ({ port }) => {
+        hosts.push(...hostsFor(hostname, port));
         const host = hostname.includes(":") ? `[${hostname}]` : hostname;
         const url = `http://${host}:${port}/`;
         (opts.onListen ?? ((u) => console.log(`lockstep viewer: ${u} (traces in ${opts.dir})`)))(url);

@@ -1,0 +1,441 @@
+/**
+ * Linux TCP between two local sockets (torvalds/linux v6.15):
+ *
+ * - net/core/sock.c `lock_sock_nested` / `release_sock` / `__release_sock`:
+ *   the socket is "owned by user" while a task is in tcp_sendmsg or
+ *   tcp_recvmsg; `sk_lock.slock` (a BH spinlock) guards the owned bit and
+ *   the backlog. A segment arriving in softirq while the socket is owned goes
+ *   to `sk_backlog` (`sk_add_backlog` in net/ipv4/tcp_ipv4.c `tcp_v4_rcv`),
+ *   and `release_sock` processes it in the owner's context.
+ * - net/ipv4/tcp.c `tcp_sendmsg_locked`: copy into the tail skb up to the
+ *   size goal (`tcp_xmit_size_goal`: the GSO size rounded to MSS), wait for
+ *   send-buffer memory (`sk_stream_wait_memory`), push when an skb is full
+ *   and at the end (`tcp_push`); net/ipv4/tcp_output.c `tcp_write_xmit` with
+ *   the receive window and Nagle as Minshall's variant (`tcp_nagle_check`,
+ *   `tcp_minshall_check`).
+ *   `tcp_tso_should_defer` never defers here: with the large window and cwnd of a local transfer a
+ *   full-sized TSO skb can always be sent ("If a full-sized TSO skb can be sent, do it").
+ * - net/ipv4/tcp.c `tcp_recvmsg_locked`: copy from sk_receive_queue, target
+ *   SO_RCVLOWAT (1); with bytes copied and a non-empty backlog it
+ *   release_sock/lock_sock to pick them up; otherwise `sk_wait_data`;
+ *   `tcp_cleanup_rbuf` ACKs a full frame or a window that doubled.
+ * - net/ipv4/tcp_input.c `tcp_rcv_established`: ACK processing
+ *   (`tcp_ack`, `tcp_data_snd_check`), `tcp_queue_rcv`, `sk_data_ready`
+ *   (`sock_def_readable`: wake_up_interruptible_sync_poll when the wait
+ *   queue is active), `__tcp_ack_snd_check` (more than one full frame
+ *   unacknowledged: ACK now; else the delayed ACK, piggybacked on data).
+ *   `tcp_reset` sets sk_err and closes.
+ *
+ * Not modelled: loss and retransmission (loopback and veth do not lose),
+ * the delayed-ACK timer (every workload here sends data back or reads enough
+ * to ACK), congestion control (cwnd never limits local transfers), TSQ
+ * (loopback_xmit orphans the skb at once).
+ * @module
+ */
+import { streamCheck } from "../detect/mod.ts";
+import type { KCode } from "../objects.ts";
+import { devQueueXmit, skbAlloc, skbFree } from "./netdev.ts";
+import type { OffsetRuns } from "./ring.ts";
+import { type LinuxNet, type LinuxSock, SHUT, type Skb, TH } from "./types.ts";
+
+/** ECONNRESET, EPIPE (negative returns). */
+export const ECONNRESET = 104;
+export const EPIPE = 32;
+
+/** GSO_MAX_SIZE / tcp_xmit_size_goal's ceiling (64 KiB). */
+export const GSO_MAX_BYTES = 65536;
+
+/** The size goal of one skb: the GSO size rounded down to whole MSS. */
+export function sizeGoal(mss: number): number {
+  return Math.max(mss, Math.floor(GSO_MAX_BYTES / mss) * mss);
+}
+
+/** Copy cost of `n` bytes between user and kernel (copy_from_iter / copy_to_iter). */
+export function copyNs(net: LinuxNet, n: number): number {
+  return Math.round((n * net.m.cost.lxCopyPerKb) / 1024);
+}
+
+/**
+ * Hands `n` bytes leaving `runs` (in order) to the stream detector, piece by
+ * piece: the ordering invariant is checked on every byte a reader receives.
+ */
+export function reportOffsets(net: LinuxNet, sk: LinuxSock, runs: OffsetRuns, n: number): void {
+  let left = n;
+  while (left > 0) {
+    const k = Math.min(left, runs.headLen());
+    streamCheck(net.m, sk.flow, runs.headOffset(), k);
+    runs.take(k, noop);
+    left -= k;
+  }
+}
+
+function noop(): void {}
+
+/** Page-fragment cost of `n` bytes of TCP payload on one side. */
+export function pageNs(net: LinuxNet, n: number): number {
+  return Math.round((n * net.m.cost.lxPageFrag) / 4096);
+}
+
+/** lock_sock(): take the owned bit, sleeping on sk_lock.wq while another task owns it. */
+export function* lockSock(net: LinuxNet, sk: LinuxSock): KCode {
+  const m = net.m;
+  yield m.lock(sk.slock);
+  while (sk.owned !== null) {
+    yield m.sleep(sk.lockWq, sk.slock);
+    yield m.lock(sk.slock);
+  }
+  sk.owned = m.cur;
+  m.unlock(sk.slock);
+  yield m.spend(m.cost.lxLockSock);
+}
+
+/** release_sock(): process the backlog in the owner's context (__release_sock), then drop ownership. */
+export function* releaseSock(net: LinuxNet, sk: LinuxSock): KCode {
+  const m = net.m;
+  yield m.lock(sk.slock);
+  while (!sk.backlog.empty()) {
+    // __release_sock: take the whole list, drop the spinlock, run sk_backlog_rcv on each.
+    m.unlock(sk.slock);
+    for (let skb = sk.backlog.shift(); skb !== null; skb = sk.backlog.shift()) {
+      yield m.spend(m.cost.lxBacklogRcv);
+      yield* tcpRcvEstablished(net, sk, skb);
+    }
+    yield m.lock(sk.slock);
+  }
+  sk.owned = null;
+  if (m.hasSleepers(sk.lockWq)) m.wakeupOne(sk.lockWq);
+  m.unlock(sk.slock);
+  if (sk.delackDeferred) {
+    // tcp_release_cb: the delayed-ACK timer fired while we owned the socket.
+    sk.delackDeferred = false;
+    if (sk.delackPending) yield* tcpSendAck(net, sk);
+  }
+}
+
+/** tcp_v4_rcv() for a segment addressed to `skb.dst`, in softirq. */
+export function* tcpV4Rcv(net: LinuxNet, skb: Skb): KCode {
+  const m = net.m;
+  const sk = skb.dst as LinuxSock;
+  yield m.spend(m.cost.lxTcpV4Rcv);
+  yield m.lock(sk.slock); // bh_lock_sock_nested
+  if (sk.owned !== null) {
+    sk.backlogged++;
+    sk.backlog.push(skb); // sk_add_backlog
+    m.unlock(sk.slock);
+    return;
+  }
+  yield* tcpRcvEstablished(net, sk, skb);
+  m.unlock(sk.slock);
+}
+
+/** tcp_rcv_established(): ACK, data, RST. */
+export function* tcpRcvEstablished(net: LinuxNet, sk: LinuxSock, skb: Skb): KCode {
+  const m = net.m;
+  sk.segsIn++;
+  if ((skb.flags & TH.rst) !== 0) {
+    skbFree(net, skb);
+    yield* tcpReset(net, sk);
+    return;
+  }
+  if ((skb.flags & TH.ack) !== 0 && (skb.ack > sk.sndUna || skb.wndRight > sk.sndWndRight)) {
+    // tcp_ack(): clean the acknowledged bytes, take the new window, tcp_new_space → sk_write_space.
+    yield m.spend(m.cost.lxTcpAck);
+    if (skb.ack > sk.sndUna) sk.sndUna = skb.ack;
+    if (skb.wndRight > sk.sndWndRight) sk.sndWndRight = skb.wndRight;
+    // tcp_check_space: sk_write_space only for a writer that ran out of memory (SOCK_NOSPACE).
+    if (sk.nospace && sndQueued(sk) < net.opt.sndbufBytes) {
+      sk.nospace = false;
+      if (m.hasSleepers(sk.wq)) {
+        m.wakeup(sk.wq);
+        yield m.spend(m.cost.lxWakeUp);
+      }
+    }
+    yield* tcpWriteXmit(net, sk); // tcp_data_snd_check
+  }
+  if (skb.len === 0 && (skb.flags & TH.fin) === 0) {
+    skbFree(net, skb);
+    return;
+  }
+  if (skb.seq !== sk.rcvNxt) {
+    throw new Error(`${sk.name}: segment at ${skb.seq}, expected ${sk.rcvNxt} (in-order path)`);
+  }
+  yield m.spend(m.cost.lxTcpRcvData);
+  sk.rcvNxt += skb.len;
+  if ((skb.flags & TH.fin) !== 0) sk.shutdown |= SHUT.rcv; // tcp_fin
+  if (skb.len > 0) sk.rcvQueue.push(skb); // tcp_queue_rcv
+  else skbFree(net, skb);
+  // sk_data_ready = sock_def_readable: wake only if the wait queue is active.
+  if (m.hasSleepers(sk.wq)) {
+    m.wakeup(sk.wq);
+    yield m.spend(m.cost.lxWakeUp);
+  }
+  // __tcp_ack_snd_check: more than one full frame unacknowledged, or quickack mode → ACK now;
+  // otherwise tcp_send_delayed_ack (the ACK rides on the next data segment, or the timer sends it).
+  if (sk.rcvNxt - sk.rcvWup > net.mss || sk.quickAcks > 0) {
+    if (sk.quickAcks > 0) sk.quickAcks--;
+    yield* tcpSendAck(net, sk);
+  } else if (!sk.delackPending && skb.len > 0) {
+    delackArm(net, sk);
+  }
+}
+
+/** Initial receive window (TCP_INIT_CWND * MSS rounded, tcp_select_initial_window: 64 KiB). */
+export const INITIAL_RCV_WND = 65535;
+/** TCP_DELACK_MIN (HZ/25): the delayed-ACK timeout the model uses (ato adaptation not modelled). */
+export const DELACK_NS = 40_000_000;
+
+/** Sets up the delayed-ACK timer's soft interrupt (TIMER_SOFTIRQ → tcp_delack_timer). */
+export function delackInit(net: LinuxNet): void {
+  const m = net.m;
+  net.delackSi = m.softintEstablish("clock", "TIMER(tcp_delack)", () => delackTimer(net), net);
+}
+
+function delackArm(net: LinuxNet, sk: LinuxSock): void {
+  const m = net.m;
+  sk.delackPending = true;
+  sk.delackAtNs = m.nowNs + DELACK_NS;
+  sk.delackCpu = m.curCpu.id;
+  // sk_reset_timer: one timer per socket in the heap; one that fires early re-arms itself (mod_timer).
+  if (!sk.delackTimerArmed) {
+    sk.delackTimerArmed = true;
+    m.atCall(sk.delackAtNs, delackTarget, sk);
+  }
+}
+
+/** The timer wheel's side of the delayed-ACK timer: no closure per arm. */
+const delackTarget = {
+  onTimer(arg: unknown): void {
+    const sk = arg as LinuxSock;
+    const net = sk.net as LinuxNet;
+    const m = net.m;
+    sk.delackTimerArmed = false;
+    if (!sk.delackPending || sk.closed) return;
+    if (sk.delackAtNs > m.nowNs) {
+      sk.delackTimerArmed = true;
+      m.atCall(sk.delackAtNs, delackTarget, sk);
+      return;
+    }
+    m.postInterrupt(sk.delackCpu, sk.wq, delackIrq, net);
+  },
+};
+
+// deno-lint-ignore require-yield
+function* delackIrq(arg: unknown): KCode {
+  const net = arg as LinuxNet;
+  net.m.softintSchedule(net.delackSi as NonNullable<typeof net.delackSi>);
+}
+
+/** tcp_delack_timer: ACK every socket whose delayed ACK is due; defer to release_sock if it is owned. */
+function* delackTimer(net: LinuxNet): KCode {
+  const m = net.m;
+  for (const sk of net.socks) {
+    if (!sk.delackPending || sk.delackAtNs > m.nowNs || sk.closed) continue;
+    yield m.lock(sk.slock);
+    if (sk.owned !== null) {
+      sk.delackDeferred = true;
+      m.unlock(sk.slock);
+      continue;
+    }
+    yield* tcpSendAck(net, sk);
+    m.unlock(sk.slock);
+  }
+}
+
+/** tcp_reset(): ECONNRESET, both directions shut, the socket closes (unhash → psock drop → unpair). */
+export function* tcpReset(net: LinuxNet, sk: LinuxSock): KCode {
+  const m = net.m;
+  sk.err = ECONNRESET;
+  sk.shutdown = SHUT.rcv | SHUT.send;
+  sk.closed = true;
+  m.wakeup(sk.wq);
+  yield m.spend(m.cost.lxWakeUp);
+  if (net.onClose !== null) yield* net.onClose(net, sk);
+}
+
+/** Fills the ACK fields of an outgoing segment (every segment carries one). */
+function stampAck(net: LinuxNet, sk: LinuxSock, skb: Skb): void {
+  skb.flags |= TH.ack;
+  skb.ack = sk.rcvNxt;
+  skb.wndRight = sk.copiedSeq + net.opt.rcvbufBytes;
+  sk.rcvWup = sk.rcvNxt;
+  sk.advRight = skb.wndRight;
+  sk.delackPending = false; // inet_csk_clear_xmit_timer(ICSK_TIME_DACK): the ACK is on its way
+}
+
+/** tcp_send_ack(): a pure ACK down the transport. */
+export function* tcpSendAck(net: LinuxNet, sk: LinuxSock): KCode {
+  const m = net.m;
+  const skb = skbAlloc(net);
+  skb.dst = sk.peer;
+  skb.seq = sk.sndNxt;
+  stampAck(net, sk, skb);
+  sk.acksOut++;
+  yield m.spend(m.cost.lxTcpXmit);
+  yield* devQueueXmit(net, skb);
+}
+
+/**
+ * tcp_send_fin(): the FIN goes after every queued byte, and the queue is
+ * pushed with Nagle off (__tcp_push_pending_frames(..., TCP_NAGLE_OFF)).
+ */
+export function* tcpSendFin(net: LinuxNet, sk: LinuxSock): KCode {
+  sk.finQueued = true;
+  yield* tcpWriteXmit(net, sk);
+}
+
+/** Sends a control segment (FIN or RST) at snd_nxt. */
+export function* tcpSendCtl(net: LinuxNet, sk: LinuxSock, flags: number): KCode {
+  const m = net.m;
+  const skb = skbAlloc(net);
+  skb.dst = sk.peer;
+  skb.seq = sk.sndNxt;
+  skb.flags = flags;
+  stampAck(net, sk, skb);
+  yield m.spend(m.cost.lxTcpXmit);
+  yield* devQueueXmit(net, skb);
+}
+
+/** tcp_write_xmit(): send write-queue skbs the window and Nagle (Minshall) allow. */
+export function* tcpWriteXmit(net: LinuxNet, sk: LinuxSock): KCode {
+  const m = net.m;
+  for (;;) {
+    const skb = sk.writeQueue.head;
+    if (sk.xmitBusy) return;
+    if (skb === null) {
+      if (sk.finQueued && !sk.finSent) {
+        sk.finSent = true;
+        yield* tcpSendCtl(net, sk, TH.fin);
+      }
+      return;
+    }
+    if (sk.sndNxt + skb.len > sk.sndWndRight) return; // receive window full (tcp_snd_wnd_test)
+    const partial = skb.len < net.mss;
+    // tcp_nagle_check with tcp_minshall_check: hold a small segment while a small one is unacknowledged,
+    // unless it is not the last (the application is still filling it: pushed when full or at tcp_push).
+    if (partial && !net.opt.nodelay && !sk.finQueued && sk.sndSml > sk.sndUna) return;
+    sk.writeQueue.shift();
+    skb.dst = sk.peer;
+    skb.seq = sk.sndNxt;
+    sk.sndNxt += skb.len;
+    if (partial) sk.sndSml = sk.sndNxt;
+    stampAck(net, sk, skb);
+    sk.segsOut++;
+    if (net.opt.transport === "container") net.gsoSegs += Math.ceil(skb.len / net.mss);
+    // tcp_write_xmit is not reentered while a segment is on its way down (the socket is owned or
+    // bh-locked); a softirq ACK that arrives meanwhile sends nothing itself.
+    sk.xmitBusy = true;
+    yield m.spend(m.cost.lxTcpXmit);
+    yield* devQueueXmit(net, skb);
+    sk.xmitBusy = false;
+  }
+}
+
+/** Bytes the socket holds against its send buffer: unacknowledged plus unsent. */
+function sndQueued(sk: LinuxSock): number {
+  return sk.sndNxt - sk.sndUna + sk.writeQueue.bytes;
+}
+
+/**
+ * tcp_sendmsg(): queue `len` bytes (stream offsets from sk.appSent) and push
+ * them. Returns `len`, or a negative errno.
+ */
+export function* tcpSendmsg(net: LinuxNet, sk: LinuxSock, len: number): Generator<number, number, number> {
+  const m = net.m;
+  yield* lockSock(net, sk);
+  const goal = sizeGoal(net.mss);
+  let left = len;
+  while (left > 0) {
+    if (sk.err !== 0 || (sk.shutdown & SHUT.send) !== 0) {
+      yield* releaseSock(net, sk);
+      return len - left > 0 ? len - left : -(sk.err !== 0 ? sk.err : EPIPE);
+    }
+    const tail = sk.writeQueue.tail;
+    let room = 0;
+    if (tail !== null && tail.len < goal) room = goal - tail.len;
+    if (room === 0 && sndQueued(sk) >= net.opt.sndbufBytes) {
+      // sk_stream_wait_memory: push what is queued, release the socket, wait for sk_write_space.
+      sk.nospace = true; // SOCK_NOSPACE: the next ACK that frees memory wakes us
+      yield* tcpWriteXmit(net, sk);
+      yield* releaseSock(net, sk);
+      if (sndQueued(sk) >= net.opt.sndbufBytes && sk.err === 0) yield m.sleep(sk.wq);
+      yield* lockSock(net, sk);
+      continue;
+    }
+    let skb = tail as Skb;
+    if (room === 0) {
+      skb = skbAlloc(net);
+      sk.writeQueue.push(skb);
+      room = goal;
+      yield m.spend(m.cost.lxSkbAlloc);
+    }
+    const n = Math.min(left, room);
+    yield m.spend(copyNs(net, n) + pageNs(net, n));
+    skb.len += n;
+    sk.writeQueue.bytes += n;
+    sk.tcpOffsets.push(sk.appSent, n);
+    sk.appSent += n;
+    sk.tcpBytesOut += n;
+    left -= n;
+    if (skb.len >= goal) yield* tcpWriteXmit(net, sk); // forced push of a full skb
+  }
+  yield* tcpWriteXmit(net, sk); // tcp_push
+  yield* releaseSock(net, sk);
+  return len;
+}
+
+/**
+ * tcp_recvmsg(): up to `len` bytes from the receive queue, blocking until at
+ * least one. Returns bytes copied, 0 at EOF, or a negative errno.
+ */
+export function* tcpRecvmsg(net: LinuxNet, sk: LinuxSock, len: number): Generator<number, number, number> {
+  const m = net.m;
+  yield* lockSock(net, sk);
+  let copied = 0;
+  while (copied < len) {
+    const skb = sk.rcvQueue.head;
+    if (skb !== null) {
+      const n = Math.min(len - copied, skb.len - skb.consumed);
+      yield m.spend(copyNs(net, n) + pageNs(net, n));
+      reportOffsets(net, sk, (sk.peer as LinuxSock).tcpOffsets, n);
+      skb.consumed += n;
+      sk.rcvQueue.bytes -= n;
+      sk.copiedSeq += n;
+      copied += n;
+      if (skb.consumed === skb.len) {
+        sk.rcvQueue.shift();
+        skbFree(net, skb);
+      }
+      continue;
+    }
+    if (copied > 0) {
+      if (sk.backlog.empty()) break;
+      yield* releaseSock(net, sk); // pick up what arrived meanwhile
+      yield* lockSock(net, sk);
+      continue;
+    }
+    if (sk.err !== 0 || (sk.shutdown & SHUT.rcv) !== 0 || sk.closed) break;
+    // sk_wait_data: release (processing the backlog), sleep unless data came, re-lock.
+    yield* releaseSock(net, sk);
+    if (sk.rcvQueue.empty() && sk.err === 0 && (sk.shutdown & SHUT.rcv) === 0 && !sk.closed) {
+      yield m.sleep(sk.wq);
+    }
+    yield* lockSock(net, sk);
+  }
+  yield m.spend(m.cost.lxTcpRecvmsg);
+  yield* tcpCleanupRbuf(net, sk, copied);
+  yield* releaseSock(net, sk);
+  if (copied === 0 && sk.err !== 0) return -sk.err;
+  return copied;
+}
+
+/** tcp_cleanup_rbuf(): ACK a full unacknowledged frame, or a receive window that at least doubled. */
+function* tcpCleanupRbuf(net: LinuxNet, sk: LinuxSock, copied: number): KCode {
+  if (copied <= 0 || sk.closed) return;
+  let ack = sk.rcvNxt - sk.rcvWup > net.mss;
+  if (!ack && (sk.shutdown & SHUT.rcv) === 0) {
+    const rcvWindowNow = sk.advRight - sk.rcvNxt;
+    const newWindow = sk.copiedSeq + net.opt.rcvbufBytes - sk.rcvNxt;
+    if (2 * rcvWindowNow <= net.opt.rcvbufBytes && newWindow >= 2 * rcvWindowNow) ack = true;
+  }
+  if (ack) yield* tcpSendAck(net, sk);
+}

@@ -1,0 +1,33 @@
+/**
+ * Models of the NetBSD network infrastructure proposals
+ * (docs/netbsd-infrastructure.md), built on the machine's public API, for
+ * the built-in scenarios and for users' own designs:
+ *
+ * - {@link Pcq}: pcq(9) as subr_pcq.c 1.14 (CAS producers, n-1 capacity);
+ *   {@link IfQueue}: an ifqueue under a spin mutex;
+ * - {@link AtomicLifo}, {@link AtomicFifo}, {@link MutexTailq}: the atomic
+ *   queue proposal, head and tail insertion, and the locked list of today;
+ * - {@link PTree} and {@link RadixTree}: ptree and the BSD radix tree
+ *   (`rn_match`) over IPv4 prefixes; {@link randomTable} and
+ *   {@link LpmOracle} to build and check tables;
+ * - {@link Kcont}: kernel continuations; {@link Workqueue}: workqueue(9);
+ * - {@link Branes}: virtual network stacks.
+ *
+ * Lockless structures take one step (a yield point) per shared-memory
+ * access, so exploration interleaves other CPUs between a load and its CAS.
+ *
+ * @example
+ * ```ts
+ * import { Pcq } from "./mod.ts";
+ * new Pcq(8).maxitems(); // 8, holding 7
+ * ```
+ * @module
+ */
+export { IfQueue, type Op, Pcq, PCQ_MAXLEN, PCQ_VARIANTS, type PcqVariant } from "./pcq.ts";
+export { AtomicFifo, AtomicLifo, FIFO_VARIANTS, type FreeList, LIFO_VARIANTS, MutexTailq } from "./atomic_queue.ts";
+export { type LookupCost, PT_IPV4_OPS, PTree, type PtTreeOps } from "./ptree.ts";
+export { RadixTree } from "./radix.ts";
+export { bruteForceMatch, clz32, LpmOracle, maskOf, randomTable, ROUTES_MAX, type RouteTable } from "./route_table.ts";
+export { Kcont, type KcontClass, type KcontItem } from "./continuation.ts";
+export { type Work, Workqueue } from "./workqueue.ts";
+export { type Brane, Branes } from "./brane.ts";

@@ -1,0 +1,31 @@
+/**
+ * Index worker (a module Deno Worker): builds one run's index off the
+ * server's event loop, so the viewer keeps answering while a large trace is
+ * read. Protocol:
+ * - main -> worker `{ path }` (a real path the main thread resolved inside its folder);
+ * - worker -> main `{ type: "progress", done, of }` every few hundred thousand events;
+ * - worker -> main `{ type: "done", index }` (typed arrays transferred) or `{ type: "error", message, trace }`.
+ * @module
+ */
+/// <reference lib="deno.worker" />
+import { buildIndex } from "./_query_index.ts";
+import { TraceError, TraceReader } from "./reader.ts";
+
+self.onmessage = (ev: MessageEvent<{ path: string }>) => {
+  const { path } = ev.data;
+  let reader: TraceReader | undefined;
+  try {
+    reader = TraceReader.open(path, { recover: true });
+    const bytes = Deno.statSync(path).size;
+    const index = buildIndex(reader, bytes, (done, of) => self.postMessage({ type: "progress", done, of }));
+    const transfer = [index.chunkT, index.chunkCur, index.chunkLockAt, index.chunkLocks, index.kindCounts, index.busyNs]
+      .map((a) => a.buffer as ArrayBuffer);
+    for (const g of index.levels) transfer.push(...[g.act, g.busy, g.firstEv].map((a) => a.buffer as ArrayBuffer));
+    self.postMessage({ type: "done", index }, transfer);
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    self.postMessage({ type: "error", message, trace: e instanceof TraceError });
+  } finally {
+    reader?.close();
+  }
+};

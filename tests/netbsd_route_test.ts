@@ -1,0 +1,123 @@
+/**
+ * Route lookup (core/netbsd/ptree.ts, radix.ts, route_table.ts): both trees
+ * give the longest-prefix match of a brute-force scan on random tables, the
+ * ptree key operations, the path each tree takes, the scenario's checks.
+ * @module
+ */
+import { assert, assertEquals, assertThrows } from "./_assert.ts";
+import { Prng } from "../core/prng.ts";
+import { PT_IPV4_OPS, PTree } from "../core/netbsd/ptree.ts";
+import { RadixTree } from "../core/netbsd/radix.ts";
+import { bruteForceMatch, LpmOracle, maskOf, randomTable, type RouteTable } from "../core/netbsd/route_table.ts";
+import { findScenario, resolveScenarioConfig, runScenario } from "../drivers/mod.ts";
+
+const ip = (s: string) => s.split(".").reduce((a, o) => a * 256 + Number(o), 0) >>> 0;
+
+/** A table from "a.b.c.d/len" strings, sorted as the trees want. */
+function table(routes: string[]): RouteTable {
+  const rs = routes.map((r) => {
+    const [a, l] = r.split("/");
+    const len = Number(l);
+    return { key: (ip(a) & maskOf(len)) >>> 0, len };
+  }).sort((x, y) => x.key - y.key || x.len - y.len);
+  return { keys: Uint32Array.from(rs.map((r) => r.key)), lens: Uint8Array.from(rs.map((r) => r.len)) };
+}
+
+Deno.test("ptree and radix agree with a brute-force scan on random tables", () => {
+  for (const n of [1, 2, 7, 100, 2000]) {
+    for (const withDefault of [true, false]) {
+      const rng = new Prng(n * 2 + (withDefault ? 1 : 0));
+      const t = randomTable(rng, n, withDefault);
+      assertEquals(t.keys.length, n + (withDefault ? 1 : 0));
+      const p = new PTree(t), r = new RadixTree(t), o = new LpmOracle(t);
+      const probes = [0, 0xffffffff];
+      for (let i = 0; i < 3000; i++) {
+        const a = rng.below(0x100000000);
+        const k = rng.below(t.keys.length);
+        probes.push(a, t.keys[k], (t.keys[k] | (a & ~maskOf(t.lens[k]))) >>> 0);
+      }
+      for (const a of probes) {
+        const want = bruteForceMatch(t, a);
+        assertEquals(o.match(a), want, `oracle ${n} ${a}`);
+        assertEquals(p.lookup(a), want, `ptree ${n} routes, ${a}`);
+        // rn_match's quirk: 255.255.255.255 matches the all-ones end marker
+        // exactly and returns it (RNF_ROOT), which rtalloc treats as no route.
+        const quirk = a === 0xffffffff && t.keys[t.keys.length - 1] !== 0xffffffff;
+        assertEquals(r.lookup(a), quirk ? -1 : want, `radix ${n} routes, ${a}`);
+      }
+    }
+  }
+});
+
+Deno.test("nested prefixes: each tree's path (ptree mask nodes, radix climbs to the mask lists)", () => {
+  const t = table(["0.0.0.0/0", "10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "10.1.2.3/32", "192.168.0.0/16"]);
+  const name = (i: number) => i < 0 ? "none" : `${t.keys[i] >>> 24}.${(t.keys[i] >>> 16) & 255}/${t.lens[i]}`;
+  const p = new PTree(t), r = new RadixTree(t);
+  for (
+    const [a, want] of [
+      ["10.1.2.3", "10.1/32"],
+      ["10.1.2.9", "10.1/24"],
+      ["10.1.9.9", "10.1/16"],
+      [
+        "10.9.9.9",
+        "10.0/8",
+      ],
+      ["192.168.1.1", "192.168/16"],
+      ["8.8.8.8", "0.0/0"],
+    ] as const
+  ) {
+    assertEquals(name(p.lookup(ip(a))), want, `ptree ${a}`);
+    assertEquals(name(r.lookup(ip(a))), want, `radix ${a}`);
+  }
+  // 8.8.8.8 in the radix tree: descend, miss at the leaf, climb to the top's mask list (the default route).
+  r.lookup(ip("8.8.8.8"));
+  assert(r.last.nodes > 4, `radix climbs: ${r.last.nodes} nodes`);
+  assertEquals(r.last.keyCmps, 1);
+  // ptree: the default, 10/8, 10.1/16 and 10.1.2/24 are one-way mask branches on the way to the host route.
+  p.lookup(ip("10.1.2.3"));
+  assertEquals(p.last.nodes, 6);
+  assertEquals(p.last.keyCmps, 0);
+  // Without the default route nothing matches 8.8.8.8.
+  const noDefault = table(["10.0.0.0/8"]);
+  assertEquals(new PTree(noDefault).lookup(ip("8.8.8.8")), -1);
+  assertEquals(new RadixTree(noDefault).lookup(ip("8.8.8.8")), -1);
+});
+
+Deno.test("pt_tree_ops for IPv4: XOR and count leading zeros", () => {
+  assertEquals(PT_IPV4_OPS.matchnode(ip("10.1.0.0"), ip("10.3.0.0"), 0), 14);
+  assertEquals(PT_IPV4_OPS.matchnode(ip("10.1.0.0"), ip("10.1.0.0"), 0), 32);
+  assertEquals(PT_IPV4_OPS.matchkey(ip("10.1.2.3"), ip("10.1.0.0"), 8, 8), true);
+  assertEquals(PT_IPV4_OPS.matchkey(ip("10.1.2.3"), ip("10.2.0.0"), 8, 8), false);
+  assertEquals(PT_IPV4_OPS.testkey(ip("128.0.0.0"), 0), 1);
+  assertEquals(PT_IPV4_OPS.testnode(ip("64.0.0.0"), 1), 1);
+});
+
+Deno.test("route-lookup: out-of-range tables refused; ptree visits fewer nodes at 1k; no mismatch", () => {
+  const s = findScenario("route-lookup");
+  assertThrows(() => resolveScenarioConfig(s, { "route.routes": "0" }), /route.routes/);
+  assertThrows(() => resolveScenarioConfig(s, { "route.routes": "1000001" }), /route.routes/);
+  assertThrows(() => resolveScenarioConfig(s, { "route.impl": "art" }), /route.impl/);
+  const run = (impl: string) =>
+    runScenario({ scenario: "route-lookup", seed: 3, overrides: { "route.impl": impl, "route.lookups": "3000" } });
+  const p = run("ptree"), r = run("radix");
+  assertEquals(p.result.violations, []);
+  assertEquals(r.result.violations, []);
+  assertEquals(p.metrics.lookups, 6000);
+  assert((p.metrics.nodesPerLookup as number) < (r.metrics.nodesPerLookup as number));
+  assert((p.metrics.nsPerLookup as number) < (r.metrics.nsPerLookup as number));
+});
+
+Deno.test("route-lookup reports a lookup that disagrees with the oracle", () => {
+  const orig = PTree.prototype.lookup;
+  PTree.prototype.lookup = function (a: number) {
+    const r = orig.call(this, a);
+    return r > 0 ? r - 1 : r; // an off-by-one tree
+  };
+  try {
+    const o = runScenario({ scenario: "route-lookup", seed: 1, overrides: { "route.lookups": "100" } });
+    assertEquals(o.result.violations.map((v) => v.kind), ["conservation"]);
+    assert(/longest match is/.test(o.result.violations[0].message));
+  } finally {
+    PTree.prototype.lookup = orig;
+  }
+});

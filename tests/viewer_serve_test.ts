@@ -1,0 +1,111 @@
+/**
+ * Serving: indexes are built in a Worker while the server keeps answering
+ * (202 with progress, then 200); subfolders of the runs folder are listed
+ * (explore findings under runs/explore/); names that cannot be run ids are
+ * listed with the reason; the Host header must name the bound address (421
+ * otherwise, over a real socket, as a DNS-rebinding page would connect).
+ */
+import { assert, assertEquals } from "./_assert.ts";
+import { recordRun } from "../cli/run.ts";
+import { createApp } from "../viewer/app.ts";
+import { serveViewer } from "../viewer/main.ts";
+
+/** One raw HTTP/1.1 GET with a chosen Host header; returns the status code. */
+async function rawGet(port: number, path: string, host: string): Promise<number> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(new TextEncoder().encode(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+    const buf = new Uint8Array(256);
+    const n = await conn.read(buf);
+    const head = new TextDecoder().decode(buf.subarray(0, n ?? 0));
+    return Number(head.split(" ")[1]);
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test({
+  name: "viewer serving: subfolders, unusual names, host check, background index",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async (t) => {
+  const dir = Deno.makeTempDirSync({ prefix: "lockstep-serve-" });
+  recordRun({ scenario: "taskq-demo", seed: 1, overrides: {}, out: `${dir}/taskq-demo-1.lstrace` });
+  recordRun({ scenario: "lock-abba", seed: 3, overrides: {}, out: `${dir}/explore/lock-abba/lock-abba-3.lstrace` });
+  Deno.copyFileSync(`${dir}/taskq-demo-1.lstrace`, `${dir}/with space.lstrace`);
+  Deno.copyFileSync(`${dir}/taskq-demo-1.lstrace`, `${dir}/.hidden.lstrace`);
+  Deno.mkdirSync(`${dir}/.cache`);
+  Deno.copyFileSync(`${dir}/taskq-demo-1.lstrace`, `${dir}/.cache/x.lstrace`);
+  Deno.copyFileSync(`${dir}/taskq-demo-1.lstrace`, `${dir}/odd#name.lstrace`);
+  try {
+    await t.step("lists subfolders and explains names it cannot offer", async () => {
+      const app = createApp({ dir });
+      const body = await (await app.request("/api/runs")).json();
+      const ids = body.runs.map((r: { id: string }) => r.id);
+      assertEquals(ids, ["explore/lock-abba/lock-abba-3", "taskq-demo-1", "with space"]);
+      const abba = body.runs[0];
+      assertEquals(abba.status, "violations", "the explore finding shows its deadlock");
+      const detail = await app.request(`/api/runs/${encodeURIComponent("explore/lock-abba/lock-abba-3")}`);
+      assertEquals(detail.status, 200);
+      const skipped = new Map(body.skipped.map((s: { path: string; reason: string }) => [s.path, s.reason]));
+      assertEquals([...skipped.keys()].sort(), [".cache/", ".hidden.lstrace", "odd#name.lstrace"]);
+      assert(String(skipped.get(".hidden.lstrace")).includes("dot"));
+      assert(String(skipped.get(".cache/")).includes("not searched"));
+      for (const bad of ["..%2Fx", "explore%2F..%2Ftaskq-demo-1", "%2Fetc%2Fpasswd", "explore%2F%2Fx"]) {
+        assertEquals((await app.request(`/api/runs/${bad}`)).status, 400, bad);
+      }
+      app.close();
+    });
+
+    await t.step("Host header must name the bound address (421 otherwise)", async () => {
+      const v = await serveViewer({ dir, port: 0, onListen: () => {} });
+      const port = Number(new URL(v.url).port);
+      try {
+        assertEquals(await rawGet(port, "/api/schema", `127.0.0.1:${port}`), 200);
+        assertEquals(await rawGet(port, "/api/schema", `localhost:${port}`), 200);
+        assertEquals(await rawGet(port, "/api/runs", `evil.example:${port}`), 421);
+        assertEquals(await rawGet(port, "/", `127.0.0.1:${port + 1}`), 421);
+      } finally {
+        await v.close();
+      }
+    });
+
+    await t.step("index built in a worker: 202 with progress, other requests answered, then 200", async () => {
+      const rec = recordRun({
+        scenario: "mutex-storm",
+        seed: 1,
+        overrides: { "sim.eventsMax": "1500000", "sim.durationNs": "100000000000" },
+        out: `${dir}/storm.lstrace`,
+      });
+      const v = await serveViewer({ dir, port: 0, onListen: () => {} });
+      try {
+        const first = await fetch(`${v.url}api/runs/storm`);
+        const pending = await first.json();
+        assertEquals(first.status, 202);
+        assertEquals(pending.indexing, true);
+        assert(pending.of > 1_000_000, `progress names the event count: ${JSON.stringify(pending)}`);
+        const t0 = performance.now();
+        const schema = await fetch(`${v.url}api/schema`);
+        await schema.body?.cancel();
+        assertEquals(schema.status, 200);
+        assert(performance.now() - t0 < 500, "the server answers while indexing");
+        let status = 202, polls = 0;
+        while (status === 202 && polls++ < 600) {
+          const r = await fetch(`${v.url}api/runs/storm`);
+          status = r.status;
+          await r.body?.cancel();
+          if (status === 202) await new Promise((res) => setTimeout(res, 50));
+        }
+        assertEquals(status, 200);
+        const d = await (await fetch(`${v.url}api/runs/storm`)).json();
+        assertEquals(d.events, rec.events);
+        const tl = await (await fetch(`${v.url}api/runs/storm/timeline?px=500`)).json();
+        assert(tl.cpus.some((c: { slices: unknown[] }) => c.slices.length > 0), "the revived grid answers timelines");
+      } finally {
+        await v.close();
+      }
+    });
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

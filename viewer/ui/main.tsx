@@ -1,0 +1,43 @@
+/**
+ * The viewer UI's entry point (bundled for the browser by viewer/_bundle.ts):
+ * a router over the URL hash between the run list, a run page and the
+ * comparison of two runs.
+ * @module
+ */
+import { render } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import type { SchemaJson } from "../../replay/query.ts";
+import { api } from "./api.ts";
+import { ComparePage } from "./compare.tsx";
+import { RunPage } from "./run.tsx";
+import { RunList } from "./runs.tsx";
+import { parsePlace, type Place } from "./url.ts";
+
+function App() {
+  const [place, setPlace] = useState<Place>(parsePlace(location.hash));
+  const [schema, setSchema] = useState<SchemaJson | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    const on = () => setPlace(parsePlace(location.hash));
+    addEventListener("hashchange", on);
+    addEventListener("popstate", on);
+    api<SchemaJson>("/api/schema").then(setSchema, (e) => setError(e.message));
+    return () => (removeEventListener("hashchange", on), removeEventListener("popstate", on));
+  }, []);
+  if (error) return <p class="error">{error}</p>;
+  if (!schema) return <p class="muted">Loading schema…</p>;
+  return (
+    <div class="app">
+      <header class="top">
+        <a href="#/">lockstep</a>
+        {place.page === "run" && <span>/ {place.id}</span>}
+        {place.page === "compare" && <span>/ {place.a} vs {place.b}</span>}
+      </header>
+      {place.page === "run" && <RunPage key={place.id} place={place} schema={schema} />}
+      {place.page === "compare" && <ComparePage key={`${place.a}|${place.b}`} a={place.a} b={place.b} />}
+      {place.page === "runs" && <RunList />}
+    </div>
+  );
+}
+
+render(<App />, document.getElementById("app")!);
