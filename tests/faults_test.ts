@@ -71,7 +71,10 @@ Deno.test("rx ring overflow, link loss and link flap drop frames, each recorded 
     assert(ring.faults[FAULT.rxRing] > 0);
     noViolations(ring, `${sc} rx-ring`);
     const loss = faulted(sc, { "fault.linkLossPpm": "50000" });
-    assert(loss.faults[FAULT.linkLoss] > 0 && loss.drops["lossy-link"] === loss.faults[FAULT.linkLoss]);
+    // A lost frame is recorded when it leaves and dropped when it would have arrived: those lost in the last wire
+    // delay of the run are still on the wire at the end (and counted in flight by conservation).
+    const lost = loss.faults[FAULT.linkLoss], dropped = loss.drops["lossy-link"] ?? 0;
+    assert(lost > 20 && dropped <= lost && dropped >= lost - 3, `${sc}: ${lost} lost, ${dropped} dropped`);
     noViolations(loss, `${sc} link loss`);
     const flap = faulted(sc, { "fault.linkFlapAtNs": "500000", "fault.linkFlapNs": "200000" });
     assertEquals([flap.faults[FAULT.linkUp], flap.faults[FAULT.linkDown] > 1], [1, true], `${sc} flap`);
