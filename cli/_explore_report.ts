@@ -4,6 +4,7 @@
  * order reversals across runs.
  * @module
  */
+import type { ConfigValue } from "../core/config.ts";
 import { LockOrderGraph } from "../core/detect/mod.ts";
 import { reversalMessage } from "../core/detect/witness.ts";
 import { ENUMS } from "../core/schema.ts";
@@ -36,6 +37,10 @@ export interface Finding {
   readonly shrunk:
     | { readonly decisions: number; readonly from: number; readonly runs: number; readonly event: number }
     | null;
+  /** Swarm: the faults the exploration run had on (`key=value`). */
+  readonly faults?: readonly string[];
+  /** Swarm: those still on in the shrunk trace (the ones the violation needs). */
+  readonly faultsNeeded?: readonly string[];
 }
 
 /** A lock order reversal whose two orders were established in different runs. */
@@ -52,17 +57,33 @@ export interface ExploreReport {
   readonly crossRun: CrossRunReversal[];
 }
 
+/** A finding picked from the verdicts, before shrinking. */
+export interface Picked {
+  readonly seed: number;
+  readonly found: Found;
+  /** Runs that had this kind. */
+  readonly count: number;
+  /** Swarm: the run's choice of keys. */
+  readonly swarm?: Record<string, ConfigValue>;
+}
+
+/** `key=value` words of the fault keys of a swarm choice (what a finding lists). */
+export function faultWords(choice: Record<string, ConfigValue>): string[] {
+  return Object.keys(choice).filter((k) => k.startsWith("fault.")).map((k) => `${k}=${choice[k]}`);
+}
+
 /** The findings to report: the lowest seed of each kind, or every (seed, kind) with `all`. */
-export function selectFindings(verdicts: Verdict[], all: boolean): { seed: number; found: Found; count: number }[] {
+export function selectFindings(verdicts: Verdict[], all: boolean): Picked[] {
   const count = new Map<string, number>();
   for (const v of verdicts) for (const f of v.found) count.set(f.kind, (count.get(f.kind) ?? 0) + 1);
-  const out: { seed: number; found: Found; count: number }[] = [];
+  const out: Picked[] = [];
   const taken = new Set<string>();
   for (const v of verdicts) {
     for (const f of v.found) {
       if (!all && taken.has(f.kind)) continue;
       taken.add(f.kind);
-      out.push({ seed: v.seed, found: f, count: count.get(f.kind) as number });
+      const p: Picked = { seed: v.seed, found: f, count: count.get(f.kind) as number };
+      out.push(v.swarm === undefined ? p : { ...p, swarm: v.swarm });
     }
   }
   const rank = (k: string) => (ENUMS.violation as readonly string[]).indexOf(k);

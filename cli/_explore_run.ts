@@ -4,7 +4,7 @@
  * orders the run established (for the exploration-wide WITNESS graph).
  * @module
  */
-import type { Config } from "../core/config.ts";
+import type { Config, ConfigValue } from "../core/config.ts";
 import { LockOrderGraph } from "../core/detect/mod.ts";
 import type { EventRecord, EventSink } from "../core/event.ts";
 import type { DecisionFeed } from "../core/machine.ts";
@@ -13,6 +13,7 @@ import { execute } from "../core/run.ts";
 import type { Scenario } from "../core/scenario.ts";
 import { findScenario } from "../drivers/mod.ts";
 import { isModuleArg, loadModule } from "./_scenario.ts";
+import { swarmChoice } from "./_explore_swarm.ts";
 
 /** Scenario modules this thread (main or worker) has imported, by the path given on the command line. */
 const modules = new Map<string, Scenario>();
@@ -63,6 +64,8 @@ export interface Verdict {
   readonly orders: OrderSeen[];
   /** Class pairs the run itself reported as reversed ("name (type)", sorted). */
   readonly reversals: [string, string][];
+  /** Swarm exploration: the keys this seed's run changed in the base configuration (see _explore_swarm.ts). */
+  readonly swarm?: Record<string, ConfigValue>;
 }
 
 /** A unit of work: run seeds lo, lo + step, ... below hi of a scenario with a resolved configuration. */
@@ -74,12 +77,21 @@ export interface RangeJob {
   readonly hi: number;
   /** Seed stride: 1, or a shard count (a shard explores every n-th seed). */
   readonly step: number;
+  /** Swarm: each seed runs its own choice of faults and perturbation parameters. */
+  readonly swarm?: boolean;
 }
 
 /** Runs one seed and returns its verdict. `knownOrders` filters orders already reported by this runner. */
-export function exploreOne(scenario: string, config: Config, seed: number, knownOrders: Set<string>): Verdict {
+export function exploreOne(
+  scenario: string,
+  config: Config,
+  seed: number,
+  knownOrders: Set<string>,
+  swarm = false,
+): Verdict {
   const graph = new LockOrderGraph();
-  const out = execute(scenarioFor(scenario), { seed, config: { ...config }, lockGraph: graph });
+  const choice = swarm ? swarmChoice(config, seed) : undefined;
+  const out = execute(scenarioFor(scenario), { seed, config: { ...config, ...choice }, lockGraph: graph });
   const found: Found[] = [];
   for (const v of out.result.violations) {
     if (found.some((f) => f.kind === v.kind)) continue;
@@ -92,14 +104,17 @@ export function exploreOne(scenario: string, config: Config, seed: number, known
     knownOrders.add(key);
     orders.push({ from: [a, at], to: [b, bt], seed, event: seen.event, thread: seen.thread });
   }
-  return { seed, events: out.result.events, found, orders, reversals: graph.reportedPairs() };
+  const v: Verdict = { seed, events: out.result.events, found, orders, reversals: graph.reportedPairs() };
+  return choice === undefined ? v : { ...v, swarm: choice };
 }
 
 /** Runs every seed of a job, in ascending order. */
 export function exploreRange(job: RangeJob, knownOrders: Set<string>): Verdict[] {
   const out: Verdict[] = [];
   if (!(job.step >= 1)) throw new Error(`explore: bad seed step ${job.step}`);
-  for (let s = job.lo; s < job.hi; s += job.step) out.push(exploreOne(job.scenario, job.config, s, knownOrders));
+  for (let s = job.lo; s < job.hi; s += job.step) {
+    out.push(exploreOne(job.scenario, job.config, s, knownOrders, job.swarm === true));
+  }
   return out;
 }
 

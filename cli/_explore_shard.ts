@@ -23,6 +23,7 @@ import type { Verdict } from "./_explore_run.ts";
 import {
   crossRunReversals,
   type ExploreReport,
+  faultWords,
   type Finding,
   RECORD_MAX,
   selectFindings,
@@ -46,6 +47,8 @@ export interface ShardFile {
   readonly config: Record<string, unknown>;
   readonly seeds: number;
   readonly all: boolean;
+  /** `--swarm` (absent in shards written before it: false). */
+  readonly swarm?: boolean;
   readonly shard: Shard;
   /** Runs this shard made. */
   readonly runs: number;
@@ -63,6 +66,7 @@ export interface ShardResult {
   readonly config: Record<string, unknown>;
   readonly seeds: number;
   readonly all: boolean;
+  readonly swarm: boolean;
   readonly verdicts: Verdict[];
   readonly found: Finding[];
 }
@@ -78,6 +82,7 @@ export function writeShard(outDir: string, shard: Shard, r: ShardResult): string
     config: r.config,
     seeds: r.seeds,
     all: r.all,
+    swarm: r.swarm,
     shard,
     runs: r.verdicts.length,
     verdicts: r.verdicts.filter((v) => v.found.length > 0 || v.orders.length > 0 || v.reversals.length > 0),
@@ -161,6 +166,7 @@ export function mergeShards(dirs: string[]): MergeResult {
     same("configuration", s.f.config, first.config, s.dir);
     same("seed range", s.f.seeds, first.seeds, s.dir);
     same("--all", s.f.all, first.all, s.dir);
+    same("--swarm", s.f.swarm ?? false, first.swarm ?? false, s.dir);
     same("shard count", s.f.shard.count, first.shard.count, s.dir);
     if (byIndex.has(s.f.shard.index)) {
       throw new ConfigError(`${s.dir}: shard ${s.f.shard.index} is also in ${byIndex.get(s.f.shard.index)!.dir}`);
@@ -193,6 +199,7 @@ export function mergeShards(dirs: string[]): MergeResult {
       reproduce: r?.f.reproduce ?? "",
       replay: null,
       shrunk: null,
+      ...(p.swarm !== undefined ? { faults: faultWords(p.swarm) } : {}),
     };
   });
   return { report: { scenario: first.scenario, runs, found, crossRun: crossRunReversals(verdicts) }, missing };
@@ -218,6 +225,8 @@ export function cmdMerge(args: string[]): number {
       replay: f.replay,
       event: f.event,
       message: f.message,
+      ...(f.faults !== undefined ? { faults: f.faults } : {}),
+      ...(f.faultsNeeded !== undefined ? { faultsNeeded: f.faultsNeeded } : {}),
     }));
     console.log(
       JSON.stringify({ scenario: report.scenario, runs: report.runs, found, crossRun: report.crossRun, missing }),
@@ -231,6 +240,8 @@ export function cmdMerge(args: string[]): number {
     for (const f of report.found) {
       console.log(`${f.kind}: seed ${f.seed}, event ${f.event} (${f.runsWithKind} of ${report.runs} runs)`);
       for (const line of f.message.split("\n")) console.log(`  ${line}`);
+      if (f.faults !== undefined) console.log(`  faults on: ${f.faults.join(" ") || "none"}`);
+      if (f.faultsNeeded !== undefined) console.log(`  faults needed: ${f.faultsNeeded.join(" ") || "none"}`);
       if (f.trace !== null) console.log(`  trace: ${f.trace}`);
       if (f.reproduce !== "") console.log(`  run (as explored): ${f.reproduce}`);
     }

@@ -8,7 +8,7 @@
  * elsewhere, never from the PRNG.
  * @module
  */
-import type { Config } from "../core/config.ts";
+import type { Config, ConfigValue } from "../core/config.ts";
 import type { DecisionFeed } from "../core/machine.ts";
 import { DecisionRecorder, type Found, violationOf } from "./_explore_run.ts";
 
@@ -72,4 +72,49 @@ export function shrinkRun(scenario: string, config: Config, seed: number, kind: 
 
 function subset(f: DecisionFeed, idx: number[]): DecisionFeed {
   return { seq: idx.map((i) => f.seq[i]), values: idx.map((i) => f.values[i]) };
+}
+
+/** The outcome of {@link shrinkFaults}. */
+export interface FaultsShrunk {
+  /** The swarm choice with the faults the violation does not need switched off (removed). */
+  readonly choice: Record<string, ConfigValue>;
+  /** Fault keys switched off. */
+  readonly dropped: string[];
+  /** The violation the kept choice gives with `feed`. */
+  readonly violation: Found;
+  readonly runs: number;
+}
+
+/**
+ * After schedule shrinking: tries the finding (base config + swarm choice,
+ * following the shrunk `feed`) with each fault of the choice switched off
+ * in turn, and keeps it off when the violation of `kind` still happens.
+ * Faults draw from their own streams (drivers/faults.ts), so switching one
+ * off leaves the others' draws in place.
+ */
+export function shrinkFaults(
+  scenario: string,
+  base: Config,
+  choice: Record<string, ConfigValue>,
+  seed: number,
+  kind: string,
+  feed: DecisionFeed,
+  violation: Found,
+): FaultsShrunk {
+  const kept: Record<string, ConfigValue> = { ...choice };
+  const dropped: string[] = [];
+  let runs = 0;
+  let best = violation;
+  for (const k of Object.keys(choice)) {
+    if (!k.startsWith("fault.") || runs >= SHRINK_RUNS_MAX) continue;
+    const trial: Record<string, ConfigValue> = { ...kept };
+    delete trial[k];
+    runs++;
+    const v = violationOf(scenario, { ...base, ...trial }, seed, kind, feed);
+    if (v === null) continue;
+    delete kept[k];
+    dropped.push(k);
+    best = v;
+  }
+  return { choice: kept, dropped, violation: best, runs };
 }

@@ -1,5 +1,5 @@
 /**
- * `deno task explore SCENARIO [--seeds N] [--strategy random|pct] [--jobs K]
+ * `deno task explore SCENARIO [--seeds N] [--strategy random|pct] [--swarm] [--jobs K]
  * [--set key=value]... [--out DIR] [--all] [--json]`: runs the scenario under
  * N schedules (seeds 1..N, with random preemption stalls or PCT change
  * points at yield points) across K workers, then for each violation kind
@@ -16,7 +16,7 @@
  * Exit status: 0 nothing found, 1 found something, 2 bad input.
  * @module
  */
-import type { Config } from "../core/config.ts";
+import type { Config, ConfigValue } from "../core/config.ts";
 import { resolveScenarioConfig } from "../core/run.ts";
 import { findScenario, SCENARIOS } from "../drivers/mod.ts";
 import { intFlag, parse, setFlags, stderrIsTty, UsageError, useColor } from "./_args.ts";
@@ -26,6 +26,7 @@ import { cmdMerge, writeShard } from "./_explore_shard.ts";
 import {
   crossRunReversals,
   type ExploreReport,
+  faultWords,
   type Finding,
   RECORD_MAX,
   selectFindings,
@@ -42,7 +43,8 @@ export {
   type Shard,
 } from "./_explore_report.ts";
 import type { ScenarioModuleRef } from "../format/format.ts";
-import { shrinkRun, type Shrunk } from "./_explore_shrink.ts";
+import { shrinkFaults, shrinkRun, type Shrunk } from "./_explore_shrink.ts";
+import { swarmChoice } from "./_explore_swarm.ts";
 import { recordRun } from "./run.ts";
 import { checkOutDir } from "./_files.ts";
 
@@ -63,6 +65,8 @@ export interface ExploreOptions {
   readonly json: boolean;
   /** Explore only this shard's seeds and write its result for `explore merge` (absent: every seed). */
   readonly shard?: Shard;
+  /** Swarm: each seed picks its own faults and perturbation parameters (cli/_explore_swarm.ts). */
+  readonly swarm?: boolean;
 }
 
 /** Parses the arguments of `explore`; throws UsageError (or ConfigError) on bad input. */
@@ -76,6 +80,7 @@ export function parseExploreArgs(args: string[]): ExploreOptions {
     all: { type: "boolean" },
     json: { type: "boolean" },
     shard: { type: "string" },
+    swarm: { type: "boolean" },
   });
   if (positionals.length !== 1) throw new UsageError("explore takes one scenario: explore SCENARIO [--seeds N] ...");
   const scenario = positionals[0];
@@ -108,6 +113,7 @@ export function parseExploreArgs(args: string[]): ExploreOptions {
     all: values.all === true,
     json: values.json === true,
     shard,
+    swarm: values.swarm === true,
   };
   if (!isModule) configOf(o); // ConfigError: unknown key or bad value, before any run
   return o;
@@ -171,6 +177,7 @@ export async function exploreSeeds(
   jobs: number,
   onProgress: (done: number) => void = () => {},
   shard: Shard = ALL,
+  swarm = false,
 ): Promise<Verdict[]> {
   if (!(n >= 1 && n <= SEEDS_MAX)) throw new Error(`explore: seeds ${n} out of range`);
   if (!(jobs >= 1 && jobs <= JOBS_MAX)) throw new Error(`explore: jobs ${jobs} out of range`);
@@ -184,14 +191,14 @@ export async function exploreSeeds(
     const known = new Set<string>();
     for (let i = 0; i < want.length; i += chunk) {
       const lo = want[i], hi = Math.min(n + 1, lo + chunk * step);
-      out.push(...exploreRange({ scenario, config, lo, hi, step }, known));
+      out.push(...exploreRange({ scenario, config, lo, hi, step, swarm }, known));
       onProgress(out.length);
     }
   } else {
     const ranges: RangeJob[] = [];
     for (let i = 0; i < want.length; i += chunk) {
       const lo = want[i];
-      ranges.push({ scenario, config, lo, hi: Math.min(n + 1, lo + chunk * step), step });
+      ranges.push({ scenario, config, lo, hi: Math.min(n + 1, lo + chunk * step), step, swarm });
     }
     out = await runPool(ranges, Math.min(jobs, ranges.length), onProgress);
   }
@@ -248,8 +255,10 @@ function sh(w: string): string {
 }
 
 /** The `deno task run` command that reproduces the exploration run of `seed`. */
-export function reproduceCommand(o: ExploreOptions, seed: number): string {
-  const sets = Object.entries(runOverrides(o)).map(([k, v]) => `--set ${sh(`${k}=${v}`)}`);
+export function reproduceCommand(o: ExploreOptions, seed: number, config?: Config): string {
+  const all: Record<string, ConfigValue> = { ...runOverrides(o) };
+  if (o.swarm && config !== undefined) Object.assign(all, swarmChoice(config, seed));
+  const sets = Object.entries(all).map(([k, v]) => `--set ${sh(`${k}=${v}`)}`);
   return ["deno task run", sh(o.scenario), "--seed", String(seed), ...sets].join(" ");
 }
 
@@ -261,12 +270,17 @@ function realize(
   f: { seed: number; found: Found; count: number },
   trace: string,
 ): Finding {
-  const sh0: Shrunk = shrinkRun(o.scenario, config, f.seed, f.found.kind);
+  const choice = o.swarm ? swarmChoice(config, f.seed) : {};
+  const sh0: Shrunk = shrinkRun(o.scenario, { ...config, ...choice }, f.seed, f.found.kind);
+  // Swarm: then switch off, one at a time, the faults the violation does not need.
+  const fs = o.swarm ? shrinkFaults(o.scenario, config, choice, f.seed, f.found.kind, sh0.feed, sh0.violation) : null;
+  const overrides: Record<string, string> = { ...runOverrides(o) };
+  for (const [k, v] of Object.entries(fs?.choice ?? {})) overrides[k] = String(v);
   const s = recordRun({
     scenario: scenarioFor(o.scenario),
     module: moduleRef,
     seed: f.seed,
-    overrides: runOverrides(o),
+    overrides,
     out: trace,
     decisions: sh0.feed,
   });
@@ -279,9 +293,15 @@ function realize(
     message: v.message,
     runsWithKind: f.count,
     trace,
-    reproduce: reproduceCommand(o, f.seed),
+    reproduce: reproduceCommand(o, f.seed, config),
     replay: `deno task replay ${sh(trace)}`,
-    shrunk: { decisions: sh0.feed.seq.length, from: sh0.original, runs: sh0.runs, event: v.event },
+    shrunk: {
+      decisions: sh0.feed.seq.length,
+      from: sh0.original,
+      runs: sh0.runs + (fs?.runs ?? 0),
+      event: v.event,
+    },
+    ...(o.swarm ? { faults: faultWords(choice), faultsNeeded: faultWords(fs?.choice ?? {}) } : {}),
   };
 }
 
@@ -290,7 +310,7 @@ export async function explore(o: ExploreOptions, onProgress?: (done: number) => 
   const moduleRef = isModuleArg(o.scenario) ? (await loadModule(o.scenario)).module : undefined;
   const name = (await preloadScenario(o.scenario)).name;
   const config = configOf(o);
-  const verdicts = await exploreSeeds(o.scenario, config, o.seeds, o.jobs, onProgress, o.shard);
+  const verdicts = await exploreSeeds(o.scenario, config, o.seeds, o.jobs, onProgress, o.shard, o.swarm === true);
   const picked = selectFindings(verdicts, o.all);
   const perSeed = new Map<number, number>();
   for (const p of picked) perSeed.set(p.seed, (perSeed.get(p.seed) ?? 0) + 1);
@@ -304,9 +324,10 @@ export async function explore(o: ExploreOptions, onProgress?: (done: number) => 
       message: p.found.message,
       runsWithKind: p.count,
       trace: null,
-      reproduce: reproduceCommand(o, p.seed),
+      reproduce: reproduceCommand(o, p.seed, config),
       replay: null,
       shrunk: null,
+      ...(p.swarm !== undefined ? { faults: faultWords(p.swarm) } : {}),
     };
   });
   const report = { scenario: name, runs: verdicts.length, found, crossRun: crossRunReversals(verdicts) };
@@ -318,6 +339,7 @@ export async function explore(o: ExploreOptions, onProgress?: (done: number) => 
       config,
       seeds: o.seeds,
       all: o.all,
+      swarm: o.swarm === true,
       verdicts,
       found,
     });
@@ -351,12 +373,18 @@ function printReport(o: ExploreOptions, r: ExploreReport): void {
   const red = (x: string) => useColor() ? `\x1b[31m${x}\x1b[0m` : x;
   const kinds = new Set(r.found.map((f) => f.kind)).size;
   console.log(
-    `explore ${o.scenario}: ${r.runs} runs (seeds 1..${o.seeds}, strategy ${o.strategy}, ${o.jobs} jobs): ` +
+    `explore ${o.scenario}: ${r.runs} runs (seeds 1..${o.seeds}, strategy ${o.strategy}${
+      o.swarm ? ", swarm" : ""
+    }, ${o.jobs} jobs): ` +
       (kinds === 0 && r.crossRun.length === 0 ? "nothing found" : `${kinds} violation kind(s) found`),
   );
   for (const f of r.found) {
     console.log(red(`${f.kind}: seed ${f.seed}, event ${f.event} (${f.runsWithKind} of ${r.runs} runs)`));
     for (const line of f.message.split("\n")) console.log(`  ${line}`);
+    if (f.faults !== undefined) console.log(`  faults on: ${f.faults.length === 0 ? "none" : f.faults.join(" ")}`);
+    if (f.faultsNeeded !== undefined) {
+      console.log(`  faults needed: ${f.faultsNeeded.length === 0 ? "none" : f.faultsNeeded.join(" ")}`);
+    }
     if (f.shrunk !== null) {
       console.log(
         `  shrunk: ${f.shrunk.from} -> ${f.shrunk.decisions} schedule decisions (${f.shrunk.runs} re-runs), event ${f.shrunk.event}`,
@@ -392,6 +420,8 @@ export async function cmdExplore(args: string[]): Promise<number> {
       replay: f.replay,
       event: f.event,
       message: f.message,
+      ...(f.faults !== undefined ? { faults: f.faults } : {}),
+      ...(f.faultsNeeded !== undefined ? { faultsNeeded: f.faultsNeeded } : {}),
     }));
     console.log(JSON.stringify({ scenario: r.scenario, runs: r.runs, found, crossRun: r.crossRun }));
   } else printReport(o, r);

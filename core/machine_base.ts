@@ -233,7 +233,7 @@ export class MachineBase {
 
   /** Effect: spend `ns` of CPU time. */
   spend(ns: number): number {
-    this.cur.argNs = ns;
+    this.cur.argNs = ns * this.curCpu.costX; // costX: 1 unless a slow-CPU fault holds this CPU
     return OP.spend;
   }
 

@@ -128,6 +128,11 @@ export class Cpu {
   spinning = false;
   /** Time it spent not idle (work, switches, spinning), ns. */
   busyNs = 0;
+  /**
+   * Cost multiplier of CPU time spent here (1; more while a slow-CPU fault,
+   * `fault.cpuSlow*`, holds it: thermal throttling, a noisy SMT sibling).
+   */
+  costX = 1;
   /** Context switches on it. */
   switches = 0;
   /** Per soft interrupt level: FIFO of pending handlers. */

@@ -102,6 +102,21 @@ export const ENUMS = {
     "rx-ring",
     "out-of-order",
     "ifq-full",
+    "mbuf-fail",
+    "link-down",
+  ],
+  fault: [
+    "mbuf-fail",
+    "rx-ring",
+    "link-loss",
+    "link-dup",
+    "link-reorder",
+    "link-down",
+    "link-up",
+    "intr-delay",
+    "cpu-slow",
+    "cpu-normal",
+    "sb-limit",
   ],
   unspliceReason: ["eof", "efbig", "idle", "error", "user", "close", "eloop"],
   proto: ["tcp", "udp"],
@@ -136,6 +151,8 @@ export const LOCK_TYPE: EnumValues<"lockType"> = enumValues("lockType");
 export const LOCK_MODE: EnumValues<"lockMode"> = enumValues("lockMode");
 /** Decision points (ENUMS.decision). */
 export const DECISION: EnumValues<"decision"> = enumValues("decision");
+/** Injected faults (ENUMS.fault). */
+export const FAULT: EnumValues<"fault"> = enumValues("fault");
 /** Thread states (ENUMS.threadState; also digest values). */
 export const THREAD_STATE: EnumValues<"threadState"> = enumValues("threadState");
 /** Thread kinds (ENUMS.threadKind; the `kind` field of thread-create). */
@@ -193,6 +210,14 @@ export const KINDS: readonly KindDef[] = [
     doc: "A detector found a bug; `msg` explains it.",
   },
   // id 5 was config-note, never emitted (the header carries the configuration): retired, not to be reused.
+  {
+    id: 7,
+    name: "fault",
+    cat: "check",
+    fields: [f("fault", "enum:fault"), f("a", "u"), f("b", "u")],
+    doc:
+      "An injected fault (`fault.*` keys) took effect: `a` and `b` name what it hit (a packet, an interface, a CPU, a socket) and how much; drawn from the seed, so a re-execution injects the same ones.",
+  },
   {
     id: 6,
     name: "obj-name",
@@ -576,6 +601,7 @@ export const KIND = {
   checkpoint: 2,
   decision: 3,
   violation: 4,
+  fault: 7,
   objName: 6,
   threadCreate: 10,
   threadExit: 11,

@@ -13,10 +13,11 @@
  */
 import type { Machine, TimerTarget } from "../core/machine.ts";
 import { HDR_BYTES, type Packet, PROTO, TH } from "../core/net/packet.ts";
-import type { NetStack } from "../core/net/stack.ts";
+import { DROP, type NetStack } from "../core/net/stack.ts";
 import { KIND } from "../core/schema.ts";
 import { streamCheck, streamLossy } from "../core/detect/mod.ts";
 import type { Nic, Peer } from "./nic.ts";
+import { FATE, type Faults } from "./faults.ts";
 
 /** Stream-detector id of what a sink host receives on `flow` (apart from the machine's socket ids). */
 export function sinkStream(flow: number): number {
@@ -28,6 +29,8 @@ export interface HostLink {
   readonly nic: Nic;
   readonly delayNs: number;
   readonly lossPpm: number;
+  /** The fault injector (absent or null: no faults). */
+  readonly faults?: Faults | null;
 }
 
 /** Settings of a source. */
@@ -55,12 +58,13 @@ export interface SourceOptions {
  */
 class LinkArrival implements TimerTarget {
   constructor(readonly m: Machine, readonly st: NetStack, readonly link: HostLink) {}
-  /** The packet arrives (`lost` 1: the link lost it). */
-  onTimer(arg: unknown, lost: number): void {
+  /** The packet arrives (`fate`: FATE, the link lost it or was down). */
+  onTimer(arg: unknown, fate: number): void {
     const p = arg as Packet;
-    if (lost === 1) {
-      this.m.emitOn(0, 0, KIND.pktDrop, p.id, p.flow, p.len, 3 /* lossy-link */);
-      this.st.dropAcct(p, 3);
+    if (fate !== FATE.deliver) {
+      const reason = fate === FATE.down ? DROP.linkDown : DROP.lossyLink;
+      this.m.emitOn(0, 0, KIND.pktDrop, p.id, p.flow, p.len, reason);
+      this.st.dropAcct(p, reason);
       this.st.pool.put(p);
       return;
     }
@@ -75,7 +79,8 @@ function linkSend(m: Machine, st: NetStack, link: HostLink, p: Packet, departNs:
   const lost = link.lossPpm > 0 && p.len > 0 && m.workRng.chancePpm(link.lossPpm);
   let arrival = arrivals.get(link);
   if (arrival === undefined) arrivals.set(link, arrival = new LinkArrival(m, st, link));
-  m.atCall(departNs + link.delayNs, arrival, p, lost ? 1 : 0);
+  if (link.faults) return link.faults.wire(p, departNs + link.delayNs, arrival, lost);
+  m.atCall(departNs + link.delayNs, arrival, p, lost ? FATE.lost : FATE.deliver);
 }
 
 function gapNs(bytes: number, hdr: number, rateMbps: number): number {

@@ -13,6 +13,7 @@ import { TSO_SEG_MAX_BYTES } from "../core/net/config.ts";
 import { DROP, type NetIf, type NetStack, pcbKey } from "../core/net/stack.ts";
 import { KIND } from "../core/schema.ts";
 import { RssTable } from "./rss.ts";
+import { FATE, type Faults } from "./faults.ts";
 
 /** NIC settings. */
 export interface NicOptions {
@@ -40,6 +41,8 @@ export class Nic implements TimerTarget {
   /** Loss on transmit, per million (drawn from m.workRng). */
   lossPpm = 0;
   rxPackets = 0;
+  /** The fault injector (null: no faults). */
+  faults: Faults | null = null;
   readonly #m: Machine;
   readonly #st: NetStack;
   readonly #opt: NicOptions;
@@ -74,19 +77,30 @@ export class Nic implements TimerTarget {
     const q = this.rss.queue(p.hash);
     const cpu = this.cpuOf(q);
     p.ifidx = this.iface.idx;
-    if (this.#rings[q].length >= this.#opt.ringSize) {
-      m.emitOn(cpu, 0, KIND.pktDrop, p.id, p.flow, p.len, DROP.rxRing);
-      this.#st.dropAcct(p, DROP.rxRing);
-      this.#st.pool.put(p);
-      return;
+    const f = this.faults;
+    if (this.#rings[q].length >= this.#opt.ringSize || (f !== null && f.rxRingFull(p, q))) {
+      return this.#rxDrop(cpu, p, DROP.rxRing);
     }
+    // The slot's cluster was not replaced (MCLGETL failed in the rx refill):
+    // the driver reuses the old one and the frame is lost (ix/em rxeof).
+    if (f !== null && f.rxMbufFail(p)) return this.#rxDrop(cpu, p, DROP.mbufFail);
     this.rxPackets++;
     this.#rings[q].push(p);
     m.emitOn(cpu, 0, KIND.pktRx, p.id, p.flow, p.len, q);
     if (p.proto === PROTO.tcp) m.emitOn(cpu, 0, KIND.pktTcp, p.id, p.seq >>> 0, p.ack >>> 0, p.flags, p.win);
     if (this.#pending[q]) return;
     this.#pending[q] = true;
-    m.at(m.nowNs + this.#opt.itrNs, () => m.postInterrupt(cpu, this.#irq[q], (a) => this.#intr(a as number), q));
+    const lateNs = f !== null ? f.intrDelayNs(q) : 0;
+    m.at(
+      m.nowNs + this.#opt.itrNs + lateNs,
+      () => m.postInterrupt(cpu, this.#irq[q], (a) => this.#intr(a as number), q),
+    );
+  }
+
+  #rxDrop(cpu: number, p: Packet, reason: number): void {
+    this.#m.emitOn(cpu, 0, KIND.pktDrop, p.id, p.flow, p.len, reason);
+    this.#st.dropAcct(p, reason);
+    this.#st.pool.put(p);
   }
 
   /** The queue's interrupt handler: drain the ring into ifiq_input until empty. */
@@ -149,15 +163,17 @@ export class Nic implements TimerTarget {
       return;
     }
     const lost = this.lossPpm > 0 && p.len > 0 && m.workRng.chancePpm(this.lossPpm);
-    m.atCall(this.#txFreeNs + this.delayNs, this, p, lost ? 1 : 0);
+    if (this.faults !== null) return this.faults.wire(p, this.#txFreeNs + this.delayNs, this, lost);
+    m.atCall(this.#txFreeNs + this.delayNs, this, p, lost ? FATE.lost : FATE.deliver);
   }
 
-  /** A transmitted packet reaches its peer after the wire delay (`lost` 1: the wire lost it). */
-  onTimer(arg: unknown, lost: number): void {
+  /** A transmitted packet reaches its peer after the wire delay (`fate`: FATE, the wire lost it or the link was down). */
+  onTimer(arg: unknown, fate: number): void {
     const p = arg as Packet;
-    if (lost === 1) {
-      this.#m.emitOn(0, 0, KIND.pktDrop, p.id, p.flow, p.len, DROP.lossyLink);
-      this.#st.dropAcct(p, DROP.lossyLink);
+    if (fate !== FATE.deliver) {
+      const reason = fate === FATE.down ? DROP.linkDown : DROP.lossyLink;
+      this.#m.emitOn(0, 0, KIND.pktDrop, p.id, p.flow, p.len, reason);
+      this.#st.dropAcct(p, reason);
       this.#st.pool.put(p);
       return;
     }

@@ -33,6 +33,7 @@ import { pcbKey } from "../core/net/stack.ts";
 import { tcpTimersInit } from "../core/net/tcp.ts";
 import { type HostLink, TcpSink, TcpSource, UdpSink, UdpSource } from "./hosts.ts";
 import { Nic } from "./nic.ts";
+import { FAULT_KEYS, Faults, faultsConfigured } from "./faults.ts";
 import { ipv4, rssHash4 } from "./rss.ts";
 import type { Metrics, Scenario } from "../core/scenario.ts";
 import { relayConservation } from "./relay_conservation.ts";
@@ -141,8 +142,10 @@ export function buildRelay(m: Machine, cfg: Config, proto: number): RelayWorld {
   const nicOut = new Nic(m, st, "em1", 2, nicOpt);
   nicIn.delayNs = nicOut.delayNs = n("link.delayNs");
   nicOut.lossPpm = n("link.lossPpm");
-  const srcLink: HostLink = { nic: nicIn, delayNs: n("link.delayNs"), lossPpm: n("link.lossPpm") };
-  const sinkLink: HostLink = { nic: nicOut, delayNs: n("link.delayNs"), lossPpm: 0 };
+  const faults = faultsConfigured(cfg) ? new Faults(m, st, cfg) : null;
+  nicIn.faults = nicOut.faults = faults;
+  const srcLink: HostLink = { nic: nicIn, delayNs: n("link.delayNs"), lossPpm: n("link.lossPpm"), faults };
+  const sinkLink: HostLink = { nic: nicOut, delayNs: n("link.delayNs"), lossPpm: 0, faults };
   const flows: RelayFlow[] = [];
   const used = new Set<number>();
   for (let i = 0; i < n("relay.flows"); i++) flows.push(buildFlow(m, cfg, st, proto, i, srcLink, sinkLink, used));
@@ -247,7 +250,7 @@ function buildFlow(
     sinkLink.nic.peers.set(pcbKey(outPort, sport), f.usink);
     if (n("relay.respRateMbps") > 0) {
       // Responses: sink host -> em1 -> outSo, spliced into inSo -> em0 -> client host.
-      const back: HostLink = { nic: sinkLink.nic, delayNs: sinkLink.delayNs, lossPpm: 0 };
+      const back: HostLink = { nic: sinkLink.nic, delayNs: sinkLink.delayNs, lossPpm: 0, faults: sinkLink.faults };
       f.rsrc = new UdpSource(m, st, back, {
         ...so,
         flow: 2 * i + 2,
@@ -339,7 +342,7 @@ function relayScenario(
   defaults: Record<string, ConfigValue>,
   machineDefaults: Record<string, ConfigValue>,
 ): Scenario {
-  const params: KeySet = { ...NET_KEYS, ...RELAY_KEYS };
+  const params: KeySet = { ...NET_KEYS, ...RELAY_KEYS, ...FAULT_KEYS };
   for (const [k, v] of Object.entries(defaults)) params[k] = { ...params[k], default: v };
   return {
     name,

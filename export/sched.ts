@@ -5,8 +5,8 @@
  *   open): one track per CPU with a complete ("X") slice per stretch a thread
  *   ran, one track per thread, one track per lock with its exclusive hold
  *   spans, lock waits, wakeup and packet flows, counters, and instant events
- *   for violations (see exportChrome). Times are microseconds with nanosecond
- *   decimals.
+ *   for violations and injected faults (see exportChrome). Times are
+ *   microseconds with nanosecond decimals.
  * - `ftrace`: the text of `/sys/kernel/tracing/trace` with `sched_switch` and
  *   `sched_wakeup` lines, which Perfetto's systrace importer and trace-cmd
  *   style tools read. Timestamps are seconds with microsecond decimals, as
@@ -203,6 +203,18 @@ export function exportChrome(tracePath: string, outPath: string): ExportResult {
         const was = pending[cpu] ?? 0;
         const now = e.kind === KIND.softintSchedule ? was + (f[2] === 1 ? 1 : 0) : Math.max(0, was - 1);
         if (now !== was) counter(`softint pending cpu${cpu}`, e.tNs, pending[cpu] = now);
+      } else if (e.kind === KIND.fault) {
+        // An injected fault: a global instant marker, so the timeline shows what the run went through.
+        const what = ENUMS.fault[f[0]] ?? "fault";
+        rec({
+          name: `fault ${what}`,
+          ph: "i",
+          s: "g",
+          ts: us(e.tNs),
+          pid: PID.cpus,
+          tid: e.cpu,
+          args: { a: f[1], b: f[2] },
+        });
       }
       if (SCHED_KINDS.has(e.kind)) {
         // Run-queue length per CPU as the rebuilt state has it (runnable threads queued there).

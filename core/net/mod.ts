@@ -23,7 +23,7 @@ import { sorwakeup, sospProcessq } from "./splice.ts";
 import { NetStack } from "./stack.ts";
 import { tcpInputMlist, tcpOutput, tcpUsrClosed } from "./tcp.ts";
 
-export { DROP, type NetIf, type NetProtos, NetStack, pcbKey } from "./stack.ts";
+export { DROP, MGET_SITE, type NetIf, type NetProtos, NetStack, pcbKey } from "./stack.ts";
 export { NET_KEYS, SPLICE_MODES } from "./config.ts";
 export { HDR_BYTES, Packet, PROTO, TH } from "./packet.ts";
 export { ERR, SB, Socket, TCPS, WHICH } from "./socket.ts";

@@ -51,7 +51,12 @@ export const DROP = {
   rxRing: 6,
   outOfOrder: 7,
   ifqFull: 8,
+  mbufFail: 9,
+  linkDown: 10,
 } as const;
+
+/** Where a packet allocation can fail (the `a` field of a mbuf-fail fault event is site * 65536 + flow). */
+export const MGET_SITE = { nicRx: 0, tcpOutput: 1, tcpRst: 2 } as const;
 
 /** The PCB lookup key of a connection: local and foreign port (addresses are implied by the interface). */
 export function pcbKey(lport: number, fport: number): number {
@@ -165,6 +170,13 @@ export class NetStack {
   somoveCalls = 0;
   /** The protocol switch: the layers above, filled by wireNetStack(). */
   protos: NetProtos = UNWIRED;
+  /**
+   * Fault hook: does this packet allocation (m_gethdr/MCLGETL with
+   * M_DONTWAIT) fail? `site` is an {@link MGET_SITE}; `flow` the flow it is
+   * for. Installed by a driver's fault injector (drivers/faults.ts) and
+   * recorded there; null: allocations never fail.
+   */
+  mgetFail: ((site: number, flow: number) => boolean) | null = null;
 
   constructor(m: Machine, cfg: Config) {
     this.m = m;

@@ -13,7 +13,7 @@ import { KIND } from "../schema.ts";
 import { type Packet, PROTO, TH } from "./packet.ts";
 import { ERR, SB, sbDropBytes, type Socket, TCPS, WHICH } from "./socket.ts";
 import { sorwakeup, sowwakeup } from "./splice.ts";
-import { DROP, type NetStack, pcbKey } from "./stack.ts";
+import { DROP, MGET_SITE, type NetStack, pcbKey } from "./stack.ts";
 
 /** Result bits of tcpInput: wake readers, wake writers. */
 const WAKE_R = 1, WAKE_W = 2;
@@ -153,6 +153,13 @@ export function* tcpOutput(st: NetStack, so: Socket): KCode {
     const win = so.rcv.space();
     const winUpdate = win - (tp.rcvAdv - tp.rcvNxt) >= 2 * mss;
     if (len === 0 && !fin && !tp.ackNow && !winUpdate) return;
+    if (st.mgetFail !== null && st.mgetFail(MGET_SITE.tcpOutput, so.flow)) {
+      // OpenBSD tcp_output.c 1.157: MGETHDR(M_DONTWAIT) fails, error = ENOBUFS,
+      // "out:" sets snd_cwnd to one segment (no congestion window here) and
+      // returns 0. snd_nxt did not move: a retransmit timer already running,
+      // the next ACK, or the next somove/sosend calls tcp_output again.
+      return;
+    }
     const p = st.pool.get(PROTO.tcp, so.flow, len);
     p.seq = tp.sndNxt;
     p.ack = tp.rcvNxt;
@@ -240,6 +247,10 @@ function* tcpRespondRst(st: NetStack, p: Packet, reason: number): KCode {
   m.emit(KIND.pktDrop, p.id, p.flow, p.len, reason);
   if (p.flags & TH.RST) {
     st.pool.put(p);
+    return;
+  }
+  if (st.mgetFail !== null && st.mgetFail(MGET_SITE.tcpRst, p.flow)) {
+    st.pool.put(p); // tcp_respond(): no mbuf for the RST, the segment is just dropped
     return;
   }
   const r = st.pool.get(PROTO.tcp, p.flow, 0);
