@@ -115,3 +115,19 @@ export function crossRunReversals(verdicts: Verdict[]): CrossRunReversal[] {
   }
   return out;
 }
+
+/** The `explore --json` object (shared/PRODUCT.md), also what `explore merge --json` prints (with `missing`). */
+export function reportJson(r: ExploreReport): Record<string, unknown> {
+  const found = r.found.map((f) => ({
+    seed: f.seed,
+    kind: f.kind,
+    trace: f.trace,
+    reproduce: f.reproduce,
+    replay: f.replay,
+    event: f.event,
+    message: f.message,
+    ...(f.faults !== undefined ? { faults: f.faults } : {}),
+    ...(f.faultsNeeded !== undefined ? { faultsNeeded: f.faultsNeeded } : {}),
+  }));
+  return { scenario: r.scenario, runs: r.runs, found, crossRun: r.crossRun };
+}

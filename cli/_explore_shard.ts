@@ -26,6 +26,7 @@ import {
   faultWords,
   type Finding,
   RECORD_MAX,
+  reportJson,
   selectFindings,
   type Shard,
 } from "./_explore_report.ts";
@@ -217,20 +218,7 @@ export function cmdMerge(args: string[]): number {
   const dirs = positionals;
   const { report, missing } = mergeShards(dirs);
   if (values.json === true) {
-    const found = report.found.map((f) => ({
-      seed: f.seed,
-      kind: f.kind,
-      trace: f.trace,
-      reproduce: f.reproduce,
-      replay: f.replay,
-      event: f.event,
-      message: f.message,
-      ...(f.faults !== undefined ? { faults: f.faults } : {}),
-      ...(f.faultsNeeded !== undefined ? { faultsNeeded: f.faultsNeeded } : {}),
-    }));
-    console.log(
-      JSON.stringify({ scenario: report.scenario, runs: report.runs, found, crossRun: report.crossRun, missing }),
-    );
+    console.log(JSON.stringify({ ...reportJson(report), missing }));
   } else {
     const kinds = new Set(report.found.map((f) => f.kind)).size;
     console.log(

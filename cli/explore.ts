@@ -29,6 +29,7 @@ import {
   faultWords,
   type Finding,
   RECORD_MAX,
+  reportJson,
   selectFindings,
   type Shard,
 } from "./_explore_report.ts";
@@ -412,18 +413,7 @@ export async function cmdExplore(args: string[]): Promise<number> {
     bar.clear();
   }
   if (o.json) {
-    const found = r.found.map((f) => ({
-      seed: f.seed,
-      kind: f.kind,
-      trace: f.trace,
-      reproduce: f.reproduce,
-      replay: f.replay,
-      event: f.event,
-      message: f.message,
-      ...(f.faults !== undefined ? { faults: f.faults } : {}),
-      ...(f.faultsNeeded !== undefined ? { faultsNeeded: f.faultsNeeded } : {}),
-    }));
-    console.log(JSON.stringify({ scenario: r.scenario, runs: r.runs, found, crossRun: r.crossRun }));
+    console.log(JSON.stringify(reportJson(r)));
   } else printReport(o, r);
   return r.found.length > 0 || r.crossRun.length > 0 ? 1 : 0;
 }

@@ -113,21 +113,10 @@ export class Locks {
       : l.owner === null && waiterIndex(l, MODE.excl) < 0; // OpenBSD: RWLOCK_WRWANT blocks readers
     if (free && (l.waiters.length === 0 || mode === MODE.shared)) {
       this.#grant(l, th, mode, 0);
-      const cost = l.type === LOCK_TYPE.rwlock ? m.cost.rwEnter : m.cost.mtxEnter;
-      c.nowNs += cost;
-      c.busyNs += cost;
+      this.#chargeEnter(c, l);
       return;
     }
-    l.contended++;
-    m.stats.lockWaits++;
-    const owner = l.owner !== null ? l.owner.id : (l.readerThreads.length > 0 ? l.readerThreads[0].id : 0);
-    m.emit(KIND.lockWait, l.id, mode, owner);
-    const w = this.#waiterPool.pop() ?? { thread: th, mode, sinceNs: 0 };
-    w.thread = th;
-    w.mode = mode;
-    w.sinceNs = m.nowNs;
-    l.waiters.push(w); // pooled: no allocation per contended acquisition
-    th.waitObj = l;
+    this.#startWait(l, th, mode);
     if (l.type === LOCK_TYPE.spin) {
       th.waitWhy = WHY.spin;
       c.spinning = true; // the CPU burns cycles until the lock is handed over
@@ -203,25 +192,14 @@ export class Locks {
         l.waitNsTotal += waitNs;
       }
       this.#grant(l, th, mode, waitNs);
-      const cost = l.type === LOCK_TYPE.rwlock ? m.cost.rwEnter : m.cost.mtxEnter;
-      c.nowNs += cost;
-      c.busyNs += cost;
+      this.#chargeEnter(c, l);
       if (since !== undefined) { for (const f of this.#waitedHooks) f(th, l, waitNs); }
       return;
     }
     if (since === undefined) {
       // The attempt starts waiting: counted once however many times it retries.
       this.#since.set(th, m.nowNs);
-      l.contended++;
-      m.stats.lockWaits++;
-      const owner = l.owner !== null ? l.owner.id : (l.readerThreads.length > 0 ? l.readerThreads[0].id : 0);
-      m.emit(KIND.lockWait, l.id, mode, owner);
-      const w = this.#waiterPool.pop() ?? { thread: th, mode, sinceNs: 0 };
-      w.thread = th;
-      w.mode = mode;
-      w.sinceNs = m.nowNs;
-      l.waiters.push(w); // pooled: no allocation per contended acquisition
-      th.waitObj = l;
+      this.#startWait(l, th, mode);
       for (const f of this.#waitedHooks) f(th, l, 0);
     }
     // Spin while every holder runs on a CPU; rwlocks never spin in soft
@@ -282,6 +260,28 @@ export class Locks {
     }
     // "Give the lock to all blocked readers."
     for (let ri = sleepingIndex(l, MODE.shared); ri >= 0; ri = sleepingIndex(l, MODE.shared)) this.#handTo(l, ri);
+  }
+
+  /** The acquisition's own cost (mtx_enter / rw_enter), on the acquiring CPU. */
+  #chargeEnter(c: Cpu, l: Lock): void {
+    const cost = l.type === LOCK_TYPE.rwlock ? this.#m.cost.rwEnter : this.#m.cost.mtxEnter;
+    c.nowNs += cost;
+    c.busyNs += cost;
+  }
+
+  /** `th` starts waiting for `l`: counted, a lock-wait event, a pooled waiter entry (no allocation). */
+  #startWait(l: Lock, th: Thread, mode: number): void {
+    const m = this.#m;
+    l.contended++;
+    m.stats.lockWaits++;
+    const owner = l.owner !== null ? l.owner.id : (l.readerThreads.length > 0 ? l.readerThreads[0].id : 0);
+    m.emit(KIND.lockWait, l.id, mode, owner);
+    const w = this.#waiterPool.pop() ?? { thread: th, mode, sinceNs: 0 };
+    w.thread = th;
+    w.mode = mode;
+    w.sinceNs = m.nowNs;
+    l.waiters.push(w);
+    th.waitObj = l;
   }
 
   #grant(l: Lock, th: Thread, mode: number, waitNs: number): void {

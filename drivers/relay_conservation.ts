@@ -22,20 +22,24 @@ import type { Socket } from "../core/net/socket.ts";
 import type { NetStack } from "../core/net/stack.ts";
 import type { TcpSink, TcpSource, UdpSink, UdpSource } from "./hosts.ts";
 
+/** A relayed flow's sockets and hosts: what the check reads (splice_scenarios.ts's RelayFlow extends it). */
+export interface RelayFlowHosts {
+  readonly idx: number;
+  readonly inSo: Socket;
+  readonly outSo: Socket;
+  tsrc: TcpSource | null;
+  tsink: TcpSink | null;
+  usrc: UdpSource | null;
+  usink: UdpSink | null;
+  /** Bidirectional UDP: the sink host's response source and the client host's sink. */
+  rsrc: UdpSource | null;
+  rsink: UdpSink | null;
+}
+
 /** What the check needs of a relay (a subset of RelayWorld). */
 export interface ConservedRelay {
   readonly st: NetStack;
-  readonly flows: readonly {
-    readonly idx: number;
-    readonly inSo: Socket;
-    readonly outSo: Socket;
-    tsrc: TcpSource | null;
-    tsink: TcpSink | null;
-    usrc: UdpSource | null;
-    usink: UdpSink | null;
-    rsrc: UdpSource | null;
-    rsink: UdpSink | null;
-  }[];
+  readonly flows: readonly RelayFlowHosts[];
 }
 
 /** Checks every flow; returns the failures (also reported as "conservation" violations). */

@@ -24,7 +24,6 @@ import { type KCode, PRIO } from "../core/objects.ts";
 import { NET_KEYS } from "../core/net/config.ts";
 import { PROTO } from "../core/net/packet.ts";
 import { KIND } from "../core/schema.ts";
-import type { Socket } from "../core/net/socket.ts";
 import { sosplice } from "../core/net/splice.ts";
 import { soclose } from "../core/net/soclose.ts";
 import { soreceive, sosend } from "../core/net/usrreq.ts";
@@ -36,7 +35,7 @@ import { Nic } from "./nic.ts";
 import { FAULT_KEYS, Faults, faultsConfigured } from "./faults.ts";
 import { ipv4, rssHash4 } from "./rss.ts";
 import type { Metrics, Scenario } from "../core/scenario.ts";
-import { relayConservation } from "./relay_conservation.ts";
+import { relayConservation, type RelayFlowHosts } from "./relay_conservation.ts";
 
 export { relayConservation } from "./relay_conservation.ts";
 
@@ -98,17 +97,7 @@ export const RELAY_KEYS: KeySet = {
 };
 
 /** One relayed flow: sockets, hosts, and how the splice ended. */
-export interface RelayFlow {
-  readonly idx: number;
-  readonly inSo: Socket;
-  readonly outSo: Socket;
-  tsrc: TcpSource | null;
-  tsink: TcpSink | null;
-  usrc: UdpSource | null;
-  usink: UdpSink | null;
-  /** Bidirectional UDP: the sink host's response source and the client host's sink. */
-  rsrc: UdpSource | null;
-  rsink: UdpSink | null;
+export interface RelayFlow extends RelayFlowHosts {
   spliceErr: number;
   /** so_error of the source socket when the splice ended (EFBIG, ETIMEDOUT, ...). */
   endError: number;
@@ -392,20 +381,30 @@ export const spliceUdp: Scenario = relayScenario(
  * the splice links keep a reference while SB_SPLICE is set, so no schedule
  * frees the socket; the scenario opens the window (wakeupLock=none).
  */
+/**
+ * What both refrace scenarios set: the refcount diff's unsafe task_add/soref order without close barriers, on
+ * flowid task queues, with the hypothetical unlocked wakeup that opens the window (1.385's sb_mtx closes it), and
+ * relay processes that close while data arrives.
+ */
+const REFRACE: Readonly<Record<string, ConfigValue>> = {
+  "splice.wakeupLock": "none",
+  "splice.refOrder": "unsafe",
+  "splice.closeBarrier": false,
+  "splice.mode": "flowid-taskq",
+  "net.tqPerRxQueue": true,
+  "relay.flows": 4,
+  "relay.closeAtNs": -1,
+};
+
+/** The UDP race of the July thread's refcount diff. */
 export const spliceRefrace: Scenario = relayScenario(
   "splice-refrace",
   "few UDP flows; relay processes close their sockets while data arrives, racing task_add/soref (splice.refOrder)",
   PROTO.udp,
   {
-    "splice.wakeupLock": "none",
-    "splice.refOrder": "unsafe",
-    "splice.closeBarrier": false,
-    "splice.mode": "flowid-taskq",
-    "net.tqPerRxQueue": true,
-    "relay.flows": 4,
+    ...REFRACE,
     "relay.msgBytes": 512,
     "relay.rateMbps": 500,
-    "relay.closeAtNs": -1,
   },
   { "sim.durationNs": 1_000_000 },
 );
@@ -423,14 +422,8 @@ export const spliceRefraceTcp: Scenario = relayScenario(
   "few TCP flows; relay processes close while data and ACKs flow, racing sowwakeup's task_add/soref on soback",
   PROTO.tcp,
   {
-    "splice.wakeupLock": "none",
-    "splice.refOrder": "unsafe",
-    "splice.closeBarrier": false,
-    "splice.mode": "flowid-taskq",
-    "net.tqPerRxQueue": true,
-    "relay.flows": 4,
+    ...REFRACE,
     "relay.rateMbps": 2000,
-    "relay.closeAtNs": -1,
     "sink.wnd": 65536,
   },
   { "sim.durationNs": 1_000_000 },

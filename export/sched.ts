@@ -22,9 +22,9 @@
  * @module
  */
 import type { EventRecord } from "../core/event.ts";
-import { ENUMS, KIND } from "../core/schema.ts";
+import { ENUMS, KIND, THREAD_STATE } from "../core/schema.ts";
 import { TraceReader } from "../replay/reader.ts";
-import { RebuiltState } from "../replay/state.ts";
+import { RebuiltState, SCHED_KINDS } from "../replay/state.ts";
 import { TextOut } from "./_text_out.ts";
 
 /** What an export wrote. */
@@ -216,7 +216,7 @@ export function exportChrome(tracePath: string, outPath: string): ExportResult {
           args: { a: f[1], b: f[2] },
         });
       }
-      if (SCHED_KINDS.has(e.kind)) {
+      if (SCHED.has(e.kind)) {
         // Run-queue length per CPU as the rebuilt state has it (runnable threads queued there).
         queued.fill(0);
         for (const th of state.threads) if (th && th.state === TS_RUNNABLE && th.cpu < queued.length) queued[th.cpu]++;
@@ -250,17 +250,8 @@ export function exportChrome(tracePath: string, outPath: string): ExportResult {
 }
 
 /** Kinds that change which threads are runnable where. */
-const SCHED_KINDS = new Set<number>([
-  KIND.threadCreate,
-  KIND.threadExit,
-  KIND.switch,
-  KIND.block,
-  KIND.wake,
-  KIND.sleepTimeout,
-  KIND.migrate,
-]);
-/** RebuiltState's TS value of a runnable thread. */
-const TS_RUNNABLE = 1;
+const SCHED = new Set<number>(SCHED_KINDS);
+const TS_RUNNABLE = THREAD_STATE.runnable;
 
 function slice(
   rec: (o: Record<string, unknown>) => void,

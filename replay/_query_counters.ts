@@ -9,11 +9,12 @@
  *
  * @module
  */
-import { KIND } from "../core/schema.ts";
+import { KIND, THREAD_STATE } from "../core/schema.ts";
 import type { CounterTrack, ThreadStates } from "./_query_timeline.ts";
 import { CHUNK_EVENTS, type RunIndex, softintPending } from "./_query_index.ts";
 import type { TraceReader } from "./reader.ts";
 import { stateBefore } from "./seek.ts";
+import { SCHED_KINDS } from "./state.ts";
 
 /** Most points per counter track. */
 const POINTS_MAX = 4000;
@@ -24,16 +25,8 @@ const FLOWS_SHOWN = 4;
 const STATE_SPANS_MAX = 2000;
 /** Throughput buckets across the window. */
 const RATE_BUCKETS = 100;
-const TS_RUNNABLE = 1, TS_BLOCKED = 3;
-const SCHED = new Set<number>([
-  KIND.threadCreate,
-  KIND.threadExit,
-  KIND.switch,
-  KIND.block,
-  KIND.wake,
-  KIND.sleepTimeout,
-  KIND.migrate,
-]);
+const TS_RUNNABLE = THREAD_STATE.runnable, TS_BLOCKED = THREAD_STATE.blocked;
+const SCHED = new Set<number>(SCHED_KINDS);
 
 class Track {
   readonly points: number[] = [];

@@ -28,11 +28,17 @@ const C_STR = 1, C_SCHED = 2, C_LOCK = 3, C_TASK = 4, C_REF = 5, C_NET = 6, C_PK
 const CONCERN = new Uint8Array(KIND_ID_MAX + 1);
 CONCERN[KIND.strDef] = C_STR;
 CONCERN[KIND.objName] = C_STR;
-for (
-  const k of [KIND.threadCreate, KIND.threadExit, KIND.switch, KIND.block, KIND.wake, KIND.sleepTimeout, KIND.migrate]
-) {
-  CONCERN[k] = C_SCHED;
-}
+/** The kinds that change which threads run, wait or are runnable where (the scheduling tracker's). */
+export const SCHED_KINDS: readonly number[] = [
+  KIND.threadCreate,
+  KIND.threadExit,
+  KIND.switch,
+  KIND.block,
+  KIND.wake,
+  KIND.sleepTimeout,
+  KIND.migrate,
+];
+for (const k of SCHED_KINDS) CONCERN[k] = C_SCHED;
 for (const k of [KIND.lockInit, KIND.lockWait, KIND.lockAcquire, KIND.lockRelease]) CONCERN[k] = C_LOCK;
 for (
   const k of [
