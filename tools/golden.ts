@@ -28,7 +28,16 @@ const VARIANTS: Record<string, { key: string; values: string[]; set: Record<stri
   "nexthop-cache": {
     key: "nh.mode",
     values: ["cloned", "nhcache"],
-    set: { "nh.routes": "200", "nh.neighbours": "50", "nh.packets": "300" },
+    set: {
+      "nh.routes": "200",
+      "nh.neighbours": "50",
+      "nh.active": "20",
+      "nh.packets": "300",
+      "nh.gapNs": "1000",
+      "nh.keepUs": "100",
+      "nh.pruneUs": "25",
+      "clock.hz": "100000",
+    },
   },
   "rx-demux": { key: "dm.mode", values: ["full", "demux-wq", "demux-lazy"], set: { "dm.ratePps": "200000" } },
   "kcont-dispatch": {
