@@ -135,13 +135,16 @@ export const nexthopCache = defineScenario({
     const qNodes = new Float64Array(QUARTERS), qPackets = new Float64Array(QUARTERS);
     const qTable = new Float64Array(QUARTERS), qCache = new Float64Array(QUARTERS);
     const gatewayOf = (route: number) => (prefixes.keys[route] >>> 8) % GATEWAYS;
+    // in_arpinput -> arpcache: only an entry still there takes the reply. One callback per host and kind, made
+    // here, so a resolution allocates nothing.
     const reply = (i: number, refresh: boolean) => () => {
-      // in_arpinput -> arpcache: only an entry still there takes the reply.
       if (refresh) refreshing[i] = 0;
       if (state[i] === ABSENT) return;
       state[i] = RESOLVED;
       expireNs[i] = keepNs === 0 ? 0 : m.nowNs + keepNs;
     };
+    const onReply = Array.from({ length: nHosts }, (_, i) => reply(i, false));
+    const onRefresh = Array.from({ length: nHosts }, (_, i) => reply(i, true));
     const tableSize = () => rt.routes;
     // arpresolve for neighbour i: true when the packet can go (a resolved entry).
     const resolve = (i: number, found: boolean): boolean => {
@@ -161,14 +164,14 @@ export const nexthopCache = defineScenario({
         live++;
         if (live > livePeak) livePeak = live;
         resolutions++;
-        m.at(m.nowNs + resolveNs, reply(i, false));
+        m.at(m.nowNs + resolveNs, onReply[i]);
         return false;
       }
       if (state[i] === INCOMPLETE) return false;
       if (keepNs !== 0 && expireNs[i] - keepNs / 8 < m.nowNs && refreshing[i] === 0) {
         refreshing[i] = 1; // refresh when the timeout gets close
         refreshes++;
-        m.at(m.nowNs + resolveNs, reply(i, true));
+        m.at(m.nowNs + resolveNs, onRefresh[i]);
       }
       return true;
     };
