@@ -7,7 +7,11 @@
  *   `ifqueue` under a spin mutex; `pcq.variant=nocas` is the broken producer
  *   exploration finds. Every item is checked by the stream detector (one
  *   flow per producer, offset = the producer's sequence number): a lost or
- *   duplicated item is a `stream` violation.
+ *   duplicated item is a `stream` violation. `aqueue` is the document's one
+ *   atomic queue, each item inserted at its head or its tail
+ *   (`pcq.headPct`): order is then not kept by design, so each item is
+ *   checked off instead, and one delivered twice or never is a
+ *   `conservation` violation.
  * - `atomic-lifo`: threads take items from a shared free list and give them
  *   back; lockless LIFO with or without a generation counter against a TAILQ
  *   under a mutex. An item handed to two threads at once, or missing at the
@@ -16,7 +20,7 @@
  */
 import { streamCheck, streamEnd } from "../core/detect/mod.ts";
 import { Histogram } from "../core/histogram.ts";
-import { AtomicFifo, AtomicLifo, LIFO_VARIANTS, MutexTailq } from "../core/netbsd/atomic_queue.ts";
+import { AtomicFifo, AtomicLifo, AtomicQueue, LIFO_VARIANTS, MutexTailq } from "../core/netbsd/atomic_queue.ts";
 import { IfQueue, Pcq, PCQ_MAXLEN, PCQ_VARIANTS } from "../core/netbsd/pcq.ts";
 import type { KCode } from "../core/objects.ts";
 import { ConfigError } from "../core/config.ts";
@@ -36,14 +40,16 @@ export const pcqIfqueue = defineScenario({
   params: {
     "pcq.impl": {
       default: "pcq",
-      choices: ["pcq", "ifqueue", "afifo"],
-      doc: "the queue: pcq(9), ifqueue + spin mutex, or the atomic FIFO (tail insertion)",
+      choices: ["pcq", "ifqueue", "afifo", "aqueue"],
+      doc:
+        "the queue: pcq(9), ifqueue + spin mutex, the atomic FIFO (tail insertion), or the atomic queue (head or tail)",
     },
     "pcq.variant": {
       default: "cas",
       choices: [...PCQ_VARIANTS],
       doc: "producer: cas (subr_pcq.c 1.14; the FIFO's swap) or nocas (a plain load and store instead: the bug)",
     },
+    "pcq.headPct": { default: 50, min: 0, max: 100, doc: "aqueue: share of items inserted at the head (LIFO)" },
     "pcq.producers": { default: 4, min: 1, max: 64, doc: "producer threads (spread over the CPUs)" },
     "pcq.items": { default: 100, min: 1, max: SEQ_BITS - 1, doc: "items each producer offers" },
     "pcq.size": {
@@ -58,15 +64,20 @@ export const pcqIfqueue = defineScenario({
   machine: { cpus: 4, "sim.durationNs": 50_000_000 },
   setup(m, p) {
     const producers = p["pcq.producers"], items = p["pcq.items"], gapNs = p["pcq.gapNs"], workNs = p["pcq.workNs"];
-    const impl = p["pcq.impl"], usePcq = impl === "pcq", useFifo = impl === "afifo";
+    const impl = p["pcq.impl"], usePcq = impl === "pcq", useQueue = impl === "aqueue";
+    const useFifo = impl === "afifo" || useQueue; // both link the items themselves
     const pcq = usePcq ? new Pcq(p["pcq.size"], p["pcq.variant"] as "cas" | "nocas") : null;
     const ifq = impl === "ifqueue" ? new IfQueue(m, "ifq_lock", p["pcq.size"]) : null;
     // The atomic FIFO links items themselves: ids 1..producers*items, each inserted once.
     const total = producers * items;
     if (useFifo && total > FIFO_ITEMS_MAX) {
-      throw new ConfigError(`pcq.impl=afifo: pcq.producers * pcq.items is ${total}, at most ${FIFO_ITEMS_MAX}`);
+      throw new ConfigError(`pcq.impl=${impl}: pcq.producers * pcq.items is ${total}, at most ${FIFO_ITEMS_MAX}`);
     }
-    const fifo = useFifo ? new AtomicFifo(total, p["pcq.variant"] === "cas" ? "xchg" : "noxchg") : null;
+    const fifo = impl === "afifo" ? new AtomicFifo(total, p["pcq.variant"] === "cas" ? "xchg" : "noxchg") : null;
+    const aq = useQueue ? new AtomicQueue(total, p["pcq.variant"] as "cas" | "nocas") : null;
+    const headPct = p["pcq.headPct"];
+    const seen = new Uint8Array(useQueue ? total + 1 : 0); // aqueue: items checked off by id
+    let doubles = 0, headPuts = 0;
     const fifoItem = new Float64Array(useFifo ? total + 1 : 0); // id -> producer item code
     let fifoNext = 1;
     // The consumer side: pcq_get is serialised by the lock of the structure the
@@ -75,7 +86,15 @@ export const pcqIfqueue = defineScenario({
     const sent = new Float64Array(producers);
     const putNs = new Histogram();
     let delivered = 0, drops = 0, emptyGets = 0, putSumNs = 0;
-    const deliver = (item: number) => {
+    const deliver = (item: number, id: number) => {
+      if (aq !== null) {
+        // Head insertion reorders by design: check each item off once.
+        if (seen[id]++ !== 0 && doubles++ === 0) {
+          m.violation("conservation", `atomic queue: item ${id} delivered twice`, id);
+        }
+        delivered++;
+        return;
+      }
       const prod = Math.floor((item - 1) / SEQ_BITS), seq = (item - 1) % SEQ_BITS;
       streamCheck(m, FLOW_BASE + prod, seq, 1);
       delivered++;
@@ -85,21 +104,25 @@ export const pcqIfqueue = defineScenario({
       if (ifq !== null) return yield* ifq.enqueue(m, item);
       const id = fifoNext++;
       fifoItem[id] = item;
-      yield* (fifo as AtomicFifo).put(m, id);
+      if (aq === null) yield* (fifo as AtomicFifo).put(m, id);
+      else if (m.workRng.below(100) < headPct) {
+        headPuts++;
+        yield* aq.putHead(m, id);
+      } else yield* aq.putTail(m, id);
       return true;
     };
     // pktqueue(9)-like: the producer schedules a soft interrupt after each put;
     // the handler drains until it gets NULL.
     const si = m.softintEstablish(
       "net",
-      usePcq ? "pcq_intr" : useFifo ? "afifo_intr" : "ifq_intr",
+      usePcq ? "pcq_intr" : useQueue ? "aqueue_intr" : useFifo ? "afifo_intr" : "ifq_intr",
       function* (): KCode {
-        if (pcq !== null || fifo !== null) {
+        if (pcq !== null || fifo !== null || aq !== null) {
           yield m.lock(consumerMtx);
           for (;;) {
-            const got = pcq !== null ? yield* pcq.get(m) : yield* (fifo as AtomicFifo).get(m);
+            const got = pcq !== null ? yield* pcq.get(m) : fifo !== null ? yield* fifo.get(m) : yield* aq!.get(m);
             if (got === 0) break;
-            deliver(pcq !== null ? got : fifoItem[got]);
+            deliver(pcq !== null ? got : fifoItem[got], got);
             yield m.spend(workNs);
           }
           m.unlock(consumerMtx);
@@ -108,7 +131,7 @@ export const pcqIfqueue = defineScenario({
           for (;;) {
             const item = yield* (ifq as IfQueue).dequeue(m);
             if (item === 0) break;
-            deliver(item);
+            deliver(item, 0);
             yield m.spend(workNs);
           }
         }
@@ -140,16 +163,29 @@ export const pcqIfqueue = defineScenario({
         drops,
         putNsAvg: Math.round(putSumNs / Math.max(1, putNs.count)),
         putNsP99: putNs.quantile(99),
-        casFailures: pcq?.casFailures ?? 0,
-        racedGets: pcq?.racedGets ?? fifo?.racedGets ?? 0,
+        casFailures: pcq?.casFailures ?? aq?.casFailures ?? 0,
+        racedGets: pcq?.racedGets ?? fifo?.racedGets ?? aq?.racedGets ?? 0,
         drains: emptyGets,
+        ...(aq !== null ? { headPuts, doubles } : {}),
       }),
       // Every item a producer saw accepted must have reached the consumer
       // exactly once. A run cut by the time limit may leave items queued:
       // only an empty queue closes the flows (holes are still reported).
       finish() {
-        const queued = pcq !== null ? pcq.length() : ifq !== null ? ifq.len : (fifo as AtomicFifo).count(total + 1);
-        if (queued === 0) { for (let i = 0; i < producers; i++) streamEnd(m, FLOW_BASE + i, sent[i]); }
+        const queued = pcq !== null
+          ? pcq.length()
+          : ifq !== null
+          ? ifq.len
+          : fifo !== null
+          ? fifo.count(total + 1)
+          : aq!.count(total + 1);
+        if (queued !== 0) return;
+        if (aq === null) { for (let i = 0; i < producers; i++) streamEnd(m, FLOW_BASE + i, sent[i]); }
+        else {
+          let lost = 0;
+          for (let id = 1; id < fifoNext; id++) if (seen[id] === 0) lost++;
+          if (lost > 0) m.violation("conservation", `atomic queue: ${lost} items inserted and never removed`, lost);
+        }
       },
     };
   },

@@ -7,7 +7,7 @@
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
 import { COST_KEYS, MACHINE_KEYS, resolveConfig } from "../core/config.ts";
 import { Machine } from "../core/machine.ts";
-import { AtomicFifo, AtomicLifo } from "../core/netbsd/atomic_queue.ts";
+import { AtomicFifo, AtomicLifo, AtomicQueue } from "../core/netbsd/atomic_queue.ts";
 import { IfQueue, Pcq } from "../core/netbsd/pcq.ts";
 import type { KCode } from "../core/objects.ts";
 import { explore, type ExploreOptions } from "../cli/explore.ts";
@@ -156,4 +156,45 @@ Deno.test("explore finds the atomic FIFO producer without the swap (lost items);
   assertEquals((await explore(opts("pcq-ifqueue", { "pcq.impl": "afifo", "pcq.gapNs": "0" }, 20))).found, []);
   const ok = runScenario({ scenario: "pcq-ifqueue", seed: 1, overrides: { "pcq.impl": "afifo", "pcq.items": "40" } });
   assertEquals(ok.metrics.delivered, 160);
+});
+
+Deno.test("atomic queue: one queue takes items at the head (LIFO) and the tail (FIFO), removal at the head", () => {
+  const q = new AtomicQueue(8);
+  const got: number[] = [];
+  inThread(function* (m) {
+    yield* q.putTail(m, 1);
+    yield* q.putTail(m, 2);
+    yield* q.putHead(m, 3); // 3 1 2
+    yield* q.putHead(m, 4); // 4 3 1 2
+    yield* q.putTail(m, 5); // 4 3 1 2 5
+    for (let i = 0; i < 6; i++) got.push(yield* q.get(m));
+    // On the empty queue (the stub at the head), head and tail insertion meet at the stub.
+    yield* q.putHead(m, 6);
+    yield* q.putTail(m, 7);
+    yield* q.putHead(m, 8); // 8 6 7
+    for (let i = 0; i < 4; i++) got.push(yield* q.get(m));
+  });
+  assertEquals(got, [4, 3, 1, 2, 5, 0, 8, 6, 7, 0]);
+  assertEquals(q.count(20), 0);
+  assertEquals(q.casFailures, 0);
+});
+
+Deno.test("explore, mixed head and tail insertion: the broken queue loses or doubles items, the CAS/swap one nothing", async () => {
+  const mixed = { "pcq.impl": "aqueue", "pcq.headPct": "50" };
+  const r = await explore(opts("pcq-ifqueue", { ...mixed, "pcq.variant": "nocas" }, 30));
+  assertEquals(r.found.map((f) => f.kind), ["conservation"]);
+  assert(/twice|never removed/.test(r.found[0].message), r.found[0].message);
+  assertEquals(replayFile(r.found[0].trace as string, { resolve }).rerun, "identical");
+  for (const gapNs of ["0", "500"]) {
+    assertEquals((await explore(opts("pcq-ifqueue", { ...mixed, "pcq.gapNs": gapNs }, 30))).found, [], gapNs);
+  }
+  const ok = runScenario({ scenario: "pcq-ifqueue", seed: 1, overrides: { ...mixed, "pcq.items": "40" } });
+  assertEquals(ok.result.violations, []);
+  assertEquals(ok.metrics.delivered, 160);
+  const heads = ok.metrics.headPuts as number;
+  assert(heads > 40 && heads < 120, `both ends used: ${heads} of 160 at the head`);
+  assertThrows(
+    () => resolveScenarioConfig(findScenario("pcq-ifqueue"), { "pcq.headPct": "101" }),
+    /pcq.headPct/,
+  );
 });

@@ -15,7 +15,7 @@ import { SCENARIOS } from "../drivers/mod.ts";
  * (docs/netbsd-infrastructure.md), one golden trace per side of each table.
  */
 const VARIANTS: Record<string, { key: string; values: string[]; set: Record<string, string> }> = {
-  "pcq-ifqueue": { key: "pcq.impl", values: ["pcq", "ifqueue", "afifo"], set: { "pcq.items": "8" } },
+  "pcq-ifqueue": { key: "pcq.impl", values: ["pcq", "ifqueue", "afifo", "aqueue"], set: { "pcq.items": "8" } },
   "atomic-lifo": { key: "aq.impl", values: ["tailq", "lifo-gen", "lifo"], set: { "aq.rounds": "40" } },
   "route-lookup": { key: "route.impl", values: ["ptree", "radix"], set: { "route.lookups": "200" } },
   "rx-livelock": { key: "lv.mode", values: ["intr", "moderation", "poll"], set: {} },
@@ -28,7 +28,16 @@ const VARIANTS: Record<string, { key: string; values: string[]; set: Record<stri
   "nexthop-cache": {
     key: "nh.mode",
     values: ["cloned", "nhcache"],
-    set: { "nh.routes": "200", "nh.neighbours": "50", "nh.packets": "300" },
+    set: {
+      "nh.routes": "200",
+      "nh.neighbours": "50",
+      "nh.active": "20",
+      "nh.packets": "300",
+      "nh.gapNs": "1000",
+      "nh.keepUs": "100",
+      "nh.pruneUs": "25",
+      "clock.hz": "100000",
+    },
   },
   "rx-demux": { key: "dm.mode", values: ["full", "demux-wq", "demux-lazy"], set: { "dm.ratePps": "200000" } },
   "kcont-dispatch": {

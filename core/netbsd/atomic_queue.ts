@@ -6,9 +6,13 @@
  * became a NetBSD API (there is no atomic_qinit in NetBSD/src), so this models
  * the design as written: a head pointer changed by compare-and-swap.
  *
- * Head insertion (LIFO, {@link AtomicLifo}) and tail insertion (FIFO,
- * {@link AtomicFifo}) are modelled as two structures; one queue taking both
- * is not. Removal at the head of the LIFO is the classic
+ * {@link AtomicQueue} is the proposal's one queue: an item goes in at the
+ * head or at the tail ("a queue is not intrinsically LIFO or FIFO. Its
+ * behavior is determined solely by which method each item was pushed onto
+ * the queue") and comes out at the head, one remover at a time. The two ends
+ * are also modelled alone: head insertion and removal as a free list
+ * ({@link AtomicLifo}, any number of removers) and tail insertion
+ * ({@link AtomicFifo}). Removal at the head of the LIFO is the classic
  * Treiber pop: load head, load head->next, CAS(head, old, next). Without a
  * generation counter beside the head pointer it suffers ABA: between the two
  * loads and the CAS, other threads pop the old head, pop its successor and
@@ -274,5 +278,150 @@ export class AtomicFifo {
     let k = 0;
     for (let x = this.head; x !== 0 && k < limit; x = this.next[x]) if (x !== this.stub) k++;
     return k;
+  }
+}
+
+/** Variants of the one queue: CAS on the head and swap of the tail, or plain loads and stores (broken on purpose). */
+export const QUEUE_VARIANTS = ["cas", "nocas"] as const;
+
+/**
+ * The document's one queue: lockless insertion at the head (LIFO) or at the
+ * tail (FIFO), removal at the head. It is {@link AtomicFifo}'s linked queue
+ * (the tail swapped, a stub item as the queue's own link) whose head is
+ * shared: head insertion links the item to the head it loaded and installs
+ * it with a CAS of the head (a Treiber push, safe against ABA since its link
+ * is written before the CAS that checks it), and removal moves the head with
+ * a CAS too, so an insertion at the head in between makes it retry.
+ *
+ * Removal is by one remover at a time (the caller serialises it, as pcq(9)'s
+ * consumer): with one remover the head cannot come back to the item it
+ * loaded while its CAS is pending (only the remover takes items off), so the
+ * head CAS needs no generation counter; and the stub protocol for the last
+ * item (put the stub back behind it, as AtomicFifo) is a single consumer's.
+ * Lockless removal by several removers at once, which the document also
+ * asks for, would need both the generation of {@link AtomicLifo}'s lifo-gen
+ * and another way to take the last item; it is not modelled.
+ *
+ * With `nocas`, head insertion stores the head without comparing it and tail
+ * insertion loads and stores the tail: a concurrent insertion at the same
+ * end, or a removal in between, loses an item.
+ */
+export class AtomicQueue {
+  /** The stub item (the queue's own link): one past the last item; 0 is NULL. */
+  readonly stub: number;
+  /** Tail pointer (tail inserters swap it). */
+  tail: number;
+  /** Head pointer (head inserters and the remover CAS it). */
+  head: number;
+  /** Per-item link, the stub's included; 0 is NULL. */
+  readonly next: Int32Array;
+  /** Removals that found the chain broken by a tail inserter in its window. */
+  racedGets = 0;
+  /** Head CASes (insertion or removal) that failed and looped. */
+  casFailures = 0;
+  readonly #atomic: boolean;
+
+  /** A queue over items 1..`n`, empty. */
+  constructor(n: number, variant: (typeof QUEUE_VARIANTS)[number] = "cas") {
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`atomic queue: ${n} items`);
+    this.next = new Int32Array(n + 2);
+    this.stub = this.tail = this.head = n + 1;
+    this.#atomic = variant === "cas";
+  }
+
+  /** Lockless insertion at the head (LIFO): load the head, link the item to it, CAS the head. */
+  *putHead(m: Machine, item: number): Op<void> {
+    const cost = m.cost;
+    for (;;) {
+      const h = this.head;
+      yield m.spend(cost.atomicLoad);
+      this.next[item] = h;
+      yield m.spend(cost.atomicStore);
+      if (!this.#atomic) {
+        this.head = item; // the bug: a store, whatever the head became since the load
+        yield m.spend(cost.atomicStore);
+        return;
+      }
+      if (this.#casHead(h, item)) {
+        yield m.spend(cost.atomicCas);
+        return;
+      }
+      yield m.spend(cost.atomicCas);
+    }
+  }
+
+  /** Lockless insertion at the tail (FIFO): clear the link, swap the tail, link the previous tail. */
+  *putTail(m: Machine, item: number): Op<void> {
+    const cost = m.cost;
+    this.next[item] = 0;
+    yield m.spend(cost.atomicStore);
+    let prev: number;
+    if (this.#atomic) {
+      prev = this.tail; // atomic_swap_ptr(&q->tail, item)
+      this.tail = item;
+      yield m.spend(cost.atomicCas);
+    } else {
+      prev = this.tail; // the bug: load ...
+      yield m.spend(cost.atomicLoad);
+      this.tail = item; // ... and store, overwriting a swap in between
+      yield m.spend(cost.atomicStore);
+    }
+    this.next[prev] = item; // publish: the remover can now reach the item
+    yield m.spend(cost.atomicStore);
+  }
+
+  /** Removal at the head (one remover at a time): the item, or 0 when empty or a tail inserter is in its window. */
+  *get(m: Machine): Op<number> {
+    const cost = m.cost;
+    for (;;) {
+      const h = this.head;
+      let n = this.next[h];
+      yield m.spend(cost.atomicLoad);
+      if (h === this.stub) {
+        if (n === 0) return 0; // empty (or the first tail item not linked yet)
+        this.#casHead(h, n); // step past the stub (or retry: an insertion at the head came first)
+        yield m.spend(cost.atomicCas);
+        continue;
+      }
+      if (n !== 0) {
+        const took = this.#casHead(h, n);
+        yield m.spend(cost.atomicCas);
+        if (took) return h;
+        continue; // an insertion at the head came in between
+      }
+      const t = this.tail;
+      yield m.spend(cost.atomicLoad);
+      if (h !== t) {
+        this.racedGets++;
+        return 0; // a tail inserter swapped the tail and has not linked yet
+      }
+      // h is the last item: put the stub back behind it so h can be handed out.
+      yield* this.putTail(m, this.stub);
+      n = this.next[h];
+      yield m.spend(cost.atomicLoad);
+      if (n === 0) {
+        this.racedGets++;
+        return 0;
+      }
+      const took = this.#casHead(h, n);
+      yield m.spend(cost.atomicCas);
+      if (took) return h;
+    }
+  }
+
+  /** Items reachable from the head (at most `limit`), the stub not counted. */
+  count(limit: number): number {
+    let k = 0;
+    for (let x = this.head; x !== 0 && k < limit; x = this.next[x]) if (x !== this.stub) k++;
+    return k;
+  }
+
+  #casHead(expect: number, to: number): boolean {
+    if (this.head !== expect) {
+      this.casFailures++;
+      return false;
+    }
+    this.head = to;
+    return true;
   }
 }

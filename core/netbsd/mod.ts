@@ -11,8 +11,9 @@
  * The network infrastructure proposals (docs/netbsd-infrastructure.md):
  * - {@link Pcq}: pcq(9) as subr_pcq.c 1.14 (CAS producers, n-1 capacity);
  *   {@link IfQueue}: an ifqueue under a spin mutex;
- * - {@link AtomicLifo}, {@link AtomicFifo}, {@link MutexTailq}: the atomic
- *   queue proposal, head and tail insertion, and the locked list of today;
+ * - {@link AtomicQueue}: the atomic queue proposal, insertion at the head or
+ *   the tail of one queue; {@link AtomicLifo}, {@link AtomicFifo}: each end
+ *   alone; {@link MutexTailq}: the locked list of today;
  * - {@link PTree} and {@link RadixTree}: ptree and the BSD radix tree
  *   (`rn_match`) over IPv4 prefixes; {@link randomTable} and
  *   {@link LpmOracle} to build and check tables;
@@ -30,7 +31,16 @@
  * @module
  */
 export { IfQueue, type Op, Pcq, PCQ_MAXLEN, PCQ_VARIANTS, type PcqVariant } from "./pcq.ts";
-export { AtomicFifo, AtomicLifo, FIFO_VARIANTS, type FreeList, LIFO_VARIANTS, MutexTailq } from "./atomic_queue.ts";
+export {
+  AtomicFifo,
+  AtomicLifo,
+  AtomicQueue,
+  FIFO_VARIANTS,
+  type FreeList,
+  LIFO_VARIANTS,
+  MutexTailq,
+  QUEUE_VARIANTS,
+} from "./atomic_queue.ts";
 export { type LookupCost, PT_IPV4_OPS, PTree, type PtTreeOps } from "./ptree.ts";
 export { RadixTree } from "./radix.ts";
 export { bruteForceMatch, clz32, LpmOracle, maskOf, randomTable, ROUTES_MAX, type RouteTable } from "./route_table.ts";

@@ -17,11 +17,27 @@
  * The key operations are the four functions of `pt_tree_ops_t`
  * ({@link PT_IPV4_OPS}: matchnode, matchkey, testnode, testkey).
  *
+ * Insertion ({@link PTree.insert}) and removal ({@link PTree.remove}) make
+ * the shape changes of `ptree_insert_node_common` / `ptree_insert_leaf` and
+ * `ptree_remove_node` (common/lib/libc/gen/ptree.c 1.5.8.3; the kernel builds
+ * the same file): a new two-way branch at the first differing bit
+ * (`ptree_insert_branch_at_node`), a mask inserted in front of the subtree it
+ * covers (`ptree_insert_mask_before_node`), a mask leaf turned into a one-way
+ * branch when a more specific route goes below it
+ * (`ptree_insert_leaf_after_mask`); on removal an interior mask node is
+ * replaced by its child ("trivial to get rid of"), a leaf's two-way parent by
+ * the surviving sibling (`GB = { PB = { X, TL } } --> GB = { X }`), and a
+ * one-way mask parent left without a child turns back into a leaf
+ * (`GB = { PB = { TL } } --> GB = { PL }`).
+ *
  * What differs: ptree.c embeds one node in each item and gives every item a
- * leaf and a branch identity; here nodes sit in typed arrays (a table of a
- * million routes must not be a million objects) and a table is built in one
- * pass from sorted routes (routes are loaded before the run), which gives the
- * same shape as inserting them one by one.
+ * leaf and a branch identity, so removal also hands the target's branching
+ * duties to its parent (`ptree_move_branch`) and nothing is allocated; here
+ * nodes sit in typed arrays (a table of a million routes must not be a
+ * million objects) with a free list, so a branch is a node of its own and
+ * those identity moves, which change no path, have no counterpart. A table
+ * given to the constructor is built in one pass from sorted routes, the shape
+ * inserting them one by one gives.
  *
  * @example
  * ```ts
@@ -32,7 +48,7 @@
  * ```
  * @module
  */
-import { clz32, type RouteTable } from "./route_table.ts";
+import { clz32, maskOf, type RouteTable } from "./route_table.ts";
 
 /** Bit numbering as ptree.h: "All bit offsets are relative to the most significant bit of the key". */
 export interface PtTreeOps {
@@ -77,33 +93,42 @@ export interface LookupCost {
 
 /** The tree. */
 export class PTree {
-  /** Nodes allocated. */
-  readonly size: number;
   /** What the last lookup cost. */
   readonly last: LookupCost = { nodes: 0, keyCmps: 0 };
-  readonly #kind: Uint8Array;
-  readonly #bitoff: Uint8Array;
-  readonly #key: Uint32Array;
-  readonly #child: Int32Array;
-  readonly #route: Int32Array;
-  readonly #root: number;
+  #kind: Uint8Array;
+  #bitoff: Uint8Array;
+  #key: Uint32Array;
+  #child: Int32Array;
+  #route: Int32Array;
+  #root = -1;
   readonly #ops: PtTreeOps;
-  #n = 0;
-  readonly #t: RouteTable;
+  #n = 0; // nodes ever allocated (high-water mark of the arrays)
+  #free = -1; // free list of nodes, linked through child slot 0
+  #freeCount = 0;
+  #routes = 0;
 
-  /** Builds the tree of table `t` (sorted by key, then length; no duplicates). */
-  constructor(t: RouteTable, ops: PtTreeOps = PT_IPV4_OPS) {
+  /** Builds the tree of table `t` (sorted by key, then length; no duplicates); route ids are its indexes. */
+  constructor(t: RouteTable = EMPTY, ops: PtTreeOps = PT_IPV4_OPS) {
     const n = t.keys.length;
-    const cap = 2 * n + 1;
+    const cap = Math.max(16, 2 * n + 1);
     this.#kind = new Uint8Array(cap);
     this.#bitoff = new Uint8Array(cap);
     this.#key = new Uint32Array(cap);
     this.#child = new Int32Array(2 * cap).fill(-1);
     this.#route = new Int32Array(cap).fill(-1);
     this.#ops = ops;
-    this.#t = t;
-    this.#root = n === 0 ? -1 : this.#build(0, n, 0);
-    this.size = this.#n;
+    if (n > 0) this.#root = this.#build(t, 0, n, 0);
+    this.#routes = n;
+  }
+
+  /** Nodes in the tree (branches, mask nodes and leaves). */
+  get size(): number {
+    return this.#n - this.#freeCount;
+  }
+
+  /** Routes in the tree. */
+  get routes(): number {
+    return this.#routes;
   }
 
   /** The route id of the longest prefix matching `addr`, -1 for none (ptree_find_filtered_node). */
@@ -138,9 +163,177 @@ export class PTree {
     return found >= 0 ? found : mask;
   }
 
+  /**
+   * Inserts route `id` for `key`/`len` (ptree_insert_mask_node, or
+   * ptree_insert_node for a /32). False, and nothing changed, when the prefix
+   * is already in the tree (ptree.c refuses duplicates the same way).
+   */
+  insert(key: number, len: number, id: number): boolean {
+    assertPrefix(key, len);
+    if (!Number.isInteger(id) || id < 0) throw new RangeError(`ptree insert: route id ${id}`);
+    const ops = this.#ops; // (no array cached: an allocation may grow them)
+    let loc = -1; // where the pointer to x lives: -1 the root, else a child slot
+    let x = this.#root;
+    while (x >= 0) {
+      const k = this.#kind[x];
+      const span = k === HOST_LEAF ? 32 : this.#bitoff[x]; // bits every route below x shares
+      const d = ops.matchnode(key, this.#key[x], 0);
+      if (d < len && d < span) {
+        // ptree_insert_branch_at_node: the new route parts from x's subtree at bit d.
+        const leaf = this.#leaf(key, len, id);
+        const br = this.#alloc();
+        this.#kind[br] = BRANCH;
+        this.#bitoff[br] = d;
+        this.#key[br] = key;
+        const s = ops.testkey(key, d);
+        this.#child[2 * br + s] = leaf;
+        this.#child[2 * br + (s ^ 1)] = x;
+        this.#setLoc(loc, br);
+        this.#routes++;
+        return true;
+      }
+      if (len < span || (len === span && k === BRANCH)) {
+        // ptree_insert_mask_before_node: the new prefix covers x's whole subtree.
+        const mk = this.#alloc();
+        this.#kind[mk] = MASK_BRANCH;
+        this.#bitoff[mk] = len;
+        this.#key[mk] = key;
+        this.#route[mk] = id;
+        this.#child[2 * mk] = x;
+        this.#setLoc(loc, mk);
+        this.#routes++;
+        return true;
+      }
+      // The new route agrees with everything below x on x's span.
+      if (len === span) return false; // the same prefix (a mask node or a host route of this key)
+      if (k === MASK_LEAF) {
+        // ptree_insert_leaf_after_mask: the mask leaf becomes a one-way branch over the new leaf.
+        const leaf = this.#leaf(key, len, id);
+        this.#kind[x] = MASK_BRANCH;
+        this.#child[2 * x] = leaf;
+        this.#routes++;
+        return true;
+      }
+      loc = k === MASK_BRANCH ? 2 * x : 2 * x + ops.testkey(key, span);
+      x = this.#child[loc];
+    }
+    this.#root = this.#leaf(key, len, id); // the first route: the root points at its leaf
+    this.#routes++;
+    return true;
+  }
+
+  /** Removes the route of `key`/`len` (ptree_remove_node); its id, or -1 when it is not in the tree. */
+  remove(key: number, len: number): number {
+    assertPrefix(key, len);
+    const ops = this.#ops;
+    let ploc = -2, loc = -1; // the pointer to the parent, the pointer to x (-1 the root)
+    let x = this.#root;
+    while (x >= 0) {
+      const k = this.#kind[x];
+      if (k === MASK_LEAF || k === HOST_LEAF) break;
+      const b = this.#bitoff[x];
+      if (k === MASK_BRANCH) {
+        if (b === len && this.#key[x] === key) {
+          // "Interior mask nodes are trivial to get rid of": whoever pointed at it now points at its child.
+          const id = this.#route[x];
+          this.#setLoc(loc, this.#child[2 * x]);
+          this.#release(x);
+          this.#routes--;
+          return id;
+        }
+        if (b >= len) return -1;
+        ploc = loc;
+        loc = 2 * x;
+      } else {
+        if (b >= len) return -1; // a branch at or past the prefix's length: the prefix would sit above it
+        ploc = loc;
+        loc = 2 * x + ops.testkey(key, b);
+      }
+      x = this.#child[loc];
+    }
+    if (x < 0) return -1;
+    const leafLen = this.#kind[x] === HOST_LEAF ? 32 : this.#bitoff[x];
+    if (this.#key[x] !== key || leafLen !== len) return -1;
+    const id = this.#route[x];
+    if (loc === -1) {
+      this.#root = -1; // the last leaf: the tree is empty
+    } else {
+      const p = loc >> 1;
+      if (this.#kind[p] === MASK_BRANCH) {
+        // The parent was a one-way branch over this leaf only: it changes back to a leaf.
+        this.#kind[p] = this.#bitoff[p] === 32 ? HOST_LEAF : MASK_LEAF;
+        this.#child[2 * p] = -1;
+      } else {
+        // The normal case: the parent branch goes, the sibling takes its place.
+        this.#setLoc(ploc, this.#child[loc ^ 1]);
+        this.#release(p);
+      }
+    }
+    this.#release(x);
+    this.#routes--;
+    return id;
+  }
+
+  #leaf(key: number, len: number, id: number): number {
+    const x = this.#alloc();
+    this.#kind[x] = len === 32 ? HOST_LEAF : MASK_LEAF;
+    this.#bitoff[x] = len;
+    this.#key[x] = key;
+    this.#route[x] = id;
+    return x;
+  }
+
+  #setLoc(loc: number, x: number): void {
+    if (loc === -1) this.#root = x;
+    else this.#child[loc] = x;
+  }
+
+  #alloc(): number {
+    let x = this.#free;
+    if (x >= 0) {
+      this.#free = this.#child[2 * x];
+      this.#freeCount--;
+    } else {
+      if (this.#n === this.#kind.length) this.#grow();
+      x = this.#n++;
+    }
+    this.#child[2 * x] = -1;
+    this.#child[2 * x + 1] = -1;
+    this.#route[x] = -1;
+    return x;
+  }
+
+  #release(x: number): void {
+    this.#child[2 * x] = this.#free;
+    this.#child[2 * x + 1] = -1;
+    this.#route[x] = -1;
+    this.#free = x;
+    this.#freeCount++;
+  }
+
+  #grow(): void {
+    const cap = this.#kind.length * 2;
+    const g8 = (a: Uint8Array) => {
+      const b = new Uint8Array(cap);
+      b.set(a);
+      return b;
+    };
+    this.#kind = g8(this.#kind);
+    this.#bitoff = g8(this.#bitoff);
+    const key = new Uint32Array(cap);
+    key.set(this.#key);
+    this.#key = key;
+    const child = new Int32Array(2 * cap).fill(-1);
+    child.set(this.#child);
+    this.#child = child;
+    const route = new Int32Array(cap).fill(-1);
+    route.set(this.#route);
+    this.#route = route;
+  }
+
   /** Builds the subtree of routes [lo, hi), all agreeing on their first `d` bits. */
-  #build(lo: number, hi: number, d: number): number {
-    const keys = this.#t.keys, lens = this.#t.lens;
+  #build(t: RouteTable, lo: number, hi: number, d: number): number {
+    const keys = t.keys, lens = t.lens;
     // The first bit where the routes part: where keys differ, or where the shortest ends.
     let minLen = 32, minAt = lo;
     for (let i = lo; i < hi; i++) {
@@ -163,7 +356,7 @@ export class PTree {
       // In (key, len) order the mask route comes first: every route here shares
       // its first minLen bits and its key has zeros after them.
       if (minAt !== lo) throw new Error(`ptree build: mask route ${minAt} is not first of [${lo}, ${hi})`);
-      this.#child[2 * x] = this.#build(lo + 1, hi, minLen);
+      this.#child[2 * x] = this.#build(t, lo + 1, hi, minLen);
       return x;
     }
     // Every route is longer than `differ` and they differ there: a two-way branch.
@@ -171,8 +364,18 @@ export class PTree {
     this.#bitoff[x] = differ;
     let split = lo;
     while (split < hi && this.#ops.testkey(keys[split], differ) === 0) split++;
-    this.#child[2 * x] = this.#build(lo, split, differ + 1);
-    this.#child[2 * x + 1] = this.#build(split, hi, differ + 1);
+    this.#child[2 * x] = this.#build(t, lo, split, differ + 1);
+    this.#child[2 * x + 1] = this.#build(t, split, hi, differ + 1);
     return x;
+  }
+}
+
+const EMPTY: RouteTable = { keys: new Uint32Array(0), lens: new Uint8Array(0) };
+
+/** A prefix must be masked (no bits past its length) and 0..32 long. */
+export function assertPrefix(key: number, len: number): void {
+  if (!Number.isInteger(len) || len < 0 || len > 32) throw new RangeError(`prefix length ${len} not in 0..32`);
+  if (!Number.isInteger(key) || key < 0 || key > 0xffffffff || ((key & ~maskOf(len)) >>> 0) !== 0) {
+    throw new RangeError(`prefix key ${key} has bits past /${len}`);
   }
 }

@@ -21,10 +21,29 @@
  *   mask list (IPv4 masks are contiguous, RNF_NORMAL: the test is
  *   `rn_b <= rm_b`, no rn_search_m).
  *
+ * Insertion ({@link RadixTree.insert}) and deletion ({@link RadixTree.remove})
+ * follow `rn_addroute`/`rn_insert` and `rn_delete` (NetBSD sys/net/radix.c as
+ * in NetBSD/src 03d5d34f): a new key gets a leaf and an internal node at its
+ * first differing bit, placed where the bit indexes pass it, and that node
+ * takes over the masks of the subtree below it that now lift to it ("Promote
+ * general routes from below"); a duplicated key joins the leaf's duped-key
+ * chain, most specific first; a route with a mask is entered on the list of
+ * the highest ancestor it can lift to (on2). Deletion takes the route's mask
+ * entry off that ancestor's list, unlinks it from the duped-key chain, and
+ * when the chain is empty removes the leaf and its parent, the sibling taking
+ * the parent's place, the parent's mask list appended to the sibling's or,
+ * when the sibling is a leaf, freed with its routes' annotations ("Demote
+ * routes attached to us"). The end markers (RNF_ROOT) are never removed.
+ *
  * Sockaddr details are dropped (keys are 32-bit words, bit 0 the most
  * significant address bit, so the top tests bit 0 instead of `rn_off` 32).
- * The tree is built from sorted routes in one pass; its shape and mask lists
- * are those incremental insertion gives.
+ * Nodes sit in typed arrays with a free list, the duped-key chains and mask
+ * lists are linked through per-route arrays (one `radix_mask` per route, as
+ * for contiguous masks), and the pairing of each leaf with an internal node
+ * in one allocation (`rn_newpair`, the node swap at the end of rn_delete) has
+ * no counterpart: it moves no path. A table given to the constructor is
+ * built in one pass from sorted routes; its shape and mask lists are those
+ * incremental insertion gives.
  *
  * @example
  * ```ts
@@ -36,35 +55,36 @@
  * @module
  */
 import { clz32, type RouteTable } from "./route_table.ts";
-import type { LookupCost } from "./ptree.ts";
+import { assertPrefix, type LookupCost } from "./ptree.ts";
 
 /** The tree. */
 export class RadixTree {
-  /** Internal nodes plus leaves (end markers included). */
-  readonly size: number;
-  /** Mask list entries (struct radix_mask). */
-  readonly masks: number;
   /** What the last lookup cost. */
   readonly last: LookupCost = { nodes: 0, keyCmps: 0 };
-  // Nodes: internal (bit >= 0) or leaf (bit = -1). Leaf i's chain of routes is
-  // chainRoutes[chainStart[i] .. chainStart[i + 1]), most specific first.
-  readonly #bit: Int8Array;
-  readonly #key: Uint32Array;
-  readonly #left: Int32Array;
-  readonly #right: Int32Array;
-  readonly #parent: Int32Array;
-  readonly #chainStart: Int32Array;
-  readonly #chainRoutes: Int32Array;
-  // rn_mklist per internal node: mkStart[x] .. mkStart[x + 1] in mkRoutes (most specific first).
-  readonly #mkStart: Int32Array;
-  readonly #mkRoutes: Int32Array;
+  // Nodes: internal (bit >= 0) or leaf (bit = -1).
+  #bit: Int8Array;
+  #key: Uint32Array;
+  #left: Int32Array;
+  #right: Int32Array;
+  #parent: Int32Array;
+  /** A leaf's duped-key chain: its first route (most specific), -1 for none. */
+  #dupHead: Int32Array;
+  /** rn_mklist per internal node: its first route's mask entry (most specific first), -1 for none. */
+  #mkHead: Int32Array;
+  // Per route id: prefix length, next in its duped-key chain, next on its mask list, whether it has a mask entry.
+  #rLen: Uint8Array;
+  #rNext: Int32Array;
+  #mkNext: Int32Array;
+  #rMk: Uint8Array;
   readonly #top: number;
-  readonly #t: RouteTable;
   #n = 0;
+  #free = -1; // free nodes, linked through #left
+  #freeCount = 0;
+  #masks = 0;
+  #routes = 0;
 
-  /** Builds the tree of table `t` (sorted by key, then length; no duplicates). */
-  constructor(t: RouteTable) {
-    this.#t = t;
+  /** Builds the tree of table `t` (sorted by key, then length; no duplicates); route ids are its indexes. */
+  constructor(t: RouteTable = EMPTY) {
     const nr = t.keys.length;
     // Distinct keys, with the two end markers.
     const uniq: number[] = [];
@@ -85,66 +105,72 @@ export class RadixTree {
     }
     firstRoute.push(nr);
     const nk = uniq.length;
-    const cap = 2 * nk;
+    const cap = Math.max(16, 2 * nk);
     this.#bit = new Int8Array(cap);
     this.#key = new Uint32Array(cap);
     this.#left = new Int32Array(cap).fill(-1);
     this.#right = new Int32Array(cap).fill(-1);
     this.#parent = new Int32Array(cap).fill(-1);
-    this.#chainStart = new Int32Array(cap + 1);
-    this.#chainRoutes = new Int32Array(nr);
+    this.#dupHead = new Int32Array(cap).fill(-1);
+    this.#mkHead = new Int32Array(cap).fill(-1);
+    const rcap = Math.max(16, nr);
+    this.#rLen = new Uint8Array(rcap);
+    this.#rNext = new Int32Array(rcap).fill(-1);
+    this.#mkNext = new Int32Array(rcap).fill(-1);
+    this.#rMk = new Uint8Array(rcap);
+    this.#rLen.set(t.lens);
+    this.#routes = nr;
     const leafOfKey = new Int32Array(nk);
     this.#top = this.#build(uniq, 0, nk, leafOfKey);
     this.#parent[this.#top] = this.#top; // rn_inithead0: t->rn_p = t
-    this.size = this.#n;
-    // Duped-key chains: routes of one key sorted most specific first (longest length).
-    let w = 0;
-    const chainOf = new Int32Array(this.#n + 1).fill(-1);
-    for (let u = 0; u < nk; u++) chainOf[leafOfKey[u]] = u;
-    for (let x = 0; x < this.#n; x++) {
-      this.#chainStart[x] = w;
-      const u = chainOf[x];
-      if (u < 0) continue;
-      for (let i = firstRoute[u + 1] - 1; i >= firstRoute[u]; i--) {
-        if (i < nr && t.keys[i] === uniq[u]) this.#chainRoutes[w++] = i;
+    // Duped-key chains, most specific (longest) first: pushed front from the least specific.
+    for (let u = 0; u < nk; u++) {
+      const leaf = leafOfKey[u];
+      for (let i = firstRoute[u]; i < firstRoute[u + 1] && i < nr; i++) {
+        if (t.keys[i] !== uniq[u]) continue;
+        this.#rNext[i] = this.#dupHead[leaf];
+        this.#dupHead[leaf] = i;
       }
     }
-    this.#chainStart[this.#n] = w;
-    // Mask lists (the invariant of rn_addroute's on2 loop).
-    const mkCount = new Int32Array(this.#n + 1);
+    // Mask lists (the invariant of rn_addroute's on2 loop), most specific first:
+    // routes pushed front in order of increasing length.
     const target = new Int32Array(nr).fill(-1);
     for (let u = 0; u < nk; u++) {
       const leaf = leafOfKey[u];
       for (let i = firstRoute[u]; i < firstRoute[u + 1] && i < nr; i++) {
         if (t.keys[i] !== uniq[u] || t.lens[i] === 32) continue; // host routes carry no mask
-        const b = t.lens[i];
-        let tt = this.#parent[leaf];
-        if (b > this.#bit[tt]) continue; // can't lift at all
-        let x: number;
-        do {
-          x = tt;
-          tt = this.#parent[tt];
-        } while (b <= this.#bit[tt] && x !== this.#top);
-        target[i] = x;
-        mkCount[x]++;
+        target[i] = this.#liftTarget(leaf, t.lens[i]);
       }
     }
-    this.#mkStart = new Int32Array(this.#n + 1);
-    for (let x = 0; x < this.#n; x++) this.#mkStart[x + 1] = this.#mkStart[x] + mkCount[x];
-    this.masks = this.#mkStart[this.#n];
-    this.#mkRoutes = new Int32Array(this.masks);
-    const fill = this.#mkStart.slice(0, this.#n);
-    for (let i = 0; i < nr; i++) if (target[i] >= 0) this.#mkRoutes[fill[target[i]]++] = i;
-    // Most specific first within each list (rn_addroute keeps them sorted by rm_b).
-    for (let x = 0; x < this.#n; x++) {
-      const a = this.#mkStart[x], z = this.#mkStart[x + 1];
-      if (z - a > 1) this.#mkRoutes.subarray(a, z).sort((p, q) => t.lens[q] - t.lens[p]);
+    for (let len = 0; len < 32; len++) {
+      for (let i = 0; i < nr; i++) {
+        if (t.lens[i] !== len || target[i] < 0) continue;
+        this.#mkNext[i] = this.#mkHead[target[i]];
+        this.#mkHead[target[i]] = i;
+        this.#rMk[i] = 1;
+        this.#masks++;
+      }
     }
+  }
+
+  /** Internal nodes plus leaves (end markers included). */
+  get size(): number {
+    return this.#n - this.#freeCount;
+  }
+
+  /** Mask list entries (struct radix_mask). */
+  get masks(): number {
+    return this.#masks;
+  }
+
+  /** Routes in the tree. */
+  get routes(): number {
+    return this.#routes;
   }
 
   /** rn_match: the route id of the longest matching prefix, -1 for none. */
   lookup(v: number): number {
-    const bit = this.#bit, lens = this.#t.lens;
+    const bit = this.#bit, lens = this.#rLen, next = this.#rNext, mkNext = this.#mkNext;
     let nodes = 0, keyCmps = 0;
     let x = this.#top;
     while (bit[x] >= 0) { // rn_search
@@ -153,8 +179,7 @@ export class RadixTree {
     }
     nodes++;
     keyCmps++; // the byte loop against the leaf's key
-    const cs = this.#chainStart[x], ce = this.#chainStart[x + 1];
-    const head = cs < ce ? this.#chainRoutes[cs] : -1;
+    const head = this.#dupHead[x];
     // An end marker (RNF_ROOT, no mask) heads the chains of 0.0.0.0 and 255.255.255.255.
     const marker = this.#key[x] === 0 || this.#key[x] === 0xffffffff;
     const headLen = !marker && head >= 0 && lens[head] < 32 ? lens[head] : 32;
@@ -171,8 +196,7 @@ export class RadixTree {
       found = head;
     } else {
       // on1: try the duped-key chain (a host route or marker at its head is skipped), then climb.
-      for (let i = cs; i < ce && found < 0; i++) {
-        const r = this.#chainRoutes[i];
+      for (let r = head; r >= 0 && found < 0; r = next[r]) {
         if (lens[r] === 32) continue;
         nodes++;
         if (lens[r] <= b) found = r; // RNF_NORMAL: rn_b <= t->rn_b
@@ -181,9 +205,8 @@ export class RadixTree {
       while (found < 0) {
         t = this.#parent[t];
         nodes++;
-        for (let i = this.#mkStart[t]; i < this.#mkStart[t + 1]; i++) {
+        for (let r = this.#mkHead[t]; r >= 0; r = mkNext[r]) {
           nodes++; // each struct radix_mask is one more dependent load
-          const r = this.#mkRoutes[i];
           if (lens[r] <= b) {
             found = r;
             break;
@@ -195,6 +218,260 @@ export class RadixTree {
     this.last.nodes = nodes;
     this.last.keyCmps = keyCmps;
     return found;
+  }
+
+  /** rn_addroute: adds route `id` for `key`/`len`; false, nothing changed, when the prefix is already there. */
+  insert(key: number, len: number, id: number): boolean {
+    assertPrefix(key, len);
+    if (!Number.isInteger(id) || id < 0) throw new RangeError(`radix insert: route id ${id}`);
+    if (id >= this.#rLen.length) this.#growRoutes(id + 1);
+    let leaf = this.#search(key);
+    let t: number;
+    if (this.#key[leaf] === key) {
+      // keyduplicated: into the chain, most specific first; the same mask is a duplicate.
+      let prev = -1, r = this.#dupHead[leaf];
+      for (; r >= 0; prev = r, r = this.#rNext[r]) {
+        if (this.#rLen[r] === len) return false;
+        if (this.#rLen[r] < len) break;
+      }
+      this.#rLen[id] = len;
+      this.#rNext[id] = r;
+      if (prev < 0) this.#dupHead[leaf] = id;
+      else this.#rNext[prev] = id;
+      t = this.#parent[leaf];
+    } else {
+      // rn_insert: a leaf and an internal node at the first differing bit, below the last node testing an earlier bit.
+      const b = clz32((key ^ this.#key[leaf]) >>> 0);
+      let p = this.#top, x = this.#childOf(p, key);
+      while (this.#bit[x] >= 0 && this.#bit[x] < b) {
+        p = x;
+        x = this.#childOf(x, key);
+      }
+      leaf = this.#alloc();
+      this.#bit[leaf] = -1;
+      this.#key[leaf] = key;
+      this.#rLen[id] = len;
+      this.#rNext[id] = -1;
+      this.#dupHead[leaf] = id;
+      t = this.#alloc();
+      this.#bit[t] = b;
+      this.#key[t] = key;
+      if (((key >>> (31 - b)) & 1) === 0) {
+        this.#left[t] = leaf;
+        this.#right[t] = x;
+      } else {
+        this.#left[t] = x;
+        this.#right[t] = leaf;
+      }
+      if (this.#left[p] === x) this.#left[p] = t;
+      else this.#right[p] = t;
+      this.#parent[t] = p;
+      this.#parent[x] = t;
+      this.#parent[leaf] = t;
+      // Promote general routes from below: the sibling's masks that now lift to t.
+      if (this.#bit[x] < 0) {
+        let tail = -1;
+        for (let r = this.#dupHead[x]; r >= 0; r = this.#rNext[r]) {
+          if (this.#rLen[r] === 32 || this.#rLen[r] > b || this.#rMk[r] !== 0) continue;
+          this.#mkNext[r] = -1;
+          if (tail < 0) this.#mkHead[t] = r;
+          else this.#mkNext[tail] = r;
+          tail = r;
+          this.#rMk[r] = 1;
+          this.#masks++;
+        }
+      } else {
+        let prev = -1, m = this.#mkHead[x];
+        while (m >= 0 && this.#rLen[m] > b) { // skip over masks more specific than the new node
+          prev = m;
+          m = this.#mkNext[m];
+        }
+        this.#mkHead[t] = m;
+        if (prev < 0) this.#mkHead[x] = -1;
+        else this.#mkNext[prev] = -1;
+      }
+    }
+    this.#routes++;
+    // on2: the new route's mask on the highest ancestor's list it can lift to.
+    if (len === 32 || len > this.#bit[t]) return true; // a host route, or can't lift at all
+    let x: number;
+    do {
+      x = t;
+      t = this.#parent[t];
+    } while (len <= this.#bit[t] && x !== this.#top);
+    let prev = -1, m = this.#mkHead[x];
+    while (m >= 0 && this.#rLen[m] >= len) {
+      prev = m;
+      m = this.#mkNext[m];
+    }
+    this.#mkNext[id] = m;
+    if (prev < 0) this.#mkHead[x] = id;
+    else this.#mkNext[prev] = id;
+    this.#rMk[id] = 1;
+    this.#masks++;
+    return true;
+  }
+
+  /** rn_delete: removes the route of `key`/`len`; its id, or -1 when it is not in the tree. */
+  remove(key: number, len: number): number {
+    assertPrefix(key, len);
+    const leaf = this.#search(key);
+    if (this.#key[leaf] !== key) return -1;
+    let prev = -1, r = this.#dupHead[leaf];
+    while (r >= 0 && this.#rLen[r] !== len) {
+      prev = r;
+      r = this.#rNext[r];
+    }
+    if (r < 0) return -1;
+    // Delete our route from mask lists: from the ancestor on2 lifted it to.
+    if (this.#rMk[r] !== 0) {
+      let t = this.#parent[leaf], x: number;
+      do {
+        x = t;
+        t = this.#parent[t];
+      } while (len <= this.#bit[t] && x !== this.#top);
+      let mp = -1, m = this.#mkHead[x];
+      while (m >= 0 && m !== r) {
+        mp = m;
+        m = this.#mkNext[m];
+      }
+      if (m !== r) throw new Error(`rn_delete: couldn't find our annotation (route ${r})`);
+      if (mp < 0) this.#mkHead[x] = this.#mkNext[r];
+      else this.#mkNext[mp] = this.#mkNext[r];
+      this.#mkNext[r] = -1;
+      this.#rMk[r] = 0;
+      this.#masks--;
+    }
+    // Off the duped-key chain.
+    if (prev < 0) this.#dupHead[leaf] = this.#rNext[r];
+    else this.#rNext[prev] = this.#rNext[r];
+    this.#rNext[r] = -1;
+    this.#routes--;
+    const k = this.#key[leaf];
+    if (this.#dupHead[leaf] >= 0 || k === 0 || k === 0xffffffff) return r; // keys remain, or an end marker (RNF_ROOT)
+    // Eliminate the leaf and its parent: the sibling takes the parent's place.
+    const t = this.#parent[leaf];
+    const x = this.#left[t] === leaf ? this.#right[t] : this.#left[t];
+    const p = this.#parent[t];
+    if (this.#right[p] === t) this.#right[p] = x;
+    else this.#left[p] = x;
+    this.#parent[x] = p;
+    // Demote routes attached to us.
+    if (this.#mkHead[t] >= 0) {
+      if (this.#bit[x] >= 0) {
+        let tail = this.#mkHead[x];
+        if (tail < 0) this.#mkHead[x] = this.#mkHead[t];
+        else {
+          while (this.#mkNext[tail] >= 0) tail = this.#mkNext[tail];
+          this.#mkNext[tail] = this.#mkHead[t];
+        }
+      } else {
+        // The sibling is a leaf: the masks were its own routes', which cannot lift now.
+        for (let m = this.#mkHead[t]; m >= 0;) {
+          const mm = this.#mkNext[m];
+          if (!this.#inChain(x, m)) throw new Error(`rn_delete: Orphaned Mask (route ${m})`);
+          this.#mkNext[m] = -1;
+          this.#rMk[m] = 0;
+          this.#masks--;
+          m = mm;
+        }
+      }
+      this.#mkHead[t] = -1;
+    }
+    this.#release(leaf);
+    this.#release(t);
+    return r;
+  }
+
+  /** rn_search: the leaf a key descends to, masks not looked at. */
+  #search(key: number): number {
+    let x = this.#top;
+    while (this.#bit[x] >= 0) x = this.#childOf(x, key);
+    return x;
+  }
+
+  #childOf(x: number, key: number): number {
+    return ((key >>> (31 - this.#bit[x])) & 1) === 0 ? this.#left[x] : this.#right[x];
+  }
+
+  #inChain(leaf: number, r: number): boolean {
+    for (let q = this.#dupHead[leaf]; q >= 0; q = this.#rNext[q]) if (q === r) return true;
+    return false;
+  }
+
+  /** The node a mask of length `b` at `leaf` is listed on (on2), -1 when it cannot lift. */
+  #liftTarget(leaf: number, b: number): number {
+    let tt = this.#parent[leaf];
+    if (b > this.#bit[tt]) return -1; // can't lift at all
+    let x: number;
+    do {
+      x = tt;
+      tt = this.#parent[tt];
+    } while (b <= this.#bit[tt] && x !== this.#top);
+    return x;
+  }
+
+  #alloc(): number {
+    let x = this.#free;
+    if (x >= 0) {
+      this.#free = this.#left[x];
+      this.#freeCount--;
+    } else {
+      if (this.#n === this.#bit.length) this.#grow();
+      x = this.#n++;
+    }
+    this.#left[x] = -1;
+    this.#right[x] = -1;
+    this.#parent[x] = -1;
+    this.#dupHead[x] = -1;
+    this.#mkHead[x] = -1;
+    return x;
+  }
+
+  #release(x: number): void {
+    this.#left[x] = this.#free;
+    this.#right[x] = -1;
+    this.#parent[x] = -1;
+    this.#free = x;
+    this.#freeCount++;
+  }
+
+  #grow(): void {
+    const cap = this.#bit.length * 2;
+    const i32 = (a: Int32Array) => {
+      const b = new Int32Array(cap).fill(-1);
+      b.set(a);
+      return b;
+    };
+    const bit = new Int8Array(cap);
+    bit.set(this.#bit);
+    this.#bit = bit;
+    const key = new Uint32Array(cap);
+    key.set(this.#key);
+    this.#key = key;
+    this.#left = i32(this.#left);
+    this.#right = i32(this.#right);
+    this.#parent = i32(this.#parent);
+    this.#dupHead = i32(this.#dupHead);
+    this.#mkHead = i32(this.#mkHead);
+  }
+
+  #growRoutes(need: number): void {
+    let cap = this.#rLen.length;
+    while (cap < need) cap *= 2;
+    const i32 = (a: Int32Array) => {
+      const b = new Int32Array(cap).fill(-1);
+      b.set(a);
+      return b;
+    };
+    const len = new Uint8Array(cap);
+    len.set(this.#rLen);
+    this.#rLen = len;
+    const mk = new Uint8Array(cap);
+    mk.set(this.#rMk);
+    this.#rMk = mk;
+    this.#rNext = i32(this.#rNext);
+    this.#mkNext = i32(this.#mkNext);
   }
 
   /** Builds the subtree of distinct keys [lo, hi) (rn_insert's shape: one internal node per first differing bit). */
@@ -219,3 +496,5 @@ export class RadixTree {
     return x;
   }
 }
+
+const EMPTY: RouteTable = { keys: new Uint32Array(0), lens: new Uint8Array(0) };
