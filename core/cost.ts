@@ -110,6 +110,10 @@ export const COSTS = {
     ns: 200,
     doc: "Linux splice: tcp_bpf_splice_unpair bookkeeping (psock get/put, RCU pointer updates)",
   },
+  lxTick: {
+    ns: 1500,
+    doc: "Linux: one scheduler tick (tick_nohz_handler → update_process_times → sched_tick)",
+  },
   lxRcuGp: { ns: 20000, doc: "Linux: an RCU grace period before sk_psock_destroy (queue_rcu_work)" },
   // NetBSD infrastructure proposals (core/netbsd/, docs/netbsd-infrastructure.md)
   atomicLoad: { ns: 10, doc: "load of a shared word another CPU may write (pcq_pc, a queue head)" },

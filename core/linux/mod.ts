@@ -8,7 +8,8 @@
  *   hand-off, the per-CPU backlog, loopback and veth + bridge transmit;
  * - tcp.ts: lock_sock/release_sock with the socket backlog, tcp_sendmsg,
  *   tcp_recvmsg, tcp_v4_rcv (net/ipv4, net/core/sock.c);
- * - splice.ts + ring.ts: the RFC series' opportunistic loopback splice.
+ * - splice.ts + ring.ts: the RFC series' opportunistic loopback splice;
+ * - tick.ts: the periodic scheduler tick (what makes netperf's runs differ).
  *
  * What the machine does not do the Linux way yet (modelled here with the
  * existing primitives; a machine change would make it exact):
@@ -42,6 +43,7 @@
 import type { Machine } from "../machine.ts";
 import type { KCode, SoftInt } from "../objects.ts";
 import { softnetInit } from "./netdev.ts";
+import { tickInit } from "./tick.ts";
 import { spliceDestroy, splicePair, spliceUnpair } from "./splice.ts";
 import { delackInit, INITIAL_RCV_WND, lockSock, releaseSock, tcpSendCtl, tcpSendFin, tcpV4Rcv } from "./tcp.ts";
 import { type LinuxNet, type LinuxOptions, LinuxSock, SHUT, SkbQueue, TH } from "./types.ts";
@@ -91,12 +93,16 @@ export const LINUX_DEFAULTS: LinuxOptions = {
   busyPollUs: 0,
   sendCheck: "rcvq",
   ringRef: true,
+  tickHz: 0,
 };
 
 /** A Linux network stack on `m`. */
 export function createLinuxNet(m: Machine, opt: LinuxOptions): LinuxNet {
   if (!(opt.ringBytes >= 2 && (opt.ringBytes & (opt.ringBytes - 1)) === 0)) {
     throw new Error(`ring size ${opt.ringBytes} is not a power of two`);
+  }
+  if (!(Number.isInteger(opt.tickHz) && opt.tickHz >= 0 && opt.tickHz <= 100_000)) {
+    throw new Error(`tick rate ${opt.tickHz} Hz is outside 0..100000`);
   }
   const net: LinuxNet = {
     m,
@@ -112,9 +118,13 @@ export function createLinuxNet(m: Machine, opt: LinuxOptions): LinuxNet {
     bridgeFwd: 0,
     delackSi: null,
     onClose: closeHook,
+    tickObj: null,
+    tickStopped: false,
+    ticks: m.cpus.map(() => 0),
   };
   softnetInit(net, tcpV4Rcv);
   delackInit(net);
+  tickInit(net);
   return net;
 }
 

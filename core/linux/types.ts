@@ -240,6 +240,8 @@ export interface LinuxOptions {
   readonly sendCheck: SendCheck;
   /** Broken variant: the sender copies without the percpu_ref. */
   readonly ringRef: boolean;
+  /** CONFIG_HZ: the scheduler tick on every busy CPU (0: no tick; tick.ts). */
+  readonly tickHz: number;
 }
 
 /** One Linux network stack on a machine. */
@@ -267,4 +269,10 @@ export interface LinuxNet {
   delackSi: SoftInt | null;
   /** Teardown when a socket reaches TCP_CLOSE (unhash → sock_map → psock drop → splice unpair); set by mod.ts. */
   onClose: ((net: LinuxNet, sk: LinuxSock) => KCode) | null;
+  /** The tick's interrupt source (null: tickHz 0). */
+  tickObj: Chan | null;
+  /** The workload is over: the tick stops re-arming, so the machine can quiesce. */
+  tickStopped: boolean;
+  /** Ticks taken, per CPU. */
+  readonly ticks: number[];
 }
