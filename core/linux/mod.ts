@@ -45,7 +45,16 @@ import type { KCode, SoftInt } from "../objects.ts";
 import { softnetInit } from "./netdev.ts";
 import { tickInit } from "./tick.ts";
 import { spliceDestroy, splicePair, spliceUnpair } from "./splice.ts";
-import { delackInit, INITIAL_RCV_WND, lockSock, releaseSock, tcpSendCtl, tcpSendFin, tcpV4Rcv } from "./tcp.ts";
+import {
+  delackInit,
+  INITIAL_RCV_WND,
+  initialRcvMss,
+  lockSock,
+  releaseSock,
+  tcpSendCtl,
+  tcpSendFin,
+  tcpV4Rcv,
+} from "./tcp.ts";
 import { type LinuxNet, type LinuxOptions, LinuxSock, SHUT, SkbQueue, TH } from "./types.ts";
 
 export { SpliceRing } from "./ring.ts";
@@ -144,8 +153,9 @@ export function socketPair(net: LinuxNet, nameA: string, nameB: string): [LinuxS
     s.net = net;
     s.sndWndRight = net.opt.rcvbufBytes;
     s.advRight = net.opt.rcvbufBytes;
-    // tcp_incr_quickack at establishment: rcv_wnd / (2 * rcv_mss) quick ACKs, at least 2, at most 16.
-    s.quickAcks = Math.min(16, Math.max(2, Math.floor(INITIAL_RCV_WND / (2 * net.mss))));
+    // tcp_initialize_rcv_mss, then tcp_incr_quickack: rcv_wnd / (2 * rcv_mss) quick ACKs, 2 to 16.
+    s.rcvMss = initialRcvMss(net.mss);
+    s.quickAcks = Math.min(16, Math.max(2, Math.floor(INITIAL_RCV_WND / (2 * s.rcvMss))));
     net.socks.push(s);
   }
   if (net.opt.splice && splicePair(net, a, b) !== 0) throw new Error("bpf_sock_splice_pair failed");

@@ -36,7 +36,7 @@ import { streamCheck } from "../detect/mod.ts";
 import type { KCode } from "../objects.ts";
 import { devQueueXmit, skbAlloc, skbFree } from "./netdev.ts";
 import type { OffsetRuns } from "./ring.ts";
-import { type LinuxNet, type LinuxSock, SHUT, type Skb, TH } from "./types.ts";
+import { ICSK_ACK, type LinuxNet, type LinuxSock, SHUT, type Skb, TH } from "./types.ts";
 
 /** ECONNRESET, EPIPE (negative returns). */
 export const ECONNRESET = 104;
@@ -160,6 +160,11 @@ export function* tcpRcvEstablished(net: LinuxNet, sk: LinuxSock, skb: Skb): KCod
     throw new Error(`${sk.name}: segment at ${skb.seq}, expected ${sk.rcvNxt} (in-order path)`);
   }
   yield m.spend(m.cost.lxTcpRcvData);
+  if (skb.len > 0) {
+    // tcp_event_data_recv: inet_csk_schedule_ack, tcp_measure_rcv_mss, lrcvtime.
+    measureRcvMss(net, sk, skb);
+    sk.lrcvNs = m.nowNs;
+  }
   sk.rcvNxt += skb.len;
   if ((skb.flags & TH.fin) !== 0) sk.shutdown |= SHUT.rcv; // tcp_fin
   if (skb.len > 0) sk.rcvQueue.push(skb); // tcp_queue_rcv
@@ -169,14 +174,56 @@ export function* tcpRcvEstablished(net: LinuxNet, sk: LinuxSock, skb: Skb): KCod
     m.wakeup(sk.wq);
     yield m.spend(m.cost.lxWakeUp);
   }
-  // __tcp_ack_snd_check: more than one full frame unacknowledged, or quickack mode → ACK now;
+  // __tcp_ack_snd_check: more than one full frame (rcv_mss) unacknowledged, or quickack mode → ACK now;
   // otherwise tcp_send_delayed_ack (the ACK rides on the next data segment, or the timer sends it).
-  if (sk.rcvNxt - sk.rcvWup > net.mss || sk.quickAcks > 0) {
+  if (sk.rcvNxt - sk.rcvWup > sk.rcvMss || (sk.quickAcks > 0 && !sk.pingpong)) {
     if (sk.quickAcks > 0) sk.quickAcks--;
     yield* tcpSendAck(net, sk);
   } else if (!sk.delackPending && skb.len > 0) {
     delackArm(net, sk);
   }
+}
+
+/** TCP_MSS_DEFAULT, TCP_MIN_MSS (include/net/tcp.h). */
+export const TCP_MSS_DEFAULT = 536, TCP_MIN_MSS = 88;
+/** The TCP header with the timestamp option (tcp_header_len): 20 + 12 bytes. */
+const TCP_HDR_BYTES = 32;
+
+/** tcp_initialize_rcv_mss: min(advmss, TCP_MSS_DEFAULT), at least TCP_MIN_MSS. */
+export function initialRcvMss(mss: number): number {
+  return Math.max(Math.min(mss, TCP_MSS_DEFAULT), TCP_MIN_MSS);
+}
+
+/**
+ * tcp_measure_rcv_mss (net/ipv4/tcp_input.c): rcv_mss follows the largest
+ * segment seen (up to advmss); a segment below it is "small" and marks the
+ * ACK as pushed (ICSK_ACK_PUSHED, PUSHED2 at the second before an ACK), so
+ * tcp_cleanup_rbuf ACKs once the reader drains it. A full one with PSH (the
+ * end of an application write) is marked pushed too. The payload length
+ * stands for gso_size: a loopback skb is one segment, a veth GSO skb has
+ * gso_size = MSS.
+ */
+function measureRcvMss(net: LinuxNet, sk: LinuxSock, skb: Skb): void {
+  const lss = sk.lastSegSize;
+  sk.lastSegSize = 0;
+  const len = Math.min(skb.len, net.mss);
+  const psh = (skb.flags & TH.psh) !== 0;
+  if (len >= sk.rcvMss) {
+    sk.rcvMss = Math.min(len, net.mss);
+    if (psh) sk.ackPushed |= ICSK_ACK.pushed;
+    return;
+  }
+  const withHdr = len + TCP_HDR_BYTES;
+  // TCP_REMNANT: FIN, URG, SYN, PSH; only PSH occurs on these data segments.
+  if (withHdr >= TCP_MSS_DEFAULT + 20 || (withHdr >= TCP_MIN_MSS + 20 && !psh)) {
+    sk.lastSegSize = len;
+    if (len === lss) {
+      sk.rcvMss = len;
+      return;
+    }
+  }
+  if ((sk.ackPushed & ICSK_ACK.pushed) !== 0) sk.ackPushed |= ICSK_ACK.pushed2;
+  sk.ackPushed |= ICSK_ACK.pushed;
 }
 
 /** Initial receive window (TCP_INIT_CWND * MSS rounded, tcp_select_initial_window: 64 KiB). */
@@ -236,6 +283,7 @@ function* delackTimer(net: LinuxNet): KCode {
       m.unlock(sk.slock);
       continue;
     }
+    sk.pingpong = false; // tcp_delack_timer_handler: "Delayed ACK missed: leave pingpong mode"
     yield* tcpSendAck(net, sk);
     m.unlock(sk.slock);
   }
@@ -259,7 +307,9 @@ function stampAck(net: LinuxNet, sk: LinuxSock, skb: Skb): void {
   skb.wndRight = sk.copiedSeq + net.opt.rcvbufBytes;
   sk.rcvWup = sk.rcvNxt;
   sk.advRight = skb.wndRight;
-  sk.delackPending = false; // inet_csk_clear_xmit_timer(ICSK_TIME_DACK): the ACK is on its way
+  // tcp_event_ack_sent → inet_csk_clear_xmit_timer(ICSK_TIME_DACK): icsk_ack.pending (PUSHED bits too) cleared.
+  sk.delackPending = false;
+  sk.ackPushed = 0;
 }
 
 /** tcp_send_ack(): a pure ACK down the transport. */
@@ -318,6 +368,9 @@ export function* tcpWriteXmit(net: LinuxNet, sk: LinuxSock): KCode {
     skb.seq = sk.sndNxt;
     sk.sndNxt += skb.len;
     if (partial) sk.sndSml = sk.sndNxt;
+    // tcp_event_data_sent: a reply within ato of the last data received → interactive (pingpong) mode
+    // (sysctl tcp_pingpong_thresh 1); ato taken as its TCP_ATO_MIN start, DELACK_NS.
+    if (sk.lrcvNs >= 0 && m.nowNs - sk.lrcvNs < DELACK_NS) sk.pingpong = true;
     stampAck(net, sk, skb);
     sk.segsOut++;
     if (net.opt.transport === "container") net.gsoSegs += Math.ceil(skb.len / net.mss);
@@ -362,6 +415,8 @@ export function* tcpSendmsg(net: LinuxNet, sk: LinuxSock, len: number): Generato
       continue;
     }
     let skb = tail as Skb;
+    // The first copy of a call into the old tail clears its PSH (tcp_sendmsg_locked: !copied).
+    if (room > 0 && left === len) skb.flags &= ~TH.psh;
     if (room === 0) {
       skb = skbAlloc(net);
       sk.writeQueue.push(skb);
@@ -378,7 +433,13 @@ export function* tcpSendmsg(net: LinuxNet, sk: LinuxSock, len: number): Generato
     left -= n;
     if (skb.len >= goal) yield* tcpWriteXmit(net, sk); // forced push of a full skb
   }
-  yield* tcpWriteXmit(net, sk); // tcp_push
+  // tcp_push: tcp_mark_push on the tail (no MSG_MORE), then __tcp_push_pending_frames. tcp_should_autocork
+  // never holds here: it needs a transmitted skb still charged to sk_wmem_alloc, and loopback_xmit orphans
+  // it at once (drivers/net/loopback.c skb_orphan), veth's at ip_rcv_core in the softirq this task runs at
+  // its own local_bh_enable before tcp_push is reached again.
+  const tail = sk.writeQueue.tail;
+  if (tail !== null) tail.flags |= TH.psh;
+  yield* tcpWriteXmit(net, sk);
   yield* releaseSock(net, sk);
   return len;
 }
@@ -428,10 +489,20 @@ export function* tcpRecvmsg(net: LinuxNet, sk: LinuxSock, len: number): Generato
   return copied;
 }
 
-/** tcp_cleanup_rbuf(): ACK a full unacknowledged frame, or a receive window that at least doubled. */
+/**
+ * __tcp_cleanup_rbuf(): with an ACK scheduled (data since the last ACK), ACK
+ * more than one rcv_mss unacknowledged, or a drained receive queue that held
+ * a pushed small segment (ICSK_ACK_PUSHED2, or PUSHED when not interactive);
+ * else ACK a receive window that at least doubled.
+ */
 function* tcpCleanupRbuf(net: LinuxNet, sk: LinuxSock, copied: number): KCode {
   if (copied <= 0 || sk.closed) return;
-  let ack = sk.rcvNxt - sk.rcvWup > net.mss;
+  let ack = false;
+  if (sk.rcvNxt !== sk.rcvWup) {
+    const pushed = (sk.ackPushed & ICSK_ACK.pushed2) !== 0 ||
+      ((sk.ackPushed & ICSK_ACK.pushed) !== 0 && !sk.pingpong);
+    ack = sk.rcvNxt - sk.rcvWup > sk.rcvMss || (pushed && sk.rcvQueue.empty());
+  }
   if (!ack && (sk.shutdown & SHUT.rcv) === 0) {
     const rcvWindowNow = sk.advRight - sk.rcvNxt;
     const newWindow = sk.copiedSeq + net.opt.rcvbufBytes - sk.rcvNxt;

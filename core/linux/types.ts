@@ -21,7 +21,10 @@ export const SEND_CHECKS = ["rcvq", "none", "inflight"] as const;
 export type SendCheck = (typeof SEND_CHECKS)[number];
 
 /** TCP header flags the model uses. */
-export const TH = { ack: 1, fin: 2, rst: 4 } as const;
+export const TH = { ack: 1, fin: 2, rst: 4, psh: 8 } as const;
+
+/** icsk_ack.pending bits the model uses (include/net/inet_connection_sock.h). */
+export const ICSK_ACK = { pushed: 4, pushed2: 8 } as const;
 
 /** Where a packet is on the container path (veth0 -> br0 -> veth1), drivers/net/veth.c and net/bridge. */
 export const HOP = { dst: 0, bridge: 1 } as const;
@@ -142,6 +145,16 @@ export class LinuxSock {
   advRight = 0;
   /** icsk_ack.quick: segments still to ACK at once (tcp_incr_quickack at establishment). */
   quickAcks = 0;
+  /** icsk_ack.rcv_mss: the peer's segment size as tcp_measure_rcv_mss estimates it. */
+  rcvMss = 0;
+  /** icsk_ack.last_seg_size (tcp_measure_rcv_mss). */
+  lastSegSize = 0;
+  /** icsk_ack.pending's ICSK_ACK_PUSHED / ICSK_ACK_PUSHED2 (cleared by every ACK sent). */
+  ackPushed = 0;
+  /** Interactive (ping-pong) mode: this socket sent data within ato of receiving some (tcp_event_data_sent). */
+  pingpong = false;
+  /** icsk_ack.lrcvtime: when data last arrived, ns (-1: never). */
+  lrcvNs = -1;
   /** A delayed ACK is scheduled (ICSK_ACK_TIMER) and when it fires. */
   delackPending = false;
   delackAtNs = 0;
