@@ -42,7 +42,8 @@ import {
 import type { Machine } from "../core/machine.ts";
 import { type KCode, PRIO } from "../core/objects.ts";
 import { defineScenario, type Metrics, type Scenario } from "../core/scenario.ts";
-import { ConfigError } from "../core/config.ts";
+import { type Config, ConfigError } from "../core/config.ts";
+import { LINUX_FAULT_KEYS, LinuxFaults, linuxFaultsConfigured } from "./linux_faults.ts";
 
 /** One published netperf row of the seed's shared copy (TCP_RR, transactions per second). */
 export interface SeedRow {
@@ -118,6 +119,7 @@ const COMMON = {
     doc: "the sender holds the ring's percpu_ref across its copy (false: the broken variant)",
   },
   "linux.nodelay": { default: false, doc: "TCP_NODELAY (netperf -D)" },
+  ...LINUX_FAULT_KEYS,
 } as const;
 
 function linuxOptions(p: Record<string, unknown>): LinuxOptions {
@@ -134,9 +136,27 @@ function linuxOptions(p: Record<string, unknown>): LinuxOptions {
   };
 }
 
+/** The fault injector of a Linux scenario's stack when a fault is on (drivers/linux_faults.ts). */
+function faultsFor(m: Machine, net: LinuxNet, cfg: Config): LinuxFaults | null {
+  return linuxFaultsConfigured(cfg) ? new LinuxFaults(m, net, cfg) : null;
+}
+
+/** The error paths the faults took (only when an injector is on). */
+function faultMetrics(net: LinuxNet, f: LinuxFaults | null): Metrics {
+  if (f === null) return {};
+  return {
+    faults: {
+      skbFailSendmsg: net.skbFails[0],
+      skbFailSendAck: net.skbFails[1],
+      softirqDeferred: net.softirqDeferred,
+    },
+  };
+}
+
 /** Figures about the stack every Linux scenario reports. */
 function stackMetrics(net: LinuxNet, socks: LinuxSock[]): Metrics {
   let ringBytes = 0, tcpBytes = 0, fallbacks = 0, backlogged = 0, segs = 0, acks = 0, bpHits = 0, bpExpired = 0;
+  let ofo = 0;
   for (const s of socks) {
     ringBytes += s.ringBytesOut;
     tcpBytes += s.tcpBytesOut;
@@ -146,6 +166,7 @@ function stackMetrics(net: LinuxNet, socks: LinuxSock[]): Metrics {
     acks += s.acksOut;
     bpHits += s.busyPollHits;
     bpExpired += s.busyPollExpired;
+    ofo += s.ofoSegs;
   }
   let squeeze = 0, handoffs = 0, inline = 0, thread = 0;
   for (const sd of net.softnet) {
@@ -161,6 +182,7 @@ function stackMetrics(net: LinuxNet, socks: LinuxSock[]): Metrics {
     segments: segs,
     pureAcks: acks,
     sockBacklogged: backlogged,
+    outOfOrder: ofo,
     busyPoll: { hits: bpHits, expired: bpExpired },
     softirq: { atBhEnable: inline, onSoftintThread: thread, timeSqueeze: squeeze, ksoftirqdHandoffs: handoffs },
     container: { bridgeForwards: net.bridgeFwd, gsoSegmentsCarried: net.gsoSegs },
@@ -208,7 +230,7 @@ interface RunFigures {
 
 /** The run's figure: transactions/s (TCP_RR) or Mbit/s, 10^6 bit/s (TCP_STREAM). */
 function runFigure(r: RunFigures, rr: boolean): number {
-  const spanNs = r.lastNs > r.firstNs ? r.lastNs - r.firstNs : 0;
+  const spanNs = r.firstNs >= 0 && r.lastNs > r.firstNs ? r.lastNs - r.firstNs : 0;
   if (spanNs === 0) return 0;
   // TCP_RR: transactions completed after the first counted one, over the time between them.
   return rr ? Math.round(((r.count - 1) * 1e9) / spanNs) : Math.round((r.bytes * 8 * 1e3) / spanNs);
@@ -269,11 +291,12 @@ export const linuxNetperf: Scenario = defineScenario({
     }
     if (warmNs >= lengthNs) throw new ConfigError("netperf.warmupNs: must be below netperf.lengthNs");
     const net = createLinuxNet(m, { ...linuxOptions(p), tickHz: p["linux.tickHz"] });
+    const faults = faultsFor(m, net, cfg);
     const rr = p["netperf.test"] === "TCP_RR";
     const figs: RunFigures[] = [];
     for (let r = 0; r < runs; r++) figs.push({ count: 0, bytes: 0, firstNs: -1, lastNs: 0 });
     const socks: LinuxSock[] = [];
-    let runsDone = 0;
+    let runsStarted = 0, runsDone = 0;
     const pauseChan = m.chan("netperf.pause");
     /** Counts one transaction or receive of run `r` if it falls in the run's measured window. */
     const count = (r: number, startNs: number, b: number) => {
@@ -291,6 +314,7 @@ export const linuxNetperf: Scenario = defineScenario({
         const pauseNs = pauseMax > 0 ? m.workRng.below(pauseMax) : 0;
         if (pauseNs > 0) yield m.sleep(pauseChan, null, pauseNs);
         const startNs = m.nowNs, endNs = startNs + lengthNs;
+        runsStarted++;
         const [client, server] = socketPair(net, `netperf${r + 1}.sk`, `netserver${r + 1}.sk`);
         socks.push(client, server);
         // netserver forks a child per data connection (pinned to CPU 0 as in the series).
@@ -326,7 +350,8 @@ export const linuxNetperf: Scenario = defineScenario({
         const key = rr ? "transPerSec" : "mbitPerSec";
         const per: Record<string, number> = {};
         let sum = 0, min = Infinity, max = 0, trans = 0;
-        for (let r = 0; r < runs; r++) {
+        // Runs the simulated time cut off before they started are left out (runsStarted says how many ran).
+        for (let r = 0; r < runsStarted; r++) {
           const v = runFigure(figs[r], rr);
           per[`run${r + 1}`] = v;
           sum += v;
@@ -334,7 +359,8 @@ export const linuxNetperf: Scenario = defineScenario({
           max = Math.max(max, v);
           trans += figs[r].count;
         }
-        const mean = Math.round(sum / runs);
+        if (runsStarted === 0) min = 0;
+        const mean = runsStarted > 0 ? Math.round(sum / runsStarted) : 0;
         const out: Metrics = { [key]: mean, [`${key}Min`]: min, [`${key}Max`]: max };
         out.spreadPct = mean > 0 ? Math.round(((max - min) * 1000) / mean) / 10 : 0;
         out[rr ? "transPerSecRuns" : "mbitPerSecRuns"] = per;
@@ -345,9 +371,10 @@ export const linuxNetperf: Scenario = defineScenario({
           });
           out.rttUs = f.n > 0 ? Math.round(f.ns / f.n / 10) / 100 : 0;
         }
+        out.runsStarted = runsStarted;
         out.runsCompleted = runsDone;
         out.transactions = trans;
-        return { ...out, ...stackMetrics(net, socks), ticks: ticksOf(net) };
+        return { ...out, ...stackMetrics(net, socks), ticks: ticksOf(net), ...faultMetrics(net, faults) };
       },
     };
   },
@@ -395,8 +422,9 @@ function raceScenario(name: string, doc: string, broken: boolean): Scenario {
       "linux.sendCheck": { ...COMMON["linux.sendCheck"], default: broken ? "none" : "rcvq" },
     },
     machine: { ...LINUX_MACHINE, "sim.durationNs": 200_000_000 },
-    setup(m: Machine, p) {
+    setup(m: Machine, p, cfg) {
       const net = createLinuxNet(m, linuxOptions(p));
+      const faults = faultsFor(m, net, cfg);
       const [tx, rx] = socketPair(net, "sender.sk", "receiver.sk");
       const total = p["race.bytes"], mode = p["race.mode"];
       let sent = 0, got = 0, closed = false;
@@ -426,7 +454,7 @@ function raceScenario(name: string, doc: string, broken: boolean): Scenario {
         }
       }, { pin: 0, prio: PRIO.user });
       return {
-        metrics: () => ({ sent, received: got, ...stackMetrics(net, [tx, rx]) }),
+        metrics: () => ({ sent, received: got, ...stackMetrics(net, [tx, rx]), ...faultMetrics(net, faults) }),
         finish: () => {
           if (!closed) streamEnd(m, rx.flow, sent);
         },

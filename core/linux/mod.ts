@@ -130,6 +130,10 @@ export function createLinuxNet(m: Machine, opt: LinuxOptions): LinuxNet {
     tickObj: null,
     tickStopped: false,
     ticks: m.cpus.map(() => 0),
+    skbFail: null,
+    softirqDefer: null,
+    skbFails: [0, 0],
+    softirqDeferred: 0,
   };
   softnetInit(net, tcpV4Rcv);
   delackInit(net);

@@ -36,7 +36,7 @@ import { streamCheck } from "../detect/mod.ts";
 import type { KCode } from "../objects.ts";
 import { devQueueXmit, skbAlloc, skbFree } from "./netdev.ts";
 import type { OffsetRuns } from "./ring.ts";
-import { ICSK_ACK, type LinuxNet, type LinuxSock, SHUT, type Skb, TH } from "./types.ts";
+import { ICSK_ACK, type LinuxNet, type LinuxSock, SHUT, type Skb, SKB_SITE, TH } from "./types.ts";
 
 /** ECONNRESET, EPIPE (negative returns). */
 export const ECONNRESET = 104;
@@ -156,8 +156,21 @@ export function* tcpRcvEstablished(net: LinuxNet, sk: LinuxSock, skb: Skb): KCod
     skbFree(net, skb);
     return;
   }
-  if (skb.seq !== sk.rcvNxt) {
-    throw new Error(`${sk.name}: segment at ${skb.seq}, expected ${sk.rcvNxt} (in-order path)`);
+  if (skb.seq < sk.rcvNxt) {
+    throw new Error(`${sk.name}: segment at ${skb.seq} below rcv_nxt ${sk.rcvNxt} (no retransmission here)`);
+  }
+  if (skb.seq > sk.rcvNxt) {
+    // tcp_data_queue → tcp_data_queue_ofo: a segment beyond a hole, held in sequence order until the hole
+    // fills. Loopback and veth deliver on the transmitting CPU's backlog, so segments of one flow sent from
+    // two CPUs (tcp_sendmsg on the writer's, tcp_data_snd_check in an ACK's softirq on the reader's) can pass
+    // each other when one backlog waits (a softirq left to ksoftirqd). __tcp_ack_snd_check ACKs at once with
+    // out-of-order data (a duplicate ACK). The model's sender has no loss recovery, so it does not
+    // retransmit on it; RACK's reordering window (min_rtt / 4) would hold a spurious retransmit off as well.
+    yield m.spend(m.cost.lxTcpRcvData);
+    sk.ofoQueue.insertBySeq(skb);
+    sk.ofoSegs++;
+    yield* tcpSendAck(net, sk);
+    return;
   }
   yield m.spend(m.cost.lxTcpRcvData);
   if (skb.len > 0) {
@@ -165,10 +178,14 @@ export function* tcpRcvEstablished(net: LinuxNet, sk: LinuxSock, skb: Skb): KCod
     measureRcvMss(net, sk, skb);
     sk.lrcvNs = m.nowNs;
   }
-  sk.rcvNxt += skb.len;
-  if ((skb.flags & TH.fin) !== 0) sk.shutdown |= SHUT.rcv; // tcp_fin
-  if (skb.len > 0) sk.rcvQueue.push(skb); // tcp_queue_rcv
-  else skbFree(net, skb);
+  queueRcv(net, sk, skb);
+  // tcp_ofo_queue: segments the hole was holding back follow; a filled hole is ACKed at once (ICSK_ACK_NOW,
+  // RFC 5681 4.2).
+  let holeFilled = false;
+  while (sk.ofoQueue.head !== null && sk.ofoQueue.head.seq === sk.rcvNxt) {
+    queueRcv(net, sk, sk.ofoQueue.shift() as Skb);
+    holeFilled = sk.ofoQueue.empty();
+  }
   // sk_data_ready = sock_def_readable: wake only if the wait queue is active.
   if (m.hasSleepers(sk.wq)) {
     m.wakeup(sk.wq);
@@ -176,12 +193,20 @@ export function* tcpRcvEstablished(net: LinuxNet, sk: LinuxSock, skb: Skb): KCod
   }
   // __tcp_ack_snd_check: more than one full frame (rcv_mss) unacknowledged, or quickack mode → ACK now;
   // otherwise tcp_send_delayed_ack (the ACK rides on the next data segment, or the timer sends it).
-  if (sk.rcvNxt - sk.rcvWup > sk.rcvMss || (sk.quickAcks > 0 && !sk.pingpong)) {
+  if (holeFilled || sk.rcvNxt - sk.rcvWup > sk.rcvMss || (sk.quickAcks > 0 && !sk.pingpong)) {
     if (sk.quickAcks > 0) sk.quickAcks--;
     yield* tcpSendAck(net, sk);
   } else if (!sk.delackPending && skb.len > 0) {
     delackArm(net, sk);
   }
+}
+
+/** tcp_queue_rcv (and tcp_fin): an in-order segment joins the receive queue. */
+function queueRcv(net: LinuxNet, sk: LinuxSock, skb: Skb): void {
+  sk.rcvNxt += skb.len;
+  if ((skb.flags & TH.fin) !== 0) sk.shutdown |= SHUT.rcv; // tcp_fin
+  if (skb.len > 0) sk.rcvQueue.push(skb);
+  else skbFree(net, skb);
 }
 
 /** TCP_MSS_DEFAULT, TCP_MIN_MSS (include/net/tcp.h). */
@@ -237,10 +262,10 @@ export function delackInit(net: LinuxNet): void {
   net.delackSi = m.softintEstablish("clock", "TIMER(tcp_delack)", () => delackTimer(net), net);
 }
 
-function delackArm(net: LinuxNet, sk: LinuxSock): void {
+function delackArm(net: LinuxNet, sk: LinuxSock, afterNs = DELACK_NS): void {
   const m = net.m;
   sk.delackPending = true;
-  sk.delackAtNs = m.nowNs + DELACK_NS;
+  sk.delackAtNs = m.nowNs + afterNs;
   sk.delackCpu = m.curCpu.id;
   // sk_reset_timer: one timer per socket in the heap; one that fires early re-arms itself (mod_timer).
   if (!sk.delackTimerArmed) {
@@ -312,9 +337,20 @@ function stampAck(net: LinuxNet, sk: LinuxSock, skb: Skb): void {
   sk.ackPushed = 0;
 }
 
+/** TCP_DELACK_MAX (HZ/5): where __tcp_send_ack re-arms the delayed-ACK timer when its skb cannot be had. */
+export const DELACK_MAX_NS = 200_000_000;
+
 /** tcp_send_ack(): a pure ACK down the transport. */
 export function* tcpSendAck(net: LinuxNet, sk: LinuxSock): KCode {
   const m = net.m;
+  if (net.skbFail !== null && net.skbFail(SKB_SITE.tcpSendAck, sk.flow) > 0) {
+    // __tcp_send_ack: alloc_skb(GFP_ATOMIC) failed → inet_csk_schedule_ack and the delayed-ACK timer
+    // re-armed at TCP_DELACK_MAX: the ACK is retried from the timer (or rides on the next data segment).
+    net.skbFails[SKB_SITE.tcpSendAck]++;
+    sk.delackPending = false;
+    delackArm(net, sk, DELACK_MAX_NS);
+    return;
+  }
   const skb = skbAlloc(net);
   skb.dst = sk.peer;
   skb.seq = sk.sndNxt;
@@ -345,8 +381,11 @@ export function* tcpSendCtl(net: LinuxNet, sk: LinuxSock, flags: number): KCode 
   yield* devQueueXmit(net, skb);
 }
 
-/** tcp_write_xmit(): send write-queue skbs the window and Nagle (Minshall) allow. */
-export function* tcpWriteXmit(net: LinuxNet, sk: LinuxSock): KCode {
+/**
+ * tcp_write_xmit(): send write-queue skbs the window and Nagle (Minshall) allow;
+ * `push` (TCP_NAGLE_PUSH, from tcp_push before a wait for memory) sends a small tail anyway.
+ */
+export function* tcpWriteXmit(net: LinuxNet, sk: LinuxSock, push = false): KCode {
   const m = net.m;
   for (;;) {
     const skb = sk.writeQueue.head;
@@ -362,7 +401,7 @@ export function* tcpWriteXmit(net: LinuxNet, sk: LinuxSock): KCode {
     const partial = skb.len < net.mss;
     // tcp_nagle_check with tcp_minshall_check: hold a small segment while a small one is unacknowledged,
     // unless it is not the last (the application is still filling it: pushed when full or at tcp_push).
-    if (partial && !net.opt.nodelay && !sk.finQueued && sk.sndSml > sk.sndUna) return;
+    if (partial && !push && !net.opt.nodelay && !sk.finQueued && sk.sndSml > sk.sndUna) return;
     sk.writeQueue.shift();
     skb.dst = sk.peer;
     skb.seq = sk.sndNxt;
@@ -413,6 +452,22 @@ export function* tcpSendmsg(net: LinuxNet, sk: LinuxSock, len: number): Generato
       if (sndQueued(sk) >= net.opt.sndbufBytes && sk.err === 0) yield m.sleep(sk.wq);
       yield* lockSock(net, sk);
       continue;
+    }
+    if (room === 0 && net.skbFail !== null) {
+      const vmWaitNs = net.skbFail(SKB_SITE.tcpSendmsg, sk.flow);
+      if (vmWaitNs > 0) {
+        // tcp_stream_alloc_skb returned NULL → wait_for_space: SOCK_NOSPACE, tcp_push(TCP_NAGLE_PUSH), then
+        // sk_stream_wait_memory (net/core/stream.c). Send memory is free (the failure was the allocator's),
+        // so it sleeps vm_wait = get_random_u32_below(HZ / 5) + 2 jiffies unless a wakeup on the socket's
+        // wait queue ends it first, and tries again.
+        net.skbFails[SKB_SITE.tcpSendmsg]++;
+        sk.nospace = true;
+        yield* tcpWriteXmit(net, sk, true);
+        yield* releaseSock(net, sk);
+        if (sk.err === 0) yield m.sleep(sk.wq, null, vmWaitNs);
+        yield* lockSock(net, sk);
+        continue;
+      }
     }
     let skb = tail as Skb;
     // The first copy of a call into the old tail clears its PSH (tcp_sendmsg_locked: !copied).

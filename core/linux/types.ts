@@ -23,6 +23,9 @@ export type SendCheck = (typeof SEND_CHECKS)[number];
 /** TCP header flags the model uses. */
 export const TH = { ack: 1, fin: 2, rst: 4, psh: 8 } as const;
 
+/** Where an skb allocation can fail (the `a` of an `mbuf-fail` fault event in the Linux scenarios). */
+export const SKB_SITE = { tcpSendmsg: 0, tcpSendAck: 1 } as const;
+
 /** icsk_ack.pending bits the model uses (include/net/inet_connection_sock.h). */
 export const ICSK_ACK = { pushed: 4, pushed2: 8 } as const;
 
@@ -85,6 +88,22 @@ export class SkbQueue {
   empty(): boolean {
     return this.head === null;
   }
+
+  /** Inserts `s` in sequence order (the out-of-order queue: an rb-tree by seq in Linux, short here). */
+  insertBySeq(s: Skb): void {
+    if (this.tail === null || this.tail.seq <= s.seq) return this.push(s);
+    this.qlen++;
+    this.bytes += s.len - s.consumed;
+    if ((this.head as Skb).seq > s.seq) {
+      s.next = this.head;
+      this.head = s;
+      return;
+    }
+    let at = this.head as Skb;
+    while (at.next !== null && at.next.seq <= s.seq) at = at.next;
+    s.next = at.next;
+    at.next = s;
+  }
 }
 
 /** The splice state of one socket (struct sk_psock_splice). */
@@ -110,6 +129,10 @@ export class LinuxSock {
   readonly lockWq: Chan;
   /** The socket wait queue (sk_sleep / sk->sk_wq). */
   readonly wq: Chan;
+  /** out_of_order_queue: segments beyond a hole in the sequence space, in sequence order. */
+  readonly ofoQueue: SkbQueue = new SkbQueue();
+  /** Segments that arrived out of order. */
+  ofoSegs = 0;
   /** sk_backlog: segments that arrived while the socket was owned by user. */
   readonly backlog: SkbQueue = new SkbQueue();
   /** sk_receive_queue. */
@@ -288,4 +311,14 @@ export interface LinuxNet {
   tickStopped: boolean;
   /** Ticks taken, per CPU. */
   readonly ticks: number[];
+  /**
+   * Fault hooks, set by a driver's injector (null: off). `skbFail(site, flow)`: 0, or the allocation at
+   * SKB_SITE `site` fails and the value is tcp_sendmsg's vm_wait in ns (any positive value elsewhere).
+   * `softirqDefer(cpu)`: a NET_RX raised by a task goes to ksoftirqd instead of its local_bh_enable.
+   */
+  skbFail: ((site: number, flow: number) => number) | null;
+  softirqDefer: ((cpu: number) => boolean) | null;
+  /** Error paths taken: skb allocation failures per SKB_SITE, softirqs left to ksoftirqd by the fault. */
+  readonly skbFails: number[];
+  softirqDeferred: number;
 }
