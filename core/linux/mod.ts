@@ -7,7 +7,8 @@
  * - netdev.ts: NET_RX softirq with the NAPI budget and the ksoftirqd
  *   hand-off, the per-CPU backlog, loopback and veth + bridge transmit;
  * - tcp.ts: lock_sock/release_sock with the socket backlog, tcp_sendmsg,
- *   tcp_recvmsg, tcp_v4_rcv (net/ipv4, net/core/sock.c);
+ *   tcp_v4_rcv (net/ipv4, net/core/sock.c); tcp_recvmsg.ts: tcp_recvmsg;
+ *   rcv_mss.ts: the receiver's segment-size estimate and pushed marks;
  * - splice.ts + ring.ts: the RFC series' opportunistic loopback splice;
  * - tick.ts: the periodic scheduler tick (what makes netperf's runs differ).
  *
@@ -44,17 +45,9 @@ import type { Machine } from "../machine.ts";
 import type { KCode, SoftInt } from "../objects.ts";
 import { softnetInit } from "./netdev.ts";
 import { tickInit } from "./tick.ts";
+import { initialRcvMss } from "./rcv_mss.ts";
 import { spliceDestroy, splicePair, spliceUnpair } from "./splice.ts";
-import {
-  delackInit,
-  INITIAL_RCV_WND,
-  initialRcvMss,
-  lockSock,
-  releaseSock,
-  tcpSendCtl,
-  tcpSendFin,
-  tcpV4Rcv,
-} from "./tcp.ts";
+import { delackInit, INITIAL_RCV_WND, lockSock, releaseSock, tcpSendCtl, tcpSendFin, tcpV4Rcv } from "./tcp.ts";
 import { type LinuxNet, type LinuxOptions, LinuxSock, SHUT, SkbQueue, TH } from "./types.ts";
 
 export { SpliceRing } from "./ring.ts";
@@ -70,7 +63,8 @@ export {
   spliceSendmsg,
   spliceUnpair,
 } from "./splice.ts";
-export { lockSock, releaseSock, tcpRecvmsg, tcpSendmsg } from "./tcp.ts";
+export { lockSock, releaseSock, tcpSendmsg } from "./tcp.ts";
+export { tcpRecvmsg } from "./tcp_recvmsg.ts";
 export {
   type LinuxNet,
   type LinuxOptions,

@@ -30,7 +30,8 @@
  */
 import type { KCode } from "../objects.ts";
 import { SpliceRing } from "./ring.ts";
-import { copyNs, reportOffsets, tcpRecvmsg, tcpSendmsg } from "./tcp.ts";
+import { copyNs, reportOffsets, tcpSendmsg } from "./tcp.ts";
+import { tcpRecvmsg } from "./tcp_recvmsg.ts";
 import { type LinuxNet, type LinuxSock, SHUT, type SpliceState } from "./types.ts";
 
 /** Errors of bpf_sock_splice_pair. */

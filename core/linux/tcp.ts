@@ -15,7 +15,7 @@
  *   `tcp_minshall_check`).
  *   `tcp_tso_should_defer` never defers here: with the large window and cwnd of a local transfer a
  *   full-sized TSO skb can always be sent ("If a full-sized TSO skb can be sent, do it").
- * - net/ipv4/tcp.c `tcp_recvmsg_locked`: copy from sk_receive_queue, target
+ * - net/ipv4/tcp.c `tcp_recvmsg_locked` (tcp_recvmsg.ts): copy from sk_receive_queue, target
  *   SO_RCVLOWAT (1); with bytes copied and a non-empty backlog it
  *   release_sock/lock_sock to pick them up; otherwise `sk_wait_data`;
  *   `tcp_cleanup_rbuf` ACKs a full frame or a window that doubled.
@@ -36,7 +36,8 @@ import { streamCheck } from "../detect/mod.ts";
 import type { KCode } from "../objects.ts";
 import { devQueueXmit, skbAlloc, skbFree } from "./netdev.ts";
 import type { OffsetRuns } from "./ring.ts";
-import { ICSK_ACK, type LinuxNet, type LinuxSock, SHUT, type Skb, SKB_SITE, TH } from "./types.ts";
+import { measureRcvMss } from "./rcv_mss.ts";
+import { type LinuxNet, type LinuxSock, SHUT, type Skb, SKB_SITE, TH } from "./types.ts";
 
 /** ECONNRESET, EPIPE (negative returns). */
 export const ECONNRESET = 104;
@@ -207,48 +208,6 @@ function queueRcv(net: LinuxNet, sk: LinuxSock, skb: Skb): void {
   if ((skb.flags & TH.fin) !== 0) sk.shutdown |= SHUT.rcv; // tcp_fin
   if (skb.len > 0) sk.rcvQueue.push(skb);
   else skbFree(net, skb);
-}
-
-/** TCP_MSS_DEFAULT, TCP_MIN_MSS (include/net/tcp.h). */
-export const TCP_MSS_DEFAULT = 536, TCP_MIN_MSS = 88;
-/** The TCP header with the timestamp option (tcp_header_len): 20 + 12 bytes. */
-const TCP_HDR_BYTES = 32;
-
-/** tcp_initialize_rcv_mss: min(advmss, TCP_MSS_DEFAULT), at least TCP_MIN_MSS. */
-export function initialRcvMss(mss: number): number {
-  return Math.max(Math.min(mss, TCP_MSS_DEFAULT), TCP_MIN_MSS);
-}
-
-/**
- * tcp_measure_rcv_mss (net/ipv4/tcp_input.c): rcv_mss follows the largest
- * segment seen (up to advmss); a segment below it is "small" and marks the
- * ACK as pushed (ICSK_ACK_PUSHED, PUSHED2 at the second before an ACK), so
- * tcp_cleanup_rbuf ACKs once the reader drains it. A full one with PSH (the
- * end of an application write) is marked pushed too. The payload length
- * stands for gso_size: a loopback skb is one segment, a veth GSO skb has
- * gso_size = MSS.
- */
-function measureRcvMss(net: LinuxNet, sk: LinuxSock, skb: Skb): void {
-  const lss = sk.lastSegSize;
-  sk.lastSegSize = 0;
-  const len = Math.min(skb.len, net.mss);
-  const psh = (skb.flags & TH.psh) !== 0;
-  if (len >= sk.rcvMss) {
-    sk.rcvMss = Math.min(len, net.mss);
-    if (psh) sk.ackPushed |= ICSK_ACK.pushed;
-    return;
-  }
-  const withHdr = len + TCP_HDR_BYTES;
-  // TCP_REMNANT: FIN, URG, SYN, PSH; only PSH occurs on these data segments.
-  if (withHdr >= TCP_MSS_DEFAULT + 20 || (withHdr >= TCP_MIN_MSS + 20 && !psh)) {
-    sk.lastSegSize = len;
-    if (len === lss) {
-      sk.rcvMss = len;
-      return;
-    }
-  }
-  if ((sk.ackPushed & ICSK_ACK.pushed) !== 0) sk.ackPushed |= ICSK_ACK.pushed2;
-  sk.ackPushed |= ICSK_ACK.pushed;
 }
 
 /** Initial receive window (TCP_INIT_CWND * MSS rounded, tcp_select_initial_window: 64 KiB). */
@@ -497,71 +456,4 @@ export function* tcpSendmsg(net: LinuxNet, sk: LinuxSock, len: number): Generato
   yield* tcpWriteXmit(net, sk);
   yield* releaseSock(net, sk);
   return len;
-}
-
-/**
- * tcp_recvmsg(): up to `len` bytes from the receive queue, blocking until at
- * least one. Returns bytes copied, 0 at EOF, or a negative errno.
- */
-export function* tcpRecvmsg(net: LinuxNet, sk: LinuxSock, len: number): Generator<number, number, number> {
-  const m = net.m;
-  yield* lockSock(net, sk);
-  let copied = 0;
-  while (copied < len) {
-    const skb = sk.rcvQueue.head;
-    if (skb !== null) {
-      const n = Math.min(len - copied, skb.len - skb.consumed);
-      yield m.spend(copyNs(net, n) + pageNs(net, n));
-      reportOffsets(net, sk, (sk.peer as LinuxSock).tcpOffsets, n);
-      skb.consumed += n;
-      sk.rcvQueue.bytes -= n;
-      sk.copiedSeq += n;
-      copied += n;
-      if (skb.consumed === skb.len) {
-        sk.rcvQueue.shift();
-        skbFree(net, skb);
-      }
-      continue;
-    }
-    if (copied > 0) {
-      if (sk.backlog.empty()) break;
-      yield* releaseSock(net, sk); // pick up what arrived meanwhile
-      yield* lockSock(net, sk);
-      continue;
-    }
-    if (sk.err !== 0 || (sk.shutdown & SHUT.rcv) !== 0 || sk.closed) break;
-    // sk_wait_data: release (processing the backlog), sleep unless data came, re-lock.
-    yield* releaseSock(net, sk);
-    if (sk.rcvQueue.empty() && sk.err === 0 && (sk.shutdown & SHUT.rcv) === 0 && !sk.closed) {
-      yield m.sleep(sk.wq);
-    }
-    yield* lockSock(net, sk);
-  }
-  yield m.spend(m.cost.lxTcpRecvmsg);
-  yield* tcpCleanupRbuf(net, sk, copied);
-  yield* releaseSock(net, sk);
-  if (copied === 0 && sk.err !== 0) return -sk.err;
-  return copied;
-}
-
-/**
- * __tcp_cleanup_rbuf(): with an ACK scheduled (data since the last ACK), ACK
- * more than one rcv_mss unacknowledged, or a drained receive queue that held
- * a pushed small segment (ICSK_ACK_PUSHED2, or PUSHED when not interactive);
- * else ACK a receive window that at least doubled.
- */
-function* tcpCleanupRbuf(net: LinuxNet, sk: LinuxSock, copied: number): KCode {
-  if (copied <= 0 || sk.closed) return;
-  let ack = false;
-  if (sk.rcvNxt !== sk.rcvWup) {
-    const pushed = (sk.ackPushed & ICSK_ACK.pushed2) !== 0 ||
-      ((sk.ackPushed & ICSK_ACK.pushed) !== 0 && !sk.pingpong);
-    ack = sk.rcvNxt - sk.rcvWup > sk.rcvMss || (pushed && sk.rcvQueue.empty());
-  }
-  if (!ack && (sk.shutdown & SHUT.rcv) === 0) {
-    const rcvWindowNow = sk.advRight - sk.rcvNxt;
-    const newWindow = sk.copiedSeq + net.opt.rcvbufBytes - sk.rcvNxt;
-    if (2 * rcvWindowNow <= net.opt.rcvbufBytes && newWindow >= 2 * rcvWindowNow) ack = true;
-  }
-  if (ack) yield* tcpSendAck(net, sk);
 }
