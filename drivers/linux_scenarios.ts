@@ -213,8 +213,8 @@ function* recvAll(net: LinuxNet, sk: LinuxSock, n: number): Generator<number, bo
 
 /** Runs of one linux-netperf simulation (a bound for the per-run figures). */
 export const RUNS_MAX = 100;
-/** Room for one run's close handshake within sim.durationNs, ns. */
-const CLOSE_MARGIN_NS = 1_000_000;
+/** Room for one run's close (shutdown, drain, FIN both ways, the RCU grace period) within sim.durationNs, ns. */
+const CLOSE_MARGIN_NS = 50_000;
 /** netperf's read size while it waits for netserver's close. */
 const RECV_DRAIN_BYTES = 65536;
 
@@ -285,7 +285,7 @@ export const linuxNetperf: Scenario = defineScenario({
     const needNs = runs * (lengthNs + pauseMax + CLOSE_MARGIN_NS);
     if (needNs > Number(cfg["sim.durationNs"])) {
       throw new ConfigError(
-        `sim.durationNs: ${runs} netperf runs of netperf.lengthNs + netperf.pauseNsMax + 1 ms need ` +
+        `sim.durationNs: ${runs} netperf runs of netperf.lengthNs + netperf.pauseNsMax + 50 us need ` +
           `sim.durationNs=${needNs} or more`,
       );
     }
