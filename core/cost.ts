@@ -104,11 +104,19 @@ export const COSTS = {
   },
   lxRingPerKb: { ns: 33, doc: "Linux splice: per KiB read from the ring, its lines pulled from the writer's CPU" },
   lxSpliceSend: { ns: 80, doc: "Linux splice: sk_psock_get/put, RCU peer check and percpu_ref get/put per sendmsg" },
-  lxRingLine: { ns: 240, doc: "Linux splice: the ring cursor cache line pulled from the other CPU on a read" },
+  lxRingLine: {
+    ns: 120,
+    doc:
+      "Linux splice: the ring_head cache line moving between CPUs (reader load after a write; writer store + smp_mb after a read)",
+  },
   lxBusyPollLoop: { ns: 54, doc: "Linux splice: one splice_busy_loop iteration (cpu_relax + splice_recv_ready)" },
   lxSpliceUnpair: {
     ns: 200,
     doc: "Linux splice: tcp_bpf_splice_unpair bookkeeping (psock get/put, RCU pointer updates)",
+  },
+  lxTick: {
+    ns: 1500,
+    doc: "Linux: one scheduler tick (tick_nohz_handler → update_process_times → sched_tick)",
   },
   lxRcuGp: { ns: 20000, doc: "Linux: an RCU grace period before sk_psock_destroy (queue_rcu_work)" },
   // NetBSD infrastructure proposals (core/netbsd/, docs/netbsd-infrastructure.md)

@@ -117,6 +117,7 @@ export const ENUMS = {
     "cpu-slow",
     "cpu-normal",
     "sb-limit",
+    "softirq-defer",
   ],
   unspliceReason: ["eof", "efbig", "idle", "error", "user", "close", "eloop"],
   proto: ["tcp", "udp"],

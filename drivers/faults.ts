@@ -112,6 +112,7 @@ export const FAULT_SWITCHES: readonly { readonly key: string; readonly values: r
   { key: "fault.intrDelayPpm", values: [5000, 50000, 300000] },
   { key: "fault.cpuSlowAtNs", values: [100, 300, 600] },
   { key: "fault.sbLimitAtNs", values: [100, 300, 600] },
+  { key: "fault.softirqDeferPpm", values: [2000, 20000, 200000] }, // Linux scenarios (drivers/linux_faults.ts)
 ];
 
 /** The value a swarm run gives switch `key` from menu entry `v` in a run of `durationNs`. */
@@ -122,8 +123,8 @@ export function swarmValue(key: string, v: number, durationNs: number): number {
 /** What {@link Faults.wire} decided for a frame (the `n` of its arrival timer). */
 export const FATE = { deliver: 0, lost: 1, down: 2 } as const;
 
-/** PRNG stream salt of fault f (apart from the schedule's 0 and the workload's "WORK"). */
-const STREAM = 0x4641_0000;
+/** PRNG stream salt of fault f (apart from the schedule's 0 and the workload's "WORK"): stream STREAM + f. */
+export const STREAM = 0x4641_0000;
 
 /** The fault injector of one machine (null parts: that fault is off). */
 export class Faults {

@@ -9,8 +9,13 @@
  *   (`stream.msgSize` sends; Mbit/s, 10^6 bits), netperf pinned to CPU 1 and
  *   netserver to CPU 0 as in the series; transport loopback or container
  *   (veth pair + bridge), `linux.splice` off or on, `linux.busyPollUs`.
- *   The figures are taken over the run after `netperf.warmupNs`. The run is
- *   deterministic, so netperf's "3 runs and the mean" is one run here.
+ *   `netperf.runs` runs (3, as the seed's "3 runs averaged"), one connection
+ *   each, one after the other; each run's figure is taken from
+ *   `netperf.warmupNs` after its start to its end, and the summary gives the
+ *   mean, min, max, spread and each run. The runs differ because each starts
+ *   after a pause drawn from the seed's workload stream, so at a different
+ *   point of the 1 ms scheduler tick (core/linux/tick.ts), as a new netperf
+ *   process would: one seed reproduces all of them.
  * - `linux-splice-race`: a paired stream with random message and read sizes
  *   (ring full → TCP fallback → ring again), optionally a close or a RST by
  *   the receiver racing the sender; every byte is checked by the stream
@@ -30,12 +35,15 @@ import {
   sockAbort,
   sockClose,
   socketPair,
+  sockShutdownWr,
   spliceRecvmsgDispatch,
   spliceSendmsg,
 } from "../core/linux/mod.ts";
 import type { Machine } from "../core/machine.ts";
 import { type KCode, PRIO } from "../core/objects.ts";
 import { defineScenario, type Metrics, type Scenario } from "../core/scenario.ts";
+import { type Config, ConfigError } from "../core/config.ts";
+import { LINUX_FAULT_KEYS, LinuxFaults, linuxFaultsConfigured } from "./linux_faults.ts";
 
 /** One published netperf row of the seed's shared copy (TCP_RR, transactions per second). */
 export interface SeedRow {
@@ -111,6 +119,7 @@ const COMMON = {
     doc: "the sender holds the ring's percpu_ref across its copy (false: the broken variant)",
   },
   "linux.nodelay": { default: false, doc: "TCP_NODELAY (netperf -D)" },
+  ...LINUX_FAULT_KEYS,
 } as const;
 
 function linuxOptions(p: Record<string, unknown>): LinuxOptions {
@@ -127,9 +136,27 @@ function linuxOptions(p: Record<string, unknown>): LinuxOptions {
   };
 }
 
+/** The fault injector of a Linux scenario's stack when a fault is on (drivers/linux_faults.ts). */
+function faultsFor(m: Machine, net: LinuxNet, cfg: Config): LinuxFaults | null {
+  return linuxFaultsConfigured(cfg) ? new LinuxFaults(m, net, cfg) : null;
+}
+
+/** The error paths the faults took (only when an injector is on). */
+function faultMetrics(net: LinuxNet, f: LinuxFaults | null): Metrics {
+  if (f === null) return {};
+  return {
+    faults: {
+      skbFailSendmsg: net.skbFails[0],
+      skbFailSendAck: net.skbFails[1],
+      softirqDeferred: net.softirqDeferred,
+    },
+  };
+}
+
 /** Figures about the stack every Linux scenario reports. */
 function stackMetrics(net: LinuxNet, socks: LinuxSock[]): Metrics {
   let ringBytes = 0, tcpBytes = 0, fallbacks = 0, backlogged = 0, segs = 0, acks = 0, bpHits = 0, bpExpired = 0;
+  let ofo = 0;
   for (const s of socks) {
     ringBytes += s.ringBytesOut;
     tcpBytes += s.tcpBytesOut;
@@ -139,6 +166,7 @@ function stackMetrics(net: LinuxNet, socks: LinuxSock[]): Metrics {
     acks += s.acksOut;
     bpHits += s.busyPollHits;
     bpExpired += s.busyPollExpired;
+    ofo += s.ofoSegs;
   }
   let squeeze = 0, handoffs = 0, inline = 0, thread = 0;
   for (const sd of net.softnet) {
@@ -154,6 +182,7 @@ function stackMetrics(net: LinuxNet, socks: LinuxSock[]): Metrics {
     segments: segs,
     pureAcks: acks,
     sockBacklogged: backlogged,
+    outOfOrder: ofo,
     busyPoll: { hits: bpHits, expired: bpExpired },
     softirq: { atBhEnable: inline, onSoftintThread: thread, timeSqueeze: squeeze, ksoftirqdHandoffs: handoffs },
     container: { bridgeForwards: net.bridgeFwd, gsoSegmentsCarried: net.gsoSegs },
@@ -182,12 +211,41 @@ function* recvAll(net: LinuxNet, sk: LinuxSock, n: number): Generator<number, bo
   return true;
 }
 
-/** netperf TCP_RR and TCP_STREAM between two pinned processes. */
+/** Runs of one linux-netperf simulation (a bound for the per-run figures). */
+export const RUNS_MAX = 100;
+/** netperf's read size while it waits for netserver's close. */
+const RECV_DRAIN_BYTES = 65536;
+
+/** Figures of one netperf run (bounded by netperf.runs). */
+interface RunFigures {
+  /** Transactions (TCP_RR) or receives (TCP_STREAM) counted, and their bytes. */
+  count: number;
+  bytes: number;
+  /** Times of the first and last counted one, ns. */
+  firstNs: number;
+  lastNs: number;
+}
+
+/** The run's figure: transactions/s (TCP_RR) or Mbit/s, 10^6 bit/s (TCP_STREAM). */
+function runFigure(r: RunFigures, rr: boolean): number {
+  const spanNs = r.firstNs >= 0 && r.lastNs > r.firstNs ? r.lastNs - r.firstNs : 0;
+  if (spanNs === 0) return 0;
+  // TCP_RR: transactions completed after the first counted one, over the time between them.
+  return rr ? Math.round(((r.count - 1) * 1e9) / spanNs) : Math.round((r.bytes * 8 * 1e3) / spanNs);
+}
+
+/** netperf TCP_RR and TCP_STREAM between two pinned processes, `netperf.runs` times. */
 export const linuxNetperf: Scenario = defineScenario({
   name: "linux-netperf",
   doc: "Linux netperf TCP_RR / TCP_STREAM over loopback or veth+bridge, with or without the BPF loopback splice",
   params: {
     ...COMMON,
+    "linux.tickHz": {
+      default: 1000,
+      min: 0,
+      max: 100_000,
+      doc: "CONFIG_HZ: the scheduler tick on busy CPUs (0: none, and the runs no longer differ)",
+    },
     "netperf.test": { default: "TCP_RR", choices: ["TCP_RR", "TCP_STREAM"], doc: "netperf test" },
     "rr.size": { default: 1024, min: 1, max: 1 << 24, doc: "TCP_RR request and response size, bytes (-r S,S)" },
     "stream.msgSize": { default: 16384, min: 1, max: 1 << 24, doc: "TCP_STREAM send size, bytes (-m)" },
@@ -197,72 +255,128 @@ export const linuxNetperf: Scenario = defineScenario({
       max: 1 << 24,
       doc: "TCP_STREAM netserver receive size, bytes (-M; netserver defaults to its socket buffer)",
     },
+    "netperf.runs": {
+      default: 3,
+      min: 1,
+      max: RUNS_MAX,
+      doc: "netperf runs, one connection each, one after the other; the figure is their mean (the seed: 3 runs)",
+    },
+    "netperf.lengthNs": { default: 5_000_000, min: 1000, max: 1e12, doc: "length of one run (netperf -l), ns" },
     "netperf.warmupNs": {
       default: 500_000,
       min: 0,
       max: 1e12,
-      doc: "figures count from this time (connection ramp excluded)",
+      doc: "a run's figures count from this long after its start (connection ramp excluded)",
+    },
+    "netperf.pauseNsMax": {
+      default: 1_000_000,
+      min: 0,
+      max: 1e12,
+      doc: "before each run netperf pauses for a time drawn below this from the seed's workload stream " +
+        "(where the run starts against the tick: what makes runs differ)",
     },
   },
-  machine: { ...LINUX_MACHINE, "sim.durationNs": 5_000_000 },
-  setup(m, p) {
-    const net = createLinuxNet(m, linuxOptions(p));
-    const [client, server] = socketPair(net, "netperf.sk", "netserver.sk");
-    const warmNs = p["netperf.warmupNs"];
-    let trans = 0, bytes = 0, firstNs = -1, lastNs = 0;
-    const count = (b: number) => {
-      if (m.nowNs < warmNs) return;
-      if (firstNs < 0) firstNs = m.nowNs;
-      trans++;
-      bytes += b;
-      lastNs = m.nowNs;
+  machine: { ...LINUX_MACHINE, "sim.durationNs": 30_000_000 },
+  setup(m, p, cfg) {
+    // Runs that sim.durationNs cuts off end early or do not start: runsStarted and runsCompleted say so.
+    const runs = p["netperf.runs"], lengthNs = p["netperf.lengthNs"], warmNs = p["netperf.warmupNs"];
+    const pauseMax = p["netperf.pauseNsMax"];
+    if (warmNs >= lengthNs) throw new ConfigError("netperf.warmupNs: must be below netperf.lengthNs");
+    const net = createLinuxNet(m, { ...linuxOptions(p), tickHz: p["linux.tickHz"] });
+    const faults = faultsFor(m, net, cfg);
+    const rr = p["netperf.test"] === "TCP_RR";
+    const figs: RunFigures[] = [];
+    for (let r = 0; r < runs; r++) figs.push({ count: 0, bytes: 0, firstNs: -1, lastNs: 0 });
+    const socks: LinuxSock[] = [];
+    let runsStarted = 0, runsDone = 0;
+    const pauseChan = m.chan("netperf.pause");
+    /** Counts one transaction or receive of run `r` if it falls in the run's measured window. */
+    const count = (r: number, startNs: number, b: number) => {
+      if (m.nowNs < startNs + warmNs || m.nowNs > startNs + lengthNs) return;
+      const f = figs[r];
+      if (f.firstNs < 0) f.firstNs = m.nowNs;
+      f.count++;
+      f.bytes += b;
+      f.lastNs = m.nowNs;
     };
-    if (p["netperf.test"] === "TCP_RR") {
-      const size = p["rr.size"];
-      m.spawn("netperf", function* (): KCode {
-        for (;;) {
-          if (!(yield* sendAll(net, client, size))) return;
-          if (!(yield* recvAll(net, client, size))) return;
-          count(size);
+    const size = p["rr.size"], msg = p["stream.msgSize"], rsize = p["stream.recvSize"];
+    m.spawn("netperf", function* (): KCode {
+      for (let r = 0; r < runs; r++) {
+        // A new netperf process: it starts wherever the previous one left the machine's tick.
+        const pauseNs = pauseMax > 0 ? m.workRng.below(pauseMax) : 0;
+        if (pauseNs > 0) yield m.sleep(pauseChan, null, pauseNs);
+        const startNs = m.nowNs, endNs = startNs + lengthNs;
+        runsStarted++;
+        const [client, server] = socketPair(net, `netperf${r + 1}.sk`, `netserver${r + 1}.sk`);
+        socks.push(client, server);
+        // netserver forks a child per data connection (pinned to CPU 0 as in the series).
+        m.spawn(`netserver${r + 1}`, function* (): KCode {
+          if (rr) {
+            while (yield* recvAll(net, server, size)) if (!(yield* sendAll(net, server, size))) break;
+          } else {
+            for (;;) {
+              const got = yield* spliceRecvmsgDispatch(net, server, rsize);
+              if (got <= 0) break;
+              count(r, startNs, got);
+            }
+          }
+          yield* sockClose(net, server);
+        }, { pin: 0, prio: PRIO.user });
+        let ok = true;
+        while (ok && m.nowNs < endNs) {
+          if (rr) {
+            ok = (yield* sendAll(net, client, size)) && (yield* recvAll(net, client, size));
+            if (ok) count(r, startNs, size);
+          } else ok = yield* sendAll(net, client, msg);
         }
-      }, { pin: 1, prio: PRIO.user });
-      m.spawn("netserver", function* (): KCode {
-        for (;;) {
-          if (!(yield* recvAll(net, server, size))) return;
-          if (!(yield* sendAll(net, server, size))) return;
-        }
-      }, { pin: 0, prio: PRIO.user });
-    } else {
-      const msg = p["stream.msgSize"], rsize = p["stream.recvSize"];
-      m.spawn("netperf", function* (): KCode {
-        for (;;) if (!(yield* sendAll(net, client, msg))) return;
-      }, { pin: 1, prio: PRIO.user });
-      m.spawn("netserver", function* (): KCode {
-        for (;;) {
-          const r = yield* spliceRecvmsgDispatch(net, server, rsize);
-          if (r <= 0) return;
-          count(r);
-        }
-      }, { pin: 0, prio: PRIO.user });
-    }
+        // The end of the test: shutdown(SHUT_WR), read until netserver's close, close.
+        yield* sockShutdownWr(net, client);
+        while ((yield* spliceRecvmsgDispatch(net, client, RECV_DRAIN_BYTES)) > 0) { /* the peer's FIN ends it */ }
+        yield* sockClose(net, client);
+        runsDone++;
+      }
+      net.tickStopped = true; // nothing left to measure: let the machine quiesce
+    }, { pin: 1, prio: PRIO.user });
     return {
       metrics: () => {
-        const spanNs = lastNs > firstNs ? lastNs - firstNs : 0;
-        const rr = p["netperf.test"] === "TCP_RR";
-        const out: Metrics = {};
-        if (rr) {
-          // Transactions completed after the first counted one, over the time between them.
-          out.transPerSec = spanNs > 0 ? Math.round(((trans - 1) * 1e9) / spanNs) : 0;
-          out.rttUs = trans > 1 ? Math.round((spanNs / (trans - 1)) / 10) / 100 : 0;
-        } else {
-          out.mbitPerSec = spanNs > 0 ? Math.round((bytes * 8 * 1e3) / spanNs) / 1 : 0;
+        const key = rr ? "transPerSec" : "mbitPerSec";
+        const per: Record<string, number> = {};
+        let sum = 0, min = Infinity, max = 0, trans = 0;
+        // Runs the simulated time cut off before they started are left out (runsStarted says how many ran).
+        for (let r = 0; r < runsStarted; r++) {
+          const v = runFigure(figs[r], rr);
+          per[`run${r + 1}`] = v;
+          sum += v;
+          min = Math.min(min, v);
+          max = Math.max(max, v);
+          trans += figs[r].count;
         }
+        if (runsStarted === 0) min = 0;
+        const mean = runsStarted > 0 ? Math.round(sum / runsStarted) : 0;
+        const out: Metrics = { [key]: mean, [`${key}Min`]: min, [`${key}Max`]: max };
+        out.spreadPct = mean > 0 ? Math.round(((max - min) * 1000) / mean) / 10 : 0;
+        out[rr ? "transPerSecRuns" : "mbitPerSecRuns"] = per;
+        if (rr) {
+          const f = figs.reduce((a, b) => ({ n: a.n + Math.max(0, b.count - 1), ns: a.ns + (b.lastNs - b.firstNs) }), {
+            n: 0,
+            ns: 0,
+          });
+          out.rttUs = f.n > 0 ? Math.round(f.ns / f.n / 10) / 100 : 0;
+        }
+        out.runsStarted = runsStarted;
+        out.runsCompleted = runsDone;
         out.transactions = trans;
-        return { ...out, ...stackMetrics(net, [client, server]) };
+        return { ...out, ...stackMetrics(net, socks), ticks: ticksOf(net), ...faultMetrics(net, faults) };
       },
     };
   },
 });
+
+function ticksOf(net: LinuxNet): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (let c = 0; c < net.ticks.length; c++) out[`cpu${c}`] = net.ticks[c];
+  return out;
+}
 
 /** Parameters of the race scenarios. */
 const RACE = {
@@ -300,8 +414,9 @@ function raceScenario(name: string, doc: string, broken: boolean): Scenario {
       "linux.sendCheck": { ...COMMON["linux.sendCheck"], default: broken ? "none" : "rcvq" },
     },
     machine: { ...LINUX_MACHINE, "sim.durationNs": 200_000_000 },
-    setup(m: Machine, p) {
+    setup(m: Machine, p, cfg) {
       const net = createLinuxNet(m, linuxOptions(p));
+      const faults = faultsFor(m, net, cfg);
       const [tx, rx] = socketPair(net, "sender.sk", "receiver.sk");
       const total = p["race.bytes"], mode = p["race.mode"];
       let sent = 0, got = 0, closed = false;
@@ -331,7 +446,7 @@ function raceScenario(name: string, doc: string, broken: boolean): Scenario {
         }
       }, { pin: 0, prio: PRIO.user });
       return {
-        metrics: () => ({ sent, received: got, ...stackMetrics(net, [tx, rx]) }),
+        metrics: () => ({ sent, received: got, ...stackMetrics(net, [tx, rx]), ...faultMetrics(net, faults) }),
         finish: () => {
           if (!closed) streamEnd(m, rx.flow, sent);
         },

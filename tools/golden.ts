@@ -45,6 +45,18 @@ const VARIANTS: Record<string, { key: string; values: string[]; set: Record<stri
     values: ["separate", "kcont"],
     set: { "clock.hz": "10000", "kc.periodNs": "200000" },
   },
+  // Two short netperf runs (connection, close, pause, connection) with a tick that fires within them.
+  "linux-netperf": {
+    key: "linux.splice",
+    values: ["off", "on"],
+    set: {
+      "netperf.runs": "2",
+      "netperf.lengthNs": "120000",
+      "netperf.warmupNs": "20000",
+      "netperf.pauseNsMax": "20000",
+      "linux.tickHz": "20000",
+    },
+  },
 };
 
 /** Golden runs: scenario, file stem and overrides kept short. */

@@ -7,8 +7,10 @@
  * - netdev.ts: NET_RX softirq with the NAPI budget and the ksoftirqd
  *   hand-off, the per-CPU backlog, loopback and veth + bridge transmit;
  * - tcp.ts: lock_sock/release_sock with the socket backlog, tcp_sendmsg,
- *   tcp_recvmsg, tcp_v4_rcv (net/ipv4, net/core/sock.c);
- * - splice.ts + ring.ts: the RFC series' opportunistic loopback splice.
+ *   tcp_v4_rcv (net/ipv4, net/core/sock.c); tcp_recvmsg.ts: tcp_recvmsg;
+ *   rcv_mss.ts: the receiver's segment-size estimate and pushed marks;
+ * - splice.ts + ring.ts: the RFC series' opportunistic loopback splice;
+ * - tick.ts: the periodic scheduler tick (what makes netperf's runs differ).
  *
  * What the machine does not do the Linux way yet (modelled here with the
  * existing primitives; a machine change would make it exact):
@@ -42,6 +44,8 @@
 import type { Machine } from "../machine.ts";
 import type { KCode, SoftInt } from "../objects.ts";
 import { softnetInit } from "./netdev.ts";
+import { tickInit } from "./tick.ts";
+import { initialRcvMss } from "./rcv_mss.ts";
 import { spliceDestroy, splicePair, spliceUnpair } from "./splice.ts";
 import { delackInit, INITIAL_RCV_WND, lockSock, releaseSock, tcpSendCtl, tcpSendFin, tcpV4Rcv } from "./tcp.ts";
 import { type LinuxNet, type LinuxOptions, LinuxSock, SHUT, SkbQueue, TH } from "./types.ts";
@@ -59,7 +63,8 @@ export {
   spliceSendmsg,
   spliceUnpair,
 } from "./splice.ts";
-export { lockSock, releaseSock, tcpRecvmsg, tcpSendmsg } from "./tcp.ts";
+export { lockSock, releaseSock, tcpSendmsg } from "./tcp.ts";
+export { tcpRecvmsg } from "./tcp_recvmsg.ts";
 export {
   type LinuxNet,
   type LinuxOptions,
@@ -91,12 +96,16 @@ export const LINUX_DEFAULTS: LinuxOptions = {
   busyPollUs: 0,
   sendCheck: "rcvq",
   ringRef: true,
+  tickHz: 0,
 };
 
 /** A Linux network stack on `m`. */
 export function createLinuxNet(m: Machine, opt: LinuxOptions): LinuxNet {
   if (!(opt.ringBytes >= 2 && (opt.ringBytes & (opt.ringBytes - 1)) === 0)) {
     throw new Error(`ring size ${opt.ringBytes} is not a power of two`);
+  }
+  if (!(Number.isInteger(opt.tickHz) && opt.tickHz >= 0 && opt.tickHz <= 100_000)) {
+    throw new Error(`tick rate ${opt.tickHz} Hz is outside 0..100000`);
   }
   const net: LinuxNet = {
     m,
@@ -112,9 +121,17 @@ export function createLinuxNet(m: Machine, opt: LinuxOptions): LinuxNet {
     bridgeFwd: 0,
     delackSi: null,
     onClose: closeHook,
+    tickObj: null,
+    tickStopped: false,
+    ticks: m.cpus.map(() => 0),
+    skbFail: null,
+    softirqDefer: null,
+    skbFails: [0, 0],
+    softirqDeferred: 0,
   };
   softnetInit(net, tcpV4Rcv);
   delackInit(net);
+  tickInit(net);
   return net;
 }
 
@@ -134,8 +151,9 @@ export function socketPair(net: LinuxNet, nameA: string, nameB: string): [LinuxS
     s.net = net;
     s.sndWndRight = net.opt.rcvbufBytes;
     s.advRight = net.opt.rcvbufBytes;
-    // tcp_incr_quickack at establishment: rcv_wnd / (2 * rcv_mss) quick ACKs, at least 2, at most 16.
-    s.quickAcks = Math.min(16, Math.max(2, Math.floor(INITIAL_RCV_WND / (2 * net.mss))));
+    // tcp_initialize_rcv_mss, then tcp_incr_quickack: rcv_wnd / (2 * rcv_mss) quick ACKs, 2 to 16.
+    s.rcvMss = initialRcvMss(net.mss);
+    s.quickAcks = Math.min(16, Math.max(2, Math.floor(INITIAL_RCV_WND / (2 * s.rcvMss))));
     net.socks.push(s);
   }
   if (net.opt.splice && splicePair(net, a, b) !== 0) throw new Error("bpf_sock_splice_pair failed");

@@ -108,6 +108,16 @@ export function* localBhEnable(net: LinuxNet, rcv: RcvFn): KCode {
   if (!sd.raised) return;
   sd.raised = false;
   if (sd.inSoftirq || sd.ksoftirqdActive) return;
+  if (net.softirqDefer !== null && net.softirqDefer(sd.cpu)) {
+    // Fault: the softirq is delayed. It goes where __do_softirq sends it when out of budget
+    // (wakeup_softirqd): ksoftirqd/N, an ordinary task that waits for this one to give up the CPU.
+    net.softirqDeferred++;
+    sd.handoffs++;
+    sd.ksoftirqdActive = true;
+    m.wakeup(sd.ksoftirqdChan);
+    yield m.spend(m.cost.wakeup);
+    return;
+  }
   sd.inlineRuns++;
   yield* doSoftirq(net, sd, rcv);
 }

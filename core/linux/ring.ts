@@ -61,6 +61,14 @@ export class SpliceRing {
   bytesOut = 0;
   /** Writes that wrapped past the end of the buffer (two copies). */
   wraps = 0;
+  /**
+   * The consumer loaded `ring_head` (splice_ring_has_data, splice_ring_read)
+   * since the producer's last store to it: the line sits in the consumer's
+   * cache, and the producer's next store must pull it back (an RFO).
+   */
+  headShared = false;
+  /** Producer stores to `ring_head` that had to pull its line back from the consumer. */
+  headPulls = 0;
   /** Stream offsets of the bytes held, in ring order. */
   readonly offsets: OffsetRuns = new OffsetRuns("splice ring");
 
@@ -77,8 +85,9 @@ export class SpliceRing {
     return circCnt(this.head, this.tail, this.sizeBytes);
   }
 
-  /** splice_ring_has_data(). */
+  /** splice_ring_has_data() (the consumer's smp_load_acquire of ring_head). */
   hasData(): boolean {
+    this.headShared = true;
     return this.count() > 0;
   }
 
@@ -98,7 +107,8 @@ export class SpliceRing {
   /**
    * splice_ring_write(): writes up to `len` bytes, bounded by the space the
    * cached tail allows (never more than the true space); `streamOff` is the
-   * stream offset of the first byte. Returns the bytes written.
+   * stream offset of the first byte. Returns the bytes written; {@link headShared}
+   * before the call says whether the store pulled the head line back.
    */
   write(len: number, streamOff: number): number {
     const avail = circSpace(this.head, this.cachedTail, this.sizeBytes);
@@ -108,6 +118,8 @@ export class SpliceRing {
     if (want > toEnd) this.wraps++;
     this.offsets.push(streamOff, want);
     this.head += want; // smp_store_release(&ring_head): data before the cursor
+    if (this.headShared) this.headPulls++;
+    this.headShared = false;
     this.bytesIn += want;
     if (this.count() > this.sizeBytes - 1) throw new Error("splice ring overfilled");
     return want;
@@ -115,6 +127,7 @@ export class SpliceRing {
 
   /** splice_ring_read(): consumes up to `len` bytes; returns how many. */
   read(len: number): number {
+    this.headShared = true; // smp_load_acquire(&ring_head)
     const want = Math.min(len, this.count());
     if (want <= 0) return 0;
     this.tail += want; // smp_store_release(&ring_tail): slots freed after the copy
@@ -130,6 +143,7 @@ export class SpliceRing {
   /** Drops everything (splice_ring_free: cursors back to zero). */
   reset(): void {
     this.head = this.tail = this.cachedTail = 0;
+    this.headShared = false;
     this.offsets.clear();
   }
 }

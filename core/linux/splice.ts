@@ -30,7 +30,8 @@
  */
 import type { KCode } from "../objects.ts";
 import { SpliceRing } from "./ring.ts";
-import { copyNs, reportOffsets, tcpRecvmsg, tcpSendmsg } from "./tcp.ts";
+import { copyNs, reportOffsets, tcpSendmsg } from "./tcp.ts";
+import { tcpRecvmsg } from "./tcp_recvmsg.ts";
 import { type LinuxNet, type LinuxSock, SHUT, type SpliceState } from "./types.ts";
 
 /** Errors of bpf_sock_splice_pair. */
@@ -119,6 +120,10 @@ function* spliceSendRing(net: LinuxNet, sk: LinuxSock, size: number): Generator<
       if (net.opt.ringRef) m.rele(ps.ringRef);
       break;
     }
+    // smp_store_release(&ring_head): when the reader loaded ring_head since our last store, its line is in the
+    // reader's cache and the store waits for it to come back (an RFO) before it is visible; splice_wake_sync's
+    // smp_mb() below would wait for it anyway. One cursor-line transfer on this CPU's time.
+    if (ps.ring.headShared) yield m.spend(m.cost.lxRingLine);
     const done = ps.ring.write(want, sk.appSent);
     sk.appSent += done;
     sk.ringBytesOut += done;

@@ -15,7 +15,7 @@
  *   `tcp_minshall_check`).
  *   `tcp_tso_should_defer` never defers here: with the large window and cwnd of a local transfer a
  *   full-sized TSO skb can always be sent ("If a full-sized TSO skb can be sent, do it").
- * - net/ipv4/tcp.c `tcp_recvmsg_locked`: copy from sk_receive_queue, target
+ * - net/ipv4/tcp.c `tcp_recvmsg_locked` (tcp_recvmsg.ts): copy from sk_receive_queue, target
  *   SO_RCVLOWAT (1); with bytes copied and a non-empty backlog it
  *   release_sock/lock_sock to pick them up; otherwise `sk_wait_data`;
  *   `tcp_cleanup_rbuf` ACKs a full frame or a window that doubled.
@@ -36,7 +36,8 @@ import { streamCheck } from "../detect/mod.ts";
 import type { KCode } from "../objects.ts";
 import { devQueueXmit, skbAlloc, skbFree } from "./netdev.ts";
 import type { OffsetRuns } from "./ring.ts";
-import { type LinuxNet, type LinuxSock, SHUT, type Skb, TH } from "./types.ts";
+import { measureRcvMss } from "./rcv_mss.ts";
+import { type LinuxNet, type LinuxSock, SHUT, type Skb, SKB_SITE, TH } from "./types.ts";
 
 /** ECONNRESET, EPIPE (negative returns). */
 export const ECONNRESET = 104;
@@ -156,27 +157,57 @@ export function* tcpRcvEstablished(net: LinuxNet, sk: LinuxSock, skb: Skb): KCod
     skbFree(net, skb);
     return;
   }
-  if (skb.seq !== sk.rcvNxt) {
-    throw new Error(`${sk.name}: segment at ${skb.seq}, expected ${sk.rcvNxt} (in-order path)`);
+  if (skb.seq < sk.rcvNxt) {
+    throw new Error(`${sk.name}: segment at ${skb.seq} below rcv_nxt ${sk.rcvNxt} (no retransmission here)`);
+  }
+  if (skb.seq > sk.rcvNxt) {
+    // tcp_data_queue → tcp_data_queue_ofo: a segment beyond a hole, held in sequence order until the hole
+    // fills. Loopback and veth deliver on the transmitting CPU's backlog, so segments of one flow sent from
+    // two CPUs (tcp_sendmsg on the writer's, tcp_data_snd_check in an ACK's softirq on the reader's) can pass
+    // each other when one backlog waits (a softirq left to ksoftirqd). __tcp_ack_snd_check ACKs at once with
+    // out-of-order data (a duplicate ACK). The model's sender has no loss recovery, so it does not
+    // retransmit on it; RACK's reordering window (min_rtt / 4) would hold a spurious retransmit off as well.
+    yield m.spend(m.cost.lxTcpRcvData);
+    sk.ofoQueue.insertBySeq(skb);
+    sk.ofoSegs++;
+    yield* tcpSendAck(net, sk);
+    return;
   }
   yield m.spend(m.cost.lxTcpRcvData);
-  sk.rcvNxt += skb.len;
-  if ((skb.flags & TH.fin) !== 0) sk.shutdown |= SHUT.rcv; // tcp_fin
-  if (skb.len > 0) sk.rcvQueue.push(skb); // tcp_queue_rcv
-  else skbFree(net, skb);
+  if (skb.len > 0) {
+    // tcp_event_data_recv: inet_csk_schedule_ack, tcp_measure_rcv_mss, lrcvtime.
+    measureRcvMss(net, sk, skb);
+    sk.lrcvNs = m.nowNs;
+  }
+  queueRcv(net, sk, skb);
+  // tcp_ofo_queue: segments the hole was holding back follow; a filled hole is ACKed at once (ICSK_ACK_NOW,
+  // RFC 5681 4.2).
+  let holeFilled = false;
+  while (sk.ofoQueue.head !== null && sk.ofoQueue.head.seq === sk.rcvNxt) {
+    queueRcv(net, sk, sk.ofoQueue.shift() as Skb);
+    holeFilled = sk.ofoQueue.empty();
+  }
   // sk_data_ready = sock_def_readable: wake only if the wait queue is active.
   if (m.hasSleepers(sk.wq)) {
     m.wakeup(sk.wq);
     yield m.spend(m.cost.lxWakeUp);
   }
-  // __tcp_ack_snd_check: more than one full frame unacknowledged, or quickack mode → ACK now;
+  // __tcp_ack_snd_check: more than one full frame (rcv_mss) unacknowledged, or quickack mode → ACK now;
   // otherwise tcp_send_delayed_ack (the ACK rides on the next data segment, or the timer sends it).
-  if (sk.rcvNxt - sk.rcvWup > net.mss || sk.quickAcks > 0) {
+  if (holeFilled || sk.rcvNxt - sk.rcvWup > sk.rcvMss || (sk.quickAcks > 0 && !sk.pingpong)) {
     if (sk.quickAcks > 0) sk.quickAcks--;
     yield* tcpSendAck(net, sk);
   } else if (!sk.delackPending && skb.len > 0) {
     delackArm(net, sk);
   }
+}
+
+/** tcp_queue_rcv (and tcp_fin): an in-order segment joins the receive queue. */
+function queueRcv(net: LinuxNet, sk: LinuxSock, skb: Skb): void {
+  sk.rcvNxt += skb.len;
+  if ((skb.flags & TH.fin) !== 0) sk.shutdown |= SHUT.rcv; // tcp_fin
+  if (skb.len > 0) sk.rcvQueue.push(skb);
+  else skbFree(net, skb);
 }
 
 /** Initial receive window (TCP_INIT_CWND * MSS rounded, tcp_select_initial_window: 64 KiB). */
@@ -190,10 +221,10 @@ export function delackInit(net: LinuxNet): void {
   net.delackSi = m.softintEstablish("clock", "TIMER(tcp_delack)", () => delackTimer(net), net);
 }
 
-function delackArm(net: LinuxNet, sk: LinuxSock): void {
+function delackArm(net: LinuxNet, sk: LinuxSock, afterNs = DELACK_NS): void {
   const m = net.m;
   sk.delackPending = true;
-  sk.delackAtNs = m.nowNs + DELACK_NS;
+  sk.delackAtNs = m.nowNs + afterNs;
   sk.delackCpu = m.curCpu.id;
   // sk_reset_timer: one timer per socket in the heap; one that fires early re-arms itself (mod_timer).
   if (!sk.delackTimerArmed) {
@@ -236,6 +267,7 @@ function* delackTimer(net: LinuxNet): KCode {
       m.unlock(sk.slock);
       continue;
     }
+    sk.pingpong = false; // tcp_delack_timer_handler: "Delayed ACK missed: leave pingpong mode"
     yield* tcpSendAck(net, sk);
     m.unlock(sk.slock);
   }
@@ -259,12 +291,25 @@ function stampAck(net: LinuxNet, sk: LinuxSock, skb: Skb): void {
   skb.wndRight = sk.copiedSeq + net.opt.rcvbufBytes;
   sk.rcvWup = sk.rcvNxt;
   sk.advRight = skb.wndRight;
-  sk.delackPending = false; // inet_csk_clear_xmit_timer(ICSK_TIME_DACK): the ACK is on its way
+  // tcp_event_ack_sent → inet_csk_clear_xmit_timer(ICSK_TIME_DACK): icsk_ack.pending (PUSHED bits too) cleared.
+  sk.delackPending = false;
+  sk.ackPushed = 0;
 }
+
+/** TCP_DELACK_MAX (HZ/5): where __tcp_send_ack re-arms the delayed-ACK timer when its skb cannot be had. */
+export const DELACK_MAX_NS = 200_000_000;
 
 /** tcp_send_ack(): a pure ACK down the transport. */
 export function* tcpSendAck(net: LinuxNet, sk: LinuxSock): KCode {
   const m = net.m;
+  if (net.skbFail !== null && net.skbFail(SKB_SITE.tcpSendAck, sk.flow) > 0) {
+    // __tcp_send_ack: alloc_skb(GFP_ATOMIC) failed → inet_csk_schedule_ack and the delayed-ACK timer
+    // re-armed at TCP_DELACK_MAX: the ACK is retried from the timer (or rides on the next data segment).
+    net.skbFails[SKB_SITE.tcpSendAck]++;
+    sk.delackPending = false;
+    delackArm(net, sk, DELACK_MAX_NS);
+    return;
+  }
   const skb = skbAlloc(net);
   skb.dst = sk.peer;
   skb.seq = sk.sndNxt;
@@ -295,8 +340,11 @@ export function* tcpSendCtl(net: LinuxNet, sk: LinuxSock, flags: number): KCode 
   yield* devQueueXmit(net, skb);
 }
 
-/** tcp_write_xmit(): send write-queue skbs the window and Nagle (Minshall) allow. */
-export function* tcpWriteXmit(net: LinuxNet, sk: LinuxSock): KCode {
+/**
+ * tcp_write_xmit(): send write-queue skbs the window and Nagle (Minshall) allow;
+ * `push` (TCP_NAGLE_PUSH, from tcp_push before a wait for memory) sends a small tail anyway.
+ */
+export function* tcpWriteXmit(net: LinuxNet, sk: LinuxSock, push = false): KCode {
   const m = net.m;
   for (;;) {
     const skb = sk.writeQueue.head;
@@ -312,12 +360,15 @@ export function* tcpWriteXmit(net: LinuxNet, sk: LinuxSock): KCode {
     const partial = skb.len < net.mss;
     // tcp_nagle_check with tcp_minshall_check: hold a small segment while a small one is unacknowledged,
     // unless it is not the last (the application is still filling it: pushed when full or at tcp_push).
-    if (partial && !net.opt.nodelay && !sk.finQueued && sk.sndSml > sk.sndUna) return;
+    if (partial && !push && !net.opt.nodelay && !sk.finQueued && sk.sndSml > sk.sndUna) return;
     sk.writeQueue.shift();
     skb.dst = sk.peer;
     skb.seq = sk.sndNxt;
     sk.sndNxt += skb.len;
     if (partial) sk.sndSml = sk.sndNxt;
+    // tcp_event_data_sent: a reply within ato of the last data received → interactive (pingpong) mode
+    // (sysctl tcp_pingpong_thresh 1); ato taken as its TCP_ATO_MIN start, DELACK_NS.
+    if (sk.lrcvNs >= 0 && m.nowNs - sk.lrcvNs < DELACK_NS) sk.pingpong = true;
     stampAck(net, sk, skb);
     sk.segsOut++;
     if (net.opt.transport === "container") net.gsoSegs += Math.ceil(skb.len / net.mss);
@@ -361,7 +412,25 @@ export function* tcpSendmsg(net: LinuxNet, sk: LinuxSock, len: number): Generato
       yield* lockSock(net, sk);
       continue;
     }
+    if (room === 0 && net.skbFail !== null) {
+      const vmWaitNs = net.skbFail(SKB_SITE.tcpSendmsg, sk.flow);
+      if (vmWaitNs > 0) {
+        // tcp_stream_alloc_skb returned NULL → wait_for_space: SOCK_NOSPACE, tcp_push(TCP_NAGLE_PUSH), then
+        // sk_stream_wait_memory (net/core/stream.c). Send memory is free (the failure was the allocator's),
+        // so it sleeps vm_wait = get_random_u32_below(HZ / 5) + 2 jiffies unless a wakeup on the socket's
+        // wait queue ends it first, and tries again.
+        net.skbFails[SKB_SITE.tcpSendmsg]++;
+        sk.nospace = true;
+        yield* tcpWriteXmit(net, sk, true);
+        yield* releaseSock(net, sk);
+        if (sk.err === 0) yield m.sleep(sk.wq, null, vmWaitNs);
+        yield* lockSock(net, sk);
+        continue;
+      }
+    }
     let skb = tail as Skb;
+    // The first copy of a call into the old tail clears its PSH (tcp_sendmsg_locked: !copied).
+    if (room > 0 && left === len) skb.flags &= ~TH.psh;
     if (room === 0) {
       skb = skbAlloc(net);
       sk.writeQueue.push(skb);
@@ -378,64 +447,13 @@ export function* tcpSendmsg(net: LinuxNet, sk: LinuxSock, len: number): Generato
     left -= n;
     if (skb.len >= goal) yield* tcpWriteXmit(net, sk); // forced push of a full skb
   }
-  yield* tcpWriteXmit(net, sk); // tcp_push
+  // tcp_push: tcp_mark_push on the tail (no MSG_MORE), then __tcp_push_pending_frames. tcp_should_autocork
+  // never holds here: it needs a transmitted skb still charged to sk_wmem_alloc, and loopback_xmit orphans
+  // it at once (drivers/net/loopback.c skb_orphan), veth's at ip_rcv_core in the softirq this task runs at
+  // its own local_bh_enable before tcp_push is reached again.
+  const tail = sk.writeQueue.tail;
+  if (tail !== null) tail.flags |= TH.psh;
+  yield* tcpWriteXmit(net, sk);
   yield* releaseSock(net, sk);
   return len;
-}
-
-/**
- * tcp_recvmsg(): up to `len` bytes from the receive queue, blocking until at
- * least one. Returns bytes copied, 0 at EOF, or a negative errno.
- */
-export function* tcpRecvmsg(net: LinuxNet, sk: LinuxSock, len: number): Generator<number, number, number> {
-  const m = net.m;
-  yield* lockSock(net, sk);
-  let copied = 0;
-  while (copied < len) {
-    const skb = sk.rcvQueue.head;
-    if (skb !== null) {
-      const n = Math.min(len - copied, skb.len - skb.consumed);
-      yield m.spend(copyNs(net, n) + pageNs(net, n));
-      reportOffsets(net, sk, (sk.peer as LinuxSock).tcpOffsets, n);
-      skb.consumed += n;
-      sk.rcvQueue.bytes -= n;
-      sk.copiedSeq += n;
-      copied += n;
-      if (skb.consumed === skb.len) {
-        sk.rcvQueue.shift();
-        skbFree(net, skb);
-      }
-      continue;
-    }
-    if (copied > 0) {
-      if (sk.backlog.empty()) break;
-      yield* releaseSock(net, sk); // pick up what arrived meanwhile
-      yield* lockSock(net, sk);
-      continue;
-    }
-    if (sk.err !== 0 || (sk.shutdown & SHUT.rcv) !== 0 || sk.closed) break;
-    // sk_wait_data: release (processing the backlog), sleep unless data came, re-lock.
-    yield* releaseSock(net, sk);
-    if (sk.rcvQueue.empty() && sk.err === 0 && (sk.shutdown & SHUT.rcv) === 0 && !sk.closed) {
-      yield m.sleep(sk.wq);
-    }
-    yield* lockSock(net, sk);
-  }
-  yield m.spend(m.cost.lxTcpRecvmsg);
-  yield* tcpCleanupRbuf(net, sk, copied);
-  yield* releaseSock(net, sk);
-  if (copied === 0 && sk.err !== 0) return -sk.err;
-  return copied;
-}
-
-/** tcp_cleanup_rbuf(): ACK a full unacknowledged frame, or a receive window that at least doubled. */
-function* tcpCleanupRbuf(net: LinuxNet, sk: LinuxSock, copied: number): KCode {
-  if (copied <= 0 || sk.closed) return;
-  let ack = sk.rcvNxt - sk.rcvWup > net.mss;
-  if (!ack && (sk.shutdown & SHUT.rcv) === 0) {
-    const rcvWindowNow = sk.advRight - sk.rcvNxt;
-    const newWindow = sk.copiedSeq + net.opt.rcvbufBytes - sk.rcvNxt;
-    if (2 * rcvWindowNow <= net.opt.rcvbufBytes && newWindow >= 2 * rcvWindowNow) ack = true;
-  }
-  if (ack) yield* tcpSendAck(net, sk);
 }

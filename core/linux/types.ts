@@ -21,7 +21,13 @@ export const SEND_CHECKS = ["rcvq", "none", "inflight"] as const;
 export type SendCheck = (typeof SEND_CHECKS)[number];
 
 /** TCP header flags the model uses. */
-export const TH = { ack: 1, fin: 2, rst: 4 } as const;
+export const TH = { ack: 1, fin: 2, rst: 4, psh: 8 } as const;
+
+/** Where an skb allocation can fail (the `a` of an `mbuf-fail` fault event in the Linux scenarios). */
+export const SKB_SITE = { tcpSendmsg: 0, tcpSendAck: 1 } as const;
+
+/** icsk_ack.pending bits the model uses (include/net/inet_connection_sock.h). */
+export const ICSK_ACK = { pushed: 4, pushed2: 8 } as const;
 
 /** Where a packet is on the container path (veth0 -> br0 -> veth1), drivers/net/veth.c and net/bridge. */
 export const HOP = { dst: 0, bridge: 1 } as const;
@@ -82,6 +88,22 @@ export class SkbQueue {
   empty(): boolean {
     return this.head === null;
   }
+
+  /** Inserts `s` in sequence order (the out-of-order queue: an rb-tree by seq in Linux, short here). */
+  insertBySeq(s: Skb): void {
+    if (this.tail === null || this.tail.seq <= s.seq) return this.push(s);
+    this.qlen++;
+    this.bytes += s.len - s.consumed;
+    if ((this.head as Skb).seq > s.seq) {
+      s.next = this.head;
+      this.head = s;
+      return;
+    }
+    let at = this.head as Skb;
+    while (at.next !== null && at.next.seq <= s.seq) at = at.next;
+    s.next = at.next;
+    at.next = s;
+  }
 }
 
 /** The splice state of one socket (struct sk_psock_splice). */
@@ -107,6 +129,10 @@ export class LinuxSock {
   readonly lockWq: Chan;
   /** The socket wait queue (sk_sleep / sk->sk_wq). */
   readonly wq: Chan;
+  /** out_of_order_queue: segments beyond a hole in the sequence space, in sequence order. */
+  readonly ofoQueue: SkbQueue = new SkbQueue();
+  /** Segments that arrived out of order. */
+  ofoSegs = 0;
   /** sk_backlog: segments that arrived while the socket was owned by user. */
   readonly backlog: SkbQueue = new SkbQueue();
   /** sk_receive_queue. */
@@ -142,6 +168,16 @@ export class LinuxSock {
   advRight = 0;
   /** icsk_ack.quick: segments still to ACK at once (tcp_incr_quickack at establishment). */
   quickAcks = 0;
+  /** icsk_ack.rcv_mss: the peer's segment size as tcp_measure_rcv_mss estimates it. */
+  rcvMss = 0;
+  /** icsk_ack.last_seg_size (tcp_measure_rcv_mss). */
+  lastSegSize = 0;
+  /** icsk_ack.pending's ICSK_ACK_PUSHED / ICSK_ACK_PUSHED2 (cleared by every ACK sent). */
+  ackPushed = 0;
+  /** Interactive (ping-pong) mode: this socket sent data within ato of receiving some (tcp_event_data_sent). */
+  pingpong = false;
+  /** icsk_ack.lrcvtime: when data last arrived, ns (-1: never). */
+  lrcvNs = -1;
   /** A delayed ACK is scheduled (ICSK_ACK_TIMER) and when it fires. */
   delackPending = false;
   delackAtNs = 0;
@@ -240,6 +276,8 @@ export interface LinuxOptions {
   readonly sendCheck: SendCheck;
   /** Broken variant: the sender copies without the percpu_ref. */
   readonly ringRef: boolean;
+  /** CONFIG_HZ: the scheduler tick on every busy CPU (0: no tick; tick.ts). */
+  readonly tickHz: number;
 }
 
 /** One Linux network stack on a machine. */
@@ -267,4 +305,20 @@ export interface LinuxNet {
   delackSi: SoftInt | null;
   /** Teardown when a socket reaches TCP_CLOSE (unhash → sock_map → psock drop → splice unpair); set by mod.ts. */
   onClose: ((net: LinuxNet, sk: LinuxSock) => KCode) | null;
+  /** The tick's interrupt source (null: tickHz 0). */
+  tickObj: Chan | null;
+  /** The workload is over: the tick stops re-arming, so the machine can quiesce. */
+  tickStopped: boolean;
+  /** Ticks taken, per CPU. */
+  readonly ticks: number[];
+  /**
+   * Fault hooks, set by a driver's injector (null: off). `skbFail(site, flow)`: 0, or the allocation at
+   * SKB_SITE `site` fails and the value is tcp_sendmsg's vm_wait in ns (any positive value elsewhere).
+   * `softirqDefer(cpu)`: a NET_RX raised by a task goes to ksoftirqd instead of its local_bh_enable.
+   */
+  skbFail: ((site: number, flow: number) => number) | null;
+  softirqDefer: ((cpu: number) => boolean) | null;
+  /** Error paths taken: skb allocation failures per SKB_SITE, softirqs left to ksoftirqd by the fault. */
+  readonly skbFails: number[];
+  softirqDeferred: number;
 }
