@@ -4,12 +4,14 @@
  * read. Protocol:
  * - main -> worker `{ path }` (a real path the main thread resolved inside its folder);
  * - worker -> main `{ type: "progress", done, of }` every few hundred thousand events;
+ * - the worker saves the index beside the trace (`FILE.vix`, see `_query_store.ts`) when it can;
  * - worker -> main `{ type: "done", index }` (typed arrays transferred) or `{ type: "error", message, trace }`.
  * @module
  */
 /// <reference lib="deno.worker" />
 import { buildIndex } from "./_query_index.ts";
 import { TraceError, TraceReader } from "./reader.ts";
+import { saveIndex } from "./_query_store.ts";
 
 self.onmessage = (ev: MessageEvent<{ path: string }>) => {
   const { path } = ev.data;
@@ -18,6 +20,8 @@ self.onmessage = (ev: MessageEvent<{ path: string }>) => {
     reader = TraceReader.open(path, { recover: true });
     const bytes = Deno.statSync(path).size;
     const index = buildIndex(reader, bytes, (done, of) => self.postMessage({ type: "progress", done, of }));
+    // Persisted beside the trace (when the folder is writable), so the next server opens the run at once.
+    saveIndex(path, reader, index);
     const transfer = [index.chunkT, index.chunkCur, index.chunkLockAt, index.chunkLocks, index.kindCounts, index.busyNs]
       .map((a) => a.buffer as ArrayBuffer);
     for (const g of index.levels) transfer.push(...[g.act, g.busy, g.firstEv].map((a) => a.buffer as ArrayBuffer));
