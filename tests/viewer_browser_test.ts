@@ -3,8 +3,9 @@
  * navigation (W/S/A/D around the pointer, help, reload and back restore the
  * view), the go-to box, text search with next/previous, area selection
  * statistics, a violation jump, the wait-for chain of a deadlock, and the
- * comparison of two runs. Saves a screenshot of each main view to the folder
- * it prints (for a human to look at; nothing is compared pixel by pixel).
+ * comparison of two runs (also opened from the link `deno task replay`
+ * prints). Saves a screenshot of each main view to the folder it prints
+ * (for a human to look at; nothing is compared pixel by pixel).
  * Skipped only when /usr/bin/chromium is missing.
  */
 import { assert, assertEquals } from "./_assert.ts";
@@ -23,6 +24,19 @@ const hasChromium = (() => {
 })();
 
 const SHOTS = new URL("./artifacts/viewer/", import.meta.url).pathname;
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** The lockstep CLI in a new process (as a user runs it). */
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const o = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", `${ROOT}cli/main.ts`, ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: o.code, out: new TextDecoder().decode(o.stdout), err: new TextDecoder().decode(o.stderr) };
+}
 
 async function windowOf(page: Page, testid = "timeline"): Promise<[number, number]> {
   const c = page.locator(`canvas[data-testid="${testid}"]`);
@@ -264,6 +278,35 @@ Deno.test({
       await slicesDrawn(page, "timeline-taskq-1");
       await slicesDrawn(page, "timeline-taskq-2");
       await shot("compare");
+    });
+    await t.step("replay's comparison link opens the two runs with the first divergent event marked", async () => {
+      // A scenario module recorded, then changed (500 ns of work become 700), as a user would.
+      const doc = Deno.readTextFileSync(new URL("../docs/writing-scenarios.md", import.meta.url));
+      const src = doc.match(/```ts\n\/\/ file: deferred_free.ts\n([\s\S]*?)```/)![1];
+      const mod = `${dir}/deferred_free.ts`;
+      Deno.writeTextFileSync(mod, src);
+      assertEquals((await cli("run", mod, "--seed", "2", "--out", `${dir}/golden.lstrace`)).code, 0);
+      Deno.writeTextFileSync(mod, src.replace("yield m.spend(500);", "yield m.spend(700);"));
+      const r = await cli("replay", `${dir}/golden.lstrace`);
+      assertEquals(r.code, 1, r.out + r.err);
+      const event = Number(r.out.match(/first divergence at event (\d+)/)![1]);
+      const link = r.out.match(/compare: deno task viewer --dir (\S+), then (\S+)/)!;
+      assertEquals(link[1], dir);
+      const hash = new URL(link[2]).hash;
+      assertEquals(hash, "#/compare?a=golden&b=golden.rerun");
+      await page.goto(`${viewer.url}${hash}`);
+      const el = page.locator("[data-testid=compare]");
+      await el.waitFor();
+      assertEquals(await el.getAttribute("data-divergence"), String(event), "the divergence replay printed");
+      const recorded = JSON.parse(r.out.match(/recorded: (.*)/)![1]),
+        produced = JSON.parse(r.out.match(/produced: (.*)/)![1]);
+      for (const [id, ev] of [["golden", recorded], ["golden.rerun", produced]]) {
+        await slicesDrawn(page, `timeline-${id}`);
+        const marks = await page.locator(`canvas[data-testid="timeline-${id}"]`).getAttribute("data-marks");
+        assertEquals(marks, String(ev.tNs), `${id}: its divergent event is marked at its own time`);
+      }
+      assert(recorded.tNs !== produced.tNs, "the two runs part at different times");
+      await shot("compare-rerun");
     });
     assertEquals(problems, [], "no console errors (a CSP violation would show here)");
   } finally {
