@@ -10,7 +10,8 @@
  * writable. Only whole traces (with a footer, no damage) get one.
  *
  * Layout (little-endian): magic `LSVX`, version u32 ({@link INDEX_FORMAT}),
- * content key u32, trace size u64, meta length u32, then the meta (UTF-8
+ * content key u32, trace size u64, meta length u32, index code key u32
+ * ({@link indexCodeKey}), then the meta (UTF-8
  * JSON: the index's scalars, names, threads, locks, violations and the list
  * of arrays with their element type and length), then each array's bytes at
  * an 8-byte aligned offset, then the CRC-32C of everything before it (u32).
@@ -37,7 +38,7 @@ export const INDEX_SUFFIX = ".vix";
  */
 export const INDEX_FORMAT = 1;
 const MAGIC = 0x5856534c; // "LSVX"
-const HEAD_BYTES = 24;
+const HEAD_BYTES = 28;
 /** Largest `.vix` read (the grid is bounded at ~14 bytes x 2 M cells; the rest is small). */
 const FILE_BYTES_MAX = 256 * 1024 * 1024;
 
@@ -81,6 +82,39 @@ interface Meta {
   endReason: string | null;
   levels: { cells: number; cellNs: number; t0: number }[];
   arrays: { type: TypeName; length: number }[];
+}
+
+/** Source files whose code decides what the index holds (the event schema included). */
+const CODE_FILES = [
+  "./_query_index.ts",
+  "./_query_grid.ts",
+  "./_query_locks.ts",
+  "./_query_store.ts",
+  "../core/schema.ts",
+];
+let codeKey: number | undefined;
+
+/**
+ * A checksum of the code that builds the index (CODE_FILES' text), so an
+ * index saved by another version of that code is rebuilt rather than read,
+ * without relying on someone bumping INDEX_FORMAT. 0 when the sources
+ * cannot be read (a compiled or remote copy): INDEX_FORMAT alone then.
+ */
+export function indexCodeKey(): number {
+  if (codeKey !== undefined) return codeKey;
+  try {
+    const parts = CODE_FILES.map((f) => Deno.readFileSync(new URL(f, import.meta.url)));
+    const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      all.set(p, at);
+      at += p.length;
+    }
+    codeKey = crc32c(all);
+  } catch {
+    codeKey = 0;
+  }
+  return codeKey;
 }
 
 /** The identity a `.vix` is bound to, or undefined for a trace that gets none (no footer, damaged). */
@@ -132,6 +166,7 @@ export function saveIndex(path: string, reader: TraceReader, ix: RunIndex): bool
   putU32(buf, 8, key);
   putU64(buf, 12, ix.bytes);
   putU32(buf, 20, metaBytes.length);
+  putU32(buf, 24, indexCodeKey());
   buf.set(metaBytes, HEAD_BYTES);
   arrays.forEach((a, k) => buf.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at[k]));
   putU32(buf, size, crc32c(buf, 0, 0, size));
@@ -168,6 +203,7 @@ export function loadIndex(path: string, reader: TraceReader, bytes: number): Run
     return undefined;
   }
   if (getU32(buf, 0) !== MAGIC || getU32(buf, 4) !== INDEX_FORMAT) return undefined;
+  if (getU32(buf, 24) !== indexCodeKey()) return undefined; // built by other index code: its figures may differ
   if (getU32(buf, 8) !== key || getU64(buf, 12) !== bytes) return undefined; // another trace, or another version of it
   const end = buf.length - 4;
   if (crc32c(buf, 0, 0, end) !== getU32(buf, end)) return undefined;

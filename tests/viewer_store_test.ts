@@ -1,7 +1,8 @@
 /**
  * The persisted viewer index (`FILE.vix`): read back it is the index built
  * from the trace, field for field; it is refused when damaged anywhere, when
- * it belongs to another trace, or when its trace was re-recorded; and the
+ * it belongs to another trace, when its trace was re-recorded, or when other
+ * index code (another format version) saved it; and the
  * queries over a run opened from it answer as over the built index.
  */
 import { assert, assertEquals } from "./_assert.ts";
@@ -9,6 +10,7 @@ import { recordRun } from "../cli/run.ts";
 import { buildIndex, type RunIndex } from "../replay/_query_index.ts";
 import { INDEX_SUFFIX, loadIndex, saveIndex } from "../replay/_query_store.ts";
 import { TraceReader } from "../replay/reader.ts";
+import { crc32c } from "../format/format.ts";
 import { RunQueries, SYNC_INDEX_BYTES_MAX } from "../replay/query.ts";
 import { tempDir } from "./_tmp.ts";
 
@@ -64,6 +66,17 @@ Deno.test("persisted viewer index: round trip, refusals, and the queries over it
       Deno.writeFileSync(a + INDEX_SUFFIX, bad);
       assertEquals(withReader(a, (r, bytes) => loadIndex(a, r, bytes)), undefined, `byte ${at}`);
     }
+    // Whole and checksummed, but saved by other index code (or another format version): rebuilt, not read.
+    const resealed = (at: number) => {
+      const other = good.slice();
+      if (at >= 0) other[at] ^= 1;
+      const end = other.length - 4;
+      new DataView(other.buffer).setUint32(end, crc32c(other, 0, 0, end), true);
+      Deno.writeFileSync(a + INDEX_SUFFIX, other);
+      return withReader(a, (r, bytes) => loadIndex(a, r, bytes));
+    };
+    assert(resealed(-1) !== undefined, "resealing alone keeps it readable");
+    for (const at of [4, 24]) assertEquals(resealed(at), undefined, `header word at ${at}`);
     Deno.writeFileSync(a + INDEX_SUFFIX, good.subarray(0, good.length - 100));
     assertEquals(withReader(a, (r, bytes) => loadIndex(a, r, bytes)), undefined, "cut short");
     Deno.writeFileSync(a + INDEX_SUFFIX, good);

@@ -1,5 +1,5 @@
 /**
- * `deno task viewer-cold --dir D --run ID [--n 3] [--fresh] [--verbose]`: how long a cold
+ * `deno task viewer-cold --dir D --run ID [--n 3] [--fresh] [--verbose] [--against CHECKOUT]`: how long a cold
  * open of a run takes in the viewer. Each round starts a new viewer process
  * (`viewer/main.ts --port 0`), opens a new Chromium page straight at
  * `#/run/ID` and times, from navigation:
@@ -9,7 +9,10 @@
  * slowest answer, to show the server keeps answering other requests.
  * `--fresh` deletes the run's persisted sidecars (`.seek`, `.vix`) before
  * each round, so the round pays for building them (a first-ever open).
- * Prints one line per round and min/median/max; needs /usr/bin/chromium.
+ * `--against CHECKOUT` runs each round also with another checkout's viewer
+ * (say, the commit before a change), alternating, so the two are compared
+ * pair by pair under the same machine load. Prints one line per round and
+ * min/median/max per viewer; needs /usr/bin/chromium.
  * Timing figures are wall-clock on whatever machine runs it: compare them
  * pairwise, on the same machine, within minutes.
  *
@@ -21,11 +24,13 @@ import { chromium } from "playwright-core";
 const CHROMIUM = "/usr/bin/chromium";
 
 function usage(msg: string): never {
-  console.error(`viewer-cold: ${msg}\nusage: deno task viewer-cold --dir D --run ID [--n 3] [--fresh] [--verbose]`);
+  console.error(
+    `viewer-cold: ${msg}\nusage: deno task viewer-cold --dir D --run ID [--n 3] [--fresh] [--verbose] [--against CHECKOUT]`,
+  );
   Deno.exit(2);
 }
 
-let values: { dir?: string; run?: string; n?: string; fresh?: boolean; verbose?: boolean };
+let values: { dir?: string; run?: string; n?: string; fresh?: boolean; verbose?: boolean; against?: string };
 try {
   values = parseArgs({
     args: Deno.args,
@@ -35,6 +40,7 @@ try {
       n: { type: "string" },
       fresh: { type: "boolean" },
       verbose: { type: "boolean" },
+      against: { type: "string" },
     },
     strict: true,
     allowPositionals: false,
@@ -52,9 +58,20 @@ try {
   usage(`no trace ${tracePath}`);
 }
 
+/** The viewers compared: this checkout's, and another checkout's when `--against` names one (paired rounds). */
+const viewers = [{ name: "this checkout", main: new URL("../viewer/main.ts", import.meta.url).pathname }];
+if (values.against !== undefined) {
+  const main = `${values.against}/viewer/main.ts`;
+  try {
+    Deno.statSync(main);
+  } catch {
+    usage(`no viewer at ${main}`);
+  }
+  viewers.push({ name: values.against, main });
+}
+
 /** Starts a viewer process and resolves its URL once it prints it. */
-async function startViewer(dir: string): Promise<{ url: string; child: Deno.ChildProcess }> {
-  const main = new URL("../viewer/main.ts", import.meta.url).pathname;
+async function startViewer(main: string, dir: string): Promise<{ url: string; child: Deno.ChildProcess }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -71,6 +88,7 @@ async function startViewer(dir: string): Promise<{ url: string; child: Deno.Chil
     ],
     stdout: "piped",
     stderr: "inherit",
+    cwd: new URL("../..", `file://${main}`).pathname,
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
@@ -94,28 +112,36 @@ const browser = await chromium.launch({
   headless: true,
   args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-sync", "--no-first-run"],
 });
-const first: number[] = [], whole: number[] = [], slowest: number[] = [];
-try {
-  for (let r = 0; r < rounds; r++) {
-    if (values.fresh) {
-      for (const ext of [".seek", ".vix"]) {
-        try {
-          Deno.removeSync(tracePath + ext);
-        } catch {
-          // not there
-        }
+interface Round {
+  firstMs: number;
+  wholeMs: number;
+  preview: boolean;
+  slowestMs: number;
+  answered: number;
+}
+
+/** One cold open: a new viewer process running `main`, a new page straight at the run. */
+async function openOnce(main: string): Promise<Round> {
+  if (values.fresh) {
+    for (const ext of [".seek", ".vix"]) {
+      try {
+        Deno.removeSync(tracePath + ext);
+      } catch {
+        // not there
       }
     }
-    const { url, child } = await startViewer(values.dir);
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    let polling = !Deno.env.get("NOPOLL"), worstMs = 0, answered = 0;
+  }
+  const { url, child } = await startViewer(main, values.dir!);
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  try {
+    let polling = true, slowestMs = 0, answered = 0;
     const poll = (async () => {
       while (polling) {
         const t = performance.now();
         const res = await fetch(`${url}api/runs`);
         await res.body?.cancel();
         if (res.status !== 200) throw new Error(`/api/runs answered ${res.status}`);
-        worstMs = Math.max(worstMs, performance.now() - t);
+        slowestMs = Math.max(slowestMs, performance.now() - t);
         answered++;
         await new Promise((ok) => setTimeout(ok, 50));
       }
@@ -124,8 +150,9 @@ try {
     if (values.verbose) {
       page.on("requestfinished", (req) => {
         const at = performance.now() - t0;
-        const took = req.timing().responseEnd;
-        console.log(`  ${at.toFixed(0)} ms: ${req.url().replace(url, "/")} took ${took.toFixed(0)} ms`);
+        console.log(
+          `  ${at.toFixed(0)} ms: ${req.url().replace(url, "/")} took ${req.timing().responseEnd.toFixed(0)} ms`,
+        );
       });
     }
     await page.goto(`${url}#/run/${encodeURIComponent(values.run!)}`);
@@ -134,26 +161,37 @@ try {
       undefined,
       { timeout: 120_000, polling: 10 },
     );
-    const tFirst = performance.now() - t0;
+    const firstMs = performance.now() - t0;
     const preview = await page.locator("[data-testid=preview]").count() > 0;
     await page.waitForFunction(() => document.querySelector("[data-testid=preview]") === null, undefined, {
       timeout: 120_000,
       polling: 20,
     });
-    const tWhole = performance.now() - t0;
+    const wholeMs = performance.now() - t0;
     polling = false;
     await poll;
+    return { firstMs, wholeMs, preview, slowestMs, answered };
+  } finally {
     await page.close();
     child.kill("SIGTERM");
     await child.status;
-    first.push(tFirst);
-    whole.push(tWhole);
-    slowest.push(worstMs);
-    console.log(
-      `round ${r + 1}: first view ${tFirst.toFixed(0)} ms${preview ? " (while indexing)" : ""}, whole run ${
-        tWhole.toFixed(0)
-      } ms; /api/runs answered ${answered} times meanwhile, slowest ${worstMs.toFixed(0)} ms`,
-    );
+  }
+}
+
+const results: Round[][] = viewers.map(() => []);
+try {
+  for (let r = 0; r < rounds; r++) {
+    for (const [v, viewer] of viewers.entries()) {
+      const o = await openOnce(viewer.main);
+      results[v].push(o);
+      console.log(
+        `round ${r + 1} (${viewer.name}): first view ${o.firstMs.toFixed(0)} ms${
+          o.preview ? " (a preview, while indexing)" : ""
+        }, whole run ${o.wholeMs.toFixed(0)} ms; /api/runs answered ${o.answered} times meanwhile, slowest ${
+          o.slowestMs.toFixed(0)
+        } ms`,
+      );
+    }
   }
 } finally {
   await browser.close();
@@ -162,6 +200,10 @@ const mmm = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return `min ${s[0].toFixed(0)} / median ${s[s.length >> 1].toFixed(0)} / max ${s[s.length - 1].toFixed(0)} ms`;
 };
-console.log(`first view: ${mmm(first)}`);
-console.log(`whole run:  ${mmm(whole)}`);
-console.log(`slowest /api/runs answer: ${mmm(slowest)}`);
+for (const [v, viewer] of viewers.entries()) {
+  const rs = results[v];
+  console.log(`${viewer.name}:`);
+  console.log(`  first view: ${mmm(rs.map((o) => o.firstMs))}`);
+  console.log(`  whole run:  ${mmm(rs.map((o) => o.wholeMs))}`);
+  console.log(`  slowest /api/runs answer: ${mmm(rs.map((o) => o.slowestMs))}`);
+}
