@@ -22,7 +22,7 @@ import { type EventFilter, type EventPage, queryEvents } from "./_query_events.t
 import { buildIndex, indexAtTime, type RunIndex, type ThreadInfo, type ViolationInfo } from "./_query_index.ts";
 import { IndexFailed, IndexJobs, IndexPending } from "./_query_jobs.ts";
 import { CompareJobs, type CompareOutcome } from "./_query_compare_jobs.ts";
-import { loadIndex, saveIndex } from "./_query_store.ts";
+import { hasStore, loadIndex, saveIndex } from "./_query_store.ts";
 import { type OpenRun, resolveRun, RunCache, runIds, RunNotFound, type SkippedName } from "./_query_runs.ts";
 import { type Timeline, timeline } from "./_query_timeline.ts";
 import { counterTracks } from "./_query_counters.ts";
@@ -213,8 +213,6 @@ export class RunQueries {
   readonly #jobs: IndexJobs | undefined;
   readonly #compares: CompareJobs | undefined;
   readonly #previews = new Map<string, { key: string; index: RunIndex }>();
-  /** Open runs whose persisted index (`.vix`) was looked for already. */
-  readonly #storeTried = new WeakSet<OpenRun>();
 
   /** `dir` must exist; its real path bounds every file a query reads. */
   constructor(dir: string, opts: RunQueriesOptions = {}) {
@@ -239,24 +237,26 @@ export class RunQueries {
    * The index of an open run: built now (synchronous mode), or taken from a
    * finished background job; undefined while one runs (`job` then says how far).
    */
-  #index(run: OpenRun): { index?: RunIndex; done?: number; of?: number } {
+  #index(run: OpenRun): { index?: RunIndex; done?: number; of?: number; loading?: boolean } {
     if (run.index) return { index: run.index };
     // Small traces index in milliseconds: a Worker's start-up would cost more than it saves.
     if (run.bytes <= SYNC_INDEX_BYTES_MAX) return { index: run.index = buildIndex(run.reader, run.bytes) };
-    // A large run indexed before (by any process): its persisted index, checked against the trace's content.
-    if (!this.#storeTried.has(run)) {
-      this.#storeTried.add(run);
-      const stored = loadIndex(run.path, run.reader, run.bytes);
-      if (stored) return { index: run.index = stored };
-    }
     if (!this.#jobs) {
-      run.index = buildIndex(run.reader, run.bytes);
-      saveIndex(run.path, run.reader, run.index);
+      // A large run indexed before (by any process): its persisted index, checked against the trace's content.
+      run.index = loadIndex(run.path, run.reader, run.bytes);
+      if (!run.index) {
+        run.index = buildIndex(run.reader, run.bytes);
+        saveIndex(run.path, run.reader, run.index);
+      }
       return { index: run.index };
     }
+    // The Worker reads the persisted index when there is a good one (off this thread: ten megabytes
+    // and their checksum), else builds the index and saves it.
     const job = this.#jobs.request(run.path, run.key, run.reader.eventCount ?? 0);
     if (job.state === "failed") throw new IndexFailed(job.error ?? "indexing failed");
-    if (job.state !== "ready") return { done: job.done, of: job.of };
+    if (job.state !== "ready") {
+      return { done: job.done, of: job.of, loading: job.building !== true && hasStore(run.path) };
+    }
     run.index = job.index;
     this.#jobs.release(job);
     return { index: run.index };
@@ -327,6 +327,8 @@ export class RunQueries {
     const got = this.#index(run);
     if (got.index) return { run, index: got.index, pending: undefined, total: got.index.events };
     const pending = { done: got.done ?? 0, of: got.of ?? 0 };
+    // The persisted index is being read: it comes in moments, so no preview is built meanwhile.
+    if (got.loading) throw new IndexPending(pending.done, pending.of);
     const total = run.reader.eventCount ?? 0;
     let pv = this.#previews.get(run.path);
     if (!pv || pv.key !== run.key) {

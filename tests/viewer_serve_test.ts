@@ -112,16 +112,28 @@ Deno.test({
       }
     });
 
-    await t.step("a new server opens the run from its persisted index: 200 at once, the same figures", async () => {
+    await t.step("a new server opens the run from its persisted index: the whole run, the same figures", async () => {
       assert(
         Deno.statSync(`${dir}/storm.lstrace${INDEX_SUFFIX}`).isFile,
         "the worker saved the index beside the trace",
       );
       const v = await serveViewer({ dir, port: 0, onListen: () => {} });
       try {
-        const first = await fetch(`${v.url}api/runs/storm`);
-        assertEquals(first.status, 200, "no index to build");
-        assertEquals(await first.json(), stormDetail);
+        // The Worker reads it (202 meanwhile, and no preview: the whole run comes in moments).
+        let r = await fetch(`${v.url}api/runs/storm/preview`), polls = 0;
+        while (r.status === 202 && polls++ < 600) {
+          await r.body?.cancel();
+          const schema = await fetch(`${v.url}api/schema`);
+          await schema.body?.cancel();
+          assertEquals(schema.status, 200);
+          await new Promise((res) => setTimeout(res, 20));
+          r = await fetch(`${v.url}api/runs/storm/preview`);
+        }
+        assertEquals(r.status, 200);
+        const got = await r.json();
+        assertEquals(got.preview, undefined, "the whole run, not a preview");
+        assertEquals(got, stormDetail);
+        assertEquals(await (await fetch(`${v.url}api/runs/storm`)).json(), stormDetail);
         const tl = await (await fetch(`${v.url}api/runs/storm/timeline?px=500`)).json();
         assertEquals(tl, stormTimeline);
       } finally {
