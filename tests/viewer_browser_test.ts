@@ -12,7 +12,7 @@ import { assert, assertEquals } from "./_assert.ts";
 import { chromium, type Page } from "playwright-core";
 import { recordRun } from "../cli/run.ts";
 import { serveViewer } from "../viewer/main.ts";
-import { RunQueries } from "../replay/query.ts";
+import { RunQueries, SYNC_INDEX_BYTES_MAX } from "../replay/query.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = (() => {
@@ -25,6 +25,49 @@ const hasChromium = (() => {
 
 const SHOTS = new URL("./artifacts/viewer/", import.meta.url).pathname;
 const ROOT = new URL("..", import.meta.url).pathname;
+
+/** `deno task viewer --dir DIR --port 0` in a new process; resolves its URL once it listens. */
+async function viewerProcess(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-net",
+      "--allow-env",
+      "--allow-run",
+      "viewer/main.ts",
+      "--dir",
+      dir,
+      "--port",
+      "0",
+    ],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  for (;;) {
+    const { value, done } = await lines.read();
+    if (done) throw new Error("the viewer exited before listening");
+    text += value;
+    const m = text.match(/(http:\/\/\S+\/)/);
+    if (m) {
+      const drained = (async () => {
+        while (!(await lines.read()).done);
+      })();
+      return {
+        url: m[1],
+        close: async () => {
+          child.kill("SIGTERM");
+          await child.status;
+          await drained;
+        },
+      };
+    }
+  }
+}
 
 /** The lockstep CLI in a new process (as a user runs it). */
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -307,6 +350,45 @@ Deno.test({
       }
       assert(recorded.tNs !== produced.tNs, "the two runs part at different times");
       await shot("compare-rerun");
+    });
+    await t.step("a large run indexed before opens whole on a new server (time printed, not asserted)", async () => {
+      const big = Deno.makeTempDirSync({ prefix: "lockstep-ui-big-" });
+      try {
+        recordRun({
+          scenario: "mutex-storm",
+          seed: 1,
+          overrides: { "sim.eventsMax": "400000", "sim.durationNs": "100000000000" },
+          out: `${big}/storm.lstrace`,
+        });
+        const want = new RunQueries(big); // indexes it and saves the index beside it, as a first server's Worker does
+        const d = want.detail("storm");
+        want.close();
+        assert(d.size > SYNC_INDEX_BYTES_MAX, "a run indexed in the background");
+        // A viewer process as `deno task viewer` starts it (in this test process, the Worker's first start
+        // would include type-checking its module).
+        const v = await viewerProcess(big);
+        const p2 = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+        try {
+          const t0 = performance.now();
+          await p2.goto(`${v.url}#/run/storm`);
+          await slicesDrawn(p2);
+          console.log(
+            `cold open of a ${d.events}-event run from its persisted index: ${(performance.now() - t0).toFixed(0)} ms`,
+          );
+          assertEquals(await p2.locator("[data-testid=preview]").count(), 0, "the whole run, not a preview");
+          assertEquals(
+            await p2.locator("[data-testid=contextSwitches]").textContent(),
+            String(d.summary.contextSwitches),
+          );
+          const [w0, w1] = await windowOf(p2);
+          assertEquals([w0, w1], [d.tFirst, d.simNs], "the whole run's window");
+        } finally {
+          await p2.close();
+          await v.close();
+        }
+      } finally {
+        Deno.removeSync(big, { recursive: true });
+      }
     });
     assertEquals(problems, [], "no console errors (a CSP violation would show here)");
   } finally {
