@@ -1,21 +1,32 @@
 /**
- * `deno task replay FILE... [--at N] [--no-rerun] [--update] [--json] [--junit REPORT]`:
+ * `deno task replay FILE... [--at N] [--no-rerun] [--no-rerun-trace] [--update] [--json] [--junit REPORT]`:
  * checks integrity, rebuilds state and checks every checkpoint digest, then
  * re-executes each run with the current code and compares event by event.
  * A trace of a user's scenario module re-imports that module (from the path
  * in the header) and says in one line when the file changed since.
  * Exit 0 identical, 1 diverged (first divergence printed), 2 unreadable.
+ * When a re-execution diverges it is saved beside the trace as
+ * `NAME.rerun.lstrace` (atomically; `--no-rerun-trace` skips it) and a
+ * viewer link to the comparison of the two runs is printed.
  * `--update` re-records the trace from its header after an intended change;
  * `--junit` also writes a JUnit XML report, one test case per trace.
  * @module
  */
-import { readTraceHeader, replayFile, type ReplayResult, stateAt, type StateJson, TraceReader } from "../replay/mod.ts";
+import {
+  checkTrace,
+  readTraceHeader,
+  replayFile,
+  type ReplayResult,
+  stateAt,
+  type StateJson,
+  TraceReader,
+} from "../replay/mod.ts";
 import type { TraceHeader } from "../format/format.ts";
 import { intFlag, parse, UsageError } from "./_args.ts";
 import { recordRun } from "./run.ts";
 import { prepareReplay } from "./_scenario.ts";
 import { junitReport } from "./_junit.ts";
-import { viewerLink } from "../viewer/link.ts";
+import { compareLink, viewerLink } from "../viewer/link.ts";
 import { checkInputFile, checkOutFile, writeAtomically } from "./_files.ts";
 
 /** The `replay` command. */
@@ -23,6 +34,7 @@ export async function cmdReplay(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     at: { type: "string" },
     "no-rerun": { type: "boolean" },
+    "no-rerun-trace": { type: "boolean" },
     update: { type: "boolean" },
     json: { type: "boolean" },
     junit: { type: "string" },
@@ -36,20 +48,60 @@ export async function cmdReplay(args: string[]): Promise<number> {
   const junit = values.junit as string | undefined;
   if (junit !== undefined) checkOutFile("--junit", junit, positionals);
   const rerun = values["no-rerun"] !== true;
-  const results: ReplayResult[] = [];
+  const saveRerun = rerun && values["no-rerun-trace"] !== true;
+  const results: Replayed[] = [];
   for (const f of positionals) {
-    let resolve;
+    let prep;
     if (rerun) {
-      const prep = await prepareReplay(readHeader(f));
+      prep = await prepareReplay(readHeader(f));
       for (const n of prep.notices) console.error(`lockstep: ${f}: ${n}`);
-      resolve = prep.resolve;
     }
-    results.push(replayFile(f, { rerun, resolve }));
+    const r: Replayed = replayFile(f, { rerun, resolve: prep?.resolve });
+    if (r.rerun === "diverged" && saveRerun) r.rerunTrace = saveRerunTrace(f, prep!.loaded);
+    results.push(r);
   }
   if (junit !== undefined) writeAtomically(junit, (tmp) => Deno.writeTextFileSync(tmp, junitReport(results)));
   if (json) console.log(JSON.stringify(results.length === 1 ? results[0] : { files: results }));
   else for (const r of results) printResult(r);
   return results.some((r) => r.rerun === "diverged" || r.digestMismatch !== null) ? 1 : 0;
+}
+
+/** A replay result, with the path of the saved re-execution when it diverged (else null or absent). */
+type Replayed = ReplayResult & { rerunTrace?: string | null };
+
+/** Where `replay` saves the re-execution of `file`: `NAME.rerun.lstrace` beside it. */
+export function rerunTracePath(file: string): string {
+  return `${file.replace(/\.lstrace$/, "")}.rerun.lstrace`;
+}
+
+/**
+ * Records the re-execution of the trace `file` with the current code (its
+ * header's scenario, seed and configuration, following its recorded
+ * schedule decisions: the same events the comparison saw) into
+ * `NAME.rerun.lstrace` beside it, atomically. Returns the path, or null
+ * (with a line on stderr) when it cannot be written.
+ */
+function saveRerunTrace(file: string, loaded: Awaited<ReturnType<typeof prepareReplay>>["loaded"]): string | null {
+  const out = rerunTracePath(file);
+  const h = readHeader(file);
+  try {
+    recordRun({
+      scenario: loaded.scenario,
+      module: loaded.module,
+      seed: h.seed,
+      overrides: {},
+      config: { ...h.config },
+      out,
+      decisions: checkTrace(file).decisions,
+    });
+    return out;
+  } catch (err) {
+    if (!(err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.NotCapable)) throw err;
+    console.error(
+      `lockstep: ${file}: the re-execution was not saved (${out}): ${(err as Error).message.split("\n")[0]}`,
+    );
+    return null;
+  }
 }
 
 /** The header alone (readable also for a trace of an older format version, so --update can re-record it). */
@@ -139,7 +191,7 @@ export function stateText(s: StateJson): string {
   return lines.join("\n");
 }
 
-function printResult(r: ReplayResult): void {
+function printResult(r: Replayed): void {
   const dg = r.digestMismatch === null
     ? `${r.digestsChecked} digests ok`
     : `DIGEST MISMATCH at event ${r.digestMismatch.event} (${r.digestMismatch.parts.join(", ")})`;
@@ -152,4 +204,8 @@ function printResult(r: ReplayResult): void {
   console.log(`    recorded: ${JSON.stringify(d.recorded)}`);
   console.log(`    produced: ${JSON.stringify(d.produced)}`);
   console.log(`  view it: ${viewerLink(r.file, d.event)}`);
+  if (r.rerunTrace) {
+    console.log(`  re-execution saved: ${r.rerunTrace}`);
+    console.log(`  compare: ${compareLink(r.file, r.rerunTrace)}`);
+  }
 }

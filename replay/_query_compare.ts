@@ -26,11 +26,21 @@ export interface Divergence {
   stateDiff: string[];
 }
 
-/** Index of the first differing event, or -1 when the runs are equal (up to COMPARE_EVENTS_MAX). */
-export function firstDifference(ra: TraceReader, na: number, rb: TraceReader, nb: number): number {
+/**
+ * Index of the first differing event, or -1 when the runs are equal (up to
+ * COMPARE_EVENTS_MAX); `progress` hears how far it got every 2^18 events.
+ */
+export function firstDifference(
+  ra: TraceReader,
+  na: number,
+  rb: TraceReader,
+  nb: number,
+  progress?: (done: number, of: number) => void,
+): number {
   const ia = ra.events(0)[Symbol.iterator](), ib = rb.events(0)[Symbol.iterator]();
   const n = Math.min(na, nb, COMPARE_EVENTS_MAX);
   for (let i = 0; i < n; i++) {
+    if (progress && (i & 0x3ffff) === 0 && i > 0) progress(i, n);
     const x = ia.next(), y = ib.next();
     if (x.done || y.done) return i;
     const a = x.value, b = y.value;

@@ -31,6 +31,8 @@ export interface IndexJob {
   done: number;
   of: number;
   state: "queued" | "running" | "ready" | "failed";
+  /** The worker found no good persisted index and is building one (a preview is then worth its cost). */
+  building?: boolean;
   index?: RunIndex;
   error?: string;
 }
@@ -101,6 +103,7 @@ export class IndexJobs {
       ) => {
         const m = ev.data;
         if (m.type === "progress") [job.done, job.of] = [m.done!, m.of!];
+        else if (m.type === "building") job.building = true;
         else if (m.type === "done") {
           job.index = revive(m.index!);
           job.done = job.of = job.index.events;

@@ -21,6 +21,8 @@ import type { TraceHeader } from "../format/format.ts";
 import { type EventFilter, type EventPage, queryEvents } from "./_query_events.ts";
 import { buildIndex, indexAtTime, type RunIndex, type ThreadInfo, type ViolationInfo } from "./_query_index.ts";
 import { IndexFailed, IndexJobs, IndexPending } from "./_query_jobs.ts";
+import { CompareJobs, type CompareOutcome } from "./_query_compare_jobs.ts";
+import { hasStore, loadIndex, saveIndex } from "./_query_store.ts";
 import { type OpenRun, resolveRun, RunCache, runIds, RunNotFound, type SkippedName } from "./_query_runs.ts";
 import { type Timeline, timeline } from "./_query_timeline.ts";
 import { counterTracks } from "./_query_counters.ts";
@@ -34,6 +36,8 @@ export { type EventFilter, type EventPage, EVENTS_LIMIT_MAX } from "./_query_eve
 export type { ThreadInfo, ViolationInfo } from "./_query_index.ts";
 export { RunNotFound, type SkippedName } from "./_query_runs.ts";
 export { IndexFailed, IndexPending } from "./_query_jobs.ts";
+export { ComparePending } from "./_query_compare_jobs.ts";
+export { INDEX_SUFFIX } from "./_query_store.ts";
 export type {
   CounterTrack,
   LockSpan,
@@ -195,7 +199,8 @@ export interface RunQueriesOptions {
   cacheRuns?: number;
   /**
    * Build indexes in Workers (at most this many at once) instead of on the
-   * caller's turn; a query on a run not indexed yet throws IndexPending.
+   * caller's turn, and compare large runs in another; a query on a run not
+   * indexed yet throws IndexPending (ComparePending while a comparison runs).
    * 0 (default): build synchronously.
    */
   backgroundWorkers?: number;
@@ -206,6 +211,7 @@ export class RunQueries {
   readonly #dir: string;
   readonly #cache: RunCache;
   readonly #jobs: IndexJobs | undefined;
+  readonly #compares: CompareJobs | undefined;
   readonly #previews = new Map<string, { key: string; index: RunIndex }>();
 
   /** `dir` must exist; its real path bounds every file a query reads. */
@@ -213,6 +219,7 @@ export class RunQueries {
     this.#dir = Deno.realPathSync(dir);
     this.#cache = new RunCache(opts.cacheRuns ?? 8);
     this.#jobs = opts.backgroundWorkers ? new IndexJobs(opts.backgroundWorkers) : undefined;
+    this.#compares = opts.backgroundWorkers ? new CompareJobs() : undefined;
   }
 
   /** The folder's real path. */
@@ -230,15 +237,26 @@ export class RunQueries {
    * The index of an open run: built now (synchronous mode), or taken from a
    * finished background job; undefined while one runs (`job` then says how far).
    */
-  #index(run: OpenRun): { index?: RunIndex; done?: number; of?: number } {
+  #index(run: OpenRun): { index?: RunIndex; done?: number; of?: number; loading?: boolean } {
     if (run.index) return { index: run.index };
     // Small traces index in milliseconds: a Worker's start-up would cost more than it saves.
-    if (!this.#jobs || run.bytes <= SYNC_INDEX_BYTES_MAX) {
-      return { index: run.index = buildIndex(run.reader, run.bytes) };
+    if (run.bytes <= SYNC_INDEX_BYTES_MAX) return { index: run.index = buildIndex(run.reader, run.bytes) };
+    if (!this.#jobs) {
+      // A large run indexed before (by any process): its persisted index, checked against the trace's content.
+      run.index = loadIndex(run.path, run.reader, run.bytes);
+      if (!run.index) {
+        run.index = buildIndex(run.reader, run.bytes);
+        saveIndex(run.path, run.reader, run.index);
+      }
+      return { index: run.index };
     }
+    // The Worker reads the persisted index when there is a good one (off this thread: ten megabytes
+    // and their checksum), else builds the index and saves it.
     const job = this.#jobs.request(run.path, run.key, run.reader.eventCount ?? 0);
     if (job.state === "failed") throw new IndexFailed(job.error ?? "indexing failed");
-    if (job.state !== "ready") return { done: job.done, of: job.of };
+    if (job.state !== "ready") {
+      return { done: job.done, of: job.of, loading: job.building !== true && hasStore(run.path) };
+    }
     run.index = job.index;
     this.#jobs.release(job);
     return { index: run.index };
@@ -309,6 +327,8 @@ export class RunQueries {
     const got = this.#index(run);
     if (got.index) return { run, index: got.index, pending: undefined, total: got.index.events };
     const pending = { done: got.done ?? 0, of: got.of ?? 0 };
+    // The persisted index is being read: it comes in moments, so no preview is built meanwhile.
+    if (got.loading) throw new IndexPending(pending.done, pending.of);
     const total = run.reader.eventCount ?? 0;
     let pv = this.#previews.get(run.path);
     if (!pv || pv.key !== run.key) {
@@ -371,13 +391,26 @@ export class RunQueries {
     return searchEvents(run.reader, run.index, q, from, dir);
   }
 
-  /** Runs `a` and `b` side by side, with their first divergent event and the state difference after it. */
+  /**
+   * Runs `a` and `b` side by side, with their first divergent event and the
+   * state difference after it. In background mode the walk to the
+   * divergence runs in a Worker unless both runs are small: meanwhile this
+   * throws ComparePending (an IndexPending) with the events compared so far.
+   */
   compare(a: string, b: string): Comparison {
     const ra = this.#run(a), rb = this.#run(b);
     const da = this.detail(a), db = this.detail(b);
-    const i = firstDifference(ra.reader, ra.index.events, rb.reader, rb.index.events);
+    const na = ra.index.events, nb = rb.index.events;
+    let found: CompareOutcome;
+    if (this.#compares && Math.max(ra.bytes, rb.bytes) > SYNC_INDEX_BYTES_MAX) {
+      found = this.#compares.outcome(ra.path, ra.key, na, rb.path, rb.key, nb);
+    } else {
+      const event = firstDifference(ra.reader, na, rb.reader, nb);
+      const after = (run: typeof ra) => stateAt(run.path, Math.min(event + 1, run.index.events));
+      found = { event, stateDiff: event < 0 ? [] : diffStates(after(ra), after(rb)) };
+    }
+    const i = found.event;
     if (i < 0) return { a: da, b: db, divergence: null };
-    const after = (run: typeof ra) => stateAt(run.path, Math.min(i + 1, run.index.events));
     return {
       a: da,
       b: db,
@@ -385,7 +418,7 @@ export class RunQueries {
         event: i,
         a: eventAt(ra.reader, ra.index, i),
         b: eventAt(rb.reader, rb.index, i),
-        stateDiff: diffStates(after(ra), after(rb)),
+        stateDiff: found.stateDiff,
       },
     };
   }
@@ -422,6 +455,7 @@ export class RunQueries {
   /** Closes the cached readers and stops index workers. */
   close(): void {
     this.#jobs?.close();
+    this.#compares?.close();
     this.#cache.close();
   }
 }

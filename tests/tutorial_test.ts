@@ -134,6 +134,27 @@ Deno.test("tutorial: every listing runs as the page says", async (t) => {
       assert(d.divergence.event > 0);
       xml = Deno.readTextFileSync(report);
       assert(xml.includes('failures="1"') && xml.includes(`first divergence at event ${d.divergence.event}`), xml);
+      // The re-execution is saved beside the trace: the current code's run, which replays identically.
+      const rerunFile = `${dir}/golden.rerun.lstrace`;
+      assertEquals(d.rerunTrace, rerunFile);
+      const again = await cli("replay", rerunFile, "--json", "--no-rerun-trace");
+      assertEquals(again.code, 0, again.out + again.err);
+      assertEquals(JSON.parse(again.out).rerun, "identical");
+      const text = await cli("replay", golden);
+      assertEquals(text.code, 1);
+      assert(text.out.includes(`re-execution saved: ${rerunFile}`), text.out);
+      assert(text.out.includes("#/compare?a=golden&b=golden.rerun"), text.out);
+      Deno.removeSync(rerunFile);
+      const unsaved = await cli("replay", golden, "--no-rerun-trace", "--json");
+      assertEquals(unsaved.code, 1);
+      assertEquals(JSON.parse(unsaved.out).rerunTrace, undefined);
+      let left = true;
+      try {
+        Deno.statSync(rerunFile);
+      } catch {
+        left = false;
+      }
+      assert(!left, "--no-rerun-trace saves nothing");
 
       Deno.removeSync(path);
       const gone = await cli("replay", golden);

@@ -3,15 +3,16 @@
  * navigation (W/S/A/D around the pointer, help, reload and back restore the
  * view), the go-to box, text search with next/previous, area selection
  * statistics, a violation jump, the wait-for chain of a deadlock, and the
- * comparison of two runs. Saves a screenshot of each main view to the folder
- * it prints (for a human to look at; nothing is compared pixel by pixel).
+ * comparison of two runs (also opened from the link `deno task replay`
+ * prints). Saves a screenshot of each main view to the folder it prints
+ * (for a human to look at; nothing is compared pixel by pixel).
  * Skipped only when /usr/bin/chromium is missing.
  */
 import { assert, assertEquals } from "./_assert.ts";
 import { chromium, type Page } from "playwright-core";
 import { recordRun } from "../cli/run.ts";
 import { serveViewer } from "../viewer/main.ts";
-import { RunQueries } from "../replay/query.ts";
+import { RunQueries, SYNC_INDEX_BYTES_MAX } from "../replay/query.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = (() => {
@@ -23,6 +24,62 @@ const hasChromium = (() => {
 })();
 
 const SHOTS = new URL("./artifacts/viewer/", import.meta.url).pathname;
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** `deno task viewer --dir DIR --port 0` in a new process; resolves its URL once it listens. */
+async function viewerProcess(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-net",
+      "--allow-env",
+      "--allow-run",
+      "viewer/main.ts",
+      "--dir",
+      dir,
+      "--port",
+      "0",
+    ],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  for (;;) {
+    const { value, done } = await lines.read();
+    if (done) throw new Error("the viewer exited before listening");
+    text += value;
+    const m = text.match(/(http:\/\/\S+\/)/);
+    if (m) {
+      const drained = (async () => {
+        while (!(await lines.read()).done);
+      })();
+      return {
+        url: m[1],
+        close: async () => {
+          child.kill("SIGTERM");
+          await child.status;
+          await drained;
+        },
+      };
+    }
+  }
+}
+
+/** The lockstep CLI in a new process (as a user runs it). */
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const o = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", `${ROOT}cli/main.ts`, ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: o.code, out: new TextDecoder().decode(o.stdout), err: new TextDecoder().decode(o.stderr) };
+}
 
 async function windowOf(page: Page, testid = "timeline"): Promise<[number, number]> {
   const c = page.locator(`canvas[data-testid="${testid}"]`);
@@ -264,6 +321,74 @@ Deno.test({
       await slicesDrawn(page, "timeline-taskq-1");
       await slicesDrawn(page, "timeline-taskq-2");
       await shot("compare");
+    });
+    await t.step("replay's comparison link opens the two runs with the first divergent event marked", async () => {
+      // A scenario module recorded, then changed (500 ns of work become 700), as a user would.
+      const doc = Deno.readTextFileSync(new URL("../docs/writing-scenarios.md", import.meta.url));
+      const src = doc.match(/```ts\n\/\/ file: deferred_free.ts\n([\s\S]*?)```/)![1];
+      const mod = `${dir}/deferred_free.ts`;
+      Deno.writeTextFileSync(mod, src);
+      assertEquals((await cli("run", mod, "--seed", "2", "--out", `${dir}/golden.lstrace`)).code, 0);
+      Deno.writeTextFileSync(mod, src.replace("yield m.spend(500);", "yield m.spend(700);"));
+      const r = await cli("replay", `${dir}/golden.lstrace`);
+      assertEquals(r.code, 1, r.out + r.err);
+      const event = Number(r.out.match(/first divergence at event (\d+)/)![1]);
+      const link = r.out.match(/compare: deno task viewer --dir (\S+), then (\S+)/)!;
+      assertEquals(link[1], dir);
+      const hash = new URL(link[2]).hash;
+      assertEquals(hash, "#/compare?a=golden&b=golden.rerun");
+      await page.goto(`${viewer.url}${hash}`);
+      const el = page.locator("[data-testid=compare]");
+      await el.waitFor();
+      assertEquals(await el.getAttribute("data-divergence"), String(event), "the divergence replay printed");
+      const recorded = JSON.parse(r.out.match(/recorded: (.*)/)![1]),
+        produced = JSON.parse(r.out.match(/produced: (.*)/)![1]);
+      for (const [id, ev] of [["golden", recorded], ["golden.rerun", produced]]) {
+        await slicesDrawn(page, `timeline-${id}`);
+        const marks = await page.locator(`canvas[data-testid="timeline-${id}"]`).getAttribute("data-marks");
+        assertEquals(marks, String(ev.tNs), `${id}: its divergent event is marked at its own time`);
+      }
+      assert(recorded.tNs !== produced.tNs, "the two runs part at different times");
+      await shot("compare-rerun");
+    });
+    await t.step("a large run indexed before opens whole on a new server (time printed, not asserted)", async () => {
+      const big = Deno.makeTempDirSync({ prefix: "lockstep-ui-big-" });
+      try {
+        recordRun({
+          scenario: "mutex-storm",
+          seed: 1,
+          overrides: { "sim.eventsMax": "400000", "sim.durationNs": "100000000000" },
+          out: `${big}/storm.lstrace`,
+        });
+        const want = new RunQueries(big); // indexes it and saves the index beside it, as a first server's Worker does
+        const d = want.detail("storm");
+        want.close();
+        assert(d.size > SYNC_INDEX_BYTES_MAX, "a run indexed in the background");
+        // A viewer process as `deno task viewer` starts it (in this test process, the Worker's first start
+        // would include type-checking its module).
+        const v = await viewerProcess(big);
+        const p2 = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+        try {
+          const t0 = performance.now();
+          await p2.goto(`${v.url}#/run/storm`);
+          await slicesDrawn(p2);
+          console.log(
+            `cold open of a ${d.events}-event run from its persisted index: ${(performance.now() - t0).toFixed(0)} ms`,
+          );
+          assertEquals(await p2.locator("[data-testid=preview]").count(), 0, "the whole run, not a preview");
+          assertEquals(
+            await p2.locator("[data-testid=contextSwitches]").textContent(),
+            String(d.summary.contextSwitches),
+          );
+          const [w0, w1] = await windowOf(p2);
+          assertEquals([w0, w1], [d.tFirst, d.simNs], "the whole run's window");
+        } finally {
+          await p2.close();
+          await v.close();
+        }
+      } finally {
+        Deno.removeSync(big, { recursive: true });
+      }
     });
     assertEquals(problems, [], "no console errors (a CSP violation would show here)");
   } finally {

@@ -3,12 +3,15 @@
  * (202 with progress, then 200); subfolders of the runs folder are listed
  * (explore findings under runs/explore/); names that cannot be run ids are
  * listed with the reason; the Host header must name the bound address (421
- * otherwise, over a real socket, as a DNS-rebinding page would connect).
+ * otherwise, over a real socket, as a DNS-rebinding page would connect); the
+ * index persisted beside a trace serves a new server at once; comparisons of
+ * large runs run in a Worker with progress while the server keeps answering.
  */
 import { assert, assertEquals } from "./_assert.ts";
 import { recordRun } from "../cli/run.ts";
 import { createApp } from "../viewer/app.ts";
 import { serveViewer } from "../viewer/main.ts";
+import { INDEX_SUFFIX, RunQueries, SYNC_INDEX_BYTES_MAX } from "../replay/query.ts";
 
 /** One raw HTTP/1.1 GET with a chosen Host header; returns the status code. */
 async function rawGet(port: number, path: string, host: string): Promise<number> {
@@ -30,6 +33,7 @@ Deno.test({
   sanitizeResources: false,
 }, async (t) => {
   const dir = Deno.makeTempDirSync({ prefix: "lockstep-serve-" });
+  let stormDetail: unknown, stormTimeline: unknown;
   recordRun({ scenario: "taskq-demo", seed: 1, overrides: {}, out: `${dir}/taskq-demo-1.lstrace` });
   recordRun({ scenario: "lock-abba", seed: 3, overrides: {}, out: `${dir}/explore/lock-abba/lock-abba-3.lstrace` });
   Deno.copyFileSync(`${dir}/taskq-demo-1.lstrace`, `${dir}/with space.lstrace`);
@@ -101,10 +105,82 @@ Deno.test({
         assertEquals(d.events, rec.events);
         const tl = await (await fetch(`${v.url}api/runs/storm/timeline?px=500`)).json();
         assert(tl.cpus.some((c: { slices: unknown[] }) => c.slices.length > 0), "the revived grid answers timelines");
+        stormDetail = d;
+        stormTimeline = tl;
       } finally {
         await v.close();
       }
     });
+
+    await t.step("a new server opens the run from its persisted index: the whole run, the same figures", async () => {
+      assert(
+        Deno.statSync(`${dir}/storm.lstrace${INDEX_SUFFIX}`).isFile,
+        "the worker saved the index beside the trace",
+      );
+      const v = await serveViewer({ dir, port: 0, onListen: () => {} });
+      try {
+        // The Worker reads it (202 meanwhile, and no preview: the whole run comes in moments).
+        let r = await fetch(`${v.url}api/runs/storm/preview`), polls = 0;
+        while (r.status === 202 && polls++ < 600) {
+          await r.body?.cancel();
+          const schema = await fetch(`${v.url}api/schema`);
+          await schema.body?.cancel();
+          assertEquals(schema.status, 200);
+          await new Promise((res) => setTimeout(res, 20));
+          r = await fetch(`${v.url}api/runs/storm/preview`);
+        }
+        assertEquals(r.status, 200);
+        const got = await r.json();
+        assertEquals(got.preview, undefined, "the whole run, not a preview");
+        assertEquals(got, stormDetail);
+        assertEquals(await (await fetch(`${v.url}api/runs/storm`)).json(), stormDetail);
+        const tl = await (await fetch(`${v.url}api/runs/storm/timeline?px=500`)).json();
+        assertEquals(tl, stormTimeline);
+      } finally {
+        await v.close();
+      }
+    });
+
+    await t.step(
+      "comparison in a worker: 202 with progress, other requests answered, then the divergence",
+      async () => {
+        // The same run stopped at two event limits: identical for 290 000 events, then one ends.
+        // Both are past SYNC_INDEX_BYTES_MAX, so they are indexed and compared in Workers.
+        for (const [name, max] of [["cmp-a", "300000"], ["cmp-b", "290000"]]) {
+          recordRun({
+            scenario: "mutex-storm",
+            seed: 2,
+            overrides: { "sim.eventsMax": max, "sim.durationNs": "100000000000" },
+            out: `${dir}/${name}.lstrace`,
+          });
+          assert(Deno.statSync(`${dir}/${name}.lstrace`).size > SYNC_INDEX_BYTES_MAX);
+        }
+        const q = new RunQueries(dir);
+        const want = q.compare("cmp-a", "cmp-b");
+        q.close();
+        assert(want.divergence !== null && want.divergence.event >= 290_000, "a long common prefix");
+        const v = await serveViewer({ dir, port: 0, onListen: () => {} });
+        try {
+          const url = `${v.url}api/compare?a=cmp-a&b=cmp-b`;
+          let r = await fetch(url), polls = 0, compared = false;
+          while (r.status === 202 && polls++ < 1200) {
+            const p = await r.json();
+            assert(p.of > 0 && p.done <= p.of, JSON.stringify(p));
+            compared ||= p.comparing === true;
+            const other = await fetch(`${v.url}api/runs`);
+            await other.body?.cancel();
+            assertEquals(other.status, 200, "the server answers while comparing");
+            await new Promise((res) => setTimeout(res, 50));
+            r = await fetch(url);
+          }
+          assertEquals(r.status, 200);
+          assert(compared, "the page is told a comparison is running, with its progress");
+          assertEquals(await r.json(), want, "the worker finds what the synchronous comparison finds");
+        } finally {
+          await v.close();
+        }
+      },
+    );
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

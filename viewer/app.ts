@@ -15,6 +15,7 @@
  */
 import { type Context, Hono } from "hono";
 import {
+  ComparePending,
   type EventFilter,
   EVENTS_LIMIT_MAX,
   IndexFailed,
@@ -98,8 +99,9 @@ export function createApp(opts: AppOptions): ViewerApp {
 function errorResponse(c: Context, err: Error): Response {
   if (err instanceof HttpError) return jsonError(c, err.status, err.message);
   if (err instanceof IndexPending) {
-    // 202: accepted, not ready; the page polls and shows how far the index is.
-    return c.json({ indexing: true, done: err.done, of: err.of, error: err.message }, 202, { "Retry-After": "1" });
+    // 202: accepted, not ready; the page polls and shows how far the index (or the comparison) is.
+    const what = err instanceof ComparePending ? { comparing: true } : { indexing: true };
+    return c.json({ ...what, done: err.done, of: err.of, error: err.message }, 202, { "Retry-After": "1" });
   }
   if (err instanceof IndexFailed) return jsonError(c, 422, err.message);
   if (err instanceof RunNotFound) return jsonError(c, err.malformed ? 400 : 404, err.message);

@@ -9,6 +9,8 @@
 export interface Progress {
   done: number;
   of: number;
+  /** True when the server is comparing two runs (not indexing one). */
+  comparing?: boolean;
 }
 
 /** GETs an API path with query parameters (undefined and "" left out), waiting out 202 answers. */
@@ -24,7 +26,7 @@ export async function api<T>(
     const res = await fetch(url, { headers: { Accept: "application/json" } });
     const body = await res.json().catch(() => ({ error: `HTTP ${res.status}` }));
     if (res.status === 202) {
-      onProgress?.({ done: body.done ?? 0, of: body.of ?? 0 });
+      onProgress?.({ done: body.done ?? 0, of: body.of ?? 0, comparing: body.comparing === true });
       await new Promise((r) => setTimeout(r, 200));
       continue;
     }

@@ -6,7 +6,7 @@
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Comparison, RunDetail } from "../../replay/query.ts";
-import { api } from "./api.ts";
+import { api, type Progress } from "./api.ts";
 import type { View } from "./draw.ts";
 import { type Ev, fmtFull } from "./format.ts";
 import { clampView, Timeline } from "./timeline.tsx";
@@ -79,8 +79,10 @@ export function ComparePage({ a, b }: { a: string; b: string }) {
   const [cmp, setCmp] = useState<Comparison | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [view, setView] = useState<View | null>(null);
+  const [progress, setProgress] = useState<Progress | null>(null);
   useEffect(() => {
-    api<Comparison>("/api/compare", { a, b }).then((c) => {
+    // Large runs are indexed, then compared, in the server's Workers: the answer is 202 with the progress meanwhile.
+    api<Comparison>("/api/compare", { a, b }, setProgress).then((c) => {
       setCmp(c);
       const ev = (c.divergence?.a ?? c.divergence?.b) as Ev | null;
       const t = ev ? ev.tNs : c.a.tFirst;
@@ -88,7 +90,22 @@ export function ComparePage({ a, b }: { a: string; b: string }) {
     }, (e) => setError(e.message));
   }, [a, b]);
   if (error) return <p class="error">{error}</p>;
-  if (!cmp || !view) return <p class="muted">Comparing {a} and {b}…</p>;
+  if (!cmp || !view) {
+    const pct = progress && progress.of ? Math.floor((100 * progress.done) / progress.of) : 0;
+    return (
+      <div class="opening" data-testid="compare-progress">
+        <p class="muted">
+          Comparing {a} and {b}
+          {progress
+            ? `: ${progress.done.toLocaleString()} of ${progress.of.toLocaleString()} events ${
+              progress.comparing ? "compared" : "indexed"
+            } (${pct}%)`
+            : "…"}
+        </p>
+        <progress max={100} value={pct} />
+      </div>
+    );
+  }
   const fa = figures(cmp.a), fb = figures(cmp.b);
   const d = cmp.divergence;
   return (

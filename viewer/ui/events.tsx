@@ -34,6 +34,8 @@ export interface EventTableProps {
   select: (index: number) => void;
   filters: Filters;
   setFilters: (f: Filters) => void;
+  /** False until the timeline has its first data: the first view comes first (the server answers in turn). */
+  ready?: boolean;
 }
 
 type Anchor = { t: number } | { from: number };
@@ -56,7 +58,9 @@ export function EventTable(p: EventTableProps) {
     setBack([]);
     setAnchor(sel ? { from: Math.max(0, sel.index - 3) } : { t: p.view.t0 });
   }, [p.view.t0, selected?.index]);
+  const ready = p.ready !== false;
   useEffect(() => {
+    if (!ready) return;
     const t = setTimeout(() => {
       api<Page>(`${runPath(id)}/events`, { ...filters, ...anchor, limit: LIMIT }).then(
         (pg) => (setPage(pg), setError(null)),
@@ -64,7 +68,7 @@ export function EventTable(p: EventTableProps) {
       );
     }, 60);
     return () => clearTimeout(t);
-  }, [id, JSON.stringify(anchor), JSON.stringify(filters)]);
+  }, [id, ready, JSON.stringify(anchor), JSON.stringify(filters)]);
   const set = (k: keyof Filters) => (ev: Event) =>
     p.setFilters({ ...filters, [k]: (ev.currentTarget as HTMLInputElement).value });
   const sel = (k: keyof Filters, label: string, options: [string, string][]) => (

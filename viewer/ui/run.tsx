@@ -182,6 +182,12 @@ export function RunPage({ place, schema }: { place: RunPlace; schema: SchemaJson
   const [note, setNote] = useState<string | null>(null);
   const [query, setQuery] = useState(place.q);
   const [tlData, setTlData] = useState<TimelineData | null>(null);
+  // The event table asks once the timeline has drawn (or after a second), so the first view is answered first.
+  const [tableReady, setTableReady] = useState(false);
+  useEffect(() => {
+    const t = setTimeout(() => setTableReady(true), 1000);
+    return () => clearTimeout(t);
+  }, [id]);
   const pointer = useRef<number | null>(null);
   const searchBox = useRef<HTMLInputElement>(null), gotoBox = useRef<HTMLInputElement>(null);
   useEffect(() => {
@@ -399,7 +405,10 @@ export function RunPage({ place, schema }: { place: RunPlace; schema: SchemaJson
         area={area}
         setArea={setArea}
         pointer={pointer}
-        onData={setTlData}
+        onData={(d) => {
+          setTlData(d);
+          if (d) setTableReady(true);
+        }}
       />
       {area && <AreaStats area={area} data={tlData} clear={() => setArea(null)} />}
       <div class="lower">
@@ -412,6 +421,7 @@ export function RunPage({ place, schema }: { place: RunPlace; schema: SchemaJson
           select={(i) => void select(i)}
           filters={place.filters}
           setFilters={setFilters}
+          ready={tableReady}
         />
         <StateInspector id={id} selected={selected} />
       </div>

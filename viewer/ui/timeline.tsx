@@ -98,6 +98,8 @@ export function Timeline(p: TimelineProps) {
     c.dataset.spans = String(hits.current.spans.length);
     c.dataset.t0 = String(view.t0);
     c.dataset.t1 = String(view.t1);
+    // The marked times inside the window (the comparison's divergent event), for tests and tools.
+    c.dataset.marks = (p.marks ?? []).filter((t) => t >= view.t0 && t <= view.t1).join(",");
     c.dataset.rows = hits.current.rows.map((r) => r.label).join("|");
     c.dataset.flow = hits.current.flow ? `${hits.current.flow.flow}:${hits.current.flow.hops}` : "";
     const widest = hits.current.slices.reduce<Hits["slices"][number] | null>(

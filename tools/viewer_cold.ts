@@ -1,0 +1,209 @@
+/**
+ * `deno task viewer-cold --dir D --run ID [--n 3] [--fresh] [--verbose] [--against CHECKOUT]`: how long a cold
+ * open of a run takes in the viewer. Each round starts a new viewer process
+ * (`viewer/main.ts --port 0`), opens a new Chromium page straight at
+ * `#/run/ID` and times, from navigation:
+ * - first view: the timeline canvas has slices drawn;
+ * - whole run: the page no longer shows index progress (the full index is in).
+ * Meanwhile it asks the server for `/api/runs` every 50 ms and reports the
+ * slowest answer, to show the server keeps answering other requests.
+ * `--fresh` deletes the run's persisted sidecars (`.seek`, `.vix`) before
+ * each round, so the round pays for building them (a first-ever open).
+ * `--against CHECKOUT` runs each round also with another checkout's viewer
+ * (say, the commit before a change), alternating, so the two are compared
+ * pair by pair under the same machine load. Prints one line per round and
+ * min/median/max per viewer; needs /usr/bin/chromium.
+ * Timing figures are wall-clock on whatever machine runs it: compare them
+ * pairwise, on the same machine, within minutes.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { chromium } from "playwright-core";
+
+const CHROMIUM = "/usr/bin/chromium";
+
+function usage(msg: string): never {
+  console.error(
+    `viewer-cold: ${msg}\nusage: deno task viewer-cold --dir D --run ID [--n 3] [--fresh] [--verbose] [--against CHECKOUT]`,
+  );
+  Deno.exit(2);
+}
+
+let values: { dir?: string; run?: string; n?: string; fresh?: boolean; verbose?: boolean; against?: string };
+try {
+  values = parseArgs({
+    args: Deno.args,
+    options: {
+      dir: { type: "string" },
+      run: { type: "string" },
+      n: { type: "string" },
+      fresh: { type: "boolean" },
+      verbose: { type: "boolean" },
+      against: { type: "string" },
+    },
+    strict: true,
+    allowPositionals: false,
+  }).values;
+} catch (err) {
+  usage((err as Error).message);
+}
+if (!values.dir || !values.run) usage("--dir and --run are required");
+const rounds = values.n === undefined ? 3 : Number(values.n);
+if (!Number.isInteger(rounds) || rounds < 1 || rounds > 100) usage(`bad --n '${values.n}'`);
+const tracePath = `${values.dir}/${values.run}.lstrace`;
+try {
+  Deno.statSync(tracePath);
+} catch {
+  usage(`no trace ${tracePath}`);
+}
+
+/** The viewers compared: this checkout's, and another checkout's when `--against` names one (paired rounds). */
+const viewers = [{ name: "this checkout", main: new URL("../viewer/main.ts", import.meta.url).pathname }];
+if (values.against !== undefined) {
+  const main = `${values.against}/viewer/main.ts`;
+  try {
+    Deno.statSync(main);
+  } catch {
+    usage(`no viewer at ${main}`);
+  }
+  viewers.push({ name: values.against, main });
+}
+
+/** Starts a viewer process and resolves its URL once it prints it. */
+async function startViewer(main: string, dir: string): Promise<{ url: string; child: Deno.ChildProcess }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-net",
+      "--allow-env",
+      "--allow-run",
+      main,
+      "--dir",
+      dir,
+      "--port",
+      "0",
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+    cwd: new URL("../..", `file://${main}`).pathname,
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("viewer exited before listening");
+    text += value;
+    const m = text.match(/(http:\/\/\S+\/)/);
+    if (m) {
+      // Keep draining stdout so the child never blocks on a full pipe.
+      (async () => {
+        while (!(await reader.read()).done);
+      })();
+      return { url: m[1], child };
+    }
+  }
+}
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-sync", "--no-first-run"],
+});
+interface Round {
+  firstMs: number;
+  wholeMs: number;
+  preview: boolean;
+  slowestMs: number;
+  answered: number;
+}
+
+/** One cold open: a new viewer process running `main`, a new page straight at the run. */
+async function openOnce(main: string): Promise<Round> {
+  if (values.fresh) {
+    for (const ext of [".seek", ".vix"]) {
+      try {
+        Deno.removeSync(tracePath + ext);
+      } catch {
+        // not there
+      }
+    }
+  }
+  const { url, child } = await startViewer(main, values.dir!);
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  try {
+    let polling = true, slowestMs = 0, answered = 0;
+    const poll = (async () => {
+      while (polling) {
+        const t = performance.now();
+        const res = await fetch(`${url}api/runs`);
+        await res.body?.cancel();
+        if (res.status !== 200) throw new Error(`/api/runs answered ${res.status}`);
+        slowestMs = Math.max(slowestMs, performance.now() - t);
+        answered++;
+        await new Promise((ok) => setTimeout(ok, 50));
+      }
+    })();
+    const t0 = performance.now();
+    if (values.verbose) {
+      page.on("requestfinished", (req) => {
+        const at = performance.now() - t0;
+        console.log(
+          `  ${at.toFixed(0)} ms: ${req.url().replace(url, "/")} took ${req.timing().responseEnd.toFixed(0)} ms`,
+        );
+      });
+    }
+    await page.goto(`${url}#/run/${encodeURIComponent(values.run!)}`);
+    await page.waitForFunction(
+      () => Number(document.querySelector('canvas[data-testid="timeline"]')?.getAttribute("data-slices")) > 0,
+      undefined,
+      { timeout: 120_000, polling: 10 },
+    );
+    const firstMs = performance.now() - t0;
+    const preview = await page.locator("[data-testid=preview]").count() > 0;
+    await page.waitForFunction(() => document.querySelector("[data-testid=preview]") === null, undefined, {
+      timeout: 120_000,
+      polling: 20,
+    });
+    const wholeMs = performance.now() - t0;
+    polling = false;
+    await poll;
+    return { firstMs, wholeMs, preview, slowestMs, answered };
+  } finally {
+    await page.close();
+    child.kill("SIGTERM");
+    await child.status;
+  }
+}
+
+const results: Round[][] = viewers.map(() => []);
+try {
+  for (let r = 0; r < rounds; r++) {
+    for (const [v, viewer] of viewers.entries()) {
+      const o = await openOnce(viewer.main);
+      results[v].push(o);
+      console.log(
+        `round ${r + 1} (${viewer.name}): first view ${o.firstMs.toFixed(0)} ms${
+          o.preview ? " (a preview, while indexing)" : ""
+        }, whole run ${o.wholeMs.toFixed(0)} ms; /api/runs answered ${o.answered} times meanwhile, slowest ${
+          o.slowestMs.toFixed(0)
+        } ms`,
+      );
+    }
+  }
+} finally {
+  await browser.close();
+}
+const mmm = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return `min ${s[0].toFixed(0)} / median ${s[s.length >> 1].toFixed(0)} / max ${s[s.length - 1].toFixed(0)} ms`;
+};
+for (const [v, viewer] of viewers.entries()) {
+  const rs = results[v];
+  console.log(`${viewer.name}:`);
+  console.log(`  first view: ${mmm(rs.map((o) => o.firstMs))}`);
+  console.log(`  whole run:  ${mmm(rs.map((o) => o.wholeMs))}`);
+  console.log(`  slowest /api/runs answer: ${mmm(rs.map((o) => o.slowestMs))}`);
+}
