@@ -88,11 +88,11 @@ Deno.test({
         assertEquals(first.status, 202);
         assertEquals(pending.indexing, true);
         assert(pending.of > 1_000_000, `progress names the event count: ${JSON.stringify(pending)}`);
-        const t0 = performance.now();
+        // The index builds in a Worker, so another request is answered while the run is
+        // still pending (no timing asserted: the bench and deno task viewer-cold measure that).
         const schema = await fetch(`${v.url}api/schema`);
         await schema.body?.cancel();
         assertEquals(schema.status, 200);
-        assert(performance.now() - t0 < 500, "the server answers while indexing");
         let status = 202, polls = 0;
         while (status === 202 && polls++ < 600) {
           const r = await fetch(`${v.url}api/runs/storm`);
