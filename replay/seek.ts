@@ -56,11 +56,12 @@ const cache = new Map<string, Snapshots>();
  * The state after events [0, index) of the trace at `path` (clamped to the
  * event count). Uses the persisted snapshots when the trace has them (and
  * makes them on first use when it is long enough). Throws TraceError for a
- * damaged trace.
+ * damaged trace. An open `reader` of the same file is used (and left open)
+ * instead of opening it again.
  */
-export function stateAt(path: string, index: number): StateJson {
+export function stateAt(path: string, index: number, reader?: TraceReader): StateJson {
   if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`bad event index ${index}`);
-  const r = TraceReader.open(path);
+  const r = reader ?? TraceReader.open(path);
   let at = 0;
   try {
     const start = nearestSnapshot(path, r, index);
@@ -77,7 +78,7 @@ export function stateAt(path: string, index: number): StateJson {
   } catch (err) {
     throw foldFailure(err, r, at);
   } finally {
-    r.close();
+    if (reader === undefined) r.close();
   }
 }
 
