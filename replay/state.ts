@@ -325,7 +325,7 @@ export class RebuiltState implements DigestView {
     if (l.waiters.length > 0) {
       const i = l.waiters.indexOf(th.id);
       if (i >= 0) {
-        l.waiters.splice(i, 1);
+        removeAt(l.waiters, i);
         th.waitObj = 0;
       }
     }
@@ -339,8 +339,7 @@ export class RebuiltState implements DigestView {
     else l.readers--;
     const held = th.held;
     const i = held.lastIndexOf(l.id);
-    if (i === held.length - 1) held.pop();
-    else if (i >= 0) held.splice(i, 1);
+    if (i >= 0) removeAt(held, i);
   }
 
   /** Task queue and timeout tracker. */
@@ -364,7 +363,7 @@ export class RebuiltState implements DigestView {
         const q = this.#queue(f[0]);
         const i = q.indexOf(f[1]);
         if (i < 0) throw corrupt(this.index - 1, `event ${this.index - 1}: task ${f[1]} is not on queue ${f[0]}`);
-        q.splice(i, 1);
+        removeAt(q, i);
         return;
       }
       case KIND.timeoutAdd:
@@ -605,6 +604,13 @@ export {
   /** TS value of a blocked thread. */
   TS_BLOCKED,
 };
+
+/** Removes `a[i]` in place (splice would allocate the array of removed elements on every call). */
+function removeAt(a: number[], i: number): void {
+  const last = a.length - 1;
+  for (let k = i; k < last; k++) a[k] = a[k + 1];
+  a.pop();
+}
 
 /**
  * Events that pass their checksums but contradict the state they apply to
