@@ -77,6 +77,8 @@ export class ZstdInflater {
     let inOff = start, outOff = 0;
     this.#failed = false;
     try {
+      // A frame cut short leaves the context waiting for the rest of it: every frame starts from a clean one.
+      h.reset();
       for (let calls = 0;; calls++) {
         if (calls === CALLS_MAX) return this.#broken();
         const inLen = end - inOff, outLen = cap - outOff;
