@@ -8,7 +8,8 @@ import { ZstdInflater } from "../format/inflate.ts";
 import { replayAt } from "../cli/_replay_at.ts";
 import { recordRun } from "../cli/run.ts";
 import { RebuiltState } from "../replay/state.ts";
-import { TraceReader } from "../replay/reader.ts";
+import { TraceError, TraceReader } from "../replay/reader.ts";
+import { crc32c, getU32, putU32 } from "../format/format.ts";
 
 const dir = tempDir("lockstep-readpath-");
 
@@ -127,4 +128,33 @@ Deno.test("replay --at through the lean entry: the state after event N, the full
   usage(["--at", String(count), f], /past the last event/);
   usage(["--at", "x", f], /non-negative integer/);
   usage(["--at", "1", `${dir}/missing.lstrace`], /no such file/);
+});
+
+Deno.test("a zstd block damaged under a valid checksum is refused, and the next read is whole", () => {
+  const f = `${dir}/zstd.lstrace`;
+  recordRun({ scenario: "mutex-storm", seed: 2, overrides: { "sim.durationNs": "20000000" }, out: f });
+  const good = Deno.readFileSync(f);
+  const first = 20 + getU32(good, 12); // block 0 starts after the prefix and header
+  assertEquals(getU32(good, first), 0x4b42534c, "block magic");
+  assertEquals(good[first + 32], 1, "block 0 is a zstd frame");
+  const stored = getU32(good, first + 4);
+  const all: number[] = [];
+  TraceReader.fromBytes(good).forEach((e) => void all.push(e.tNs));
+  for (const at of [first + 40 + 8, first + 40 + (stored >> 1), first + 40 + stored - 2]) {
+    const bad = good.slice();
+    bad[at] ^= 0x24;
+    putU32(bad, first + 36, crc32c(bad, crc32c(bad, 0, first, first + 36), first + 40, first + 40 + stored));
+    let error: unknown;
+    let seen = 0;
+    try {
+      TraceReader.fromBytes(bad).forEach(() => void seen++);
+    } catch (e) {
+      error = e;
+    }
+    assert(error instanceof TraceError && error.code === "corrupt", `flip at ${at}: ${error}`);
+    assertEquals(seen, 0, "no event of the damaged block");
+    const again: number[] = [];
+    TraceReader.fromBytes(good).forEach((e) => void again.push(e.tNs));
+    assertEquals(again, all, "the good trace reads whole after the damage");
+  }
 });
