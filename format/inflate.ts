@@ -41,6 +41,8 @@ const CALLS_MAX = 64;
  * reentrant (one native context); cheap to keep one per process.
  */
 export class ZstdInflater {
+  /** The stream whose native handle is driven; kept so nothing of it is collected while the handle is in use. */
+  #stream: unknown = null;
   #handle: ZstdHandle | null = null;
   #state: Uint32Array | null = null;
   #flush = 0;
@@ -124,6 +126,7 @@ export class ZstdInflater {
       }
       // Errors come back through the handle's onerror; the stream must not turn them into events.
       h.onerror = () => void (this.#failed = true);
+      this.#stream = stream;
       this.#handle = h;
       this.#state = st;
       this.#flush = flush;
