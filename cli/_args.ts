@@ -4,10 +4,8 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
-/** Bad command-line input: exit status 2 with a one-line message. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
+import { UsageError } from "./_usage.ts";
+export { intFlag, UsageError } from "./_usage.ts";
 
 /** Parses `args` strictly; unknown flags and missing values become UsageError. */
 export function parse(
@@ -30,16 +28,6 @@ export function parse(
   } catch (e) {
     throw new UsageError((e as Error).message.split("\n")[0]);
   }
-}
-
-/** A non-negative safe integer flag value. */
-export function intFlag(name: string, v: unknown, dflt: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (v === undefined) return dflt;
-  const s = String(v);
-  if (!/^\d+$/.test(s)) throw new UsageError(`--${name} wants a non-negative integer, got '${s}'`);
-  const n = Number(s);
-  if (!Number.isSafeInteger(n) || n > max) throw new UsageError(`--${name} must be at most ${max}`);
-  return n;
 }
 
 /** `--set key=value` list into an object. */

@@ -7,31 +7,11 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
-import { UsageError } from "./_args.ts";
+import { checkInputFile, statOrNull, UsageError } from "./_usage.ts";
+export { checkInputFile };
 
 /** Temporary files made by this process so far (their names stay unique). */
 let tmpCount = 0;
-
-function statOrNull(path: string): Deno.FileInfo | null {
-  try {
-    return Deno.statSync(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return null;
-    throw e;
-  }
-}
-
-/**
- * Refuses an input that is not a readable regular file: a missing path, a
- * directory, a FIFO or device (reading one could block forever).
- */
-export function checkInputFile(path: string): void {
-  if (path === "") throw new UsageError("an input file name is empty");
-  const st = statOrNull(path);
-  if (st === null) throw new UsageError(`${path}: no such file`);
-  if (st.isDirectory) throw new UsageError(`${path} is a directory, not a trace file`);
-  if (!st.isFile) throw new UsageError(`${path} is not a regular file (a FIFO or device is not read)`);
-}
 
 /**
  * Refuses an output file name that cannot be written whole: empty, an

@@ -8,22 +8,21 @@
  * asking for a report.
  * @module
  */
-import { UsageError } from "./_args.ts";
-import { cmdRun } from "./run.ts";
-import { cmdScenarios } from "./scenarios.ts";
-import { cmdExport } from "./export.ts";
-import { cmdReplay } from "./replay.ts";
-import { cmdExplore } from "./explore.ts";
-import { cmdRecover } from "./recover.ts";
-import { ConfigError } from "../core/config.ts";
+import { UsageError } from "./_usage.ts";
+import { replayAt } from "./_replay_at.ts";
 
+/**
+ * Each command's module is imported when the command runs, not before: a
+ * new process then loads only what its command needs (`replay --at` a
+ * twentieth of the whole graph, and no node: polyfill but node:zlib).
+ */
 const COMMANDS: Record<string, (args: string[]) => Promise<number> | number> = {
-  run: cmdRun,
-  replay: cmdReplay,
-  explore: cmdExplore,
-  export: cmdExport,
-  recover: cmdRecover,
-  scenarios: cmdScenarios,
+  run: async (a) => (await import("./run.ts")).cmdRun(a),
+  replay: async (a) => replayAt(a) ?? (await import("./replay.ts")).cmdReplay(a),
+  explore: async (a) => (await import("./explore.ts")).cmdExplore(a),
+  export: async (a) => (await import("./export.ts")).cmdExport(a),
+  recover: async (a) => (await import("./recover.ts")).cmdRecover(a),
+  scenarios: async (a) => (await import("./scenarios.ts")).cmdScenarios(a),
 };
 
 /** Runs one command; returns the exit status. */
@@ -54,7 +53,10 @@ export async function main(argv: string[]): Promise<number> {
 export function classify(e: unknown): "input" | "closed-output" | "bug" {
   if (!(e instanceof Error)) return "bug";
   if (e instanceof Deno.errors.BrokenPipe || (e as { code?: unknown }).code === "EPIPE") return "closed-output";
-  if (e instanceof UsageError || e instanceof ConfigError || e.name === "TraceError") return "input";
+  // By name: the classes live in modules this entry does not load up front (core/config.ts, format/error.ts).
+  if (e instanceof UsageError || e.name === "UsageError" || e.name === "ConfigError" || e.name === "TraceError") {
+    return "input";
+  }
   // An operating system error (ENOENT, EACCES, ENOSPC, EISDIR, EROFS, ...): the file system said no.
   // (BadResource is a closed handle used again: lockstep's own mistake.)
   if (e instanceof Deno.errors.BadResource) return "bug";

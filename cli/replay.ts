@@ -17,9 +17,6 @@ import {
   readTraceHeader,
   replayFile,
   type ReplayResult,
-  stateAt,
-  type StateJson,
-  TraceReader,
 } from "../replay/mod.ts";
 import type { TraceHeader } from "../format/format.ts";
 import { intFlag, parse, UsageError } from "./_args.ts";
@@ -28,6 +25,9 @@ import { prepareReplay } from "./_scenario.ts";
 import { junitReport } from "./_junit.ts";
 import { compareLink, viewerLink } from "../viewer/link.ts";
 import { checkInputFile, checkOutFile, writeAtomically } from "./_files.ts";
+import { printAt } from "./_replay_at.ts";
+
+export { stateText } from "./_replay_at.ts";
 
 /** The `replay` command. */
 export async function cmdReplay(args: string[]): Promise<number> {
@@ -42,7 +42,10 @@ export async function cmdReplay(args: string[]): Promise<number> {
   if (positionals.length === 0) throw new UsageError("replay needs at least one trace file");
   for (const f of positionals) checkInputFile(f);
   const json = values.json === true;
-  if (values.at !== undefined) return printAt(positionals, intFlag("at", values.at, 0), json);
+  if (values.at !== undefined) {
+    if (positionals.length !== 1) throw new UsageError("--at takes exactly one trace file");
+    return printAt(positionals[0], intFlag("at", values.at, 0), json);
+  }
   if (values.update && values["no-rerun"]) throw new UsageError("--update and --no-rerun do not go together");
   if (values.update) return await update(positionals, json);
   const junit = values.junit as string | undefined;
@@ -139,56 +142,6 @@ async function update(files: string[], json: boolean): Promise<number> {
   if (json) console.log(JSON.stringify(out.length === 1 ? out[0] : { files: out }));
   else for (const o of out) console.log(`${o.file}: re-recorded, ${o.events} events, ${o.traceBytes} bytes`);
   return 0;
-}
-
-/**
- * `--at N`: the state after event N (events 0..N applied), the same meaning
- * as the viewer API's `state?at=N`. N past the last event is refused.
- */
-function printAt(files: string[], at: number, json: boolean): number {
-  if (files.length !== 1) throw new UsageError("--at takes exactly one trace file");
-  const r = TraceReader.open(files[0]);
-  let count: number;
-  try {
-    count = r.eventCount ?? r.scan();
-  } finally {
-    r.close();
-  }
-  if (at >= count) {
-    throw new UsageError(`--at ${at} is past the last event of ${files[0]} (${count - 1}; events count from 0)`);
-  }
-  const s = { at, ...stateAt(files[0], at + 1) }; // the viewer API's shape
-  if (json) console.log(JSON.stringify(s));
-  else console.log(stateText(s));
-  return 0;
-}
-
-/** The state as readable text. */
-export function stateText(s: StateJson): string {
-  const name = (id: number) => s.threads[id - 1]?.name ?? (id === 0 ? "idle" : `#${id}`);
-  const lines = [`state after event ${s.index - 1} (${s.index} events applied), t=${s.tNs} ns`];
-  for (const c of s.cpus) {
-    lines.push(`cpu${c.id}: running ${name(c.current)}; run queue: ${c.runQueue.map(name).join(", ") || "-"}`);
-  }
-  for (const t of s.threads) {
-    const wait = t.waitObj !== 0 ? ` waits on ${t.waitName}` : "";
-    const held = t.held.length > 0 ? ` holds ${t.held.join(", ")}` : "";
-    lines.push(`thread ${t.id} ${t.name}: ${t.state} cpu${t.cpu}${wait}${held}`);
-  }
-  for (const l of s.locks) {
-    if (l.owner === 0 && l.readers === 0 && l.waiters.length === 0) continue;
-    const who = l.owner !== 0 ? `owner ${name(l.owner)}` : `${l.readers} readers`;
-    lines.push(`lock ${l.cls} (${l.type}): ${who}; waiters: ${l.waiters.map(name).join(", ") || "-"}`);
-  }
-  for (const q of s.taskqs) lines.push(`taskq ${q.name}: ${q.queued.map((t) => t.name).join(", ") || "empty"}`);
-  for (const t of s.timeouts) lines.push(`timeout ${t.name}: due at ${t.deadlineNs} ns`);
-  for (const o of s.refs) lines.push(`${o.type}#${o.id}: ${o.refs} refs${o.freed ? " (freed)" : ""}`);
-  for (const so of s.sockets) {
-    lines.push(
-      `socket ${so.id}: rcv ${so.rcvCc} B, snd ${so.sndCc} B${so.spliceTo ? `, spliced to ${so.spliceTo}` : ""}`,
-    );
-  }
-  return lines.join("\n");
 }
 
 function printResult(r: Replayed): void {

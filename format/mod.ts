@@ -1,7 +1,8 @@
 /**
  * The `.lstrace` trace format, in one place: constants and limits, the header,
  * CRC-32C, varints, the per-kind field layout derived from the event schema,
- * block decoding, the typed {@link TraceError}, and the JSON form of an event.
+ * block decoding, zstd inflation of block payloads into a reused buffer
+ * ({@link ZstdInflater}), the typed {@link TraceError}, and the JSON form of an event.
  * The writer (recorder/) and the reader (replay/) both use this module, so a
  * limit or a layout is declared once and enforced on both sides.
  * docs/trace-format.md is the specification.
@@ -47,3 +48,4 @@ export {
 } from "./format.ts";
 export { TraceError, type TraceErrorCode, type TraceErrorPlace } from "./error.ts";
 export { eventToJson, eventToNdjson, type StringLookup } from "./json.ts";
+export { ZstdInflater } from "./inflate.ts";

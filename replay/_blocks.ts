@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { zstdDecompressSync } from "node:zlib";
 import {
   BLOCK_CRC_AT,
   BLOCK_HEADER_BYTES,
@@ -22,6 +21,7 @@ import {
   TRAILER_BYTES,
 } from "../format/format.ts";
 import { decodeBlock, DecodedBlock, PAYLOAD_PADDING_BYTES } from "../format/decode.ts";
+import { ZstdInflater } from "../format/inflate.ts";
 import { TraceError } from "../format/error.ts";
 import { BlockIndex } from "./_index.ts";
 import type { ByteSource } from "./_source.ts";
@@ -221,7 +221,7 @@ export class BlockStore {
       payload = head.subarray(BLOCK_HEADER_BYTES, BLOCK_HEADER_BYTES + payloadBytes + PAYLOAD_PADDING_BYTES);
       payload.fill(0, payloadBytes);
     } else if (codec === CODEC_ZSTD) {
-      payload = inflate(head.subarray(BLOCK_HEADER_BYTES, BLOCK_HEADER_BYTES + payloadBytes), rawBytes, cur, where);
+      payload = inflate(head, payloadBytes, rawBytes, cur, where);
     } else {
       throw new TraceError("corrupt", `unknown block codec ${codec & 0xff} or nonzero reserved bytes`, where);
     }
@@ -247,34 +247,29 @@ function blockCrcOk(buf: Uint8Array, storedBytes: number): boolean {
   return crc === getU32(buf, BLOCK_CRC_AT);
 }
 
+/** One decompression context for every reader of the process (decoding is synchronous, so never shared at once). */
+const inflater = new ZstdInflater();
+
 /**
- * Decompresses a zstd block payload into the cursor's raw buffer (followed by
- * zero padding); the result must be exactly `rawBytes` long.
+ * Decompresses a zstd block payload (`head[BLOCK_HEADER_BYTES, +storedBytes)`)
+ * straight into the cursor's raw buffer, followed by zero padding; the result
+ * must be exactly `rawBytes` long. Allocates nothing after the first block.
  */
 function inflate(
-  stored: Uint8Array,
+  head: Uint8Array,
+  storedBytes: number,
   rawBytes: number,
   cur: BlockCursor,
   where: { block: number; offset: number; recovered: number },
 ): Uint8Array {
-  let out: Uint8Array;
-  try {
-    // One allocation per block (the decompressor's output), none per event.
-    out = zstdDecompressSync(stored, { maxOutputLength: BLOCK_PAYLOAD_MAX_BYTES });
-  } catch {
-    throw new TraceError("corrupt", "the block's zstd frame does not decompress", where);
-  }
-  if (out.length !== rawBytes) {
-    throw new TraceError(
-      "corrupt",
-      `the block decompresses to ${out.length} bytes, its header says ${rawBytes}`,
-      where,
-    );
-  }
-  const need = rawBytes + PAYLOAD_PADDING_BYTES;
-  if (cur.raw.length < need) cur.raw = new Uint8Array(Math.max(need, BLOCK_PAYLOAD_MAX_BYTES + PAYLOAD_PADDING_BYTES));
+  const need = BLOCK_PAYLOAD_MAX_BYTES + 1 + PAYLOAD_PADDING_BYTES;
+  if (cur.raw.length < need) cur.raw = new Uint8Array(need);
   const raw = cur.raw;
-  raw.set(out);
-  raw.fill(0, rawBytes, need);
+  const n = inflater.inflate(head, BLOCK_HEADER_BYTES, BLOCK_HEADER_BYTES + storedBytes, raw, BLOCK_PAYLOAD_MAX_BYTES);
+  if (n < 0) throw new TraceError("corrupt", "the block's zstd frame does not decompress", where);
+  if (n !== rawBytes) {
+    throw new TraceError("corrupt", `the block decompresses to ${n} bytes, its header says ${rawBytes}`, where);
+  }
+  raw.fill(0, rawBytes, rawBytes + PAYLOAD_PADDING_BYTES);
   return raw;
 }

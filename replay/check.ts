@@ -14,6 +14,7 @@
 import type { DecisionFeed } from "../core/machine.ts";
 import { DIGEST_PARTS } from "../core/digest.ts";
 import { ENUMS, KIND } from "../core/schema.ts";
+import { EventRecord } from "../core/event.ts";
 import { TraceError, TraceReader } from "./reader.ts";
 import { RebuiltState } from "./state.ts";
 import { foldFailure } from "./_fold_error.ts";
@@ -68,6 +69,11 @@ export interface FoldOptions {
   readonly every?: number;
 }
 
+/** Whether the five digest parts equal the checkpoint's fields 0..4. */
+function sameDigest(d: readonly number[], f: Float64Array): boolean {
+  return d[0] === f[0] && d[1] === f[1] && d[2] === f[2] && d[3] === f[3] && d[4] === f[4];
+}
+
 /** Folds a whole trace, checking every checkpoint digest. Throws TraceError on damage. */
 export function checkTrace(path: string, opts: FoldOptions = {}): CheckResult {
   const r = TraceReader.open(path);
@@ -88,35 +94,42 @@ export function foldReader(r: TraceReader, opts: FoldOptions = {}): CheckResult 
   let mismatch: DigestMismatch | null = null;
   let endReason = "";
   const every = opts.every ?? 0;
-  // The iterator is the reader's fastest record-at-a-time path.
-  let at = 0;
+  // Block by block into one record: no iterator protocol or callback per event.
+  // The event being folded, for the error message (a captured `let` set per event would box it).
+  const e = new EventRecord();
+  const kCheckpoint = KIND.checkpoint, kDecision = KIND.decision, kViolation = KIND.violation, kRunEnd = KIND.runEnd;
   try {
-    for (const e of r.events()) {
-      at = e.index;
-      if (every > 0 && e.index % every === 0) opts.snapshot?.(s);
-      if (e.kind === KIND.checkpoint) {
-        checked++;
-        const d = s.digest();
-        const parts = DIGEST_PARTS.filter((_, i) => d[i] !== e.fields[i]);
-        if (parts.length > 0 && mismatch === null) mismatch = { event: e.index, parts };
-      } else if (e.kind === KIND.decision) {
-        seq.push(e.fields[3]);
-        values.push(e.fields[2]);
-      } else if (e.kind === KIND.violation) {
-        violations.push({
-          kind: ENUMS.violation[e.fields[0]] ?? "?",
-          event: e.index,
-          message: s.strings[e.fields[1]] ?? "",
-        });
-      } else if (e.kind === KIND.runEnd) {
-        endReason = ENUMS.runEnd[e.fields[0]] ?? "?";
+    r.forEachBlock((d) => {
+      const n = d.count;
+      for (let i = 0; i < n; i++) {
+        d.fill(i, e);
+        if (every > 0 && e.index % every === 0) opts.snapshot?.(s);
+        const kind = e.kind;
+        if (kind === kCheckpoint) {
+          checked++;
+          const dg = s.digest();
+          if (mismatch === null && !sameDigest(dg, e.fields)) {
+            mismatch = { event: e.index, parts: DIGEST_PARTS.filter((_, i) => dg[i] !== e.fields[i]) };
+          }
+        } else if (kind === kDecision) {
+          seq.push(e.fields[3]);
+          values.push(e.fields[2]);
+        } else if (kind === kViolation) {
+          violations.push({
+            kind: ENUMS.violation[e.fields[0]] ?? "?",
+            event: e.index,
+            message: s.strings[e.fields[1]] ?? "",
+          });
+        } else if (kind === kRunEnd) {
+          endReason = ENUMS.runEnd[e.fields[0]] ?? "?";
+        }
+        s.apply(e);
       }
-      s.apply(e);
-    }
+    });
   } catch (err) {
     // Reader damage is already typed and placed; the state's complaints get the event's block.
     if (err instanceof TraceError && (err.block !== undefined || err.code !== "corrupt")) throw err;
-    throw foldFailure(err, r, at);
+    throw foldFailure(err, r, e.index);
   }
   return {
     header: r.header,

@@ -251,11 +251,11 @@ export class RebuiltState implements DigestView {
           );
         }
         this.threads[id - 1] = {
-          id,
+          id: small(id),
           name: this.strings[f[1]],
           prio: f[2],
           state: TS_RUNNABLE,
-          cpu: f[4],
+          cpu: small(f[4]),
           waitObj: 0,
           held: [],
         };
@@ -271,33 +271,33 @@ export class RebuiltState implements DigestView {
           const from = this.#thread(f[0]);
           if (from.state === TS_RUNNING) {
             from.state = TS_RUNNABLE;
-            from.cpu = e.cpu;
+            from.cpu = small(e.cpu);
           }
         }
         if (f[1] !== 0) {
           const to = this.#thread(f[1]);
           to.state = TS_RUNNING;
-          to.cpu = e.cpu;
+          to.cpu = small(e.cpu);
         }
-        this.cpuCur[e.cpu] = f[1];
+        this.cpuCur[e.cpu] = small(f[1]);
         return;
       }
       case KIND.block: {
         const th = this.#thread(e.thread);
         th.state = TS_BLOCKED;
-        th.waitObj = f[0];
+        th.waitObj = small(f[0]);
         return;
       }
       case KIND.wake:
       case KIND.sleepTimeout: {
         const th = this.#thread(f[0]);
         th.state = TS_RUNNABLE;
-        th.cpu = e.kind === KIND.wake ? f[1] : f[2];
+        th.cpu = small(e.kind === KIND.wake ? f[1] : f[2]);
         th.waitObj = 0;
         return;
       }
       case KIND.migrate:
-        this.#thread(f[0]).cpu = f[2];
+        this.#thread(f[0]).cpu = small(f[2]);
         return;
     }
   }
@@ -305,7 +305,7 @@ export class RebuiltState implements DigestView {
   /** Lock tracker: owners, shared holders, FIFO waiters, held lists. */
   #lock(e: EventRecord, f: Float64Array): void {
     if (e.kind === KIND.lockInit) {
-      const l = { id: f[0], cls: this.strings[f[1]], type: f[2], owner: 0, readers: 0, waiters: [] };
+      const l = { id: small(f[0]), cls: this.strings[f[1]], type: f[2], owner: 0, readers: 0, waiters: [] };
       this.locks.push(l);
       this.lockById[f[0]] = l;
       this.names.set(f[0], l.cls);
@@ -316,7 +316,7 @@ export class RebuiltState implements DigestView {
     if (e.kind === KIND.lockAcquire) this.#acquire(l, f[1], this.#thread(f[2]));
     else if (e.kind === KIND.lockRelease) this.#release(l, f[1], this.#thread(e.thread));
     else {
-      l.waiters.push(e.thread);
+      l.waiters.push(small(e.thread));
       this.#thread(e.thread).waitObj = l.id;
     }
   }
@@ -325,7 +325,7 @@ export class RebuiltState implements DigestView {
     if (l.waiters.length > 0) {
       const i = l.waiters.indexOf(th.id);
       if (i >= 0) {
-        l.waiters.splice(i, 1);
+        removeAt(l.waiters, i);
         th.waitObj = 0;
       }
     }
@@ -339,8 +339,7 @@ export class RebuiltState implements DigestView {
     else l.readers--;
     const held = th.held;
     const i = held.lastIndexOf(l.id);
-    if (i === held.length - 1) held.pop();
-    else if (i >= 0) held.splice(i, 1);
+    if (i >= 0) removeAt(held, i);
   }
 
   /** Task queue and timeout tracker. */
@@ -353,10 +352,10 @@ export class RebuiltState implements DigestView {
       case KIND.taskInit:
       case KIND.timeoutInit:
         this.names.set(f[0], this.strings[f[1]]);
-        if (kind === KIND.timeoutInit) this.timeoutIds.push(f[0]);
+        if (kind === KIND.timeoutInit) this.timeoutIds.push(small(f[0]));
         return;
       case KIND.taskAdd:
-        if (f[2] === 1) this.#queue(f[0]).push(f[1]);
+        if (f[2] === 1) this.#queue(f[0]).push(small(f[1]));
         return;
       case KIND.taskDel:
       case KIND.taskRun: {
@@ -364,7 +363,7 @@ export class RebuiltState implements DigestView {
         const q = this.#queue(f[0]);
         const i = q.indexOf(f[1]);
         if (i < 0) throw corrupt(this.index - 1, `event ${this.index - 1}: task ${f[1]} is not on queue ${f[0]}`);
-        q.splice(i, 1);
+        removeAt(q, i);
         return;
       }
       case KIND.timeoutAdd:
@@ -605,6 +604,23 @@ export {
   /** TS value of a blocked thread. */
   TS_BLOCKED,
 };
+
+/**
+ * `v` (a non-negative safe integer read from a Float64Array column) as a
+ * small integer when it is one: ids kept in objects and pushed into id lists
+ * as doubles make V8 box a heap number on every push (measured: most of the
+ * fold's garbage came from lock ids).
+ */
+function small(v: number): number {
+  return v < 0x40000000 ? v | 0 : v;
+}
+
+/** Removes `a[i]` in place (splice would allocate the array of removed elements on every call). */
+function removeAt(a: number[], i: number): void {
+  const last = a.length - 1;
+  for (let k = i; k < last; k++) a[k] = a[k + 1];
+  a.pop();
+}
 
 /**
  * Events that pass their checksums but contradict the state they apply to

@@ -17,6 +17,7 @@ const resolve = (h: TraceHeader) => findScenario(h.scenario);
 import { runScenario } from "../drivers/mod.ts";
 import { RebuiltState } from "../replay/state.ts";
 import { KIND } from "../core/schema.ts";
+import { getU32, getU64 } from "../format/format.ts";
 import { resolveScenarioConfig } from "../core/run.ts";
 import { Machine } from "../core/machine.ts";
 import { Log } from "./_util.ts";
@@ -175,7 +176,8 @@ Deno.test("seek snapshots persist next to the trace, are rebuilt when it changes
 
   // Damage inside the snapshot the seek reads: ignored, the answer stays right, the sidecar is rebuilt.
   const bad = good.slice();
-  bad[bad.length - 20] ^= 0x10;
+  const entry = 28 + 2 * 24; // snapshot 2's table entry: index u64, offset u64, length u32, CRC u32
+  bad[getU64(good, entry + 8) + (getU32(good, entry + 16) >> 1)] ^= 0x10; // inside the snapshot the seek reads
   Deno.writeFileSync(seek, bad);
   assertEquals(await atInNewProcess(f, 2 * SNAPSHOT_EVERY + 5), foldTo(f, 2 * SNAPSHOT_EVERY + 5));
   assertEquals(Deno.readFileSync(seek), good, "rebuilt byte for byte");
