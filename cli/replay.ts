@@ -12,12 +12,7 @@
  * `--junit` also writes a JUnit XML report, one test case per trace.
  * @module
  */
-import {
-  checkTrace,
-  readTraceHeader,
-  replayFile,
-  type ReplayResult,
-} from "../replay/mod.ts";
+import { checkTrace, readTraceHeader, replayFile, type ReplayResult } from "../replay/mod.ts";
 import type { TraceHeader } from "../format/format.ts";
 import { intFlag, parse, UsageError } from "./_args.ts";
 import { recordRun } from "./run.ts";
