@@ -61,7 +61,7 @@ export const pcqIfqueue = defineScenario({
     "pcq.gapNs": { default: 20000, min: 0, max: 1_000_000_000, doc: "mean producer think time between items" },
     "pcq.workNs": { default: 100, min: 0, max: 1_000_000_000, doc: "consumer work per item (protocol input)" },
   },
-  machine: { cpus: 4, "sim.durationNs": 50_000_000 },
+  machine: { kernel: "netbsd", cpus: 4, "sim.durationNs": 50_000_000 },
   setup(m, p) {
     const producers = p["pcq.producers"], items = p["pcq.items"], gapNs = p["pcq.gapNs"], workNs = p["pcq.workNs"];
     const impl = p["pcq.impl"], usePcq = impl === "pcq", useQueue = impl === "aqueue";
@@ -212,7 +212,7 @@ export const atomicLifo = defineScenario({
       doc: "mean time between returning an item and the next take",
     },
   },
-  machine: { cpus: 4, "sim.durationNs": 50_000_000 },
+  machine: { kernel: "netbsd", cpus: 4, "sim.durationNs": 50_000_000 },
   setup(m, p) {
     const n = p["aq.items"], impl = p["aq.impl"], holdNs = p["aq.holdNs"], thinkNs = p["aq.thinkNs"];
     const q = impl === "tailq" ? new MutexTailq(m, "freelist_mtx", n) : new AtomicLifo(n, impl as "lifo" | "lifo-gen");
