@@ -18,7 +18,7 @@
  * - `nhcache`: a match in the prefix-only table, then an exact match of the
  *   next hop (the destination itself when on-link, else the route's gateway)
  *   in the interface's nexthop tree;
- * - `lltable`: NetBSD today. NetBSD took ARP and ND out of the routing table
+ * - `lltable`: NetBSD's own ARP table. NetBSD took ARP and ND out of the routing table
  *   in 2015: a prefix-only table, then an exact match of the next hop in the
  *   interface's `lltable`, a 32-bucket hash of LISTs (core/netbsd/lltable.ts,
  *   sys/net/if_llatbl.h 1.2.2.5, sys/netinet/in.c 1.161). Each entry has its
@@ -26,12 +26,12 @@
  *   (sys/netinet/if_arp.c 1.271 in_arpinput -> arp_settimer), and when it
  *   fires `arptimer` frees the entry, used or not: arpresolve's fast path
  *   returns on a valid entry without renewing it (its `la_preempt` renewal
- *   sits on the slow path a valid entry never reaches). Today's nd(4)
- *   state machine (sys/net/nd.c 1.10, if_arp.c's `arp_nd_domain` with no
- *   `nd_gctimer`) does the same in effect: REACHABLE turns STALE when its
- *   timer fires and a STALE entry is freed at once by the GC timer of 0.
- *   So in use or not, an entry dies at its timer and the next packet to it
- *   is held while it is resolved again; no refresh, no periodic walk.
+ *   sits on the slow path a valid entry never reaches). So in use or not,
+ *   an entry dies at its timer and the next packet to it is held while it
+ *   is resolved again; no refresh, no periodic walk. That is if_arp.c before
+ *   2020 (1.271 is of 2018); NetBSD 10's nd(4) state machine (sys/net/nd.c 1.5.2.1) keeps a used
+ *   entry (REACHABLE, then STALE for a day, probed by unicast on use while
+ *   packets still flow), which is not modelled.
  *
  * Entries come and go as in OpenBSD's ARP, where they are still cloned routes
  * (sys/netinet/if_ether.c 1.277): a miss creates an incomplete entry (the
@@ -89,7 +89,8 @@ export const nexthopCache = defineScenario({
     "nh.mode": {
       default: "cloned",
       choices: ["cloned", "nhcache", "lltable"],
-      doc: "cloned routes (OpenBSD today), a nexthop cache tree (the proposal), or NetBSD's lltable hash (today)",
+      doc:
+        "cloned routes (OpenBSD today), a nexthop cache tree (the proposal), or NetBSD's lltable hash (if_arp.c 1.271)",
     },
     "nh.tree": { default: "radix", choices: ["radix", "ptree"], doc: "the tree used for both table and cache" },
     "nh.routes": { default: 10_000, min: 1, max: 1_000_000, doc: "prefix routes besides the connected /16" },

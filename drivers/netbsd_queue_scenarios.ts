@@ -81,7 +81,10 @@ export const pcqIfqueue = defineScenario({
     const fifoItem = new Float64Array(useFifo ? total + 1 : 0); // id -> producer item code
     let fifoNext = 1;
     // The consumer side: pcq_get is serialised by the lock of the structure the
-    // pcq is embedded in (the document's "consumer under a mutex").
+    // pcq is embedded in (the document's "consumer under a mutex"). A kmutex at IPL_NONE, so adaptive: with
+    // kernel=netbsd a soft interrupt finding it held spins while the holder runs (kern_mutex.c 1.62), where a
+    // blocking lock would let its CPU's producer run on. (pktqueue.c 1.16 itself has one pcq per CPU, each
+    // drained only by its own CPU's SOFTINT_NET handler: no such lock.)
     const consumerMtx = m.newLock("pcq_consumer", "adaptive");
     const sent = new Float64Array(producers);
     const putNs = new Histogram();

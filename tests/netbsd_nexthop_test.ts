@@ -148,7 +148,7 @@ Deno.test("lltable: IN_LLTBL_HASH folds the four bytes, buckets are LISTs walked
   assertThrows(() => t.insert(0x0a000009, 24, 6), /host entries only/);
 });
 
-Deno.test("nexthop-cache lltable (NetBSD today): an entry in use dies at its timer, with no refresh", () => {
+Deno.test("nexthop-cache lltable (NetBSD if_arp.c 1.271): an entry in use dies at its timer, with no refresh", () => {
   // One busy gateway path: every packet goes to a gateway (nh.active tiny, half the packets via a prefix).
   // With arpt_keep 2 ms and a packet every 20 us (one to each gateway every 160 us, inside the last eighth), a cloned route or cache entry in use is refreshed before it
   // expires; an lltable entry is freed by its own callout every 2 ms and resolved again.
