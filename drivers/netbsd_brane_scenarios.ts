@@ -28,7 +28,7 @@ export const branes = defineScenario({
     "br.ratePps": { default: 200_000, min: 1000, max: 2_000_000, doc: "datagrams per second to each tenant" },
     "br.holdNs": { default: 400, min: 0, max: 1_000_000, doc: "time the input path holds the stack lock" },
   },
-  machine: { cpus: 2, "sim.durationNs": 10_000_000 },
+  machine: { kernel: "netbsd", cpus: 2, "sim.durationNs": 10_000_000 },
   setup(m, p) {
     const tenants = 2, c = m.cost;
     const stacks = new Branes(m, tenants, p["br.mode"] === "global");

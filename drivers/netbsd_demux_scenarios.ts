@@ -51,7 +51,7 @@ export const rxDemux = defineScenario({
     "dm.itrNs": { default: 20_000, min: 1000, max: 1_000_000, doc: "minimum gap between a queue's interrupts" },
     "dm.userNs": { default: 300, min: 0, max: 1_000_000, doc: "user work per datagram after the read" },
   },
-  machine: { cpus: 2, "sim.durationNs": 20_000_000 },
+  machine: { kernel: "netbsd", cpus: 2, "sim.durationNs": 20_000_000 },
   setup(m, p) {
     const mode = p["dm.mode"], c = m.cost, ncpu = m.cpus.length, nsock = p["dm.sockets"];
     const demuxNs = c.udpInput >> 2; // a hash lookup on (addresses, ports): a quarter of udp_input's PCB work

@@ -44,7 +44,7 @@ export const kcontDispatch = defineScenario({
     "kc.workNs": { default: 5000, min: 0, max: 10_000_000, doc: "stage 3: thread work" },
     "kc.hogs": { default: 1, min: 0, max: 16, doc: "user threads per CPU keeping it busy" },
   },
-  machine: { cpus: 2, "clock.hz": 1000, "sim.durationNs": 100_000_000 },
+  machine: { kernel: "netbsd", cpus: 2, "clock.hz": 1000, "sim.durationNs": 100_000_000 },
   setup(m, p) {
     const n = p["kc.timers"], periodNs = p["kc.periodNs"];
     // Deadlines on ticks, spread over the period: latency is then dispatch, not tick rounding.

@@ -17,7 +17,21 @@
  *   off-link packets need no second lookup while that clone lives);
  * - `nhcache`: a match in the prefix-only table, then an exact match of the
  *   next hop (the destination itself when on-link, else the route's gateway)
- *   in the interface's nexthop tree.
+ *   in the interface's nexthop tree;
+ * - `lltable`: NetBSD's own ARP table. NetBSD took ARP and ND out of the routing table
+ *   in 2015: a prefix-only table, then an exact match of the next hop in the
+ *   interface's `lltable`, a 32-bucket hash of LISTs (core/netbsd/lltable.ts,
+ *   sys/net/if_llatbl.h 1.2.2.5, sys/netinet/in.c 1.161). Each entry has its
+ *   own callout (`la_timer`): the ARP reply arms it `arpt_keep` ahead
+ *   (sys/netinet/if_arp.c 1.271 in_arpinput -> arp_settimer), and when it
+ *   fires `arptimer` frees the entry, used or not: arpresolve's fast path
+ *   returns on a valid entry without renewing it (its `la_preempt` renewal
+ *   sits on the slow path a valid entry never reaches). So in use or not,
+ *   an entry dies at its timer and the next packet to it is held while it
+ *   is resolved again; no refresh, no periodic walk. That is if_arp.c before
+ *   2020 (1.271 is of 2018); NetBSD 10's nd(4) state machine (sys/net/nd.c 1.5.2.1) keeps a used
+ *   entry (REACHABLE, then STALE for a day, probed by unicast on use while
+ *   packets still flow), which is not modelled.
  *
  * Entries come and go as in OpenBSD's ARP, where they are still cloned routes
  * (sys/netinet/if_ether.c 1.277): a miss creates an incomplete entry (the
@@ -40,6 +54,7 @@
  * @module
  */
 import { ConfigError } from "../core/config.ts";
+import { LlTable } from "../core/netbsd/lltable.ts";
 import { PTree } from "../core/netbsd/ptree.ts";
 import { RadixTree } from "../core/netbsd/radix.ts";
 import { maskOf, randomTable, type RouteTable } from "../core/netbsd/route_table.ts";
@@ -71,7 +86,12 @@ export const nexthopCache = defineScenario({
   doc:
     "forwarding with ARP entries as cloned /32 routes in the table vs a per-interface nexthop cache tree, with expiry",
   params: {
-    "nh.mode": { default: "cloned", choices: ["cloned", "nhcache"], doc: "cloned routes, or a nexthop cache" },
+    "nh.mode": {
+      default: "cloned",
+      choices: ["cloned", "nhcache", "lltable"],
+      doc:
+        "cloned routes (OpenBSD today), a nexthop cache tree (the proposal), or NetBSD's lltable hash (if_arp.c 1.271)",
+    },
     "nh.tree": { default: "radix", choices: ["radix", "ptree"], doc: "the tree used for both table and cache" },
     "nh.routes": { default: 10_000, min: 1, max: 1_000_000, doc: "prefix routes besides the connected /16" },
     "nh.neighbours": { default: 5000, min: GATEWAYS + 1, max: 60_000, doc: "hosts on the connected /16" },
@@ -87,7 +107,7 @@ export const nexthopCache = defineScenario({
     "nh.pruneUs": { default: 10_000, min: 1, max: 3_600_000_000, doc: "arpt_prune: period of the arptimer walk, us" },
     "nh.resolveUs": { default: 100, min: 1, max: 1_000_000, doc: "ARP request to reply" },
   },
-  machine: { cpus: 1, "sim.durationNs": 10_000_000_000 },
+  machine: { kernel: "netbsd", cpus: 1, "sim.durationNs": 10_000_000_000 },
   setup(m, p) {
     const rng = m.workRng, c = m.cost;
     const nHosts = p["nh.neighbours"], active = p["nh.active"], packets = p["nh.packets"];
@@ -118,14 +138,16 @@ export const nexthopCache = defineScenario({
         hosts[n++] = h;
       }
     }
-    const cloned = p["nh.mode"] === "cloned";
+    const cloned = p["nh.mode"] === "cloned", llt = p["nh.mode"] === "lltable";
     const usePtree = p["nh.tree"] === "ptree";
     const nodeNs = usePtree ? c.ptreeNode : c.radixNode;
     // The routing table starts with the prefixes (route ids 0..nPrefixes-1); neighbour i's entry is id nPrefixes + i,
     // a clone in the table or an entry of the interface's cache.
     const rt = usePtree ? new PTree(prefixes) : new RadixTree(prefixes);
-    const cache = cloned ? null : usePtree ? new PTree() : new RadixTree();
-    const entries = cloned ? rt : cache as PTree | RadixTree;
+    const cache = cloned ? null : llt ? new LlTable(nHosts) : usePtree ? new PTree() : new RadixTree();
+    const entries = cloned ? rt : cache as PTree | RadixTree | LlTable;
+    // An lltable chain entry is one load and a 4-byte compare: priced as a ptree node (a load and an XOR).
+    const cacheNodeNs = llt ? c.ptreeNode : nodeNs;
     const state = new Uint8Array(nHosts), refreshing = new Uint8Array(nHosts);
     const expireNs = new Float64Array(nHosts);
     const gwValid = new Uint8Array(GATEWAYS); // rt_gwroute still points at a live clone
@@ -137,11 +159,28 @@ export const nexthopCache = defineScenario({
     const gatewayOf = (route: number) => (prefixes.keys[route] >>> 8) % GATEWAYS;
     // in_arpinput -> arpcache: only an entry still there takes the reply. One callback per host and kind, made
     // here, so a resolution allocates nothing.
+    const tos = keepNs !== 0 ? new Timeouts(m) : null;
+    // lltable: one callout per entry (la_timer), made here; arptimer frees the entry whatever its use.
+    const arptimerEntry = function* (arg: unknown): KCode {
+      const i = arg as number;
+      if (state[i] === ABSENT) return;
+      if (entries.remove(hosts[i], 32) !== nPrefixes + i) {
+        m.violation("conservation", `arptimer: entry of host ${i} not in the lltable`, i);
+      }
+      state[i] = ABSENT;
+      live--;
+      expired++;
+      yield m.spend(c.ptreeNode); // LIST_REMOVE of a doubly linked entry
+    };
+    const laTimer = llt && tos !== null
+      ? Array.from({ length: nHosts }, (_, i) => tos.set("arptimer", arptimerEntry, i))
+      : [];
     const reply = (i: number, refresh: boolean) => () => {
       if (refresh) refreshing[i] = 0;
       if (state[i] === ABSENT) return;
       state[i] = RESOLVED;
       expireNs[i] = keepNs === 0 ? 0 : m.nowNs + keepNs;
+      if (laTimer.length !== 0) (tos as Timeouts).add(laTimer[i], keepNs); // arp_settimer(la, arpt_keep)
     };
     const onReply = Array.from({ length: nHosts }, (_, i) => reply(i, false));
     const onRefresh = Array.from({ length: nHosts }, (_, i) => reply(i, true));
@@ -168,15 +207,14 @@ export const nexthopCache = defineScenario({
         return false;
       }
       if (state[i] === INCOMPLETE) return false;
-      if (keepNs !== 0 && expireNs[i] - keepNs / 8 < m.nowNs && refreshing[i] === 0) {
+      if (!llt && keepNs !== 0 && expireNs[i] - keepNs / 8 < m.nowNs && refreshing[i] === 0) {
         refreshing[i] = 1; // refresh when the timeout gets close
         refreshes++;
         m.at(m.nowNs + resolveNs, onRefresh[i]);
       }
       return true;
     };
-    if (keepNs !== 0) {
-      const tos = new Timeouts(m);
+    if (tos !== null && !llt) {
       const arptimer = tos.set("arptimer", function* (): KCode {
         if (traffic) tos.add(arptimer, pruneNs);
         let walkNodes = 0;
@@ -215,7 +253,7 @@ export const nexthopCache = defineScenario({
         }
         const r = rt.lookup(dst);
         let n = rt.last.nodes, kc = rt.last.keyCmps;
-        let nexthop = -1, hop = -1, went = false;
+        let nexthop = -1, hop = -1, went = false, chainNodes = 0;
         if (r >= 0) {
           const clone = r >= nPrefixes;
           const connected = clone || (prefixes.keys[r] === LAN && prefixes.lens[r] === LAN_LEN);
@@ -229,6 +267,7 @@ export const nexthopCache = defineScenario({
               // nhcache: the hop in the interface's tree; cloned: rt_getll re-looks the gateway up in the table.
               const h = entries.lookup(hosts[hop]);
               n += entries.last.nodes;
+              if (llt) chainNodes += entries.last.nodes;
               kc += entries.last.keyCmps;
               found = h === nPrefixes + hop;
               if (cloned) gwValid[hop] = found ? 1 : 0;
@@ -243,7 +282,7 @@ export const nexthopCache = defineScenario({
         if (went && nexthop !== want && wrong++ === 0) {
           m.violation("conservation", `nexthop for ${dst >>> 0}: got ${nexthop}, expected ${want}`, dst);
         }
-        const ns = n * nodeNs + kc * c.radixKeyCmp;
+        const ns = (n - chainNodes) * nodeNs + chainNodes * cacheNodeNs + kc * c.radixKeyCmp;
         const q = Math.floor((QUARTERS * k) / packets);
         qNodes[q] += n;
         qPackets[q]++;

@@ -54,7 +54,7 @@ export const rxLivelock = defineScenario({
     "lv.sbPkts": { default: 512, min: 1, max: 65536, doc: "socket receive buffer, datagrams" },
     "lv.userNs": { default: 300, min: 0, max: 1_000_000, doc: "user work per datagram after the read" },
   },
-  machine: { cpus: 1, "clock.hz": 1000, "sim.durationNs": 50_000_000 },
+  machine: { kernel: "netbsd", cpus: 1, "clock.hz": 1000, "sim.durationNs": 50_000_000 },
   setup(m, p) {
     const mode = p["lv.mode"], c = m.cost;
     const ring = new Fifo(p["lv.ring"]);

@@ -61,7 +61,7 @@ export const pcqIfqueue = defineScenario({
     "pcq.gapNs": { default: 20000, min: 0, max: 1_000_000_000, doc: "mean producer think time between items" },
     "pcq.workNs": { default: 100, min: 0, max: 1_000_000_000, doc: "consumer work per item (protocol input)" },
   },
-  machine: { cpus: 4, "sim.durationNs": 50_000_000 },
+  machine: { kernel: "netbsd", cpus: 4, "sim.durationNs": 50_000_000 },
   setup(m, p) {
     const producers = p["pcq.producers"], items = p["pcq.items"], gapNs = p["pcq.gapNs"], workNs = p["pcq.workNs"];
     const impl = p["pcq.impl"], usePcq = impl === "pcq", useQueue = impl === "aqueue";
@@ -81,7 +81,10 @@ export const pcqIfqueue = defineScenario({
     const fifoItem = new Float64Array(useFifo ? total + 1 : 0); // id -> producer item code
     let fifoNext = 1;
     // The consumer side: pcq_get is serialised by the lock of the structure the
-    // pcq is embedded in (the document's "consumer under a mutex").
+    // pcq is embedded in (the document's "consumer under a mutex"). A kmutex at IPL_NONE, so adaptive: with
+    // kernel=netbsd a soft interrupt finding it held spins while the holder runs (kern_mutex.c 1.62), where a
+    // blocking lock would let its CPU's producer run on. (pktqueue.c 1.16 itself has one pcq per CPU, each
+    // drained only by its own CPU's SOFTINT_NET handler: no such lock.)
     const consumerMtx = m.newLock("pcq_consumer", "adaptive");
     const sent = new Float64Array(producers);
     const putNs = new Histogram();
@@ -212,7 +215,7 @@ export const atomicLifo = defineScenario({
       doc: "mean time between returning an item and the next take",
     },
   },
-  machine: { cpus: 4, "sim.durationNs": 50_000_000 },
+  machine: { kernel: "netbsd", cpus: 4, "sim.durationNs": 50_000_000 },
   setup(m, p) {
     const n = p["aq.items"], impl = p["aq.impl"], holdNs = p["aq.holdNs"], thinkNs = p["aq.thinkNs"];
     const q = impl === "tailq" ? new MutexTailq(m, "freelist_mtx", n) : new AtomicLifo(n, impl as "lifo" | "lifo-gen");

@@ -42,7 +42,7 @@ export const routeLookup = defineScenario({
     "route.default": { default: true, doc: "the table has a default route" },
     "route.check": { default: true, doc: "check every answer against the longest-prefix-match oracle" },
   },
-  machine: { cpus: 2, "sim.durationNs": 10_000_000_000 },
+  machine: { kernel: "netbsd", cpus: 2, "sim.durationNs": 10_000_000_000 },
   setup(m, p) {
     const table = randomTable(m.workRng, p["route.routes"], p["route.default"]);
     const usePtree = p["route.impl"] === "ptree";

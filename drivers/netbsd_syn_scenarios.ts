@@ -54,7 +54,7 @@ export const synFlood = defineScenario({
       doc: "bytes of a half-open socket + inpcb + tcpcb (estimate)",
     },
   },
-  machine: { cpus: 1, "sim.durationNs": 100_000_000 },
+  machine: { kernel: "netbsd", cpus: 1, "sim.durationNs": 100_000_000 },
   setup(m, p) {
     const c = m.cost, mode = p["syn.mode"];
     const rttNs = p["syn.rttNs"];

@@ -7,6 +7,7 @@
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
 import { findScenario, resolveScenarioConfig, runScenario } from "../drivers/mod.ts";
 import { RadixTree } from "../core/netbsd/radix.ts";
+import { llHash, LlTable, LLTBL_HSIZE } from "../core/netbsd/lltable.ts";
 
 const small = { "nh.routes": "3000", "nh.neighbours": "800", "nh.active": "100", "nh.packets": "5000" };
 
@@ -119,4 +120,67 @@ Deno.test("nexthop-cache: bad parameters are refused", () => {
     () => runScenario({ scenario: "nexthop-cache", seed: 1, overrides: { "nh.neighbours": "100", "nh.active": "97" } }),
     /nh.active/,
   );
+});
+
+Deno.test("lltable: IN_LLTBL_HASH folds the four bytes, buckets are LISTs walked from the head", () => {
+  // 10.0.3.7: 10 ^ 0 ^ 3 ^ 7 = 14; the byte order does not change an XOR of the bytes.
+  assertEquals(llHash(0x0a000307, LLTBL_HSIZE), 14);
+  assertEquals(llHash(0x0703000a, LLTBL_HSIZE), 14);
+  const t = new LlTable(8);
+  // Three hosts in bucket 14 (10.0.3.7, 10.0.7.3, 10.0.0.4) and one elsewhere.
+  const a = 0x0a000307, b = 0x0a000703, c = 0x0a000004, d = 0x0a000001;
+  assert(t.insert(a, 32, 1) && t.insert(b, 32, 2) && t.insert(c, 32, 3) && t.insert(d, 32, 4));
+  assert(!t.insert(a, 32, 9), "a second entry for the same address is refused");
+  assertEquals(t.routes, 4);
+  // LIST_INSERT_HEAD: the last inserted is first in its bucket.
+  assertEquals(t.lookup(c), 3);
+  assertEquals(t.last.nodes, 2, "bucket head + one entry");
+  assertEquals(t.lookup(a), 1);
+  assertEquals(t.last.nodes, 4, "bucket head + three entries");
+  assertEquals(t.lookup(0x0a040000), -1); // 10.4.0.0 hashes to 14 too: a miss walks the whole chain
+  assertEquals(t.last.nodes, 4);
+  assertEquals(t.remove(b, 32), 2);
+  assertEquals(t.remove(b, 32), -1);
+  assertEquals(t.lookup(a), 1);
+  assertEquals(t.last.nodes, 3, "the removed entry is unlinked from the middle");
+  assert(t.insert(b, 32, 5), "a freed slot is reused");
+  assertEquals(t.lookup(b), 5);
+  assertThrows(() => t.insert(0x0a000009, 24, 6), /host entries only/);
+});
+
+Deno.test("nexthop-cache lltable (NetBSD if_arp.c 1.271): an entry in use dies at its timer, with no refresh", () => {
+  // One busy gateway path: every packet goes to a gateway (nh.active tiny, half the packets via a prefix).
+  // With arpt_keep 2 ms and a packet every 20 us (one to each gateway every 160 us, inside the last eighth), a cloned route or cache entry in use is refreshed before it
+  // expires; an lltable entry is freed by its own callout every 2 ms and resolved again.
+  const run = (mode: string) =>
+    runScenario({
+      scenario: "nexthop-cache",
+      seed: 3,
+      overrides: {
+        "nh.routes": "200",
+        "nh.neighbours": "10",
+        "nh.active": "1",
+        "nh.packets": "10000",
+        "nh.gapNs": "20000",
+        "nh.keepUs": "2000",
+        "nh.pruneUs": "500",
+        "nh.mode": mode,
+        "clock.hz": "10000",
+      },
+    });
+  const llt = run("lltable"), nh = run("nhcache");
+  for (const o of [llt, nh]) {
+    assertEquals(o.result.violations, []);
+    assertEquals(o.metrics.wrongNexthop, 0);
+    assertEquals(o.metrics.treeDisagreements, 0);
+  }
+  assertEquals(llt.metrics.refreshes, 0);
+  assert((nh.metrics.refreshes as number) > 0);
+  // 0.2 s of traffic at a 2 ms lifetime: the gateways' entries die about 100 times each in the lltable, never in
+  // the cache, where only the neighbours the working set leaves behind expire (seed 3: 467 against 86).
+  const expired = (o: typeof llt) => o.metrics.expired as number;
+  assert(expired(llt) > 300 && expired(llt) > 3 * expired(nh), `expired ${expired(llt)} vs ${expired(nh)}`);
+  assert((llt.metrics.heldPkts as number) > 4 * (nh.metrics.heldPkts as number), "each death holds a packet");
+  assertEquals(llt.metrics.tableWrites, 0);
+  assertEquals(llt.metrics["tableEntries.q4"], nh.metrics["tableEntries.q4"], "prefix-only table in both");
 });

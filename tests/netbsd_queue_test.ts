@@ -198,3 +198,37 @@ Deno.test("explore, mixed head and tail insertion: the broken queue loses or dou
     /pcq.headPct/,
   );
 });
+
+Deno.test("the infrastructure scenarios run on kernel=netbsd; overriding it gives the OpenBSD personality back", () => {
+  const names = [
+    "pcq-ifqueue",
+    "atomic-lifo",
+    "route-lookup",
+    "kcont-dispatch",
+    "rx-livelock",
+    "rx-demux",
+    "syn-flood",
+    "branes",
+    "nexthop-cache",
+  ];
+  for (const n of names) assertEquals(resolveScenarioConfig(findScenario(n), {})["kernel"], "netbsd", n);
+  assertEquals(resolveScenarioConfig(findScenario("pcq-ifqueue"), { kernel: "openbsd" })["kernel"], "openbsd");
+});
+
+Deno.test("pcq consumers under a kmutex spin while the holder drains: no batching, unlike a blocking mutex", () => {
+  // gapNs 500, 4 producers of 100 items (docs/netbsd-infrastructure.md row 1). With kernel=netbsd a soft interrupt
+  // that finds the consumer mutex held spins (kern_mutex.c), keeping its CPU's producer off the CPU: every put is
+  // drained by its own soft interrupt. A blocking mutex (openbsd) lets the producer run on and a drain batches.
+  const run = (kernel: string) =>
+    runScenario({ scenario: "pcq-ifqueue", seed: 1, overrides: { "pcq.gapNs": "500", kernel } });
+  const nb = run("netbsd"), ob = run("openbsd");
+  for (const o of [nb, ob]) {
+    assertEquals(o.result.violations, []);
+    assertEquals(o.metrics.delivered, 400);
+  }
+  assertEquals(nb.metrics.drains, 400, "one drain per item");
+  assert((ob.metrics.drains as number) < 100, `openbsd batches: ${ob.metrics.drains} drains`);
+  const contention = (o: typeof nb) => (o.metrics.lockContention as Record<string, number>).pcq_consumer;
+  assert(contention(nb) > 5 * contention(ob), `spinning waiters ${contention(nb)} vs ${contention(ob)}`);
+  assert((nb.metrics.contextSwitches as number) > 10 * (ob.metrics.contextSwitches as number));
+});

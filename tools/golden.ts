@@ -27,7 +27,7 @@ const VARIANTS: Record<string, { key: string; values: string[]; set: Record<stri
   branes: { key: "br.mode", values: ["branes", "global"], set: {} },
   "nexthop-cache": {
     key: "nh.mode",
-    values: ["cloned", "nhcache"],
+    values: ["cloned", "nhcache", "lltable"],
     set: {
       "nh.routes": "200",
       "nh.neighbours": "50",

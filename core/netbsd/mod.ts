@@ -16,7 +16,8 @@
  *   alone; {@link MutexTailq}: the locked list of today;
  * - {@link PTree} and {@link RadixTree}: ptree and the BSD radix tree
  *   (`rn_match`) over IPv4 prefixes; {@link randomTable} and
- *   {@link LpmOracle} to build and check tables;
+ *   {@link LpmOracle} to build and check tables; {@link LlTable}: NetBSD's
+ *   per-interface ARP/ND table (a 32-bucket hash), today's nexthop cache;
  * - {@link Kcont}: kernel continuations; {@link Workqueue}: workqueue(9);
  * - {@link Branes}: virtual network stacks.
  *
@@ -43,6 +44,7 @@ export {
 } from "./atomic_queue.ts";
 export { type LookupCost, PT_IPV4_OPS, PTree, type PtTreeOps } from "./ptree.ts";
 export { RadixTree } from "./radix.ts";
+export { llHash, LlTable, LLTBL_HSIZE } from "./lltable.ts";
 export { bruteForceMatch, clz32, LpmOracle, maskOf, randomTable, ROUTES_MAX, type RouteTable } from "./route_table.ts";
 export { Kcont, type KcontClass, type KcontItem } from "./continuation.ts";
 export { type Work, Workqueue } from "./workqueue.ts";

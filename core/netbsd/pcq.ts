@@ -180,6 +180,8 @@ export class IfQueue {
     if (!Number.isInteger(maxlen) || maxlen < 1) throw new RangeError(`ifqueue: maxlen ${maxlen}`);
     this.maxlen = maxlen;
     this.#ring = new Float64Array(maxlen);
+    // NetBSD net/if.h 1.304 IFQ_LOCK_INIT: mutex_obj_alloc(MUTEX_DEFAULT, IPL_NET), a spin mutex since IPL_NET is
+    // a hardware interrupt level (kern_mutex.c 1.62 _mutex_init); kernel=netbsd leaves spin mutexes as they are.
     this.lock = m.newLock(cls, "spin", ipl);
   }
 
