@@ -132,8 +132,8 @@ export function swarmValue(key: string, v: number, durationNs: number): number {
 /** What {@link Faults.wire} decided for a frame (the `n` of its arrival timer). */
 export const FATE = { deliver: 0, lost: 1, down: 2 } as const;
 
-/** PRNG stream salt of fault f (apart from the schedule's 0 and the workload's "WORK"). */
-const STREAM = 0x4641_0000;
+/** PRNG stream salt of fault f (apart from the schedule's 0 and the workload's "WORK"); fault_draws.ts shares it. */
+export const FAULT_STREAM = 0x4641_0000;
 
 /** The fault injector of one machine (null parts: that fault is off). */
 export class Faults {
@@ -166,7 +166,7 @@ export class Faults {
     this.#intrPpm = n("fault.intrDelayPpm");
     this.#intrNs = n("fault.intrDelayNs");
     this.count = new Array(Object.keys(FAULT).length).fill(0);
-    for (let f = 0; f < this.count.length; f++) this.#rng.push(new Prng(m.seed, STREAM + f));
+    for (let f = 0; f < this.count.length; f++) this.#rng.push(new Prng(m.seed, FAULT_STREAM + f));
     if (this.#mbufPpm > 0) {
       st.mgetFail = (site, flow) => this.#draw(FAULT.mbufFail, this.#mbufPpm, site, flow);
     }
