@@ -44,6 +44,16 @@ function checkConservation(m: Machine, tcp: NbTcp): void {
   for (const msg of tcp.conservation()) m.violation("conservation", msg);
 }
 
+/** With faults on: the segments the NIC dropped, by kind, and those that waited behind a hole. */
+function faultMetrics(tcp: NbTcp): Metrics {
+  if (!tcp.opts.faults) return {};
+  const d = tcp.nicDrops;
+  return {
+    nicDrops: { syn: d[SEG.syn], ack3: d[SEG.ack3], data: d[SEG.data], ack: d[SEG.ack], rst: d[SEG.rst] },
+    reassSegments: tcp.reassSegs,
+  };
+}
+
 const COST_PARAMS = {
   "nbtcp.inputNs": { default: 1_200, doc: "tcp_input of one segment, ns", min: 1, max: 1e9 },
   "nbtcp.outputNs": { default: 1_000, doc: "tcp_output of one segment, ns", min: 1, max: 1e9 },
@@ -237,6 +247,7 @@ export const netbsdTcp: Scenario = defineScenario({
           appWaitMaxClass: appWaitClass,
           softnetWaitUs: us(softnetWaitNs),
           hierarchyViolations: check.reported.length,
+          ...faultMetrics(tcp),
         };
       },
     };
@@ -388,6 +399,7 @@ export const netbsdSoftintStarve: Scenario = defineScenario({
           watchdogMisses: st.misses + stillLate,
           genRuns: st.genRuns,
           genLateUsMax: us(st.genLateNsMax),
+          ...faultMetrics(tcp),
         };
       },
     };

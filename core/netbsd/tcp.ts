@@ -114,6 +114,8 @@ export class NbTcp implements TimerTarget {
   synDropped = 0;
   /** Segments the NIC dropped (faults), by SEG kind. */
   readonly nicDrops: number[] = [0, 0, 0, 0, 0, 0, 0];
+  /** Data segments that waited in the reassembly queue behind a hole. */
+  reassSegs = 0;
   /** Completed accepts and the sum and max of their latency (SYN to accept return), ns. */
   accepts = 0;
   acceptNsSum = 0;
@@ -280,7 +282,12 @@ export class NbTcp implements TimerTarget {
         so.q0.push(ns);
         // SYN-ACK out; the peer's ACK completes the handshake one round trip later.
         this.fromPeer(SEG.ack3, ns, 0, this.opts.rttNs);
-      } else this.synDropped++;
+      } else {
+        // Not listening yet, or so_q0 + so_q full: the SYN is dropped and the client sends it again after
+        // its initial RTO (a run ends first, unless it is long: the connection is not refused).
+        this.synDropped++;
+        this.fromPeer(SEG.syn, so, s.bytes, PEER_SYN_RTO_NS);
+      }
       h.exit(so.accept);
       if (ok) yield m.spend(c.outputNs);
       h.exit(so.inp);
@@ -313,6 +320,7 @@ export class NbTcp implements TimerTarget {
       else {
         yield* h.enter(so.sbRcv);
         const inOrder = reass(so, s);
+        if (inOrder === 0) this.reassSegs++;
         so.rcvCc += inOrder; // sbappendstream
         m.wakeup(so.cvRcv); // sorwakeup: selnotify and sb_cv under SOCKBUF_LOCK
         const room = this.opts.sbBytes - so.rcvCc;
