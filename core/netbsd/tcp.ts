@@ -41,24 +41,12 @@ import { type KCode, KObj, type Lock, MODE, type SoftInt } from "../objects.ts";
 import { msleep } from "../sync.ts";
 import { NB_CLASS, type NbVariant } from "./locking.ts";
 import { Held, NbSocket, SS } from "./socket.ts";
+import { conservation, type NbFaults, PEER_RTO_NS, PEER_SYN_RTO_NS, reass } from "./tcp_loss.ts";
+
+export { type NbFaults, PEER_RTO_NS, PEER_SYN_RTO_NS } from "./tcp_loss.ts";
 
 /** Segment kinds (`hole`: a marker the NIC queues where it dropped a data segment, not a segment). */
 export const SEG = { syn: 1, ack3: 2, data: 3, ack: 4, rst: 5, hole: 6 } as const;
-
-/** The NIC's faults (drivers/fault_draws.ts's FaultDraws): each returns true when the fault hits. */
-export interface NbFaults {
-  /** The frame `a` finds the rx ring of queue `b` full. */
-  rxRingFull(a: number, b: number): boolean;
-  /** The driver's rx refill fails for frame `a` of queue `b` (the frame is discarded). */
-  mbufFail(a: number, b: number): boolean;
-  /** Extra lateness of the rx interrupt of queue `q`, ns (0: on time). */
-  intrDelayNs(q: number): number;
-}
-
-/** The peers' initial retransmission timeout (SYN, handshake ACK): 1 s, RFC 6298 2.1. */
-export const PEER_SYN_RTO_NS = 1_000_000_000;
-/** The peers' data retransmission timeout without fast retransmit: Linux's TCP_RTO_MIN, 200 ms. */
-export const PEER_RTO_NS = 200_000_000;
 
 /** CPU costs of the path, ns (the scenario's parameters). */
 export interface NbCosts {
@@ -222,32 +210,9 @@ export class NbTcp implements TimerTarget {
     this.#pool.push(s); // an ACK (covered by the next) or a RST (lost)
   }
 
-  /**
-   * Byte accounting of every connection (empty when it holds): the peer's
-   * data bytes == read by the application + so_rcv + reassembly queue + on
-   * their way (retransmissions included) + discarded on a reset or closed
-   * socket; bytes sent and unacknowledged == ACKed on their way + ACKed by a
-   * dropped ACK.
-   */
+  /** Byte accounting of every connection (tcp_loss.ts): the failures, empty when it holds. */
   conservation(): string[] {
-    const bad: string[] = [];
-    for (const so of this.sockets) {
-      if (so.conn < 0) continue;
-      const rhs = so.rcvdBytes + so.rcvCc + so.reassBytes + so.inFlightIn + so.discardedBytes;
-      if (so.peerSent !== rhs) {
-        bad.push(
-          `${so.name}: peer sent ${so.peerSent} != read ${so.rcvdBytes} + so_rcv ${so.rcvCc} + reassembly ` +
-            `${so.reassBytes} + in flight ${so.inFlightIn} + discarded ${so.discardedBytes}`,
-        );
-      }
-      if (so.inflight !== so.ackInFlight + so.ackLost || so.sndCc < so.inflight) {
-        bad.push(
-          `${so.name}: unacknowledged ${so.inflight} != ACKs in flight ${so.ackInFlight} + ACKs dropped ` +
-            `${so.ackLost} (so_snd ${so.sndCc})`,
-        );
-      }
-    }
-    return bad;
+    return conservation(this.sockets);
   }
 
   /** The hard interrupt: schedules the net softint on this CPU (softint_schedule). */
@@ -509,24 +474,6 @@ export class NbTcp implements TimerTarget {
     so.state |= SS.closed;
     return so.sndCc === 0;
   }
-}
-
-/**
- * tcp_reass for data segment `s` (it leaves the wire here): behind an open
- * hole the bytes wait in the reassembly queue; the retransmission filling the
- * last hole releases them. Returns the bytes now in order.
- */
-function reass(so: NbSocket, s: Seg): number {
-  so.inFlightIn -= s.bytes;
-  if (s.rtx) so.reassHoles--;
-  if (so.reassHoles > 0) {
-    so.reassBytes += s.bytes;
-    return 0;
-  }
-  if (!s.rtx) return s.bytes;
-  const n = s.bytes + so.reassBytes;
-  so.reassBytes = 0;
-  return n;
 }
 
 /** The NIC's hard interrupt handler (static: no closure per interrupt). */
