@@ -92,8 +92,8 @@ function udpConservation(
   const dropped = st.acct.dropBySid[sid] ?? 0;
   const duplicated = st.acct.dupBySid[sid] ?? 0; // copies the wire made (fault.linkDupPpm): bytes with no sender
   if (src.sentBytes + duplicated === got + rcvSo.rcv.cc + inFlight + dropped + held) return null;
-  return `${what}: source sent ${src.sentBytes} + duplicated ${duplicated} != sink ${got} + so_rcv ${rcvSo.rcv.cc}` +
-    ` + in flight ${inFlight} + dropped ${dropped} + in the relay process ${held}`;
+  return `${what}: source sent ${src.sentBytes} != sink ${got} + so_rcv ${rcvSo.rcv.cc} + in flight ${inFlight}` +
+    ` + dropped ${dropped} + in the relay process ${held} - duplicated by the wire ${duplicated}`;
 }
 
 /** Bytes read from the source and not yet in the drain: a userland-copy relay's buffer (0 when spliced). */
