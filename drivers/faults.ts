@@ -17,9 +17,13 @@
  * - `fault.rxRingPpm`: the frame finds the rx descriptor ring full (`rx-ring`).
  * - `fault.linkLossPpm`, `fault.linkDupPpm`, `fault.linkReorderPpm`: the wire
  *   loses, duplicates or delays (by `fault.reorderNs`, so later frames
- *   overtake) a frame. Duplication and reordering apply to TCP only: the
- *   UDP relay passes datagrams through, and the stream detector would rightly
- *   report a UDP repeat or overtake as the stream's own duplicate/reorder.
+ *   overtake) a frame, TCP segment or UDP datagram alike. A UDP socket
+ *   delivers the copies and the late datagram as the link produced them and
+ *   the splice forwards what it receives; the stream detector excuses a
+ *   repeat or overtake of a datagram only by the recorded decision that
+ *   explains it (each decision is registered with `streamExcuse` and its
+ *   number travels on the datagram: core/detect/stream.ts), and
+ *   conservation counts the duplicated bytes (`acct.dupBySid`).
  * - `fault.linkFlapAtNs` / `fault.linkFlapNs`: every link is down for a
  *   while; frames sent meanwhile are lost (`link-down`).
  * - `fault.intrDelayPpm` / `fault.intrDelayNs`: a NIC interrupt is posted late.
@@ -36,6 +40,7 @@ import { type Packet, PROTO } from "../core/net/packet.ts";
 import { MGET_SITE, type NetStack } from "../core/net/stack.ts";
 import { Prng } from "../core/prng.ts";
 import { FAULT, KIND } from "../core/schema.ts";
+import { EXCUSE, streamExcuse } from "../core/detect/mod.ts";
 
 /** The fault keys (every relay scenario declares them; 0 switches a fault off). */
 export const FAULT_KEYS: KeySet = {
@@ -57,10 +62,15 @@ export const FAULT_KEYS: KeySet = {
     min: 0,
     max: 1e6,
   },
-  "fault.linkDupPpm": { default: 0, doc: "fault: TCP frames duplicated on the wire, per million", min: 0, max: 1e6 },
+  "fault.linkDupPpm": {
+    default: 0,
+    doc: "fault: frames (TCP segments, UDP datagrams) duplicated on the wire, per million",
+    min: 0,
+    max: 1e6,
+  },
   "fault.linkReorderPpm": {
     default: 0,
-    doc: "fault: TCP frames held back fault.reorderNs on the wire (later frames overtake), per million",
+    doc: "fault: frames held back fault.reorderNs on the wire (later frames overtake), per million",
     min: 0,
     max: 1e6,
   },
@@ -123,8 +133,8 @@ export function swarmValue(key: string, v: number, durationNs: number): number {
 /** What {@link Faults.wire} decided for a frame (the `n` of its arrival timer). */
 export const FATE = { deliver: 0, lost: 1, down: 2 } as const;
 
-/** PRNG stream salt of fault f (apart from the schedule's 0 and the workload's "WORK"): stream STREAM + f. */
-export const STREAM = 0x4641_0000;
+/** PRNG stream salt of fault f (apart from the schedule's 0 and the workload's "WORK"); fault_draws.ts shares it. */
+export const FAULT_STREAM = 0x4641_0000;
 
 /** The fault injector of one machine (null parts: that fault is off). */
 export class Faults {
@@ -157,7 +167,7 @@ export class Faults {
     this.#intrPpm = n("fault.intrDelayPpm");
     this.#intrNs = n("fault.intrDelayNs");
     this.count = new Array(Object.keys(FAULT).length).fill(0);
-    for (let f = 0; f < this.count.length; f++) this.#rng.push(new Prng(m.seed, STREAM + f));
+    for (let f = 0; f < this.count.length; f++) this.#rng.push(new Prng(m.seed, FAULT_STREAM + f));
     if (this.#mbufPpm > 0) {
       st.mgetFail = (site, flow) => this.#draw(FAULT.mbufFail, this.#mbufPpm, site, flow);
     }
@@ -209,11 +219,20 @@ export class Faults {
       return m.atCall(arriveNs, target, p, FATE.down);
     }
     if (this.#draw(FAULT.linkLoss, this.#lossPpm, p.id, p.flow)) return m.atCall(arriveNs, target, p, FATE.lost);
-    if (p.proto === PROTO.tcp) {
-      if (this.#draw(FAULT.linkDup, this.#dupPpm, p.id, p.flow)) {
-        m.atCall(arriveNs + 1, target, this.#copy(p), FATE.deliver);
+    const dgram = p.proto === PROTO.udp && p.sid >= 0;
+    if (this.#draw(FAULT.linkDup, this.#dupPpm, p.id, p.flow)) {
+      const c = this.#copy(p);
+      if (dgram) {
+        c.dupFault = streamExcuse(m, EXCUSE.dup, p.sid, p.off);
+        const a = this.#st.acct;
+        a.dupBySid[p.sid] = (a.dupBySid[p.sid] ?? 0) + p.len;
+        a.wireBytes += p.len;
       }
-      if (this.#draw(FAULT.linkReorder, this.#reorderPpm, p.id, p.flow)) arriveNs += this.#reorderNs;
+      m.atCall(arriveNs + 1, target, c, FATE.deliver);
+    }
+    if (this.#draw(FAULT.linkReorder, this.#reorderPpm, p.id, p.flow)) {
+      if (dgram) p.reorderFault = streamExcuse(m, EXCUSE.reorder, p.sid, p.off);
+      arriveNs += this.#reorderNs;
     }
     m.atCall(arriveNs, target, p, FATE.deliver);
   }
@@ -230,6 +249,7 @@ export class Faults {
     c.hash = p.hash;
     c.sport = p.sport;
     c.dport = p.dport;
+    c.reorderFault = p.reorderFault; // a copy of a late datagram is late too
     return c;
   }
 

@@ -15,7 +15,7 @@ import type { Machine, TimerTarget } from "../core/machine.ts";
 import { HDR_BYTES, type Packet, PROTO, TH } from "../core/net/packet.ts";
 import { DROP, type NetStack } from "../core/net/stack.ts";
 import { KIND } from "../core/schema.ts";
-import { streamCheck, streamLossy } from "../core/detect/mod.ts";
+import { streamCheck, streamCheckDatagram, streamLossy } from "../core/detect/mod.ts";
 import type { Nic, Peer } from "./nic.ts";
 import { FATE, type Faults } from "./faults.ts";
 
@@ -130,7 +130,7 @@ export class UdpSink implements Peer {
     if (++this.#pkts === this.dropAt) return this.st.pool.put(p);
     if (p.sid >= 0) {
       streamLossy(this.m, sinkStream(p.sid)); // datagrams may be dropped on the way
-      streamCheck(this.m, sinkStream(p.sid), p.off, p.len);
+      streamCheckDatagram(this.m, sinkStream(p.sid), p); // a repeat or overtake only as a fault made it
       this.bySid[p.sid] = (this.bySid[p.sid] ?? 0) + p.len;
     }
     this.receivedBytes += p.len;

@@ -2,7 +2,7 @@
  * Fault injection for the Linux scenarios (the `fault.*` keys of
  * drivers/faults.ts that exist on the Linux paths, plus one of their own),
  * the same way the relay scenarios do it: each injection is a `fault` event,
- * drawn from the PRNG stream of its fault (drivers/faults.ts `STREAM` + the
+ * drawn from the PRNG stream of its fault (drivers/faults.ts `FAULT_STREAM` + the
  * fault's number), so a re-execution injects the same ones and switching one
  * fault off leaves the others' draws where they were.
  *
@@ -37,7 +37,7 @@ import type { LinuxNet } from "../core/linux/mod.ts";
 import type { Machine } from "../core/machine.ts";
 import { Prng } from "../core/prng.ts";
 import { ENUMS, FAULT, KIND } from "../core/schema.ts";
-import { FAULT_KEYS, STREAM } from "./faults.ts";
+import { FAULT_KEYS, FAULT_STREAM } from "./faults.ts";
 
 /** Jiffies per second for sk_stream_wait_memory's vm_wait (CONFIG_HZ of the series' machine: 1000). */
 const HZ = 1000;
@@ -83,8 +83,8 @@ export class LinuxFaults {
     const n = (k: string) => Number(cfg[k] ?? LINUX_FAULT_KEYS[k].default);
     this.#skbPpm = n("fault.mbufFailPpm");
     this.#deferPpm = n("fault.softirqDeferPpm");
-    this.#skbRng = new Prng(m.seed, STREAM + FAULT.mbufFail);
-    this.#deferRng = new Prng(m.seed, STREAM + FAULT.softirqDefer);
+    this.#skbRng = new Prng(m.seed, FAULT_STREAM + FAULT.mbufFail);
+    this.#deferRng = new Prng(m.seed, FAULT_STREAM + FAULT.softirqDefer);
     if (this.#skbPpm > 0) net.skbFail = (site, flow) => this.#skbFail(site, flow);
     if (this.#deferPpm > 0) {
       net.softirqDefer = (cpu) => {

@@ -25,6 +25,17 @@
  *
  * Everything the kernel does runs above the user process, so without a bound
  * on kernel work the process starves as the load grows: the livelock curve.
+ *
+ * Faults (drivers/fault_draws.ts): `fault.rxRingPpm` (a frame finds the ring
+ * full: the NIC's missed-packet drop), `fault.mbufFailPpm` (the interrupt
+ * path's refill fails: wm_rxeof in sys/dev/pci/if_wm.c, when wm_add_rxbuf's
+ * MGETHDR/MCLGET with M_DONTWAIT fails, counts if_ierrors, re-arms the
+ * descriptor with its old buffer and discards the frame; the poll path takes
+ * frames off a pre-allocated ring and allocates nothing, so it has no such
+ * failure), `fault.intrDelayPpm` (the interrupt is raised late) and the slow
+ * CPU window. At the end every offered datagram is delivered, queued (ring,
+ * ipintrq, socket), in the kernel's or the reader's hands, or counted in
+ * one drop counter (`conservation`).
  * @module
  */
 import { Histogram } from "../core/histogram.ts";
@@ -34,6 +45,8 @@ import { IfQueue } from "../core/netbsd/pcq.ts";
 import { type KCode, KObj, PRIO } from "../core/objects.ts";
 import { defineScenario } from "../core/scenario.ts";
 import { Fifo } from "./_fifo.ts";
+import { CPU_SLOW_KEYS, FaultDraws, faultKeys } from "./fault_draws.ts";
+import { faultsConfigured } from "./faults.ts";
 
 /** The receive livelock sweep. */
 export const rxLivelock = defineScenario({
@@ -53,16 +66,26 @@ export const rxLivelock = defineScenario({
     },
     "lv.sbPkts": { default: 512, min: 1, max: 65536, doc: "socket receive buffer, datagrams" },
     "lv.userNs": { default: 300, min: 0, max: 1_000_000, doc: "user work per datagram after the read" },
+    ...faultKeys("fault.mbufFailPpm", "fault.rxRingPpm", "fault.intrDelayPpm", "fault.intrDelayNs", ...CPU_SLOW_KEYS),
   },
   machine: { kernel: "netbsd", cpus: 1, "clock.hz": 1000, "sim.durationNs": 50_000_000 },
-  setup(m, p) {
+  setup(m, p, cfg) {
     const mode = p["lv.mode"], c = m.cost;
+    const faults = faultsConfigured(cfg) ? new FaultDraws(m, cfg) : null;
     const ring = new Fifo(p["lv.ring"]);
     const sock = new Fifo(p["lv.sbPkts"]);
     const sockChan = m.chan("udp_rcv");
     const nic = new KObj(m.newId(), "wm0");
     const latency = new Histogram();
-    let offered = 0, delivered = 0, interrupts = 0, dropRing = 0, dropIpintrq = 0, dropSb = 0;
+    let offered = 0, delivered = 0, interrupts = 0, dropRing = 0, dropIpintrq = 0, dropSb = 0, dropMbuf = 0;
+    /** Datagrams taken off a queue and not yet put on the next (kernel), read and not yet counted (reader). */
+    let inKernel = 0, inReader = 0;
+    /**
+     * An ipintrq enqueue or dequeue is under way: IfQueue moves the item inside
+     * the call, so until it returns the item may be on either side (the
+     * end-of-run check allows exactly that one item).
+     */
+    let enqBusy = false, deqBusy = false;
     let intrPending = false, masked = false, lastIntrNs = -Infinity, intrThisTick = 0, tick = -1;
     const tickNs = Math.round(1e9 / Number(m.config["clock.hz"]));
 
@@ -77,9 +100,13 @@ export const rxLivelock = defineScenario({
     const ipintrq = mode === "poll" ? null : new IfQueue(m, "ipintrq", 256, "high"); // IFQ_LOCK at IPL_NET
     const ipintr = m.softintEstablish("net", "ipintr", function* (): KCode {
       for (;;) {
+        deqBusy = true;
         const t = yield* (ipintrq as IfQueue).dequeue(m);
+        deqBusy = false;
         if (t === 0) break;
+        inKernel++;
         yield m.spend(protoNs);
+        inKernel--;
         protoInput(t - 1);
       }
     }, null);
@@ -89,8 +116,16 @@ export const rxLivelock = defineScenario({
       lastIntrNs = m.nowNs;
       while (ring.len > 0) {
         const t = ring.shift();
+        inKernel++;
         yield m.spend(c.nicRxPkt);
-        if (!(yield* (ipintrq as IfQueue).enqueue(m, t + 1))) dropIpintrq++;
+        // wm_rxeof: no new cluster for the slot, the frame is discarded and its buffer re-armed.
+        if (faults !== null && faults.mbufFail(offered, 0)) dropMbuf++;
+        else {
+          enqBusy = true;
+          if (!(yield* (ipintrq as IfQueue).enqueue(m, t + 1))) dropIpintrq++;
+          enqBusy = false;
+        }
+        inKernel--;
       }
       m.softintSchedule(ipintr);
     };
@@ -103,7 +138,9 @@ export const rxLivelock = defineScenario({
         let n = 0;
         while (ring.len > 0 && n < p["lv.budget"]) {
           const t = ring.shift();
+          inKernel++;
           yield m.spend(c.pollPkt + protoNs);
+          inKernel--;
           protoInput(t);
           n++;
         }
@@ -132,10 +169,13 @@ export const rxLivelock = defineScenario({
     };
 
     const handler = mode === "poll" ? pollIntr : rxIntr;
+    const post: TimerTarget = { onTimer: () => m.postInterrupt(0, nic, handler, null) };
     const raise = () => {
       if (intrPending || masked) return;
       intrPending = true;
-      m.postInterrupt(0, nic, handler, null);
+      const lateNs = faults !== null ? faults.intrDelayNs(0) : 0;
+      if (lateNs === 0) m.postInterrupt(0, nic, handler, null);
+      else m.atCall(m.nowNs + lateNs, post, null);
     };
 
     // ---- the NIC: arrivals at the offered rate (jittered), the interrupt policy
@@ -151,7 +191,7 @@ export const rxLivelock = defineScenario({
     const arrivals: TimerTarget = {
       onTimer(_arg: unknown, k: number) {
         offered++;
-        if (!ring.push(m.nowNs)) dropRing++;
+        if ((faults !== null && faults.rxRingFull(offered, 0)) || !ring.push(m.nowNs)) dropRing++;
         if (mode === "moderation") {
           if (!intrPending && !moderationArmed) {
             const at = Math.max(m.nowNs, lastIntrNs + itrNs);
@@ -182,12 +222,26 @@ export const rxLivelock = defineScenario({
           latency.record(m.nowNs - t);
           k++;
         }
+        inReader = k;
         yield m.spend(k * (c.sbDrop + c.copyPerKb + p["lv.userNs"]));
+        inReader = 0;
         delivered += k;
       }
     }, { prio: PRIO.user });
 
     return {
+      finish: () => {
+        const queued = ring.len + (ipintrq?.len ?? 0) + sock.len + inKernel + inReader;
+        const dropped = dropRing + dropMbuf + dropIpintrq + dropSb;
+        // An item inside an ipintrq call: counted twice mid-enqueue (+1), nowhere mid-dequeue (-1).
+        const d = delivered + queued + dropped - offered;
+        if (d >= (deqBusy ? -1 : 0) && d <= (enqBusy ? 1 : 0)) return;
+        m.violation(
+          "conservation",
+          `rx-livelock: offered ${offered} != delivered ${delivered} + queued ${queued} + dropped ${dropped}` +
+            ` (ring ${dropRing}, mbuf ${dropMbuf}, ipintrq ${dropIpintrq}, sockbuf ${dropSb})`,
+        );
+      },
       metrics: () => {
         const s = Math.max(1, m.nowNs) / 1e9;
         return {
@@ -195,7 +249,7 @@ export const rxLivelock = defineScenario({
           deliveredPps: Math.round(delivered / s),
           interrupts,
           intrPerPkt: Math.round((1000 * interrupts) / Math.max(1, offered)) / 1000,
-          drops: { ring: dropRing, ipintrq: dropIpintrq, sockbuf: dropSb },
+          drops: { ring: dropRing, mbuf: dropMbuf, ipintrq: dropIpintrq, sockbuf: dropSb },
           latencyUsP50: Math.round(latency.quantile(50) / 100) / 10,
           latencyUsP99: Math.round(latency.quantile(99) / 100) / 10,
         };

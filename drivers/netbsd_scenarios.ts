@@ -13,6 +13,11 @@
  *   clock the net softint, TCP delayed-ACK and retransmit callouts at
  *   SOFTINT_CLOCK, a watchdog that must be tickled every W ns and some
  *   general soft interrupt work at the gen level; compare `softint.order`.
+ *
+ * Both declare the faults of the NIC's receive path (rx ring full, the
+ * driver's refill failing, a late interrupt; core/netbsd/tcp.ts has the
+ * error paths and TCP's recovery) and the slow CPU window, and check at the
+ * end that every byte of every connection is accounted for (`conservation`).
  * @module
  */
 import type { Machine, TimerTarget } from "../core/machine.ts";
@@ -22,6 +27,32 @@ import { defineScenario, type Metrics, type Scenario } from "../core/scenario.ts
 import { Histogram } from "../core/histogram.ts";
 import { Timeouts } from "../core/timeout.ts";
 import { HierarchyCheck, NB_VARIANTS, type NbCosts, type NbSocket, NbTcp, SEG } from "../core/netbsd/mod.ts";
+import { CPU_SLOW_KEYS, FaultDraws, faultKeys } from "./fault_draws.ts";
+import { faultsConfigured } from "./faults.ts";
+
+/** The faults of the NIC receive path and the slow CPU, as both scenarios declare them. */
+const NB_FAULT_PARAMS = faultKeys(
+  "fault.mbufFailPpm",
+  "fault.rxRingPpm",
+  "fault.intrDelayPpm",
+  "fault.intrDelayNs",
+  ...CPU_SLOW_KEYS,
+);
+
+/** Reports the connections' byte accounting failures as conservation violations. */
+function checkConservation(m: Machine, tcp: NbTcp): void {
+  for (const msg of tcp.conservation()) m.violation("conservation", msg);
+}
+
+/** With faults on: the segments the NIC dropped, by kind, and those that waited behind a hole. */
+function faultMetrics(tcp: NbTcp): Metrics {
+  if (!tcp.opts.faults) return {};
+  const d = tcp.nicDrops;
+  return {
+    nicDrops: { syn: d[SEG.syn], ack3: d[SEG.ack3], data: d[SEG.data], ack: d[SEG.ack], rst: d[SEG.rst] },
+    reassSegments: tcp.reassSegs,
+  };
+}
 
 const COST_PARAMS = {
   "nbtcp.inputNs": { default: 1_200, doc: "tcp_input of one segment, ns", min: 1, max: 1e9 },
@@ -92,6 +123,7 @@ export const netbsdTcp: Scenario = defineScenario({
       max: 1e15,
     },
     ...COST_PARAMS,
+    ...NB_FAULT_PARAMS,
   },
   machine: { kernel: "netbsd", cpus: 4, "sim.durationNs": 20_000_000 },
   setup(m, p, cfg) {
@@ -108,6 +140,7 @@ export const netbsdTcp: Scenario = defineScenario({
       mssBytes: 1448,
       windowBytes: p["nbtcp.windowBytes"],
       sbBytes: p["nbtcp.sbBytes"],
+      faults: faultsConfigured(cfg) ? new FaultDraws(m, cfg) : null,
     });
     const ncpu = Number(cfg["cpus"]);
     const appCpu = (i: number) => ncpu === 1 ? 0 : 1 + i % (ncpu - 1);
@@ -187,6 +220,7 @@ export const netbsdTcp: Scenario = defineScenario({
     const rstAt = p["nbtcp.rstAtNs"];
     if (rstAt > 0) m.at(rstAt, () => rstSock !== null && tcp.fromPeer(SEG.rst, rstSock, 0, 0));
     return {
+      finish: () => checkConservation(m, tcp),
       metrics(): Metrics {
         let acked = 0;
         for (const so of tcp.sockets) if (so.conn >= 0 && so.conn < bulk) acked += so.ackedBytes + so.rcvdBytes;
@@ -213,6 +247,7 @@ export const netbsdTcp: Scenario = defineScenario({
           appWaitMaxClass: appWaitClass,
           softnetWaitUs: us(softnetWaitNs),
           hierarchyViolations: check.reported.length,
+          ...faultMetrics(tcp),
         };
       },
     };
@@ -279,9 +314,10 @@ export const netbsdSoftintStarve: Scenario = defineScenario({
     },
     "nbst.genNs": { default: 100_000, doc: "cost of one run of the general work, ns", min: 1, max: 1e12 },
     ...COST_PARAMS,
+    ...NB_FAULT_PARAMS,
   },
   machine: { kernel: "netbsd", cpus: 1, "sim.durationNs": 100_000_000, "detect.starvationNs": 1_000_000_000 },
-  setup(m, p) {
+  setup(m, p, cfg) {
     const tcp = new NbTcp(m, {
       variant: "hierarchy",
       costs: costsOf(p),
@@ -291,6 +327,7 @@ export const netbsdSoftintStarve: Scenario = defineScenario({
       mssBytes: 1448,
       windowBytes: p["nbst.windowBytes"],
       sbBytes: p["nbst.sbBytes"],
+      faults: faultsConfigured(cfg) ? new FaultDraws(m, cfg) : null,
     });
     const tos = new Timeouts(m);
     const genNs = p["nbst.genNs"];
@@ -340,6 +377,7 @@ export const netbsdSoftintStarve: Scenario = defineScenario({
       for (;;) if ((yield* tcp.send(so, p["nbst.writeBytes"])) < 0) return;
     }, { pin: 0, prio: PRIO.user });
     return {
+      finish: () => checkConservation(m, tcp),
       metrics(): Metrics {
         const stillLate = m.nowNs - st.lastTickleNs > wdNs ? 1 : 0;
         // Callouts still waiting at the end count with their lateness so far.
@@ -361,6 +399,7 @@ export const netbsdSoftintStarve: Scenario = defineScenario({
           watchdogMisses: st.misses + stillLate,
           genRuns: st.genRuns,
           genLateUsMax: us(st.genLateNsMax),
+          ...faultMetrics(tcp),
         };
       },
     };

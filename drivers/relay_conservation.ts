@@ -2,8 +2,8 @@
  * Byte conservation of the relay scenarios, checked at the end of every run,
  * per flow and per direction, with the hosts' own counters on both sides:
  *
- * - UDP: bytes the source sent == bytes its sink received (counted by the
- *   sink per stream) + bytes in the relay's socket buffer (the socket's
+ * - UDP: bytes the source sent + bytes the wire duplicated (a fault) ==
+ *   bytes its sink received (counted by the sink per stream) + bytes in the relay's socket buffer (the socket's
  *   `sb_cc`) + bytes in flight + bytes counted as dropped for that stream.
  *   "In flight" is not a running counter: it is the walk, at the end, of
  *   every packet still handed out by the pool that carries the stream's id
@@ -90,9 +90,10 @@ function udpConservation(
   const held = rcvSo.n.moved - drain.n.sndAppended; // a userland relay's buffer (0 when spliced)
   const inFlight = (live[sid] ?? 0) - inBuf;
   const dropped = st.acct.dropBySid[sid] ?? 0;
-  if (src.sentBytes === got + rcvSo.rcv.cc + inFlight + dropped + held) return null;
+  const duplicated = st.acct.dupBySid[sid] ?? 0; // copies the wire made (fault.linkDupPpm): bytes with no sender
+  if (src.sentBytes + duplicated === got + rcvSo.rcv.cc + inFlight + dropped + held) return null;
   return `${what}: source sent ${src.sentBytes} != sink ${got} + so_rcv ${rcvSo.rcv.cc} + in flight ${inFlight}` +
-    ` + dropped ${dropped} + in the relay process ${held}`;
+    ` + dropped ${dropped} + in the relay process ${held} - duplicated by the wire ${duplicated}`;
 }
 
 /** Bytes read from the source and not yet in the drain: a userland-copy relay's buffer (0 when spliced). */

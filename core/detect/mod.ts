@@ -22,7 +22,9 @@
 import type { Machine } from "../machine.ts";
 import { LostWakeup } from "./lost_wakeup.ts";
 import { Starvation } from "./starvation.ts";
-import { Streams } from "./stream.ts";
+import { EXCUSE, type StreamDatagram, Streams } from "./stream.ts";
+
+export { EXCUSE, type StreamDatagram };
 import { LockOrderGraph, Witness } from "./witness.ts";
 
 export { type LockClass, LockOrderGraph, type Seen } from "./witness.ts";
@@ -88,6 +90,24 @@ export function expectWakeup(m: Machine, cond: () => boolean): void {
  */
 export function streamCheck(m: Machine, flow: number, offset: number, len: number): void {
   installed.get(m)?.streams.check(flow, offset, len);
+}
+
+/**
+ * Stream integrity of a datagram delivered on `flow`: as {@link streamCheck},
+ * with a repeat or overtake excused only by the fault decisions the
+ * datagram carries (stream.ts). No-op on a machine without detectors.
+ */
+export function streamCheckDatagram(m: Machine, flow: number, d: StreamDatagram): void {
+  installed.get(m)?.streams.checkDatagram(flow, d);
+}
+
+/**
+ * Registers a fault decision (EXCUSE.dup or EXCUSE.reorder) on the datagram
+ * at `off` of stream `sid`; returns the tag to put on it (0 on a machine
+ * without detectors, where nothing is checked).
+ */
+export function streamExcuse(m: Machine, kind: number, sid: number, off: number): number {
+  return installed.get(m)?.streams.excuse(kind, sid, off) ?? 0;
 }
 
 /** Stream integrity: `flow` may lose bytes (UDP); its holes are not reported as lost. */

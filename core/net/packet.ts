@@ -69,6 +69,14 @@ export class Packet {
   ifidx = 0;
   /** Handed out by the pool and not yet returned (m_freem). */
   live = false;
+  /**
+   * Fault decisions this datagram carries for the stream detector (the
+   * numbers `streamExcuse` gave; 0: none): the wire's duplication that
+   * made this copy, and its holding back that let later ones overtake it.
+   * Simulation bookkeeping, not an mbuf field.
+   */
+  dupFault = 0;
+  reorderFault = 0;
 }
 
 /** A free list of packets; ids keep increasing so traces name each use. */
@@ -101,6 +109,8 @@ export class PacketPool {
     p.sport = 0;
     p.dport = 0;
     p.ifidx = 0;
+    p.dupFault = 0;
+    p.reorderFault = 0;
     p.live = true;
     this.live++;
     return p;

@@ -180,6 +180,9 @@ export class Socket {
   /** Stream id and offset of the last datagram soreceive returned (a userland relay writes them on). */
   readSid = -1;
   readOff = 0;
+  /** Fault decisions that datagram carried (the stream detector's tags, written on with it). */
+  readDupFault = 0;
+  readReorderFault = 0;
   /** Last CPU that touched the socket (cache model). */
   lastCpu: number = -1;
   readonly n = new SoCounters();

@@ -35,7 +35,7 @@ import { taskAdd, taskDel, taskSet } from "../taskq.ts";
 import { MODE_FLOWID, MODE_NSQ, MODE_THREAD } from "./config.ts";
 import { M_FLOWID_MASK, M_MAXLOOP, type Packet, PROTO } from "./packet.ts";
 import { ERR, SB, sbAppendBytes, sbDropBytes, type Socket, SoSplice, TCPS, WHICH } from "./socket.ts";
-import { streamCheck } from "../detect/mod.ts";
+import { streamCheck, streamCheckDatagram } from "../detect/mod.ts";
 import { type NetStack, rcvStream } from "./stack.ts";
 
 /** Unsplice reasons: the schema's ENUMS.unspliceReason, declared once there. */
@@ -335,7 +335,7 @@ function* moveStream(
 function* moveDgram(st: NetStack, so: Socket, sosp: Socket): Generator<number, number, number> {
   const m = st.m;
   const p = so.rcv.shift();
-  streamCheck(m, spliceStream(so), p.off, p.len);
+  streamCheckDatagram(m, spliceStream(so), p);
   sbDropBytes(m, so, WHICH.rcv, p.len);
   so.n.moved += p.len;
   so.sp!.len += p.len;

@@ -31,7 +31,7 @@ import { MODE_NSQ, type NetSettings, netSettings } from "./config.ts";
 import { M_FLOWID_MASK, type Packet, PacketPool, PROTO } from "./packet.ts";
 import { type Ifq, ifqEnqueue, ifqInit, type IfqOwner } from "./ifq.ts";
 import { sbAppendBytes, sbDropBytes, Sockbuf, Socket, TcpCb, WHICH } from "./socket.ts";
-import { streamCheck, streamLossy } from "../detect/mod.ts";
+import { streamCheckDatagram, streamLossy } from "../detect/mod.ts";
 
 /** ifiq_input drops the batch when more than this many packets are queued. */
 export const IFIQ_MAXLEN = 10240;
@@ -109,6 +109,8 @@ export interface NetAcct {
   dropsByReason: Record<string, number>;
   /** UDP payload bytes dropped, by stream id (the source's flow number). */
   dropBySid: number[];
+  /** UDP payload bytes the wire duplicated (fault injection), by stream id: extra bytes to account for. */
+  dupBySid: number[];
 }
 
 const DROP_NAMES = Object.keys(DROP);
@@ -164,7 +166,7 @@ export class NetStack {
   /** PCB table: {@link pcbKey}(local port, foreign port) -> socket. */
   readonly pcbs: Map<number, Socket> = new Map();
   readonly ifs: NetIf[] = [];
-  readonly acct: NetAcct = { wireBytes: 0, dropBytes: 0, drops: 0, dropsByReason: {}, dropBySid: [] };
+  readonly acct: NetAcct = { wireBytes: 0, dropBytes: 0, drops: 0, dropsByReason: {}, dropBySid: [], dupBySid: [] };
   /** Splice latency, ns from so_rcv append to somove: a histogram, fixed memory whatever the run length. */
   readonly spliceLat: Histogram = new Histogram();
   somoveCalls = 0;
@@ -380,7 +382,7 @@ export class NetStack {
 
   /** Appends packet `p` as a record to so_rcv (caller holds the buffer's lock); `p.off` is its stream offset. */
   sbAppendRecord(so: Socket, p: Packet): void {
-    streamCheck(this.m, rcvStream(so), p.off, p.len);
+    streamCheckDatagram(this.m, rcvStream(so), p);
     p.tNs = this.m.nowNs;
     p.cpu = this.m.curCpu.id;
     so.rcv.q.push(p);

@@ -11,7 +11,7 @@ import { msleep } from "../sync.ts";
 import { PROTO } from "./packet.ts";
 import { SB, sbAppendBytes, sbDropBytes, type Socket, WHICH } from "./socket.ts";
 import { type NetStack, rcvStream } from "./stack.ts";
-import { streamCheck } from "../detect/mod.ts";
+import { streamCheck, streamCheckDatagram } from "../detect/mod.ts";
 
 /**
  * soreceive(): read up to `max` bytes (one datagram for UDP); sleeps while
@@ -41,7 +41,11 @@ export function* soreceive(st: NetStack, so: Socket, max: number): Generator<num
     const take = so.proto === PROTO.udp ? p.len : Math.min(p.len, max - n);
     so.readSid = p.sid;
     so.readOff = p.off;
-    streamCheck(m, rcvStream(so) + 1, p.off, take); // bytes leave so_rcv in stream order
+    so.readDupFault = p.dupFault;
+    so.readReorderFault = p.reorderFault;
+    // Bytes leave so_rcv in stream order (a datagram whole, with its fault decisions).
+    if (take === p.len) streamCheckDatagram(m, rcvStream(so) + 1, p);
+    else streamCheck(m, rcvStream(so) + 1, p.off, take);
     if (take === p.len) st.pool.put(so.rcv.shift());
     else {
       p.len -= take;
@@ -92,6 +96,8 @@ export function* sosend(st: NetStack, so: Socket, bytes: number, from?: Socket):
     if (from !== undefined) {
       p.sid = from.readSid;
       p.off = from.readOff;
+      p.dupFault = from.readDupFault;
+      p.reorderFault = from.readReorderFault;
     }
     st.acct.wireBytes += bytes;
     so.n.sndAppended += bytes;

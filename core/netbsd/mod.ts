@@ -51,4 +51,4 @@ export { type Work, Workqueue } from "./workqueue.ts";
 export { type Brane, Branes } from "./brane.ts";
 export { HIERARCHY, HierarchyCheck, NB_CLASS, NB_VARIANTS, type NbVariant } from "./locking.ts";
 export { Held, NbSocket, SS } from "./socket.ts";
-export { type NbCosts, type NbOptions, NbTcp, SEG } from "./tcp.ts";
+export { type NbCosts, type NbFaults, type NbOptions, NbTcp, SEG } from "./tcp.ts";

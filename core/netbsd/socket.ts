@@ -65,6 +65,21 @@ export class NbSocket extends KObj {
   peerStalled = false;
   /** Bytes the application received. */
   rcvdBytes = 0;
+  /**
+   * Byte accounting of the peer's data and ACKs (what a dropped segment
+   * changes; tcp.ts's `conservation`): data bytes the peer sent (once each),
+   * on their way to us (retransmissions included), behind a hole in the
+   * reassembly queue and the number of holes, and discarded on a reset or
+   * closed socket; ACKed bytes on their way to us, and acknowledged by an
+   * ACK the NIC dropped (the next ACK covers them: ACKs are cumulative).
+   */
+  peerSent = 0;
+  inFlightIn = 0;
+  reassBytes = 0;
+  reassHoles = 0;
+  discardedBytes = 0;
+  ackInFlight = 0;
+  ackLost = 0;
   /** Time the SYN arrived (accept latency). */
   synNs = 0;
   /** Number of the connection at the peer (0-based; -1 for a listen socket). */

@@ -10,8 +10,30 @@
  * Locking follows the seed: tcp_input takes INP_WLOCK, then SOLISTEN_LOCK or
  * SOCKBUF_LOCK without dropping INP_WLOCK; SONOTIFY_LOCK is taken only for
  * so_cv (connect/accept/close waits) and never with SOCKBUF_LOCK held. The
- * TCP state machine is reduced to what the locks see (no options,
- * congestion control or loss: a fixed window).
+ * TCP state machine is reduced to what the locks see (no options or
+ * congestion control: a fixed window).
+ *
+ * Loss happens only where a fault drops a segment at the NIC
+ * ({@link NbFaults}: the rx ring full, or wm_rxeof's refill failing in
+ * sys/dev/pci/if_wm.c, where wm_add_rxbuf's MGETHDR/MCLGET with M_DONTWAIT
+ * returns ENOBUFS and the frame is discarded, if_ierrors counted). What
+ * follows a drop is TCP's own recovery, by the kind of segment:
+ *
+ * - the peer's data: later segments wait in the reassembly queue (tcp_reass)
+ *   until the retransmission fills the hole (holes are counted, not
+ *   sequenced: the bytes behind every open hole become readable when the
+ *   last hole is filled); the peer retransmits after three duplicate ACKs,
+ *   one round trip after the loss, when three more segments of its flight
+ *   follow the lost one, else at its retransmission timeout (200 ms,
+ *   Linux's TCP_RTO_MIN: beyond a 20 ms run);
+ * - the peer's ACK: ACKs are cumulative, so the next ACK of the connection
+ *   acknowledges the lost one's bytes too (when none follows, our
+ *   retransmission timer, at least TCPTV_MIN = 1 s, is beyond the run);
+ * - SYN and the handshake's ACK: sent again after the initial RTO, 1 s
+ *   (RFC 6298 2.1);
+ * - RST: not retransmitted; the connection stays up.
+ *
+ * {@link NbTcp.conservation} checks that every byte is accounted for.
  * @module
  */
 import type { Machine, TimerTarget } from "../machine.ts";
@@ -19,9 +41,12 @@ import { type KCode, KObj, type Lock, MODE, type SoftInt } from "../objects.ts";
 import { msleep } from "../sync.ts";
 import { NB_CLASS, type NbVariant } from "./locking.ts";
 import { Held, NbSocket, SS } from "./socket.ts";
+import { conservation, type NbFaults, PEER_RTO_NS, PEER_SYN_RTO_NS, reass } from "./tcp_loss.ts";
 
-/** Segment kinds. */
-export const SEG = { syn: 1, ack3: 2, data: 3, ack: 4, rst: 5 } as const;
+export { type NbFaults, PEER_RTO_NS, PEER_SYN_RTO_NS } from "./tcp_loss.ts";
+
+/** Segment kinds (`hole`: a marker the NIC queues where it dropped a data segment, not a segment). */
+export const SEG = { syn: 1, ack3: 2, data: 3, ack: 4, rst: 5, hole: 6 } as const;
 
 /** CPU costs of the path, ns (the scenario's parameters). */
 export interface NbCosts {
@@ -52,6 +77,8 @@ export interface NbOptions {
   readonly windowBytes: number;
   /** so_snd / so_rcv high water, bytes. */
   readonly sbBytes: number;
+  /** The NIC's faults (absent or null: none). */
+  readonly faults?: NbFaults | null;
 }
 
 /** A segment in flight or on the receive queue (pooled). */
@@ -59,6 +86,8 @@ interface Seg {
   kind: number;
   so: NbSocket;
   bytes: number;
+  /** A data segment the peer sends again (it fills a hole). */
+  rtx: boolean;
 }
 
 /** The stack: sockets, the receive queue and the net softint. */
@@ -71,6 +100,10 @@ export class NbTcp implements TimerTarget {
   /** Segments the peers sent and the ones dropped because so_q0 + so_q was full. */
   segsIn = 0;
   synDropped = 0;
+  /** Segments the NIC dropped (faults), by SEG kind. */
+  readonly nicDrops: number[] = [0, 0, 0, 0, 0, 0, 0];
+  /** Data segments that waited in the reassembly queue behind a hole. */
+  reassSegs = 0;
   /** Completed accepts and the sum and max of their latency (SYN to accept return), ns. */
   accepts = 0;
   acceptNsSum = 0;
@@ -116,20 +149,70 @@ export class NbTcp implements TimerTarget {
 
   /** The peer sends a segment that arrives after `delayNs` (SYN to a listener; data, RST to a connection). */
   fromPeer(kind: number, so: NbSocket, bytes: number, delayNs: number): void {
-    const s = this.#pool.pop() ?? { kind, so, bytes };
+    if (kind === SEG.data) {
+      so.peerSent += bytes;
+      so.inFlightIn += bytes;
+    }
+    this.#seg(kind, so, bytes, false, delayNs);
+  }
+
+  /** A pooled segment; sent to arrive after `delayNs` unless that is negative. */
+  #seg(kind: number, so: NbSocket, bytes: number, rtx: boolean, delayNs: number): Seg {
+    const s = this.#pool.pop() ?? { kind, so, bytes, rtx };
     s.kind = kind;
     s.so = so;
     s.bytes = bytes;
-    this.#m.atCall(this.#m.nowNs + delayNs, this, s);
+    s.rtx = rtx;
+    if (delayNs >= 0) this.#m.atCall(this.#m.nowNs + delayNs, this, s);
+    return s;
   }
 
-  /** TimerTarget: a segment reaches the NIC; the first of a batch raises the interrupt. */
-  onTimer(arg: unknown): void {
+  /** TimerTarget: a segment reaches the NIC (`late` 1: a delayed interrupt is due); the first of a batch raises the interrupt. */
+  onTimer(arg: unknown, late: number): void {
+    const m = this.#m;
+    if (late === 1) return m.postInterrupt(this.opts.intrCpu, this.#nic, rxintr, this);
+    const s = arg as Seg, f = this.opts.faults;
     this.segsIn++;
-    this.#rxq.push(arg as Seg);
+    if (f && (f.rxRingFull(this.segsIn, 0) || f.mbufFail(this.segsIn, 0))) return this.#nicDrop(s);
+    this.#rxq.push(s);
+    this.#raise();
+  }
+
+  /** The first frame of a batch raises the rx interrupt (late when the fault says so). */
+  #raise(): void {
+    const m = this.#m, f = this.opts.faults;
     if (this.#intrPending) return;
     this.#intrPending = true;
-    this.#m.postInterrupt(this.opts.intrCpu, this.#nic, rxintr, this);
+    const lateNs = f ? f.intrDelayNs(0) : 0;
+    if (lateNs > 0) m.atCall(m.nowNs + lateNs, this, null, 1);
+    else m.postInterrupt(this.opts.intrCpu, this.#nic, rxintr, this);
+  }
+
+  /** The NIC dropped `s`: the peer's recovery (module doc). */
+  #nicDrop(s: Seg): void {
+    const so = s.so, o = this.opts;
+    this.nicDrops[s.kind]++;
+    if (s.kind === SEG.data) {
+      if (!s.rtx) {
+        // The hole opens where the segment would have been: a marker keeps its place in the queue.
+        this.#rxq.push(this.#seg(SEG.hole, so, 0, false, -1));
+        this.#raise();
+      }
+      const fast = so.peerStreams && so.peerInflight >= s.bytes + 3 * o.mssBytes;
+      s.rtx = true;
+      return this.#m.atCall(this.#m.nowNs + (fast ? o.rttNs : PEER_RTO_NS), this, s);
+    }
+    if (s.kind === SEG.syn || s.kind === SEG.ack3) return this.#m.atCall(this.#m.nowNs + PEER_SYN_RTO_NS, this, s);
+    if (s.kind === SEG.ack) {
+      so.ackInFlight -= s.bytes;
+      so.ackLost += s.bytes; // the next ACK of the connection covers them
+    }
+    this.#pool.push(s); // an ACK (covered by the next) or a RST (lost)
+  }
+
+  /** Byte accounting of every connection (tcp_loss.ts): the failures, empty when it holds. */
+  conservation(): string[] {
+    return conservation(this.sockets);
   }
 
   /** The hard interrupt: schedules the net softint on this CPU (softint_schedule). */
@@ -149,6 +232,7 @@ export class NbTcp implements TimerTarget {
 
   *#tcpInput(s: Seg): KCode {
     const m = this.#m, h = this.held, so = s.so, c = this.opts.costs;
+    if (s.kind === SEG.hole) return void so.reassHoles++; // the NIC dropped a data segment here
     if (s.kind === SEG.syn) {
       // Listener: INP_WLOCK, then SOLISTEN without dropping it (sonewconn into so_q0).
       yield* h.enter(so.inp, MODE.excl);
@@ -163,7 +247,12 @@ export class NbTcp implements TimerTarget {
         so.q0.push(ns);
         // SYN-ACK out; the peer's ACK completes the handshake one round trip later.
         this.fromPeer(SEG.ack3, ns, 0, this.opts.rttNs);
-      } else this.synDropped++;
+      } else {
+        // Not listening yet, or so_q0 + so_q full: the SYN is dropped and the client sends it again after
+        // its initial RTO (a run ends first, unless it is long: the connection is not refused).
+        this.synDropped++;
+        this.fromPeer(SEG.syn, so, s.bytes, PEER_SYN_RTO_NS);
+      }
       h.exit(so.accept);
       if (ok) yield m.spend(c.outputNs);
       h.exit(so.inp);
@@ -192,25 +281,31 @@ export class NbTcp implements TimerTarget {
     yield* h.enter(so.inp, MODE.excl);
     yield m.spend(c.inputNs);
     if (s.kind === SEG.data) {
-      if ((so.state & (SS.reset | SS.closed)) === 0) {
+      if ((so.state & (SS.reset | SS.closed)) !== 0) so.discardedBytes += reass(so, s);
+      else {
         yield* h.enter(so.sbRcv);
-        so.rcvCc += s.bytes; // sbappendstream
+        const inOrder = reass(so, s);
+        if (inOrder === 0) this.reassSegs++;
+        so.rcvCc += inOrder; // sbappendstream
         m.wakeup(so.cvRcv); // sorwakeup: selnotify and sb_cv under SOCKBUF_LOCK
         const room = this.opts.sbBytes - so.rcvCc;
         h.exit(so.sbRcv);
         if (so.peerStreams) {
           // ACK out; the peer sends the next segment a round trip later while the window is open.
-          so.peerInflight -= s.bytes;
+          so.peerInflight -= inOrder;
           yield m.spend(c.outputNs);
           if (room >= this.opts.windowBytes) this.#peerFill(so);
           else so.peerStalled = true;
         }
       }
     } else if (s.kind === SEG.ack) {
-      so.inflight -= s.bytes;
-      so.ackedBytes += s.bytes;
+      so.ackInFlight -= s.bytes;
+      const acked = s.bytes + so.ackLost; // cumulative: also what a dropped ACK acknowledged
+      so.ackLost = 0;
+      so.inflight -= acked;
+      so.ackedBytes += acked;
       yield* h.enter(so.sbSnd);
-      so.sndCc -= s.bytes; // sbdrop
+      so.sndCc -= acked; // sbdrop
       m.wakeup(so.cvSnd); // sowwakeup
       const drained = so.sndCc === 0;
       h.exit(so.sbSnd);
@@ -261,6 +356,7 @@ export class NbTcp implements TimerTarget {
       const n = Math.min(unsent, room, o.mssBytes);
       if (n <= 0) return;
       so.inflight += n;
+      so.ackInFlight += n; // the peer's ACK of it is on its way from now (fromPeer below)
       yield m.spend(o.costs.outputNs);
       // The segment leaves at the link rate; the peer's ACK returns a round trip later.
       const wireNs = Math.ceil((n + 66) * 8 * 1000 / o.linkMbps);
@@ -333,13 +429,13 @@ export class NbTcp implements TimerTarget {
     while (so.rcvCc === 0 && (so.state & SS.cantRcvMore) === 0) yield* msleep(m, so.cvRcv, so.sbRcv);
     const n = Math.min(so.rcvCc, max);
     so.rcvCc -= n;
+    so.rcvdBytes += n; // the application's from here (the copy below)
     if (o.variant === "wrong-order") {
       yield* h.enter(so.sock); // reversal: SOCK_LOCK is above SOCKBUF_LOCK
       h.exit(so.sock);
     }
     h.exit(so.sbRcv);
     if (n > 0) yield m.spend(Math.ceil(n * o.costs.copyNsPerKb / 1024)); // uiomove out
-    so.rcvdBytes += n;
     if (so.peerStalled && o.sbBytes - so.rcvCc >= o.windowBytes) {
       // Window update: tcp_output under INP_WLOCK (pru_rcvd), the peer resumes.
       yield* h.enter(so.inp, MODE.excl);
