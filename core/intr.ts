@@ -16,6 +16,7 @@
  * work channel is not stuck, so it does not count toward a deadlock.
  * @module
  */
+import { Deque } from "./_array.ts";
 import { SOFTINT_LEVELS } from "./config.ts";
 import type { MachineBase } from "./machine_base.ts";
 import {
@@ -139,7 +140,7 @@ export class Interrupts {
     const chan = m.chan(name);
     c.intrThread = this.#spawnService(name, PRIO.intr, c, THREAD_KIND.intr, chan, function* () {
       for (;;) {
-        const irq = c.irqq.shift() as Irq | undefined;
+        const irq = c.irqq.shift();
         if (irq === undefined) {
           yield m.sleep(chan);
           continue;
@@ -167,7 +168,7 @@ export class Interrupts {
   }
 }
 
-function softq(c: Cpu, level: number): SoftInt[] {
-  while (c.softq.length <= level) c.softq.push([]);
+function softq(c: Cpu, level: number): Deque<SoftInt> {
+  while (c.softq.length <= level) c.softq.push(new Deque());
   return c.softq[level];
 }

@@ -209,5 +209,5 @@ function insert(tq: Taskq, t: Task): void {
 function remove(tq: Taskq, t: Task): void {
   t.onqueue = false;
   t.tq = null;
-  tq.worklist.splice(tq.worklist.indexOf(t), 1);
+  tq.worklist.removeAt(tq.worklist.indexOf(t));
 }

@@ -210,10 +210,7 @@ export class Witness {
     m.hooks.checkOrder.add((l) => this.checkOrder(m.cur, l, MODE.excl));
     m.hooks.witnessLock.add((l) => m.cur.held.push(l));
     m.hooks.witnessUnlock.add((l) => {
-      const held = m.cur.held;
-      const i = held.lastIndexOf(l);
-      if (i < 0) throw new Error(`witness: ${l.cls} not locked by ${m.cur.name}`);
-      held.splice(i, 1);
+      if (!m.cur.held.removeLast(l)) throw new Error(`witness: ${l.cls} not locked by ${m.cur.name}`);
     });
   }
 
@@ -231,7 +228,7 @@ export class Witness {
     // a deadlock there, so lockdep's softirq usage rule applies elsewhere only.
     if (!this.#netbsd || l.type === LOCK_TYPE.spin) this.#usage(th, l, n, mode);
     for (let i = 0; i < held.length; i++) {
-      const h = this.#classOf(held[i]);
+      const h = this.#classOf(held.at(i));
       if (h === n) continue; // same class: "acquiring duplicate lock of same type" is not a reversal
       this.#order(th, h, n);
     }

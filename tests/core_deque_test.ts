@@ -1,0 +1,58 @@
+import { assertEquals, assertThrows } from "./_assert.ts";
+import { Deque } from "../core/_array.ts";
+import { Prng } from "../core/prng.ts";
+
+// The machine's run queues, lock waiters, held locks and sleep queues are
+// Deques: any difference from array order semantics would change schedules.
+Deno.test("deque: every operation keeps the order an array would, across wrap-around and growth", () => {
+  const rng = new Prng(42);
+  const q = new Deque<number>();
+  const a: number[] = [];
+  for (let step = 0; step < 20_000; step++) {
+    const op = rng.below(8);
+    const v = step;
+    if (op === 0) {
+      q.push(v);
+      a.push(v);
+    } else if (op === 1) {
+      q.unshift(v);
+      a.unshift(v);
+    } else if (op === 2) assertEquals(q.shift(), a.shift());
+    else if (op === 3) assertEquals(q.pop(), a.pop());
+    else if (op === 4) {
+      const i = rng.below(a.length + 1);
+      q.insertAt(i, v);
+      a.splice(i, 0, v);
+    } else if (op === 5 && a.length > 0) {
+      const i = rng.below(a.length);
+      q.removeAt(i);
+      a.splice(i, 1);
+    } else if (op === 6 && a.length > 0) {
+      const x = a[rng.below(a.length)];
+      assertEquals(q.indexOf(x), a.indexOf(x));
+      assertEquals(q.removeLast(x), true);
+      a.splice(a.lastIndexOf(x), 1);
+    } else if (op === 7 && a.length > 40) {
+      // Drain, so the list empties and refills (the case plain arrays reallocate on).
+      while (a.length > 0) assertEquals(q.shift(), a.shift());
+    }
+    assertEquals(q.length, a.length);
+    if (step % 97 === 0) assertEquals(q.toArray(), a);
+  }
+  assertEquals(q.toArray(), a);
+  assertEquals(q.first(), a[0]);
+  assertEquals(q.includes(-1), false);
+  assertEquals(q.removeLast(-1), false);
+});
+
+Deno.test("deque: out-of-range insertAt and removeAt are errors, not silent corruption", () => {
+  const q = new Deque<string>();
+  q.push("a");
+  assertThrows(() => q.removeAt(1), /removeAt\(1\)/);
+  assertThrows(() => q.removeAt(-1), /removeAt\(-1\)/);
+  assertThrows(() => q.insertAt(2, "x"), /insertAt\(2\)/);
+  q.clear();
+  assertEquals(q.length, 0);
+  assertEquals(q.shift(), undefined);
+  assertEquals(q.pop(), undefined);
+});
