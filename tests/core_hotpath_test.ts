@@ -56,3 +56,21 @@ Deno.test("deque: out-of-range insertAt and removeAt are errors, not silent corr
   assertEquals(q.shift(), undefined);
   assertEquals(q.pop(), undefined);
 });
+
+// Prng.below takes an integer path for n <= 2^30; it must draw exactly what
+// the float formula (limit = 2^32 - 2^32 mod n, then x mod n) draws, or every
+// trace would change.
+Deno.test("prng: below() gives the float formula's numbers for every size of n", () => {
+  const ns = [2, 3, 6, 7, 8, 301, 1000, 1_000_000, 0x3fffffff, 0x40000000, 0x40000001, 0x7fffffff, 0xffffffff];
+  for (let k = 2; k < 31; k++) ns.push((1 << k) - 1, 1 << k, (1 << k) + 1);
+  for (const n of ns) {
+    const a = new Prng(9), ref = new Prng(9);
+    for (let i = 0; i < 200; i++) {
+      const limit = 0x100000000 - (0x100000000 % n);
+      let x = ref.next32();
+      while (x >= limit) x = ref.next32();
+      assertEquals(a.below(n), x % n, `n=${n} draw ${i}`);
+    }
+    assertEquals(a.draws, ref.draws, `n=${n}: redraws`);
+  }
+});
