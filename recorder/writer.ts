@@ -325,7 +325,8 @@ export class TraceWriter implements EventSink {
           buf[p + 1] = v >>> 7;
           p += 2;
         } else p = putVarU(buf, p, v);
-        gain[slot] += deltaGain(v, d);
+        // Both forms one byte: no gain, the common case (deltaGain says so, slower).
+        if (!(v < 0x80 && d >= -0x40 && d < 0x40)) gain[slot] += deltaGain(v, d);
         adaptPrev[slot] = v;
       } else if (fieldCode === CODE_U) {
         if (!trusted && !(v >= 0 && v < limits[slot] && Number.isInteger(v))) this.#refuseField(e, j);
