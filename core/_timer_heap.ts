@@ -26,21 +26,29 @@ export interface Timer {
   arg: unknown;
 }
 
-/** The heap. */
+/**
+ * The heap. Its arrays never shrink (an array emptied to length 0 loses its
+ * backing store in V8 and reallocates on the next push), and the sifts move
+ * a hole instead of swapping pairs. Keys (time, sequence) are unique, so the
+ * pop order is the same as any other correct priority queue's.
+ */
 export class TimerHeap {
   readonly #a: Timer[] = [];
+  /** Number of armed timers: #a[0..n) (slots past n are stale). */
+  #n = 0;
   /** Entries popped and handed back: reused, so arming a timer allocates nothing. */
   readonly #free: Timer[] = [];
+  #freeN = 0;
   #seq = 0;
 
   /** Number of armed timers. */
   get size(): number {
-    return this.#a.length;
+    return this.#n;
   }
 
   /** Earliest time, or Infinity when empty. */
   peekTime(): number {
-    return this.#a.length === 0 ? Infinity : this.#a[0].tNs;
+    return this.#n === 0 ? Infinity : this.#a[0].tNs;
   }
 
   /** Arms a timer. */
@@ -54,23 +62,28 @@ export class TimerHeap {
     arg: unknown = null,
   ): void {
     const a = this.#a;
-    const t = this.#free.pop() ?? { tNs: 0, seq: 0, type: 0, fn: null, thread: null, gen: 0, target: null, arg: null };
+    let t: Timer;
+    if (this.#freeN > 0) t = this.#free[--this.#freeN];
+    else t = { tNs: 0, seq: 0, type: 0, fn: null, thread: null, gen: 0, target: null, arg: null };
     t.target = target;
     t.arg = arg;
     t.tNs = tNs;
-    t.seq = this.#seq++;
+    const seq = this.#seq++;
+    t.seq = seq;
     t.type = type;
     t.fn = fn;
     t.thread = thread;
     t.gen = gen;
-    a.push(t);
-    let i = a.length - 1;
+    let i = this.#n++;
+    if (i === a.length) a.push(t);
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!less(a[i], a[p])) break;
-      [a[i], a[p]] = [a[p], a[i]];
+      const y = a[p];
+      if (!(tNs < y.tNs || (tNs === y.tNs && seq < y.seq))) break;
+      a[i] = y;
       i = p;
     }
+    a[i] = t;
   }
 
   /** Gives a popped entry back for reuse (drops its references). */
@@ -79,31 +92,38 @@ export class TimerHeap {
     t.thread = null;
     t.target = null;
     t.arg = null;
-    this.#free.push(t);
+    if (this.#freeN === this.#free.length) this.#free.push(t);
+    else this.#free[this.#freeN] = t;
+    this.#freeN++;
   }
 
   /** Removes and returns the earliest timer; the heap must not be empty. */
   pop(): Timer {
     const a = this.#a;
     const top = a[0];
-    const last = a.pop() as Timer;
-    if (a.length > 0) {
-      a[0] = last;
+    const n = --this.#n;
+    if (n > 0) {
+      const last = a[n];
+      const tNs = last.tNs, seq = last.seq;
       let i = 0;
       for (;;) {
-        const l = 2 * i + 1, r = l + 1;
-        let m = i;
-        if (l < a.length && less(a[l], a[m])) m = l;
-        if (r < a.length && less(a[r], a[m])) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m], a[i]];
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        let m = l;
+        let x = a[l];
+        if (l + 1 < n) {
+          const y = a[l + 1];
+          if (y.tNs < x.tNs || (y.tNs === x.tNs && y.seq < x.seq)) {
+            m = l + 1;
+            x = y;
+          }
+        }
+        if (!(x.tNs < tNs || (x.tNs === tNs && x.seq < seq))) break;
+        a[i] = x;
         i = m;
       }
+      a[i] = last;
     }
     return top;
   }
-}
-
-function less(x: Timer, y: Timer): boolean {
-  return x.tNs < y.tNs || (x.tNs === y.tNs && x.seq < y.seq);
 }

@@ -251,7 +251,8 @@ export class Witness {
   #order(th: Thread, first: LockClass, second: LockClass): void {
     const g = this.graph;
     if (!g.reaches(second, first)) {
-      g.addEdge(first, second, this.#seen(th));
+      // The Seen record only for a new edge: this runs on every acquisition under a held lock.
+      if (g.edge(first, second) === undefined) g.addEdge(first, second, this.#seen(th));
       return;
     }
     if (!g.firstReport(first, second)) return;
