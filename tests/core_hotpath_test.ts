@@ -1,6 +1,7 @@
 import { assertEquals, assertThrows } from "./_assert.ts";
 import { Deque } from "../core/_array.ts";
 import { Prng } from "../core/prng.ts";
+import { TimerHeap } from "../core/_timer_heap.ts";
 
 // The machine's run queues, lock waiters, held locks and sleep queues are
 // Deques: any difference from array order semantics would change schedules.
@@ -72,5 +73,29 @@ Deno.test("prng: below() gives the float formula's numbers for every size of n",
       assertEquals(a.below(n), x % n, `n=${n} draw ${i}`);
     }
     assertEquals(a.draws, ref.draws, `n=${n}: redraws`);
+  }
+});
+
+// The timer heap's pop order is the schedule of every device and timeout
+// event: (time, arming order), whatever the interleaving of arms and pops.
+Deno.test("timer heap: pops in (time, arming order) through empties, refills and reuse", () => {
+  const rng = new Prng(5);
+  const h = new TimerHeap();
+  const ref: { tNs: number; seq: number }[] = [];
+  let seq = 0;
+  for (let step = 0; step < 20_000; step++) {
+    if (ref.length === 0 || rng.below(3) !== 0) {
+      const tNs = rng.below(50); // many equal times: the sequence decides
+      h.push(tNs, 2, null, null, seq);
+      ref.push({ tNs, seq: seq++ });
+    } else {
+      ref.sort((a, b) => a.tNs - b.tNs || a.seq - b.seq);
+      const want = ref.shift()!;
+      const t = h.pop();
+      assertEquals([t.tNs, t.gen], [want.tNs, want.seq]);
+      h.recycle(t);
+    }
+    assertEquals(h.size, ref.length);
+    assertEquals(h.peekTime(), ref.length === 0 ? Infinity : Math.min(...ref.map((r) => r.tNs)));
   }
 });
