@@ -44,6 +44,8 @@ export class Interrupts {
   readonly #serviceChans = new WeakMap<Thread, Chan>();
   /** Channels whose sleepers are idle workers waiting for work (a task queue's &tq). */
   readonly #idleWaitChans = new WeakSet<KObj>();
+  /** Irq entries handed back once their handler started: reused, so posting allocates nothing. */
+  readonly #irqPool: Deque<Irq> = new Deque();
 
   /** Interrupts of machine `m`, whose threads `sched` runs and `sleepq` wakes. */
   constructor(m: MachineBase, sched: Scheduler, sleepq: SleepQueues) {
@@ -92,7 +94,11 @@ export class Interrupts {
   post(cpu: number, obj: KObj, fn: (arg: unknown) => KCode, arg: unknown): void {
     const m = this.#m;
     const c = m.cpus[cpu];
-    c.irqq.push({ obj, fn, arg });
+    const irq = this.#irqPool.pop() ?? { obj, fn, arg };
+    irq.obj = obj;
+    irq.fn = fn;
+    irq.arg = arg;
+    c.irqq.push(irq);
     m.curCpu = c;
     this.#kickService(c, this.#intrThread(c));
   }
@@ -138,6 +144,7 @@ export class Interrupts {
     const m = this.#m;
     const name = `intr/${c.id}`;
     const chan = m.chan(name);
+    const pool = this.#irqPool;
     c.intrThread = this.#spawnService(name, PRIO.intr, c, THREAD_KIND.intr, chan, function* () {
       for (;;) {
         const irq = c.irqq.shift();
@@ -145,10 +152,14 @@ export class Interrupts {
           yield m.sleep(chan);
           continue;
         }
-        m.emit(KIND.intrEnter, irq.obj.id, m.str(irq.obj.name));
+        // Copied out and the entry handed back: the handler may post again.
+        const obj = irq.obj, fn = irq.fn, arg = irq.arg;
+        irq.arg = null;
+        pool.push(irq);
+        m.emit(KIND.intrEnter, obj.id, m.str(obj.name));
         yield m.spend(m.cost.intrEntry);
-        yield* irq.fn(irq.arg);
-        m.emit(KIND.intrExit, irq.obj.id);
+        yield* fn(arg);
+        m.emit(KIND.intrExit, obj.id);
       }
     });
     return c.intrThread;

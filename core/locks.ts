@@ -27,6 +27,7 @@
  * still writes `yield m.lock(l)` and resumes holding the lock.
  * @module
  */
+import { Deque } from "./_array.ts";
 import type { DeadlockCheck } from "./deadlock.ts";
 import type { MachineBase } from "./machine_base.ts";
 import { type Cpu, Lock, LOCK_TYPE, type LockWaiter, MODE, PRIO, type Thread, THREAD_KIND, TS } from "./objects.ts";
@@ -59,7 +60,7 @@ export class Locks {
   readonly #m: MachineBase;
   readonly #sched: Scheduler;
   readonly #deadlock: DeadlockCheck;
-  readonly #waiterPool: LockWaiter[] = [];
+  readonly #waiterPool: Deque<LockWaiter> = new Deque();
   /** m.hooks.lockEnter's subscribers (the list is stable: subscribing edits it in place). */
   readonly #enterHooks: readonly ((th: Thread, l: Lock, mode: number) => void)[];
   readonly #waitedHooks: readonly ((th: Thread, l: Lock, waitNs: number) => void)[];

@@ -157,11 +157,11 @@ export class Cpu {
 /** A posted hard interrupt. */
 export interface Irq {
   /** The interrupt source (device object). */
-  readonly obj: KObj;
+  obj: KObj;
   /** The handler. */
-  readonly fn: (arg: unknown) => KCode;
+  fn: (arg: unknown) => KCode;
   /** The handler's argument. */
-  readonly arg: unknown;
+  arg: unknown;
 }
 
 /** A soft interrupt handle (softint_establish). */
