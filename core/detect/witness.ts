@@ -192,7 +192,8 @@ export function witnessType(l: Lock): string {
 export class Witness {
   readonly graph: LockOrderGraph;
   readonly #m: Machine;
-  readonly #classes = new WeakMap<Lock, LockClass>();
+  /** Class of each lock by object id (ids are small and unique per machine; an array, not a WeakMap: every acquisition looks). */
+  readonly #classes: (LockClass | undefined)[] = [];
   readonly #netbsd: boolean;
   /** Id of the lock being taken (for the violation event's second field). */
   #taking = 0;
@@ -235,10 +236,11 @@ export class Witness {
   }
 
   #classOf(l: Lock): LockClass {
-    let c = this.#classes.get(l);
+    let c = this.#classes[l.id];
     if (c === undefined) {
       c = this.graph.classOf(l.cls, witnessType(l));
-      this.#classes.set(l, c);
+      while (this.#classes.length < l.id) this.#classes.push(undefined); // packed, no holes
+      this.#classes[l.id] = c;
     }
     return c;
   }
