@@ -73,7 +73,8 @@ export class Interrupts {
     }
     si.pending[c.id] = true;
     m.emit(KIND.softintSchedule, si.id, c.id, 1);
-    for (const f of m.hooks.softint.list) f(si, c.id, true);
+    const hooks = m.hooks.softint.list;
+    for (let i = 0; i < hooks.length; i++) hooks[i](si, c.id, true);
     softq(c, si.level).push(si);
     this.#kickService(c, this.#softThread(c, si.level));
     return true;
@@ -86,7 +87,8 @@ export class Interrupts {
     if (si === undefined) return null;
     si.pending[c.id] = false;
     m.emit(KIND.softintRun, si.id, level);
-    for (const f of m.hooks.softint.list) f(si, c.id, false);
+    const hooks = m.hooks.softint.list;
+    for (let i = 0; i < hooks.length; i++) hooks[i](si, c.id, false);
     return si;
   }
 

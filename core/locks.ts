@@ -191,14 +191,14 @@ export class Locks {
       }
       this.#grant(l, th, mode, waitNs);
       this.#chargeEnter(c, l);
-      if (since !== undefined) { for (const f of this.#waitedHooks) f(th, l, waitNs); }
+      if (since !== undefined) callWaited(this.#waitedHooks, th, l, waitNs);
       return;
     }
     if (since === undefined) {
       // The attempt starts waiting: counted once however many times it retries.
       this.#since.set(th, m.nowNs);
       this.#startWait(l, th, mode);
-      for (const f of this.#waitedHooks) f(th, l, 0);
+      callWaited(this.#waitedHooks, th, l, 0);
     }
     // Spin while every holder runs on a CPU; rwlocks never spin in soft
     // interrupt context (kern_rwlock.c: the holder may be pinned under us).
@@ -344,7 +344,7 @@ export class Locks {
     if (since !== undefined) {
       this.#since.delete(th);
       this.#backoffNs.delete(th);
-      for (const f of this.#waitedHooks) f(th, l, m.nowNs - since);
+      callWaited(this.#waitedHooks, th, l, m.nowNs - since);
     }
     const c = m.cpus[th.cpu];
     if (th.waitWhy === WHY.spin) {
@@ -357,6 +357,16 @@ export class Locks {
     }
     this.#sched.wake(th, l, this.#sched.chooseCpu(th));
   }
+}
+
+/** Calls every lockWaited subscriber (an index loop: a for-of here allocated its iterator). */
+function callWaited(
+  hooks: readonly ((th: Thread, l: Lock, waitNs: number) => void)[],
+  th: Thread,
+  l: Lock,
+  waitNs: number,
+) {
+  for (let i = 0; i < hooks.length; i++) hooks[i](th, l, waitNs);
 }
 
 /** True when waiter `w` of `l` sleeps on the turnstile (not spinning, not woken to retry). */

@@ -385,7 +385,9 @@ export class Scheduler {
    */
   #offerToIdle(th: Thread): void {
     if (!stealable(th)) return;
-    for (const o of this.#m.cpus) {
+    const cpus = this.#m.cpus;
+    for (let i = 0; i < cpus.length; i++) {
+      const o = cpus[i];
       if (o.cur !== null || o.rq.length > 0 || o.stealPending) continue;
       o.stealPending = true;
       this.#wakeCpu(o);
@@ -428,7 +430,7 @@ export class Scheduler {
     const cpus = this.#m.cpus;
     if (cpus[th.cpu].cur === null && cpus[th.cpu].rq.length === 0) return th.cpu;
     let idle = 0;
-    for (const c of cpus) if (c.cur === null && c.rq.length === 0) idle++;
+    for (let i = 0; i < cpus.length; i++) if (cpus[i].cur === null && cpus[i].rq.length === 0) idle++;
     if (idle === 0) return th.cpu;
     const k = idle === 1 ? 0 : this.decide(DP.wakeCpu, idle);
     for (let i = 1, seen = 0; i <= cpus.length; i++) {
