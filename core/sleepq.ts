@@ -103,11 +103,14 @@ export class SleepQueues implements SleepTimeoutTarget {
 
   /** SleepTimeoutTarget: the sleep timed out unless it was woken before (another `gen`). */
   onSleepTimeout(th: Thread, gen: number): void {
-    if (th.state !== TS.blocked || th.sleepGen !== gen) return; // woken before the timeout
+    // Woken before the timeout: it left the sleep (a later sleep has another
+    // gen), or it now blocks on a lock, which a stale timeout must not end.
+    if (th.state !== TS.blocked || th.sleepGen !== gen || th.waitWhy === BLOCK_WHY.lock) return;
     const m = this.#m;
     const chan = th.waitObj as KObj;
     const q = this.#sleepers.get(chan);
-    if (q !== undefined) q.removeAt(q.indexOf(th));
+    const i = q === undefined ? -1 : q.indexOf(th);
+    if (i >= 0) (q as Deque<Thread>).removeAt(i);
     th.waitObj = null;
     th.resume = EWOULDBLOCK;
     const cpu = this.#sched.chooseCpu(th);
