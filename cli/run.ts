@@ -17,7 +17,7 @@ import type { Scenario } from "../core/scenario.ts";
 import { DEFAULT_SCENARIO, findScenario } from "../drivers/mod.ts";
 import type { ScenarioModuleRef } from "../format/format.ts";
 import { type LoadedScenario, loadScenario } from "./_scenario.ts";
-import { TraceWriter } from "../recorder/writer.ts";
+import { TraceWriter, VALIDATE_EVENTS_ENV } from "../recorder/writer.ts";
 import { TOOL } from "../core/version.ts";
 import { intFlag, parse, setFlags, stderrIsTty, UsageError } from "./_args.ts";
 import { printCompare, printSummary, type Summary } from "./_summary.ts";
@@ -67,7 +67,7 @@ function recordInto(path: string | null, o: RecordOptions, scenario: Scenario, c
       config,
       inputs: [],
       ...(o.module !== undefined ? { module: o.module } : {}),
-    });
+    }, { trusted: o.module === undefined && !validateEvents() });
   }
   const sinks = [...(writer ? [writer] : []), ...(o.progress ? [progressSink()] : [])];
   const t0 = performance.now();
@@ -94,6 +94,20 @@ function recordInto(path: string | null, o: RecordOptions, scenario: Scenario, c
     metrics: out.metrics,
     violations: out.result.violations.map((v) => ({ kind: v.kind, event: v.event, message: v.message })),
   };
+}
+
+/**
+ * Whether the writer checks every event against the schema: always for a
+ * user's scenario module (its code may emit anything), and for shipped
+ * scenarios when {@link VALIDATE_EVENTS_ENV} is `1` (the tests); otherwise the
+ * writer trusts the machine's records (TraceWriterOptions.trusted).
+ */
+function validateEvents(): boolean {
+  try {
+    return Deno.env.get(VALIDATE_EVENTS_ENV) === "1";
+  } catch {
+    return false; // no --allow-env: the default
+  }
 }
 
 /** A sink that shows progress on stderr every million events (terminal only). */

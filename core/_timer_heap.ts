@@ -26,21 +26,35 @@ export interface Timer {
   arg: unknown;
 }
 
-/** The heap. */
+/** Initial capacity of the heap's arrays (they double when full). */
+const HEAP_CAPACITY_MIN = 64;
+
+/**
+ * The heap. Each position keeps its key (time, sequence) in typed arrays
+ * beside the entry, so the sifts compare without loading entries (splice-tcp
+ * keeps about 5000 timers armed: a dozen levels per pop). The arrays never
+ * shrink, and the sifts move a hole instead of swapping pairs. Keys are
+ * unique, so the pop order is the same as any other correct priority queue's.
+ */
 export class TimerHeap {
-  readonly #a: Timer[] = [];
+  #keyT = new Float64Array(HEAP_CAPACITY_MIN);
+  #keySeq = new Float64Array(HEAP_CAPACITY_MIN);
+  #a: (Timer | null)[] = new Array(HEAP_CAPACITY_MIN).fill(null);
+  /** Number of armed timers: positions 0..n-1. */
+  #n = 0;
   /** Entries popped and handed back: reused, so arming a timer allocates nothing. */
   readonly #free: Timer[] = [];
+  #freeN = 0;
   #seq = 0;
 
   /** Number of armed timers. */
   get size(): number {
-    return this.#a.length;
+    return this.#n;
   }
 
   /** Earliest time, or Infinity when empty. */
   peekTime(): number {
-    return this.#a.length === 0 ? Infinity : this.#a[0].tNs;
+    return this.#n === 0 ? Infinity : this.#keyT[0];
   }
 
   /** Arms a timer. */
@@ -53,24 +67,33 @@ export class TimerHeap {
     target: TimerTarget | null = null,
     arg: unknown = null,
   ): void {
-    const a = this.#a;
-    const t = this.#free.pop() ?? { tNs: 0, seq: 0, type: 0, fn: null, thread: null, gen: 0, target: null, arg: null };
+    let t: Timer;
+    if (this.#freeN > 0) t = this.#free[--this.#freeN];
+    else t = { tNs: 0, seq: 0, type: 0, fn: null, thread: null, gen: 0, target: null, arg: null };
     t.target = target;
     t.arg = arg;
     t.tNs = tNs;
-    t.seq = this.#seq++;
+    const seq = this.#seq++;
+    t.seq = seq;
     t.type = type;
     t.fn = fn;
     t.thread = thread;
     t.gen = gen;
-    a.push(t);
-    let i = a.length - 1;
+    if (this.#n === this.#a.length) this.#grow();
+    const a = this.#a, kt = this.#keyT, ks = this.#keySeq;
+    let i = this.#n++;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!less(a[i], a[p])) break;
-      [a[i], a[p]] = [a[p], a[i]];
+      const pt = kt[p];
+      if (!(tNs < pt || (tNs === pt && seq < ks[p]))) break;
+      a[i] = a[p];
+      kt[i] = pt;
+      ks[i] = ks[p];
       i = p;
     }
+    a[i] = t;
+    kt[i] = tNs;
+    ks[i] = seq;
   }
 
   /** Gives a popped entry back for reuse (drops its references). */
@@ -79,31 +102,56 @@ export class TimerHeap {
     t.thread = null;
     t.target = null;
     t.arg = null;
-    this.#free.push(t);
+    if (this.#freeN === this.#free.length) this.#free.push(t);
+    else this.#free[this.#freeN] = t;
+    this.#freeN++;
   }
 
   /** Removes and returns the earliest timer; the heap must not be empty. */
   pop(): Timer {
-    const a = this.#a;
-    const top = a[0];
-    const last = a.pop() as Timer;
-    if (a.length > 0) {
-      a[0] = last;
+    const a = this.#a, kt = this.#keyT, ks = this.#keySeq;
+    const top = a[0] as Timer;
+    const n = --this.#n;
+    if (n > 0) {
+      const last = a[n];
+      const tNs = kt[n], seq = ks[n];
       let i = 0;
       for (;;) {
-        const l = 2 * i + 1, r = l + 1;
-        let m = i;
-        if (l < a.length && less(a[l], a[m])) m = l;
-        if (r < a.length && less(a[r], a[m])) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m], a[i]];
+        let m = 2 * i + 1;
+        if (m >= n) break;
+        let mt = kt[m], ms = ks[m];
+        const r = m + 1;
+        if (r < n) {
+          const rt = kt[r];
+          if (rt < mt || (rt === mt && ks[r] < ms)) {
+            m = r;
+            mt = rt;
+            ms = ks[r];
+          }
+        }
+        if (!(mt < tNs || (mt === tNs && ms < seq))) break;
+        a[i] = a[m];
+        kt[i] = mt;
+        ks[i] = ms;
         i = m;
       }
+      a[i] = last;
+      kt[i] = tNs;
+      ks[i] = seq;
     }
+    a[n] = null; // no reference kept past removal
     return top;
   }
-}
 
-function less(x: Timer, y: Timer): boolean {
-  return x.tNs < y.tNs || (x.tNs === y.tNs && x.seq < y.seq);
+  #grow(): void {
+    const cap = 2 * this.#a.length;
+    const kt = new Float64Array(cap), ks = new Float64Array(cap);
+    kt.set(this.#keyT);
+    ks.set(this.#keySeq);
+    const a: (Timer | null)[] = new Array(cap).fill(null);
+    for (let i = 0; i < this.#n; i++) a[i] = this.#a[i];
+    this.#keyT = kt;
+    this.#keySeq = ks;
+    this.#a = a;
+  }
 }

@@ -40,7 +40,8 @@ function mayCycle(th: Thread, cpus: readonly Cpu[]): boolean {
   const w = th.waitObj;
   if (!(w instanceof Lock)) return true; // a sleep with declared wakers: rare, search
   if (w.owner !== null) return waitsOnSomething(w.owner, cpus);
-  for (const r of w.readerThreads) if (waitsOnSomething(r, cpus)) return true;
+  const rs = w.readerThreads;
+  for (let i = 0; i < rs.length; i++) if (waitsOnSomething(rs.at(i), cpus)) return true;
   return false;
 }
 
@@ -62,7 +63,7 @@ function heldText(t: Thread): string {
     const mode = l.type !== LOCK_TYPE.rwlock ? "" : l.owner === t ? " excl" : " shared";
     return `${l.cls} (${type}${mode})`;
   };
-  return ` holding ${t.held.map(one).join(", ")}`;
+  return ` holding ${t.held.toArray().map(one).join(", ")}`;
 }
 
 /** What a blocked thread waits for: a lock and its holders, a barrier and the workers it needs, a channel. */
@@ -76,7 +77,7 @@ function waitText(t: Thread, cpus: readonly Cpu[]): string {
     const by = w.owner !== null
       ? ` (owned by ${w.owner.name})`
       : w.readerThreads.length > 0
-      ? ` (held shared by ${w.readerThreads.map((x) => x.name).join(", ")})`
+      ? ` (held shared by ${w.readerThreads.toArray().map((x) => x.name).join(", ")})`
       : "";
     return `waits for lock ${w.cls}${by}`;
   }
@@ -104,7 +105,7 @@ function waitsFor(t: Thread, cpus: readonly Cpu[]): Thread[] {
     if (t.state === TS.runnable && t.spinHeld > 0 && c.cur !== null && c.spinning) return [c.cur];
     return EMPTY_THREADS;
   }
-  if (w instanceof Lock) return w.owner !== null ? [w.owner] : w.readerThreads;
+  if (w instanceof Lock) return w.owner !== null ? [w.owner] : w.readerThreads.toArray();
   return t.waitFor;
 }
 

@@ -16,6 +16,7 @@
  * work channel is not stuck, so it does not count toward a deadlock.
  * @module
  */
+import { Deque } from "./_array.ts";
 import { SOFTINT_LEVELS } from "./config.ts";
 import type { MachineBase } from "./machine_base.ts";
 import {
@@ -43,6 +44,8 @@ export class Interrupts {
   readonly #serviceChans = new WeakMap<Thread, Chan>();
   /** Channels whose sleepers are idle workers waiting for work (a task queue's &tq). */
   readonly #idleWaitChans = new WeakSet<KObj>();
+  /** Irq entries handed back once their handler started: reused, so posting allocates nothing. */
+  readonly #irqPool: Deque<Irq> = new Deque();
 
   /** Interrupts of machine `m`, whose threads `sched` runs and `sleepq` wakes. */
   constructor(m: MachineBase, sched: Scheduler, sleepq: SleepQueues) {
@@ -70,7 +73,8 @@ export class Interrupts {
     }
     si.pending[c.id] = true;
     m.emit(KIND.softintSchedule, si.id, c.id, 1);
-    for (const f of m.hooks.softint.list) f(si, c.id, true);
+    const hooks = m.hooks.softint.list;
+    for (let i = 0; i < hooks.length; i++) hooks[i](si, c.id, true);
     softq(c, si.level).push(si);
     this.#kickService(c, this.#softThread(c, si.level));
     return true;
@@ -83,7 +87,8 @@ export class Interrupts {
     if (si === undefined) return null;
     si.pending[c.id] = false;
     m.emit(KIND.softintRun, si.id, level);
-    for (const f of m.hooks.softint.list) f(si, c.id, false);
+    const hooks = m.hooks.softint.list;
+    for (let i = 0; i < hooks.length; i++) hooks[i](si, c.id, false);
     return si;
   }
 
@@ -91,7 +96,11 @@ export class Interrupts {
   post(cpu: number, obj: KObj, fn: (arg: unknown) => KCode, arg: unknown): void {
     const m = this.#m;
     const c = m.cpus[cpu];
-    c.irqq.push({ obj, fn, arg });
+    const irq = this.#irqPool.pop() ?? { obj, fn, arg };
+    irq.obj = obj;
+    irq.fn = fn;
+    irq.arg = arg;
+    c.irqq.push(irq);
     m.curCpu = c;
     this.#kickService(c, this.#intrThread(c));
   }
@@ -137,17 +146,22 @@ export class Interrupts {
     const m = this.#m;
     const name = `intr/${c.id}`;
     const chan = m.chan(name);
+    const pool = this.#irqPool;
     c.intrThread = this.#spawnService(name, PRIO.intr, c, THREAD_KIND.intr, chan, function* () {
       for (;;) {
-        const irq = c.irqq.shift() as Irq | undefined;
+        const irq = c.irqq.shift();
         if (irq === undefined) {
           yield m.sleep(chan);
           continue;
         }
-        m.emit(KIND.intrEnter, irq.obj.id, m.str(irq.obj.name));
+        // Copied out and the entry handed back: the handler may post again.
+        const obj = irq.obj, fn = irq.fn, arg = irq.arg;
+        irq.arg = null;
+        pool.push(irq);
+        m.emit(KIND.intrEnter, obj.id, m.str(obj.name));
         yield m.spend(m.cost.intrEntry);
-        yield* irq.fn(irq.arg);
-        m.emit(KIND.intrExit, irq.obj.id);
+        yield* fn(arg);
+        m.emit(KIND.intrExit, obj.id);
       }
     });
     return c.intrThread;
@@ -167,7 +181,7 @@ export class Interrupts {
   }
 }
 
-function softq(c: Cpu, level: number): SoftInt[] {
-  while (c.softq.length <= level) c.softq.push([]);
+function softq(c: Cpu, level: number): Deque<SoftInt> {
+  while (c.softq.length <= level) c.softq.push(new Deque());
   return c.softq[level];
 }

@@ -27,7 +27,7 @@
  * still writes `yield m.lock(l)` and resumes holding the lock.
  * @module
  */
-import { removeAt } from "./_array.ts";
+import { Deque } from "./_array.ts";
 import type { DeadlockCheck } from "./deadlock.ts";
 import type { MachineBase } from "./machine_base.ts";
 import { type Cpu, Lock, LOCK_TYPE, type LockWaiter, MODE, PRIO, type Thread, THREAD_KIND, TS } from "./objects.ts";
@@ -60,7 +60,7 @@ export class Locks {
   readonly #m: MachineBase;
   readonly #sched: Scheduler;
   readonly #deadlock: DeadlockCheck;
-  readonly #waiterPool: LockWaiter[] = [];
+  readonly #waiterPool: Deque<LockWaiter> = new Deque();
   /** m.hooks.lockEnter's subscribers (the list is stable: subscribing edits it in place). */
   readonly #enterHooks: readonly ((th: Thread, l: Lock, mode: number) => void)[];
   readonly #waitedHooks: readonly ((th: Thread, l: Lock, waitNs: number) => void)[];
@@ -138,9 +138,7 @@ export class Locks {
     if (l.owner === th) {
       l.owner = null;
     } else {
-      const i = l.readerThreads.lastIndexOf(th);
-      if (i < 0) throw new Error(`lock (${l.cls}) not locked by ${th.name}`);
-      removeAt(l.readerThreads, i);
+      if (!l.readerThreads.removeLast(th)) throw new Error(`lock (${l.cls}) not locked by ${th.name}`);
       l.readers--;
       mode = MODE.shared;
     }
@@ -186,21 +184,21 @@ export class Locks {
         this.#since.delete(th);
         this.#backoffNs.delete(th);
         const i = threadIndex(l, th);
-        this.#waiterPool.push(l.waiters[i]);
-        removeAt(l.waiters, i);
+        this.#waiterPool.push(l.waiters.at(i));
+        l.waiters.removeAt(i);
         th.waitObj = null;
         l.waitNsTotal += waitNs;
       }
       this.#grant(l, th, mode, waitNs);
       this.#chargeEnter(c, l);
-      if (since !== undefined) { for (const f of this.#waitedHooks) f(th, l, waitNs); }
+      if (since !== undefined) callWaited(this.#waitedHooks, th, l, waitNs);
       return;
     }
     if (since === undefined) {
       // The attempt starts waiting: counted once however many times it retries.
       this.#since.set(th, m.nowNs);
       this.#startWait(l, th, mode);
-      for (const f of this.#waitedHooks) f(th, l, 0);
+      callWaited(this.#waitedHooks, th, l, 0);
     }
     // Spin while every holder runs on a CPU; rwlocks never spin in soft
     // interrupt context (kern_rwlock.c: the holder may be pinned under us).
@@ -230,16 +228,21 @@ export class Locks {
   #holdersOnCpu(l: Lock): boolean {
     const cpus = this.#m.cpus;
     if (l.owner !== null) return cpus[l.owner.cpu].cur === l.owner && l.owner.state === TS.running;
-    for (const r of l.readerThreads) if (cpus[r.cpu].cur !== r || r.state !== TS.running) return false;
-    return l.readerThreads.length > 0;
+    const rs = l.readerThreads;
+    for (let i = 0; i < rs.length; i++) {
+      const r = rs.at(i);
+      if (cpus[r.cpu].cur !== r || r.state !== TS.running) return false;
+    }
+    return rs.length > 0;
   }
 
   /** Wakes every sleeping waiter of `mode` without handing over the lock: each retries when it runs. */
   #wakeAll(l: Lock, mode: number): void {
     const ws = l.waiters;
     for (let i = 0; i < ws.length; i++) {
-      const th = ws[i].thread;
-      if (ws[i].mode !== mode || th.state !== TS.blocked || th.waitObj !== l) continue;
+      const w = ws.at(i);
+      const th = w.thread;
+      if (w.mode !== mode || th.state !== TS.blocked || th.waitObj !== l) continue;
       th.resume = LOCK_RETRY;
       this.#sched.wake(th, l, this.#sched.chooseCpu(th));
     }
@@ -274,7 +277,7 @@ export class Locks {
     const m = this.#m;
     l.contended++;
     m.stats.lockWaits++;
-    const owner = l.owner !== null ? l.owner.id : (l.readerThreads.length > 0 ? l.readerThreads[0].id : 0);
+    const owner = l.owner !== null ? l.owner.id : (l.readerThreads.length > 0 ? l.readerThreads.at(0).id : 0);
     m.emit(KIND.lockWait, l.id, mode, owner);
     const w = this.#waiterPool.pop() ?? { thread: th, mode, sinceNs: 0 };
     w.thread = th;
@@ -301,15 +304,18 @@ export class Locks {
   }
 
   #dropHeld(th: Thread, l: Lock): void {
-    const i = th.held.lastIndexOf(l);
-    if (i >= 0) removeAt(th.held, i);
+    const held = th.held;
+    held.removeLast(l);
     if (l.type !== LOCK_TYPE.spin) return;
     th.spinHeld--;
     let ipl = 0;
-    for (const h of th.held) if (h.type === LOCK_TYPE.spin && h.ipl > ipl) ipl = h.ipl;
+    for (let i = 0; i < held.length; i++) {
+      const h = held.at(i);
+      if (h.type === LOCK_TYPE.spin && h.ipl > ipl) ipl = h.ipl;
+    }
     th.iplPrio = ipl;
     const c = this.#m.cpus[th.cpu];
-    if (c.cur === th && c.rq.length > 0 && c.rq[0].prio > th.prio) c.needResched = true;
+    if (c.cur === th && c.rq.length > 0 && c.rq.at(0).prio > th.prio) c.needResched = true;
   }
 
   /** After a release: writers first (OpenBSD rwlock), else every waiting reader. */
@@ -326,8 +332,8 @@ export class Locks {
 
   #handTo(l: Lock, wi: number): void {
     const m = this.#m;
-    const w = l.waiters[wi];
-    removeAt(l.waiters, wi);
+    const w = l.waiters.at(wi);
+    l.waiters.removeAt(wi);
     this.#waiterPool.push(w);
     const th = w.thread;
     const waitNs = m.nowNs - w.sinceNs;
@@ -338,7 +344,7 @@ export class Locks {
     if (since !== undefined) {
       this.#since.delete(th);
       this.#backoffNs.delete(th);
-      for (const f of this.#waitedHooks) f(th, l, m.nowNs - since);
+      callWaited(this.#waitedHooks, th, l, m.nowNs - since);
     }
     const c = m.cpus[th.cpu];
     if (th.waitWhy === WHY.spin) {
@@ -353,6 +359,16 @@ export class Locks {
   }
 }
 
+/** Calls every lockWaited subscriber (an index loop: a for-of here allocated its iterator). */
+function callWaited(
+  hooks: readonly ((th: Thread, l: Lock, waitNs: number) => void)[],
+  th: Thread,
+  l: Lock,
+  waitNs: number,
+) {
+  for (let i = 0; i < hooks.length; i++) hooks[i](th, l, waitNs);
+}
+
 /** True when waiter `w` of `l` sleeps on the turnstile (not spinning, not woken to retry). */
 function sleeping(l: Lock, w: LockWaiter): boolean {
   return w.thread.state === TS.blocked && w.thread.waitObj === l;
@@ -361,27 +377,28 @@ function sleeping(l: Lock, w: LockWaiter): boolean {
 /** Number of sleeping waiters of `mode`. */
 function countSleeping(l: Lock, mode: number): number {
   let n = 0;
-  for (const w of l.waiters) if (w.mode === mode && sleeping(l, w)) n++;
+  const ws = l.waiters;
+  for (let i = 0; i < ws.length; i++) if (ws.at(i).mode === mode && sleeping(l, ws.at(i))) n++;
   return n;
 }
 
 /** Index of the first sleeping waiter of `mode`, or -1. */
 function sleepingIndex(l: Lock, mode: number): number {
   const ws = l.waiters;
-  for (let i = 0; i < ws.length; i++) if (ws[i].mode === mode && sleeping(l, ws[i])) return i;
+  for (let i = 0; i < ws.length; i++) if (ws.at(i).mode === mode && sleeping(l, ws.at(i))) return i;
   return -1;
 }
 
 /** Index of `th`'s waiter entry (it must have one). */
 function threadIndex(l: Lock, th: Thread): number {
   const ws = l.waiters;
-  for (let i = 0; i < ws.length; i++) if (ws[i].thread === th) return i;
+  for (let i = 0; i < ws.length; i++) if (ws.at(i).thread === th) return i;
   throw new Error(`lock ${l.cls}: ${th.name} is not waiting`);
 }
 
 /** Index of the first waiter of `mode`, or -1. */
 function waiterIndex(l: Lock, mode: number): number {
   const ws = l.waiters;
-  for (let i = 0; i < ws.length; i++) if (ws[i].mode === mode) return i;
+  for (let i = 0; i < ws.length; i++) if (ws.at(i).mode === mode) return i;
   return -1;
 }

@@ -371,12 +371,12 @@ export class Machine extends MachineBase implements DigestView {
   /** DigestView: locks. */
   forEachLock(cb: (id: number, owner: number, readers: number, waiters: readonly number[]) => void): void {
     for (const l of this.locks) {
-      cb(l.id, l.owner === null ? 0 : l.owner.id, l.readers, l.waiters.map((w) => w.thread.id));
+      cb(l.id, l.owner === null ? 0 : l.owner.id, l.readers, l.waiters.toArray().map((w) => w.thread.id));
     }
   }
   /** DigestView: task queues. */
   forEachTaskq(cb: (id: number, queued: readonly number[]) => void): void {
-    for (const tq of this.taskqs) cb(tq.id, tq.worklist.map((t) => t.id));
+    for (const tq of this.taskqs) cb(tq.id, tq.worklist.toArray().map((t) => t.id));
   }
   /** DigestView: pending timeouts. */
   forEachTimeout(cb: (id: number, deadlineNs: number) => void): void {

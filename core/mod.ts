@@ -81,6 +81,7 @@ export {
   THREAD_STATE,
   UNSPLICE_REASON,
 } from "./schema.ts";
+export { Deque } from "./_array.ts";
 export { Prng } from "./prng.ts";
 export { Histogram } from "./histogram.ts";
 export { DIGEST_PARTS, digestState, type DigestView, Fnv } from "./digest.ts";

@@ -5,6 +5,7 @@
  * sleepq.ts, intr.ts, refcount.ts, timers.ts) and the kernel-code modules.
  * @module
  */
+import { Deque } from "./_array.ts";
 import { type EnumValues, LOCK_MODE, LOCK_TYPE, THREAD_KIND, THREAD_STATE } from "./schema.ts";
 
 /** Kernel code: a generator that yields effect codes to the scheduler. */
@@ -48,9 +49,9 @@ export class Lock extends KObj {
   /** Number of shared holders (rwlock). */
   readers = 0;
   /** Threads holding it shared, in acquisition order. */
-  readonly readerThreads: Thread[] = [];
+  readonly readerThreads: Deque<Thread> = new Deque();
   /** FIFO of waiters. */
-  readonly waiters: LockWaiter[] = [];
+  readonly waiters: Deque<LockWaiter> = new Deque();
   /** Times the lock was found taken. */
   contended = 0;
   /** Total time waiters spent waiting for it, ns. */
@@ -88,7 +89,7 @@ export class Thread {
   /** Threads this sleep waits for (for deadlock cycles); empty = unknown. */
   waitFor: Thread[] = [];
   /** Locks held, in acquisition order (WITNESS held list). */
-  readonly held: Lock[] = [];
+  readonly held: Deque<Lock> = new Deque();
   /** Spin mutexes held: no preemption, no sleeping. */
   spinHeld = 0;
   /** Highest priority that may not preempt this thread (IPL). */
@@ -119,7 +120,7 @@ export class Cpu {
   /** The thread running on it, or null when idle. */
   cur: Thread | null = null;
   /** Runnable threads, highest priority first, FIFO within a priority. */
-  readonly rq: Thread[] = [];
+  readonly rq: Deque<Thread> = new Deque();
   /** A higher-priority thread became runnable here: switch at the next yield point. */
   needResched = false;
   /** Idle, and asked to look for work on other CPUs' run queues. */
@@ -136,11 +137,11 @@ export class Cpu {
   /** Context switches on it. */
   switches = 0;
   /** Per soft interrupt level: FIFO of pending handlers. */
-  softq: SoftInt[][] = [];
+  softq: Deque<SoftInt>[] = [];
   /** Per level: the softint thread. */
   softThreads: Thread[] = [];
   /** Hard interrupt handlers waiting to run, FIFO. */
-  readonly irqq: Irq[] = [];
+  readonly irqq: Deque<Irq> = new Deque();
   /** Its hard interrupt thread, created on first use. */
   intrThread: Thread | null = null;
   /**
@@ -156,11 +157,11 @@ export class Cpu {
 /** A posted hard interrupt. */
 export interface Irq {
   /** The interrupt source (device object). */
-  readonly obj: KObj;
+  obj: KObj;
   /** The handler. */
-  readonly fn: (arg: unknown) => KCode;
+  fn: (arg: unknown) => KCode;
   /** The handler's argument. */
-  readonly arg: unknown;
+  arg: unknown;
 }
 
 /** A soft interrupt handle (softint_establish). */
@@ -196,7 +197,7 @@ export class Task extends KObj {
 /** An OpenBSD task queue (struct taskq, kern_task.c 1.36). */
 export class Taskq extends KObj {
   /** Queued tasks, in run order (tq_worklist). */
-  readonly worklist: Task[] = [];
+  readonly worklist: Deque<Task> = new Deque();
   /** Its worker threads (tq_threads). */
   readonly workers: Thread[] = [];
   /** Threads inside taskq_barrier (tq_barriers). */

@@ -100,6 +100,16 @@ export class Prng {
     // Modulo with rejection: draws at or above the largest multiple of n
     // below 2^32 are redrawn, so every residue is equally likely. (Not
     // Lemire's multiply-shift; changing the method would change every trace.)
+    if (n <= 0x40000000) {
+      // The same numbers in 32-bit integer arithmetic (a float modulo is a
+      // libm call): 2^32 mod n = 2 * (2^31 mod n) mod n, each step below 2^31.
+      const nU = n >>> 0;
+      const limit = 0x100000000 - ((2 * ((0x7fffffff % nU) + 1)) % nU);
+      for (;;) {
+        const x = this.next32();
+        if (x < limit) return (x >>> 0) % nU;
+      }
+    }
     const limit = 0x100000000 - (0x100000000 % n);
     for (;;) {
       const x = this.next32();

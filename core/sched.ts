@@ -7,7 +7,6 @@
  * {@link DecisionFeed} can replay instead of drawing.
  * @module
  */
-import { insertAt } from "./_array.ts";
 import { configNum, type DecisionFeed, EMPTY_THREADS, type MachineBase } from "./machine_base.ts";
 import { type Cpu, type KCode, type KObj, PRIO, Thread, THREAD_KIND, TS } from "./objects.ts";
 import { DECISION, KIND, SWITCH_REASON } from "./schema.ts";
@@ -209,7 +208,11 @@ export class Scheduler {
   exit(c: Cpu, th: Thread): void {
     const m = this.#m;
     if (th.held.length > 0) {
-      m.violation("lock-recursion", `${th.name} exited holding ${th.held.map((l) => l.cls).join(", ")}`, th.id);
+      m.violation(
+        "lock-recursion",
+        `${th.name} exited holding ${th.held.toArray().map((l) => l.cls).join(", ")}`,
+        th.id,
+      );
     }
     m.emit(KIND.threadExit, th.id);
     th.state = TS.exited;
@@ -239,7 +242,7 @@ export class Scheduler {
   }
 
   #preemptible(c: Cpu, th: Thread): boolean {
-    const best = c.rq.length > 0 ? c.rq[0] : null;
+    const best = c.rq.length > 0 ? c.rq.at(0) : null;
     return best !== null && this.#mayPreempt(th, best);
   }
 
@@ -257,7 +260,7 @@ export class Scheduler {
 
   /** A thread of equal or higher priority waits on `c`'s run queue. */
   hasPeer(c: Cpu, th: Thread): boolean {
-    return c.rq.length > 0 && c.rq[0].prio >= th.prio;
+    return c.rq.length > 0 && c.rq.at(0).prio >= th.prio;
   }
 
   /**
@@ -329,7 +332,7 @@ export class Scheduler {
     const m = this.#m;
     const th = c.interrupted as Thread;
     c.interrupted = null;
-    if (c.rq.length > 0 && this.#mayPreempt(th, c.rq[0])) {
+    if (c.rq.length > 0 && this.#mayPreempt(th, c.rq.at(0))) {
       this.enqueue(c, th, true);
       return false;
     }
@@ -348,11 +351,12 @@ export class Scheduler {
     for (let i = 1; i < cpus.length; i++) {
       const o = cpus[(c.id + i) % cpus.length];
       if (o.rq.length === 0 || (from !== null && o.rq.length <= from.rq.length)) continue;
-      if (o.rq.some(stealable)) from = o;
+      if (stealableIndex(o) >= 0) from = o;
     }
     if (from === null) return null;
-    const idx = from.rq.findIndex(stealable);
-    const th = from.rq.splice(idx, 1)[0];
+    const idx = stealableIndex(from);
+    const th = from.rq.at(idx);
+    from.rq.removeAt(idx);
     this.#m.emitOn(c.id, 0, KIND.migrate, th.id, from.id, c.id);
     th.cpu = c.id;
     return th;
@@ -363,8 +367,8 @@ export class Scheduler {
     const q = c.rq;
     const p = effPrio(th);
     let i = 0;
-    while (i < q.length && (effPrio(q[i]) > p || (!atHead && effPrio(q[i]) === p))) i++;
-    insertAt(q, i, th);
+    while (i < q.length && (effPrio(q.at(i)) > p || (!atHead && effPrio(q.at(i)) === p))) i++;
+    q.insertAt(i, th);
     th.cpu = c.id;
   }
 
@@ -381,7 +385,9 @@ export class Scheduler {
    */
   #offerToIdle(th: Thread): void {
     if (!stealable(th)) return;
-    for (const o of this.#m.cpus) {
+    const cpus = this.#m.cpus;
+    for (let i = 0; i < cpus.length; i++) {
+      const o = cpus[i];
       if (o.cur !== null || o.rq.length > 0 || o.stealPending) continue;
       o.stealPending = true;
       this.#wakeCpu(o);
@@ -424,7 +430,7 @@ export class Scheduler {
     const cpus = this.#m.cpus;
     if (cpus[th.cpu].cur === null && cpus[th.cpu].rq.length === 0) return th.cpu;
     let idle = 0;
-    for (const c of cpus) if (c.cur === null && c.rq.length === 0) idle++;
+    for (let i = 0; i < cpus.length; i++) if (cpus[i].cur === null && cpus[i].rq.length === 0) idle++;
     if (idle === 0) return th.cpu;
     const k = idle === 1 ? 0 : this.decide(DP.wakeCpu, idle);
     for (let i = 1, seen = 0; i <= cpus.length; i++) {
@@ -451,6 +457,13 @@ function effPrio(th: Thread): number {
  */
 function stealable(t: Thread): boolean {
   return t.pin < 0 && t.spinHeld === 0;
+}
+
+/** Index of the first stealable thread on `c`'s run queue, or -1. */
+function stealableIndex(c: Cpu): number {
+  const q = c.rq;
+  for (let i = 0; i < q.length; i++) if (stealable(q.at(i))) return i;
+  return -1;
 }
 
 /** `c` has something to do: a thread that is not spinning, or (idle) a queue or a steal to try. */

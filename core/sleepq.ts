@@ -8,7 +8,7 @@
  * held").
  * @module
  */
-import { removeAt } from "./_array.ts";
+import { Deque } from "./_array.ts";
 import type { DeadlockCheck } from "./deadlock.ts";
 import type { Locks } from "./locks.ts";
 import { EWOULDBLOCK, type MachineBase } from "./machine_base.ts";
@@ -24,7 +24,7 @@ export class SleepQueues implements SleepTimeoutTarget {
   readonly #locks: Locks;
   readonly #deadlock: DeadlockCheck;
   readonly #timers: Timers;
-  readonly #sleepers = new Map<KObj, Thread[]>();
+  readonly #sleepers = new Map<KObj, Deque<Thread>>();
 
   /** Sleep queues of machine `m`; they handle `timers`' sleep timeouts. */
   constructor(m: MachineBase, sched: Scheduler, locks: Locks, deadlock: DeadlockCheck, timers: Timers) {
@@ -44,7 +44,7 @@ export class SleepQueues implements SleepTimeoutTarget {
     const timeoutNs = th.argNs;
     const spinOk = interlock !== null && interlock.type === LOCK_TYPE.spin ? 1 : 0;
     if (th.spinHeld > spinOk) {
-      const held = th.held.filter((l) => l.type === LOCK_TYPE.spin && l !== interlock).map((l) => l.cls);
+      const held = th.held.toArray().filter((l) => l.type === LOCK_TYPE.spin && l !== interlock).map((l) => l.cls);
       m.violation(
         "sleep-with-spin",
         `witness: sleeping on ${chan.name} with the following non-sleepable locks held: ${held.join(", ")}`,
@@ -57,7 +57,7 @@ export class SleepQueues implements SleepTimeoutTarget {
     th.waitWhy = th.argMode;
     th.sleepGen++;
     let q = this.#sleepers.get(chan);
-    if (q === undefined) this.#sleepers.set(chan, q = []);
+    if (q === undefined) this.#sleepers.set(chan, q = new Deque());
     q.push(th);
     m.emit(KIND.block, chan.id, th.argMode, timeoutNs);
     if (interlock !== null) this.#locks.unlock(interlock);
@@ -78,7 +78,7 @@ export class SleepQueues implements SleepTimeoutTarget {
     const n = q === undefined ? 0 : (one ? Math.min(1, q.length) : q.length);
     this.#m.emit(KIND.wakeupCall, chan.id, n, one ? 1 : 0);
     for (let i = 0; i < n; i++) {
-      const th = (q as Thread[]).shift() as Thread;
+      const th = (q as Deque<Thread>).shift() as Thread;
       th.resume = 0;
       this.wakeThread(th, chan, this.#sched.chooseCpu(th));
     }
@@ -90,7 +90,7 @@ export class SleepQueues implements SleepTimeoutTarget {
     if (th.state === TS.blocked && th.waitObj === obj && th.waitWhy !== BLOCK_WHY.lock) {
       const q = this.#sleepers.get(obj);
       const i = q === undefined ? -1 : q.indexOf(th);
-      if (i >= 0) removeAt(q as Thread[], i);
+      if (i >= 0) (q as Deque<Thread>).removeAt(i);
     }
     this.#sched.wake(th, obj, cpu);
   }
@@ -103,11 +103,14 @@ export class SleepQueues implements SleepTimeoutTarget {
 
   /** SleepTimeoutTarget: the sleep timed out unless it was woken before (another `gen`). */
   onSleepTimeout(th: Thread, gen: number): void {
-    if (th.state !== TS.blocked || th.sleepGen !== gen) return; // woken before the timeout
+    // Woken before the timeout: it left the sleep (a later sleep has another
+    // gen), or it now blocks on a lock, which a stale timeout must not end.
+    if (th.state !== TS.blocked || th.sleepGen !== gen || th.waitWhy === BLOCK_WHY.lock) return;
     const m = this.#m;
     const chan = th.waitObj as KObj;
     const q = this.#sleepers.get(chan);
-    if (q !== undefined) removeAt(q, q.indexOf(th));
+    const i = q === undefined ? -1 : q.indexOf(th);
+    if (i >= 0) (q as Deque<Thread>).removeAt(i);
     th.waitObj = null;
     th.resume = EWOULDBLOCK;
     const cpu = this.#sched.chooseCpu(th);

@@ -16,7 +16,7 @@
  * @module
  */
 import type { Machine } from "./machine.ts";
-import { type KCode, PRIO, type Task, Taskq } from "./objects.ts";
+import { type KCode, type Lock, PRIO, type Task, Taskq } from "./objects.ts";
 import { KIND } from "./schema.ts";
 import { condNew, condSignal, condWait, msleep, WHY } from "./sync.ts";
 
@@ -108,7 +108,7 @@ export function* taskDel(m: Machine, tq: Taskq, t: Task): Generator<number, numb
 export function* taskqBarrier(m: Machine, tq: Taskq): Generator<number, void, number> {
   const v127 = m.config["taskq.barrier"] === "1.27";
   m.emit(KIND.barrierEnter, tq.id, v127 ? 127 : 136);
-  for (const f of m.hooks.checkOrder.list) f(tq.pseudo); // WITNESS_CHECKORDER(&tq->tq_lock_object)
+  callHooks(m.hooks.checkOrder.list, tq.pseudo); // WITNESS_CHECKORDER(&tq->tq_lock_object)
   if (v127) yield* barrier127(m, tq);
   else yield* doBarrier(m, tq);
   m.emit(KIND.barrierExit, tq.id);
@@ -189,15 +189,20 @@ function* taskqThread(m: Machine, tq: Taskq): KCode {
       m.wakeupOne(tq.chanWork);
       yield m.spend(m.cost.wakeup);
     }
-    for (const f of m.hooks.witnessLock.list) f(tq.pseudo); // WITNESS_LOCK(&tq->tq_lock_object, 0)
+    callHooks(m.hooks.witnessLock.list, tq.pseudo); // WITNESS_LOCK(&tq->tq_lock_object, 0)
     yield* fn(arg);
-    for (const f of m.hooks.witnessUnlock.list) f(tq.pseudo); // WITNESS_UNLOCK
+    callHooks(m.hooks.witnessUnlock.list, tq.pseudo); // WITNESS_UNLOCK
     m.emit(KIND.taskDone, tq.id, next.id);
     // sched_pause(yield) (kern_task.c 1.36): OpenBSD kernel threads are not
     // preempted; a busy worker gives way after a task once roundrobin() set
     // SPCF_SHOULDYIELD.
     if (m.shouldYield()) yield m.yieldCpu();
   }
+}
+
+/** Calls each witness hook with the queue's pseudo-lock (an index loop: for-of in a generator allocated its iterator). */
+function callHooks(hooks: readonly ((l: Lock) => void)[], l: Lock): void {
+  for (let i = 0; i < hooks.length; i++) hooks[i](l);
 }
 
 function insert(tq: Taskq, t: Task): void {
@@ -209,5 +214,5 @@ function insert(tq: Taskq, t: Task): void {
 function remove(tq: Taskq, t: Task): void {
   t.onqueue = false;
   t.tq = null;
-  tq.worklist.splice(tq.worklist.indexOf(t), 1);
+  tq.worklist.removeAt(tq.worklist.indexOf(t));
 }

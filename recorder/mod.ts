@@ -13,4 +13,4 @@
  * @module
  */
 export type { EventSink } from "../core/event.ts";
-export { encodeToBytes, TraceWriter, type TraceWriterOptions } from "./writer.ts";
+export { encodeToBytes, TraceWriter, type TraceWriterOptions, VALIDATE_EVENTS_ENV } from "./writer.ts";

@@ -94,7 +94,24 @@ export interface TraceWriterOptions {
    * (level {@link ZSTD_LEVEL}); "none" stores them raw (tests, debugging).
    */
   readonly compression?: "zstd" | "none";
+  /**
+   * Trust the records (default false): skip the per-event checks of kind,
+   * order, context and every field against its schema type. For records
+   * built by the machine's one emit path (core/machine_base.ts), whose values
+   * the kernel models compute as schema-typed integers; the machine is the
+   * boundary where user input (configuration, scenario parameters, names) is
+   * checked. str-def events, rare, are checked either way. Tests record with
+   * checks on ({@link VALIDATE_EVENTS_ENV}).
+   */
+  readonly trusted?: boolean;
 }
+
+/**
+ * Environment variable that turns the per-event checks back on for runs the
+ * CLI records (`1`): `deno task test` sets it, so every scenario the tests
+ * record is checked field by field against the schema.
+ */
+export const VALIDATE_EVENTS_ENV = "LOCKSTEP_VALIDATE_EVENTS";
 
 /**
  * zstd level of the writer. Measured on the shipped scenarios (256 KiB
@@ -144,6 +161,8 @@ export class TraceWriter implements EventSink {
   /** This block's field modes per slot: 1 delta, 0 raw (written at the payload's start). */
   readonly #modes = new Uint8Array(SLOTS);
   readonly #compress: boolean;
+  /** Skip the per-event checks (TraceWriterOptions.trusted). */
+  readonly #trusted: boolean;
   /** The stored block: header and (compressed) payload, written in one write. */
   readonly #out: Uint8Array;
 
@@ -182,6 +201,7 @@ export class TraceWriter implements EventSink {
     this.#sink = sink;
     this.#memory = memory;
     this.#compress = opts.compression !== "none";
+    this.#trusted = opts.trusted === true;
     this.#buf = new Uint8Array(BLOCK_HEADER_BYTES + payloadBytes);
     this.#out = new Uint8Array(BLOCK_HEADER_BYTES + payloadBytes);
     this.#payloadEnd = BLOCK_HEADER_BYTES + payloadBytes;
@@ -251,11 +271,14 @@ export class TraceWriter implements EventSink {
     const cpu = e.cpu;
     const thread = e.thread;
     const fieldCount = FIELD_COUNT[kind];
+    const trusted = this.#trusted;
     // One test for the common case; #diagnose names the broken rule (and throws).
+    // Trusted: only the kind (str-def takes its own path) and the writer's state.
     if (
-      !(fieldCount >= 0 && kind !== KIND_STR_DEF && e.index === this.#events && t >= this.#prevT && t <= SAFE_MAX &&
-        Number.isInteger(t) && cpu >= 0 && cpu < CPUS_MAX && (cpu | 0) === cpu && thread >= 0 && thread <= SAFE_MAX &&
-        Number.isInteger(thread) && !this.#broken && e.text === "")
+      trusted ? kind === KIND_STR_DEF || this.#broken : !(fieldCount >= 0 && kind !== KIND_STR_DEF &&
+        e.index === this.#events && t >= this.#prevT && t <= SAFE_MAX && Number.isInteger(t) && cpu >= 0 &&
+        cpu < CPUS_MAX && (cpu | 0) === cpu && thread >= 0 && thread <= SAFE_MAX && Number.isInteger(thread) &&
+        !this.#broken && e.text === "")
     ) {
       if (kind === KIND_STR_DEF) this.#diagnose(e, true);
       else this.#diagnose(e, false);
@@ -291,7 +314,7 @@ export class TraceWriter implements EventSink {
       const slot = base + j;
       const fieldCode = codes[slot];
       if (fieldCode === CODE_ADAPT) {
-        if (!(v >= 0 && v <= SAFE_MAX && Number.isInteger(v))) this.#refuseField(e, j);
+        if (!trusted && !(v >= 0 && v <= SAFE_MAX && Number.isInteger(v))) this.#refuseField(e, j);
         const d = v - adaptPrev[slot];
         if (modes[slot] !== 0) {
           if (d >= -0x40 && d < 0x40) buf[p++] = d < 0 ? -2 * d - 1 : 2 * d;
@@ -302,26 +325,29 @@ export class TraceWriter implements EventSink {
           buf[p + 1] = v >>> 7;
           p += 2;
         } else p = putVarU(buf, p, v);
-        gain[slot] += deltaGain(v, d);
+        // Both forms one byte: no gain, the common case (deltaGain says so, slower).
+        if (!(v < 0x80 && d >= -0x40 && d < 0x40)) gain[slot] += deltaGain(v, d);
         adaptPrev[slot] = v;
       } else if (fieldCode === CODE_U) {
-        if (!(v >= 0 && v < limits[slot] && Number.isInteger(v))) this.#refuseField(e, j);
+        if (!trusted && !(v >= 0 && v < limits[slot] && Number.isInteger(v))) this.#refuseField(e, j);
         if (v < 0x80) buf[p++] = v;
         else p = putVarU(buf, p, v);
       } else if (fieldCode === CODE_PKT) {
-        if (!(v >= 0 && v <= SAFE_MAX && Number.isInteger(v))) this.#refuseField(e, j);
+        if (!trusted && !(v >= 0 && v <= SAFE_MAX && Number.isInteger(v))) this.#refuseField(e, j);
         p = putVarI(buf, p, v - this.#prevPkt);
         this.#prevPkt = v;
       } else if (fieldCode === CODE_I) {
-        if (!(v >= -SAFE_MAX && v <= SAFE_MAX && Number.isInteger(v))) this.#refuseField(e, j);
+        if (!trusted && !(v >= -SAFE_MAX && v <= SAFE_MAX && Number.isInteger(v))) this.#refuseField(e, j);
         p = putVarI(buf, p, v);
       } else {
-        if (!this.#stringIds.has(v)) this.#refuseField(e, j, "names no string defined earlier");
+        if (!trusted && !this.#stringIds.has(v)) this.#refuseField(e, j, "names no string defined earlier");
         p = putVarU(buf, p, v);
       }
     }
-    for (let j = fieldCount; j < FIELDS_MAX; j++) {
-      if (fields[j] !== 0) this.#refuseField(e, j, "is beyond the kind's fields and must be 0");
+    if (!trusted) {
+      for (let j = fieldCount; j < FIELDS_MAX; j++) {
+        if (fields[j] !== 0) this.#refuseField(e, j, "is beyond the kind's fields and must be 0");
+      }
     }
     this.#pos = p;
     this.#prevT = t;
@@ -376,6 +402,7 @@ export class TraceWriter implements EventSink {
         this.#writeFooter();
       }
     } finally {
+      this.#broken = true; // a trusted writer's one test then refuses any further event
       this.#sink.close();
     }
   }

@@ -134,3 +134,32 @@ Deno.test("sleepq: cond_wait returns once cond_signal ran, even when it ran firs
   m.run();
   assertEquals(order, ["early done", "signal late", "late done"]);
 });
+
+Deno.test("sleepq: a timeout whose sleep was woken does not end the thread's later lock wait", () => {
+  // A sleeps with a timeout, is woken early, then blocks on a held mutex past
+  // the old deadline: the stale timeout must leave the lock wait alone (it
+  // used to resume A with EWOULDBLOCK without the lock).
+  const m = machine({}, 1, []);
+  const chan = m.chan("c");
+  const l = m.newLock("L", "adaptive");
+  const log: string[] = [];
+  m.spawn("holder", function* (): KCode {
+    yield m.lock(l);
+    yield m.spend(50_000);
+    m.unlock(l);
+  }, { pin: 1 });
+  m.spawn("A", function* (): KCode {
+    log.push(`woke ${yield m.sleep(chan, null, 10_000)}`);
+    yield m.lock(l);
+    log.push(`locked, owner ${l.owner?.name}`);
+    m.unlock(l);
+  }, { pin: 0 });
+  m.spawn("B", function* (): KCode {
+    yield m.spend(1000);
+    m.wakeup(chan);
+  }, { pin: 0 });
+  const r = m.run();
+  assertEquals(log, ["woke 0", "locked, owner A"]);
+  assertEquals(r.reason, "all-exited");
+  assert(m.nowNs > 50_000, "A got the lock only after the holder released it");
+});

@@ -192,7 +192,8 @@ export function witnessType(l: Lock): string {
 export class Witness {
   readonly graph: LockOrderGraph;
   readonly #m: Machine;
-  readonly #classes = new WeakMap<Lock, LockClass>();
+  /** Class of each lock by object id (ids are small and unique per machine; an array, not a WeakMap: every acquisition looks). */
+  readonly #classes: (LockClass | undefined)[] = [];
   readonly #netbsd: boolean;
   /** Id of the lock being taken (for the violation event's second field). */
   #taking = 0;
@@ -210,10 +211,7 @@ export class Witness {
     m.hooks.checkOrder.add((l) => this.checkOrder(m.cur, l, MODE.excl));
     m.hooks.witnessLock.add((l) => m.cur.held.push(l));
     m.hooks.witnessUnlock.add((l) => {
-      const held = m.cur.held;
-      const i = held.lastIndexOf(l);
-      if (i < 0) throw new Error(`witness: ${l.cls} not locked by ${m.cur.name}`);
-      held.splice(i, 1);
+      if (!m.cur.held.removeLast(l)) throw new Error(`witness: ${l.cls} not locked by ${m.cur.name}`);
     });
   }
 
@@ -231,17 +229,18 @@ export class Witness {
     // a deadlock there, so lockdep's softirq usage rule applies elsewhere only.
     if (!this.#netbsd || l.type === LOCK_TYPE.spin) this.#usage(th, l, n, mode);
     for (let i = 0; i < held.length; i++) {
-      const h = this.#classOf(held[i]);
+      const h = this.#classOf(held.at(i));
       if (h === n) continue; // same class: "acquiring duplicate lock of same type" is not a reversal
       this.#order(th, h, n);
     }
   }
 
   #classOf(l: Lock): LockClass {
-    let c = this.#classes.get(l);
+    let c = this.#classes[l.id];
     if (c === undefined) {
       c = this.graph.classOf(l.cls, witnessType(l));
-      this.#classes.set(l, c);
+      while (this.#classes.length < l.id) this.#classes.push(undefined); // packed, no holes
+      this.#classes[l.id] = c;
     }
     return c;
   }
@@ -254,7 +253,8 @@ export class Witness {
   #order(th: Thread, first: LockClass, second: LockClass): void {
     const g = this.graph;
     if (!g.reaches(second, first)) {
-      g.addEdge(first, second, this.#seen(th));
+      // The Seen record only for a new edge: this runs on every acquisition under a held lock.
+      if (g.edge(first, second) === undefined) g.addEdge(first, second, this.#seen(th));
       return;
     }
     if (!g.firstReport(first, second)) return;

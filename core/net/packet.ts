@@ -17,6 +17,7 @@
  * ```
  * @module
  */
+import { Deque } from "../_array.ts";
 import { PROTO } from "../schema.ts";
 
 /** Protocols (ENUMS.proto). */
@@ -81,7 +82,7 @@ export class Packet {
 
 /** A free list of packets; ids keep increasing so traces name each use. */
 export class PacketPool {
-  readonly #free: Packet[] = [];
+  readonly #free: Deque<Packet> = new Deque();
   /** Every packet the pool ever made (it never shrinks), for the end-of-run walk of live ones. */
   readonly #all: Packet[] = [];
   #nextId = 1;

@@ -82,7 +82,7 @@ export class HierarchyCheck {
     const m = this.#m;
     const held = th.held;
     for (let i = 0; i < held.length; i++) {
-      const h = held[i];
+      const h = held.at(i);
       if (h === l) continue; // recursion: the machine reports it
       const hr = HIERARCHY[h.cls];
       if (hr === undefined || hr > r) continue;
