@@ -64,9 +64,14 @@ Deno.test({
     assert(first !== null && Number(first) >= 0, "clicking a slice selects an event");
     assert((await page.locator(".state table.st").count()) > 0, "the inspector shows tables");
 
-    const row = page.locator("table.ev tbody tr").nth(3);
-    const index = await row.getAttribute("data-index");
-    await row.click();
+    // Read the row's index and click it in one step inside the page: the table may
+    // re-render between two separate Playwright calls (it follows the timeline).
+    await page.waitForSelector("table.ev tbody tr:nth-child(4)");
+    const index = await page.evaluate(() => {
+      const tr = document.querySelectorAll<HTMLElement>("table.ev tbody tr")[3];
+      tr.click();
+      return tr.getAttribute("data-index");
+    });
     await page.waitForFunction((want) => document.querySelector(".state")?.getAttribute("data-at") === want, index);
     assertEquals(await page.locator(".state").getAttribute("data-at"), index, "the inspector follows the table");
     assert((await page.locator("table.ev tr.sel").count()) === 1, "the selected row is marked");
