@@ -158,14 +158,14 @@ export interface TestResult {
 }
 
 /** Thrown by {@link StopAtViolation} to end a run early; caught by {@link runTest} only. */
-const STOP = new Error("explore: run stopped at its violation");
+export const STOP = new Error("explore: run stopped at its violation");
 
 /**
  * A sink ending the run at its first violation of one kind: a shrink only
  * asks whether that kind happens and where, and nothing after the first one
  * can change it (the run up to an event depends only on what came before).
  */
-class StopAtViolation implements EventSink {
+export class StopAtViolation implements EventSink {
   constructor(readonly kindIndex: number) {}
   onEvent(e: EventRecord): void {
     if (e.kind === KIND.violation && e.fields[0] === this.kindIndex) throw STOP;
