@@ -46,8 +46,7 @@ export function inlineRunner(): Runner {
 /** Messages main -> worker. */
 export type ToWorker =
   | { readonly type: "range"; readonly job: RangeJob }
-  | { readonly type: "test"; readonly req: TestRequest }
-  | { readonly type: "stop" };
+  | { readonly type: "test"; readonly req: TestRequest };
 
 /** Messages worker -> main. */
 export type FromWorker =
@@ -58,16 +57,18 @@ export type FromWorker =
 
 /** A round of tests: answered by the first "yes" in order (see the module doc). */
 class Round {
-  readonly state: Uint8Array; // WAIT, RUN, NO, YES per test
-  readonly found: (Found | null)[];
+  /** WAIT, RUN, NO or YES per test. */
+  readonly state: Uint8Array;
+  /** Each finished test's result. */
+  readonly results: (TestResult | null)[];
   settled = false;
   constructor(
     readonly reqs: readonly TestRequest[],
-    /** Gets the whole result of a one-test round (the recorded feed). */
-    readonly done: (index: number, r: TestResult | null) => void,
+    /** Called once with the answer: the index of the first "yes", or -1 when every test said "no". */
+    readonly done: (index: number) => void,
   ) {
     this.state = new Uint8Array(reqs.length);
-    this.found = reqs.map(() => null);
+    this.results = reqs.map(() => null);
   }
   /** The first test not started, and whether every test before it said "no". */
   next(): { index: number; primary: boolean } | null {
@@ -79,17 +80,20 @@ class Round {
     }
     return null;
   }
-  /** Settles the round when its answer is known: the first YES with only NO before it, or all NO. */
-  settle(last: TestResult | null): void {
+  /** Records a finished test; settles the round once its answer is known (a YES with only NO before it, or all NO). */
+  finish(index: number, r: TestResult): void {
+    this.state[index] = r.found === null ? NO : YES;
+    this.results[index] = r;
+    if (this.settled) return; // a speculative test that finished after the answer
     for (let i = 0; i < this.state.length; i++) {
       const s = this.state[i];
       if (s === NO) continue;
       if (s !== YES) return;
       this.settled = true;
-      return this.done(i, last);
+      return this.done(i);
     }
     this.settled = true;
-    this.done(-1, last);
+    this.done(-1);
   }
 }
 const WAIT = 0, RUN = 1, NO = 2, YES = 3;
@@ -133,7 +137,8 @@ export class Pool implements Runner {
 
   one(req: TestRequest): Promise<TestResult> {
     return this.#promise((resolve) => {
-      this.#rounds.push(new Round([req], (_i, r) => resolve(r as TestResult)));
+      const round: Round = new Round([req], () => resolve(round.results[0] as TestResult));
+      this.#rounds.push(round);
       this.#pump();
     });
   }
@@ -143,7 +148,7 @@ export class Pool implements Runner {
     return this.#promise((resolve) => {
       const round: Round = new Round(
         reqs,
-        (i) => resolve(i < 0 ? null : { index: i, found: round.found[i] as Found }),
+        (i) => resolve(i < 0 ? null : { index: i, found: round.results[i]?.found as Found }),
       );
       this.#rounds.push(round);
       this.#pump();
@@ -183,10 +188,7 @@ export class Pool implements Runner {
     this.#ready[k] = true;
     if (msg.type === "results" && busy?.kind === "range") busy.resolve(msg.verdicts);
     else if (msg.type === "tested" && busy?.kind === "test") {
-      const { round, index } = busy;
-      round.state[index] = msg.result.found === null ? NO : YES;
-      round.found[index] = msg.result.found;
-      if (!round.settled) round.settle(msg.result);
+      busy.round.finish(busy.index, msg.result);
     } else if (msg.type !== "ready" || busy !== null) return this.#fail(`unexpected message ${msg.type}`);
     this.#pump();
   }

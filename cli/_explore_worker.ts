@@ -4,7 +4,7 @@
  * tests, one at a time, and posts their results. Protocol (ToWorker and
  * FromWorker in _explore_pool.ts):
  * - worker -> main `{ type: "ready" }` once loaded;
- * - main -> worker `{ type: "range", job }`, `{ type: "test", req }` or `{ type: "stop" }`;
+ * - main -> worker `{ type: "range", job }` or `{ type: "test", req }` (the pool terminates it when done);
  * - worker -> main `{ type: "results", verdicts }`, `{ type: "tested", result }` or `{ type: "error", message }`.
  * @module
  */
@@ -21,10 +21,6 @@ function post(msg: FromWorker): void {
 
 self.onmessage = async (ev: MessageEvent<ToWorker>) => {
   const msg = ev.data;
-  if (msg.type === "stop") {
-    self.close();
-    return;
-  }
   try {
     if (msg.type === "range") {
       await preloadScenario(msg.job.scenario); // a user's module: imported once per worker
