@@ -11,6 +11,7 @@
 import type { Config, ConfigValue } from "../core/config.ts";
 import type { DecisionFeed } from "../core/machine.ts";
 import { type Found, runTest, type TestRequest, type TestResult } from "./_explore_run.ts";
+import { swarmChoice } from "./_explore_swarm.ts";
 
 /** Re-runs one shrink may spend. */
 export const SHRINK_RUNS_MAX = 400;
@@ -158,4 +159,32 @@ export async function shrinkFaults(
     best = v;
   }
   return { choice: kept, dropped, violation: best, runs };
+}
+
+/** What a finding's shrink needs (plain data: a worker runs it). */
+export interface ShrinkRequest {
+  readonly scenario: string;
+  /** The exploration's base configuration (without the seed's swarm choice). */
+  readonly config: Config;
+  readonly seed: number;
+  readonly kind: string;
+  readonly swarm: boolean;
+}
+
+/** A finding's shrink: its schedule, then (swarm) its faults. */
+export interface Shrinking {
+  /** The seed's swarm choice (empty without swarm). */
+  readonly choice: Record<string, ConfigValue>;
+  readonly schedule: Shrunk;
+  readonly faults: FaultsShrunk | null;
+}
+
+/** Shrinks one finding: its schedule decisions, then (swarm) the faults it does not need. */
+export async function shrinkFinding(r: ShrinkRequest, oracle: Oracle = INLINE): Promise<Shrinking> {
+  const choice = r.swarm ? swarmChoice(r.config, r.seed) : {};
+  const schedule = await shrinkRun(r.scenario, { ...r.config, ...choice }, r.seed, r.kind, oracle);
+  const faults = r.swarm
+    ? await shrinkFaults(r.scenario, r.config, choice, r.seed, r.kind, schedule.feed, schedule.violation, oracle)
+    : null;
+  return { choice, schedule, faults };
 }

@@ -1,15 +1,16 @@
 /**
  * Exploration worker (a module Deno Worker), started once per job for a
- * whole exploration (cli/_explore_pool.ts): runs ranges of seeds and shrink
- * tests, one at a time, and posts their results. Protocol (ToWorker and
- * FromWorker in _explore_pool.ts):
+ * whole exploration (cli/_explore_pool.ts): runs ranges of seeds and shrinks
+ * of findings, one at a time, and posts their results. Protocol (ToWorker
+ * and FromWorker in _explore_pool.ts):
  * - worker -> main `{ type: "ready" }` once loaded;
- * - main -> worker `{ type: "range", job }` or `{ type: "test", req }` (the pool terminates it when done);
- * - worker -> main `{ type: "results", verdicts }`, `{ type: "tested", result }` or `{ type: "error", message }`.
+ * - main -> worker `{ type: "range", job }` or `{ type: "shrink", req }` (the pool terminates it when done);
+ * - worker -> main `{ type: "results", verdicts }`, `{ type: "shrunk", shrunk }` or `{ type: "error", message }`.
  * @module
  */
 /// <reference lib="deno.worker" />
-import { exploreRange, preloadScenario, runTest } from "./_explore_run.ts";
+import { exploreRange, preloadScenario } from "./_explore_run.ts";
+import { shrinkFinding } from "./_explore_shrink.ts";
 import type { FromWorker, ToWorker } from "./_explore_pool.ts";
 
 /** Lock orders this worker has already posted (each order travels once, with its lowest seed here). */
@@ -27,7 +28,7 @@ self.onmessage = async (ev: MessageEvent<ToWorker>) => {
       post({ type: "results", verdicts: exploreRange(msg.job, knownOrders) });
     } else {
       await preloadScenario(msg.req.scenario);
-      post({ type: "tested", result: runTest(msg.req) });
+      post({ type: "shrunk", shrunk: await shrinkFinding(msg.req) });
     }
   } catch (e) {
     post({ type: "error", message: e instanceof Error ? e.message : String(e) });

@@ -46,7 +46,7 @@ export {
   type Shard,
 } from "./_explore_report.ts";
 import type { ScenarioModuleRef } from "../format/format.ts";
-import { type FaultsShrunk, type Oracle, shrinkFaults, shrinkRun, type Shrunk } from "./_explore_shrink.ts";
+import type { Shrinking } from "./_explore_shrink.ts";
 import { swarmChoice } from "./_explore_swarm.ts";
 import { recordRun } from "./run.ts";
 import { checkOutDir } from "./_files.ts";
@@ -211,8 +211,9 @@ interface SeedsJob {
 
 /**
  * Hands the seeds to `runner` as ranges in ascending order, each about a
- * quarter of what is left per job (at most CHUNK_MAX): large while there is
- * much to do, single seeds at the end so the workers finish together.
+ * quarter of what is left per job (at most CHUNK_MAX, at least a 32nd of a
+ * job's share): large while there is much to do, small at the end so the
+ * workers finish together, never so small that messages cost more than seeds.
  */
 async function runSeeds(runner: Runner, jobs: number, j: SeedsJob): Promise<Verdict[]> {
   const { n, shard } = j;
@@ -223,8 +224,9 @@ async function runSeeds(runner: Runner, jobs: number, j: SeedsJob): Promise<Verd
   const parts: (Verdict[] | undefined)[] = [];
   let done = 0, frontier = 0;
   const pending: Promise<void>[] = [];
+  const sizeMin = Math.min(CHUNK_MAX, Math.ceil(want.length / (jobs * 32)));
   for (let i = 0; i < want.length;) {
-    const size = Math.max(1, Math.min(CHUNK_MAX, Math.ceil((want.length - i) / (jobs * 4))));
+    const size = Math.max(sizeMin, Math.min(CHUNK_MAX, Math.ceil((want.length - i) / (jobs * 4))));
     const lo = want[i], hi = Math.min(n + 1, lo + size * step);
     const idx = parts.length;
     parts.push(undefined);
@@ -259,30 +261,6 @@ export function reproduceCommand(o: ExploreOptions, seed: number, config?: Confi
   if (o.swarm && config !== undefined) Object.assign(all, swarmChoice(config, seed));
   const sets = Object.entries(all).map(([k, v]) => `--set ${sh(`${k}=${v}`)}`);
   return ["deno task run", sh(o.scenario), "--seed", String(seed), ...sets].join(" ");
-}
-
-/** A finding's shrink: its schedule, then (swarm) its faults. */
-interface Shrinking {
-  readonly choice: Record<string, ConfigValue>;
-  readonly schedule: Shrunk;
-  readonly faults: FaultsShrunk | null;
-}
-
-/** Shrinks one finding on `oracle` (the exploration's workers). */
-async function shrinkFinding(
-  o: ExploreOptions,
-  config: Config,
-  seed: number,
-  kind: string,
-  oracle: Oracle,
-): Promise<Shrinking> {
-  const choice = o.swarm ? swarmChoice(config, seed) : {};
-  const schedule = await shrinkRun(o.scenario, { ...config, ...choice }, seed, kind, oracle);
-  // Swarm: then switch off, one at a time, the faults the violation does not need.
-  const faults = o.swarm
-    ? await shrinkFaults(o.scenario, config, choice, seed, kind, schedule.feed, schedule.violation, oracle)
-    : null;
-  return { choice, schedule, faults };
 }
 
 /** Records one shrunk finding. */
@@ -329,8 +307,9 @@ function realize(
 /**
  * Runs a whole exploration: runs, findings, shrinking and recording. A
  * finding's shrink starts as soon as its seed is known to be picked (every
- * lower seed's verdict is in), on the same workers as the remaining seeds;
- * the traces are recorded at the end, in the report's order.
+ * lower seed's verdict is in), on one of the workers while the others go on
+ * with the remaining seeds; the traces are recorded at the end, in the
+ * report's order.
  */
 export async function explore(o: ExploreOptions, onProgress?: (done: number) => void): Promise<ExploreReport> {
   const moduleRef = isModuleArg(o.scenario) ? (await loadModule(o.scenario)).module : undefined;
@@ -348,7 +327,7 @@ export async function explore(o: ExploreOptions, onProgress?: (done: number) => 
     for (const f of fresh) {
       taken.add(f.kind);
       if (shrinks.size >= RECORD_MAX) return;
-      const p = shrinkFinding(o, config, v.seed, f.kind, runner);
+      const p = runner.shrink({ scenario: o.scenario, config, seed: v.seed, kind: f.kind, swarm: o.swarm === true });
       p.catch(() => {}); // awaited below; a failure also fails the exploration
       shrinks.set(key(v.seed, f.kind), p);
     }

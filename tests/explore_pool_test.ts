@@ -1,9 +1,9 @@
 /**
  * The exploration's workers (cli/_explore_pool.ts) and its shrink tests
  * (runTest): a test stopped at its violation answers as the whole run does,
- * a shrink on the workers (tests run speculatively, alongside seeds) gives
- * the same result as one test at a time, and a whole exploration gives the
- * same report and the same trace bytes whatever the number of workers.
+ * a shrink on a worker gives what it gives on the calling thread, and a
+ * whole exploration gives the same report and the same trace bytes whatever
+ * the number of workers.
  * @module
  */
 import assert from "node:assert/strict";
@@ -11,7 +11,7 @@ import { tempDir } from "./_tmp.ts";
 import { explore, type ExploreOptions } from "../cli/explore.ts";
 import { DecisionRecorder, runTest, STOP, StopAtViolation } from "../cli/_explore_run.ts";
 import { Pool } from "../cli/_explore_pool.ts";
-import { INLINE, shrinkRun } from "../cli/_explore_shrink.ts";
+import { INLINE, shrinkFinding, shrinkRun } from "../cli/_explore_shrink.ts";
 import { execute } from "../core/run.ts";
 import type { Machine } from "../core/machine.ts";
 import { ENUMS } from "../core/schema.ts";
@@ -56,43 +56,24 @@ Deno.test("a test stops its run at the violation and answers as the whole run", 
   assert.deepEqual(runTest({ scenario: SCENARIO, config: cfg, seed: SEED, kind: "deadlock" }), { found: null });
 });
 
-Deno.test("a shrink on the workers gives what one test at a time gives, runs included", async () => {
-  // pcq-ifqueue without CAS: seed 2 loses a packet; 17 decisions shrink to 3 in rounds of several tests.
+Deno.test("a shrink on a worker gives what it gives on the calling thread", async () => {
+  // pcq-ifqueue without CAS: seed 2 loses a packet; 17 decisions shrink to 3.
   const cfg = resolveScenarioConfig(findScenario("pcq-ifqueue"), {
     "sched.strategy": "random",
     "pcq.variant": "nocas",
   });
-  const alone = await shrinkRun("pcq-ifqueue", cfg, 2, "stream", INLINE);
-  assert.ok(alone.runs > 5 && alone.feed.seq.length < alone.original, JSON.stringify(alone));
-  for (const jobs of [2, 3]) {
-    const pool = new Pool(jobs);
-    try {
-      assert.deepEqual(await shrinkRun("pcq-ifqueue", cfg, 2, "stream", pool), alone, `${jobs} workers`);
-    } finally {
-      pool.close();
-    }
-  }
-});
-
-Deno.test("the pool's first(): the earliest yes in order, whatever finishes first", async () => {
-  const cfg = config();
-  const yes = { scenario: SCENARIO, config: cfg, seed: SEED, kind: KIND };
-  const no = { ...yes, kind: "deadlock" };
-  const pool = new Pool(3);
+  const req = { scenario: "pcq-ifqueue", config: cfg, seed: 2, kind: "stream", swarm: false };
+  const here = await shrinkFinding(req);
+  const s = here.schedule;
+  assert.ok(s.runs > 5 && s.feed.seq.length < s.original && here.faults === null, JSON.stringify(here));
+  assert.deepEqual(await shrinkRun(req.scenario, cfg, 2, "stream", INLINE), s);
+  const pool = new Pool(2);
   try {
-    assert.equal(await pool.first([]), null);
-    assert.equal(await pool.first([no, no]), null);
-    const hit = await pool.first([no, yes, yes, no]);
-    assert.equal(hit?.index, 1);
-    assert.equal(hit?.found.kind, KIND);
-    assert.equal((await pool.one({ ...yes, record: true })).feed?.seq.length, alone().seq.length);
+    const [a, b] = await Promise.all([pool.shrink(req), pool.shrink({ ...req, swarm: true })]);
+    assert.deepEqual(a, here);
+    assert.deepEqual(b, await shrinkFinding({ ...req, swarm: true }));
   } finally {
     pool.close();
-  }
-  function alone() {
-    const rec = new DecisionRecorder();
-    execute(findScenario(SCENARIO), { seed: SEED, config: { ...cfg }, sinks: [rec] });
-    return rec.feed();
   }
 });
 
