@@ -123,7 +123,8 @@ export class Pool implements Runner {
     } else if (msg.type === "shrunk" && task?.msg.type === "shrink") {
       (task.resolve as (v: Shrinking) => void)(msg.shrunk);
     } else if (msg.type !== "ready" || task !== null) return this.#fail(`unexpected message ${msg.type}`);
-    this.#pump();
+    // After the result's own callbacks (microtasks queued by resolve): a shrink they queue goes first.
+    queueMicrotask(() => this.#pump());
   }
 
   /** Gives every free worker the next task: a waiting shrink first, else the next range. */
