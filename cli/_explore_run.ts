@@ -7,8 +7,8 @@
 import type { Config, ConfigValue } from "../core/config.ts";
 import { LockOrderGraph } from "../core/detect/mod.ts";
 import type { EventRecord, EventSink } from "../core/event.ts";
-import type { DecisionFeed } from "../core/machine.ts";
-import { KIND } from "../core/schema.ts";
+import type { DecisionFeed, Machine, Violation } from "../core/machine.ts";
+import { ENUMS, KIND } from "../core/schema.ts";
 import { execute } from "../core/run.ts";
 import type { Scenario } from "../core/scenario.ts";
 import { findScenario } from "../drivers/mod.ts";
@@ -133,16 +133,78 @@ export class DecisionRecorder implements EventSink {
   }
 }
 
-/** Runs a seed (optionally following `decisions`) and returns its first violation of `kind`, or null. */
-export function violationOf(
-  scenario: string,
-  config: Config,
-  seed: number,
-  kind: string,
-  decisions?: DecisionFeed,
-  sinks?: EventSink[],
-): Found | null {
-  const out = execute(scenarioFor(scenario), { seed, config: { ...config }, decisions, sinks });
-  const v = out.result.violations.find((x) => x.kind === kind);
+/**
+ * One re-run of a shrink (a "test"): the run (scenario, config, seed)
+ * following `decisions`, asked whether it gives a violation of `kind`.
+ * Plain data, so a worker can run it (cli/_explore_pool.ts).
+ */
+export interface TestRequest {
+  readonly scenario: string;
+  readonly config: Config;
+  readonly seed: number;
+  readonly kind: string;
+  /** Decisions to follow (absent: drawn from the seed's PRNG). */
+  readonly decisions?: DecisionFeed;
+  /** Run to the end and return the run's non-default decisions as a feed (the shrink's first run). */
+  readonly record?: boolean;
+}
+
+/** What a test found. */
+export interface TestResult {
+  /** The first violation of the asked kind, or null. */
+  readonly found: Found | null;
+  /** The run's decisions (when `record` was asked). */
+  readonly feed?: DecisionFeed;
+}
+
+/** Thrown by {@link StopAtViolation} to end a run early; caught by {@link runTest} only. */
+export const STOP = new Error("explore: run stopped at its violation");
+
+/**
+ * A sink ending the run at its first violation of one kind: a shrink only
+ * asks whether that kind happens and where, and nothing after the first one
+ * can change it (the run up to an event depends only on what came before).
+ */
+export class StopAtViolation implements EventSink {
+  constructor(readonly kindIndex: number) {}
+  onEvent(e: EventRecord): void {
+    if (e.kind === KIND.violation && e.fields[0] === this.kindIndex) throw STOP;
+  }
+}
+
+/**
+ * Runs a test: the first violation of `req.kind`, stopping the run there
+ * (or the whole run and its decisions with `req.record`).
+ */
+export function runTest(req: TestRequest): TestResult {
+  const scenario = scenarioFor(req.scenario);
+  const config = { ...req.config };
+  if (req.record === true) {
+    const rec = new DecisionRecorder();
+    const out = execute(scenario, { seed: req.seed, config, decisions: req.decisions, sinks: [rec] });
+    return { found: firstOf(out.result.violations, req.kind), feed: rec.feed() };
+  }
+  const k = (ENUMS.violation as readonly string[]).indexOf(req.kind);
+  if (k < 0) throw new Error(`explore: unknown violation kind ${req.kind}`);
+  let m: Machine | null = null;
+  try {
+    const out = execute(scenario, {
+      seed: req.seed,
+      config,
+      decisions: req.decisions,
+      sinks: [new StopAtViolation(k)],
+      onSetup: (x) => void (m = x),
+    });
+    return { found: firstOf(out.result.violations, req.kind) };
+  } catch (e) {
+    if (e !== STOP || m === null) throw e;
+    const found = firstOf((m as Machine).violations, req.kind);
+    if (found === null) throw new Error(`explore: run stopped at a ${req.kind} it did not record`);
+    return { found };
+  }
+}
+
+function firstOf(violations: readonly Violation[], kind: string): Found | null {
+  const v = violations.find((x) => x.kind === kind);
   return v === undefined ? null : { kind: v.kind, event: v.event, message: v.message };
 }

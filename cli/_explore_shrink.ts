@@ -10,7 +10,8 @@
  */
 import type { Config, ConfigValue } from "../core/config.ts";
 import type { DecisionFeed } from "../core/machine.ts";
-import { DecisionRecorder, type Found, violationOf } from "./_explore_run.ts";
+import { type Found, runTest, type TestRequest, type TestResult } from "./_explore_run.ts";
+import { swarmChoice } from "./_explore_swarm.ts";
 
 /** Re-runs one shrink may spend. */
 export const SHRINK_RUNS_MAX = 400;
@@ -28,46 +29,86 @@ export interface Shrunk {
 }
 
 /**
- * Shrinks the run (scenario, config, seed) that gave a violation of `kind`.
- * Throws if the run does not reproduce it (a determinism bug).
+ * Runs the tests of a shrink. `first` has the meaning of running its
+ * requests one after another and stopping at the first that gives the
+ * violation; an implementation may run several at once (cli/_explore_pool.ts
+ * runs later ones speculatively on idle workers) but answers the same.
  */
-export function shrinkRun(scenario: string, config: Config, seed: number, kind: string): Shrunk {
-  const rec = new DecisionRecorder();
-  const first = violationOf(scenario, config, seed, kind, undefined, [rec]);
-  if (first === null) throw new Error(`explore: seed ${seed} did not reproduce ${kind} (nondeterminism)`);
-  const all = rec.feed();
+export interface Oracle {
+  /** Runs one test. */
+  one(req: TestRequest): Promise<TestResult>;
+  /** The first request, in order, whose run gives its violation (with its index), or null when none does. */
+  first(reqs: readonly TestRequest[]): Promise<{ index: number; found: Found } | null>;
+}
+
+/** The oracle of the calling thread: every test in turn, in order. */
+export const INLINE: Oracle = {
+  one: (req) => Promise.resolve(runTest(req)),
+  first(reqs) {
+    for (let i = 0; i < reqs.length; i++) {
+      const r = runTest(reqs[i]);
+      if (r.found !== null) return Promise.resolve({ index: i, found: r.found });
+    }
+    return Promise.resolve(null);
+  },
+};
+
+/**
+ * Shrinks the run (scenario, config, seed) that gave a violation of `kind`.
+ * Throws if the run does not reproduce it (a determinism bug). The result,
+ * `runs` included, is that of running the tests one at a time, whatever
+ * `oracle` runs at once.
+ */
+export async function shrinkRun(
+  scenario: string,
+  config: Config,
+  seed: number,
+  kind: string,
+  oracle: Oracle = INLINE,
+): Promise<Shrunk> {
+  const req = (decisions?: DecisionFeed, record?: boolean): TestRequest => ({
+    scenario,
+    config,
+    seed,
+    kind,
+    decisions,
+    record,
+  });
+  const first = await oracle.one(req(undefined, true));
+  if (first.found === null || first.feed === undefined) {
+    throw new Error(`explore: seed ${seed} did not reproduce ${kind} (nondeterminism)`);
+  }
+  const all = first.feed;
   const n = all.seq.length;
-  let runs = 1;
-  const test = (idx: number[]): Found | null => {
-    runs++;
-    return violationOf(scenario, config, seed, kind, subset(all, idx));
-  };
-  // The full feed must reproduce too (recorded decisions replayed instead of drawn).
+  // The full feed must reproduce too (recorded decisions replayed instead of drawn); then the empty feed.
   let keep = Array.from({ length: n }, (_, i) => i);
-  let best = test(keep);
-  if (best === null) throw new Error(`explore: seed ${seed}: its recorded decisions do not reproduce ${kind}`);
-  const none = test([]);
-  if (none !== null) return { original: n, feed: subset(all, []), violation: none, runs };
+  const [full, none] = await Promise.all([oracle.one(req(subset(all, keep))), oracle.one(req(subset(all, [])))]);
+  let runs = 3;
+  if (full.found === null) throw new Error(`explore: seed ${seed}: its recorded decisions do not reproduce ${kind}`);
+  if (none.found !== null) return { original: n, feed: subset(all, []), violation: none.found, runs };
+  let best = full.found;
   let chunks = 2;
   while (keep.length >= 2 && runs < SHRINK_RUNS_MAX) {
+    // One round of ddmin: the complements of `chunks` chunks, in order, the first that still fails kept.
     const size = Math.ceil(keep.length / chunks);
-    let reduced = false;
-    for (let c = 0; c < chunks && runs < SHRINK_RUNS_MAX; c++) {
+    const complements: number[][] = [];
+    for (let c = 0; c < chunks && runs + complements.length < SHRINK_RUNS_MAX; c++) {
       const complement = keep.filter((_, i) => i < c * size || i >= (c + 1) * size);
-      if (complement.length === keep.length) continue;
-      const v = test(complement);
-      if (v === null) continue;
-      keep = complement;
-      best = v;
-      chunks = Math.max(chunks - 1, 2);
-      reduced = true;
-      break;
+      if (complement.length !== keep.length) complements.push(complement);
     }
-    if (reduced) continue;
+    const hit = await oracle.first(complements.map((k) => req(subset(all, k))));
+    if (hit !== null) {
+      runs += hit.index + 1;
+      keep = complements[hit.index];
+      best = hit.found;
+      chunks = Math.max(chunks - 1, 2);
+      continue;
+    }
+    runs += complements.length;
     if (chunks >= keep.length) break; // single decisions tried: 1-minimal
     chunks = Math.min(keep.length, chunks * 2);
   }
-  return { original: n, feed: subset(all, keep), violation: best as Found, runs };
+  return { original: n, feed: subset(all, keep), violation: best, runs };
 }
 
 function subset(f: DecisionFeed, idx: number[]): DecisionFeed {
@@ -92,7 +133,7 @@ export interface FaultsShrunk {
  * Faults draw from their own streams (drivers/faults.ts), so switching one
  * off leaves the others' draws in place.
  */
-export function shrinkFaults(
+export async function shrinkFaults(
   scenario: string,
   base: Config,
   choice: Record<string, ConfigValue>,
@@ -100,7 +141,8 @@ export function shrinkFaults(
   kind: string,
   feed: DecisionFeed,
   violation: Found,
-): FaultsShrunk {
+  oracle: Oracle = INLINE,
+): Promise<FaultsShrunk> {
   const kept: Record<string, ConfigValue> = { ...choice };
   const dropped: string[] = [];
   let runs = 0;
@@ -110,11 +152,39 @@ export function shrinkFaults(
     const trial: Record<string, ConfigValue> = { ...kept };
     delete trial[k];
     runs++;
-    const v = violationOf(scenario, { ...base, ...trial }, seed, kind, feed);
+    const v = (await oracle.one({ scenario, config: { ...base, ...trial }, seed, kind, decisions: feed })).found;
     if (v === null) continue;
     delete kept[k];
     dropped.push(k);
     best = v;
   }
   return { choice: kept, dropped, violation: best, runs };
+}
+
+/** What a finding's shrink needs (plain data: a worker runs it). */
+export interface ShrinkRequest {
+  readonly scenario: string;
+  /** The exploration's base configuration (without the seed's swarm choice). */
+  readonly config: Config;
+  readonly seed: number;
+  readonly kind: string;
+  readonly swarm: boolean;
+}
+
+/** A finding's shrink: its schedule, then (swarm) its faults. */
+export interface Shrinking {
+  /** The seed's swarm choice (empty without swarm). */
+  readonly choice: Record<string, ConfigValue>;
+  readonly schedule: Shrunk;
+  readonly faults: FaultsShrunk | null;
+}
+
+/** Shrinks one finding: its schedule decisions, then (swarm) the faults it does not need. */
+export async function shrinkFinding(r: ShrinkRequest, oracle: Oracle = INLINE): Promise<Shrinking> {
+  const choice = r.swarm ? swarmChoice(r.config, r.seed) : {};
+  const schedule = await shrinkRun(r.scenario, { ...r.config, ...choice }, r.seed, r.kind, oracle);
+  const faults = r.swarm
+    ? await shrinkFaults(r.scenario, r.config, choice, r.seed, r.kind, schedule.feed, schedule.violation, oracle)
+    : null;
+  return { choice, schedule, faults };
 }

@@ -20,7 +20,9 @@ import type { Config, ConfigValue } from "../core/config.ts";
 import { resolveScenarioConfig } from "../core/run.ts";
 import { findScenario, SCENARIOS } from "../drivers/mod.ts";
 import { intFlag, parse, setFlags, stderrIsTty, UsageError, useColor } from "./_args.ts";
-import { exploreRange, type Found, preloadScenario, type RangeJob, scenarioFor, type Verdict } from "./_explore_run.ts";
+import { type Found, preloadScenario, scenarioFor, type Verdict } from "./_explore_run.ts";
+import { inlineRunner, Pool, type Runner } from "./_explore_pool.ts";
+import { ENUMS } from "../core/schema.ts";
 import { isModuleArg, loadModule } from "./_scenario.ts";
 import { cmdMerge, writeShard } from "./_explore_shard.ts";
 import {
@@ -44,7 +46,7 @@ export {
   type Shard,
 } from "./_explore_report.ts";
 import type { ScenarioModuleRef } from "../format/format.ts";
-import { shrinkFaults, shrinkRun, type Shrunk } from "./_explore_shrink.ts";
+import type { Shrinking } from "./_explore_shrink.ts";
 import { swarmChoice } from "./_explore_swarm.ts";
 import { recordRun } from "./run.ts";
 import { checkOutDir } from "./_files.ts";
@@ -180,74 +182,72 @@ export async function exploreSeeds(
   shard: Shard = ALL,
   swarm = false,
 ): Promise<Verdict[]> {
-  if (!(n >= 1 && n <= SEEDS_MAX)) throw new Error(`explore: seeds ${n} out of range`);
   if (!(jobs >= 1 && jobs <= JOBS_MAX)) throw new Error(`explore: jobs ${jobs} out of range`);
+  const runner = runnerFor(jobs, n, shard);
+  try {
+    return await runSeeds(runner, jobs, { scenario, config, n, shard, swarm, onProgress });
+  } finally {
+    runner.close();
+  }
+}
+
+/** The runner for an exploration: inline with one job (or one seed), else a pool of at most one worker per seed. */
+function runnerFor(jobs: number, n: number, shard: Shard): Runner {
+  const seeds = Math.max(0, Math.ceil((n - shard.index) / shard.count));
+  return jobs === 1 || seeds <= 1 ? inlineRunner() : new Pool(Math.min(jobs, seeds));
+}
+
+/** What {@link runSeeds} runs, and whom it tells. */
+interface SeedsJob {
+  readonly scenario: string;
+  readonly config: Config;
+  readonly n: number;
+  readonly shard: Shard;
+  readonly swarm: boolean;
+  readonly onProgress: (done: number) => void;
+  /** Called with each verdict in seed order, as soon as every lower seed's verdict is in. */
+  readonly onVerdict?: (v: Verdict) => void;
+}
+
+/**
+ * Hands the seeds to `runner` as ranges in ascending order, each about a
+ * quarter of what is left per job (at most CHUNK_MAX, at least a 32nd of a
+ * job's share): large while there is much to do, small at the end so the
+ * workers finish together, never so small that messages cost more than seeds.
+ */
+async function runSeeds(runner: Runner, jobs: number, j: SeedsJob): Promise<Verdict[]> {
+  const { n, shard } = j;
+  if (!(n >= 1 && n <= SEEDS_MAX)) throw new Error(`explore: seeds ${n} out of range`);
   if (!(shard.count >= 1 && shard.index >= 0 && shard.index < shard.count)) throw new Error("explore: bad shard");
   const want = shardSeeds(n, shard);
   const step = shard.count;
-  const chunk = Math.max(1, Math.min(CHUNK_MAX, Math.ceil(want.length / (jobs * 8))));
-  let out: Verdict[] = [];
-  if (want.length === 0) return out;
-  if (jobs === 1) {
-    const known = new Set<string>();
-    for (let i = 0; i < want.length; i += chunk) {
-      const lo = want[i], hi = Math.min(n + 1, lo + chunk * step);
-      out.push(...exploreRange({ scenario, config, lo, hi, step, swarm }, known));
-      onProgress(out.length);
-    }
-  } else {
-    const ranges: RangeJob[] = [];
-    for (let i = 0; i < want.length; i += chunk) {
-      const lo = want[i];
-      ranges.push({ scenario, config, lo, hi: Math.min(n + 1, lo + chunk * step), step, swarm });
-    }
-    out = await runPool(ranges, Math.min(jobs, ranges.length), onProgress);
+  const parts: (Verdict[] | undefined)[] = [];
+  let done = 0, frontier = 0;
+  const pending: Promise<void>[] = [];
+  const sizeMin = Math.min(CHUNK_MAX, Math.ceil(want.length / (jobs * 32)));
+  for (let i = 0; i < want.length;) {
+    const size = Math.max(sizeMin, Math.min(CHUNK_MAX, Math.ceil((want.length - i) / (jobs * 4))));
+    const lo = want[i], hi = Math.min(n + 1, lo + size * step);
+    const idx = parts.length;
+    parts.push(undefined);
+    pending.push(
+      runner.range({ scenario: j.scenario, config: j.config, lo, hi, step, swarm: j.swarm }).then((vs) => {
+        parts[idx] = vs;
+        done += vs.length;
+        j.onProgress(done);
+        for (; frontier < parts.length && parts[frontier] !== undefined; frontier++) {
+          for (const v of parts[frontier] as Verdict[]) j.onVerdict?.(v);
+        }
+      }),
+    );
+    i += size;
   }
-  out.sort((a, b) => a.seed - b.seed);
+  await Promise.all(pending);
+  const out = parts.flatMap((p) => p as Verdict[]);
   if (out.length !== want.length || out.some((v, i) => v.seed !== want[i])) {
     throw new Error("explore: lost or duplicated results");
   }
   return out;
-}
-
-/** Hands the ranges of seeds, in ascending order, to workers as they become free. */
-function runPool(ranges: RangeJob[], jobs: number, onProgress: (done: number) => void): Promise<Verdict[]> {
-  const results: Verdict[] = [];
-  const workers: Worker[] = [];
-  let next = 0;
-  return new Promise((resolve, reject) => {
-    let live = jobs;
-    let failed = false;
-    const fail = (msg: string) => {
-      if (failed) return;
-      failed = true;
-      for (const w of workers) w.terminate();
-      reject(new Error(`explore worker: ${msg}`));
-    };
-    for (let k = 0; k < jobs; k++) {
-      const w = new Worker(new URL("./_explore_worker.ts", import.meta.url).href, { type: "module" });
-      workers.push(w);
-      w.onmessage = (ev: MessageEvent<{ type: string; verdicts?: Verdict[]; message?: string }>) => {
-        const msg = ev.data;
-        if (failed) return;
-        if (msg.type === "error") return fail(String(msg.message));
-        if (msg.type === "results") {
-          results.push(...(msg.verdicts as Verdict[]));
-          onProgress(results.length);
-        }
-        if (next < ranges.length) {
-          w.postMessage({ type: "range", job: ranges[next++] });
-          return;
-        }
-        w.terminate();
-        if (--live === 0) resolve(results);
-      };
-      w.onerror = (e: ErrorEvent) => {
-        e.preventDefault();
-        fail(e.message);
-      };
-    }
-  });
 }
 
 /** Shell-quotes a word when needed. */
@@ -263,18 +263,16 @@ export function reproduceCommand(o: ExploreOptions, seed: number, config?: Confi
   return ["deno task run", sh(o.scenario), "--seed", String(seed), ...sets].join(" ");
 }
 
-/** Shrinks and records one finding. */
+/** Records one shrunk finding. */
 function realize(
   o: ExploreOptions,
   moduleRef: ScenarioModuleRef | undefined,
   config: Config,
   f: { seed: number; found: Found; count: number },
+  shrunk: Shrinking,
   trace: string,
 ): Finding {
-  const choice = o.swarm ? swarmChoice(config, f.seed) : {};
-  const sh0: Shrunk = shrinkRun(o.scenario, { ...config, ...choice }, f.seed, f.found.kind);
-  // Swarm: then switch off, one at a time, the faults the violation does not need.
-  const fs = o.swarm ? shrinkFaults(o.scenario, config, choice, f.seed, f.found.kind, sh0.feed, sh0.violation) : null;
+  const { choice, schedule: sh0, faults: fs } = shrunk;
   const overrides: Record<string, string> = { ...runOverrides(o) };
   for (const [k, v] of Object.entries(fs?.choice ?? {})) overrides[k] = String(v);
   const s = recordRun({
@@ -306,18 +304,61 @@ function realize(
   };
 }
 
-/** Runs a whole exploration: runs, findings, shrinking and recording. */
+/**
+ * Runs a whole exploration: runs, findings, shrinking and recording. A
+ * finding's shrink starts as soon as its seed is known to be picked (every
+ * lower seed's verdict is in), on one of the workers while the others go on
+ * with the remaining seeds; the traces are recorded at the end, in the
+ * report's order.
+ */
 export async function explore(o: ExploreOptions, onProgress?: (done: number) => void): Promise<ExploreReport> {
   const moduleRef = isModuleArg(o.scenario) ? (await loadModule(o.scenario)).module : undefined;
   const name = (await preloadScenario(o.scenario)).name;
   const config = configOf(o);
-  const verdicts = await exploreSeeds(o.scenario, config, o.seeds, o.jobs, onProgress, o.shard, o.swarm === true);
+  const shard = o.shard ?? ALL;
+  const runner = runnerFor(o.jobs, o.seeds, shard);
+  const key = (seed: number, kind: string) => `${seed}\u0000${kind}`;
+  // The picks of selectFindings, in its order, as the verdicts come in: the first RECORD_MAX are shrunk at once.
+  const shrinks = new Map<string, Promise<Shrinking>>();
+  const taken = new Set<string>();
+  const rank = (k: string) => (ENUMS.violation as readonly string[]).indexOf(k);
+  const onVerdict = (v: Verdict) => {
+    const fresh = v.found.filter((f) => o.all || !taken.has(f.kind)).sort((a, b) => rank(a.kind) - rank(b.kind));
+    for (const f of fresh) {
+      taken.add(f.kind);
+      if (shrinks.size >= RECORD_MAX) return;
+      const p = runner.shrink({ scenario: o.scenario, config, seed: v.seed, kind: f.kind, swarm: o.swarm === true });
+      p.catch(() => {}); // awaited below; a failure also fails the exploration
+      shrinks.set(key(v.seed, f.kind), p);
+    }
+  };
+  let verdicts: Verdict[];
+  let shrunk: Shrinking[];
+  try {
+    verdicts = await runSeeds(runner, o.jobs, {
+      scenario: o.scenario,
+      config,
+      n: o.seeds,
+      shard,
+      swarm: o.swarm === true,
+      onProgress: onProgress ?? (() => {}),
+      onVerdict,
+    });
+    const picked = selectFindings(verdicts, o.all).slice(0, RECORD_MAX);
+    shrunk = await Promise.all(picked.map((p) => {
+      const s = shrinks.get(key(p.seed, p.found.kind));
+      if (s === undefined) throw new Error(`explore: seed ${p.seed}'s ${p.found.kind} was not shrunk`);
+      return s;
+    }));
+  } finally {
+    runner.close();
+  }
   const picked = selectFindings(verdicts, o.all);
   const perSeed = new Map<number, number>();
   for (const p of picked) perSeed.set(p.seed, (perSeed.get(p.seed) ?? 0) + 1);
   const found = picked.map((p, i) => {
     const stem = perSeed.get(p.seed) === 1 ? `${name}-${p.seed}` : `${name}-${p.seed}-${p.found.kind}`;
-    if (i < RECORD_MAX) return realize(o, moduleRef, config, p, `${o.outDir}/${stem}.lstrace`);
+    if (i < RECORD_MAX) return realize(o, moduleRef, config, p, shrunk[i], `${o.outDir}/${stem}.lstrace`);
     return {
       seed: p.seed,
       kind: p.found.kind,

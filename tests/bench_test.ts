@@ -25,6 +25,7 @@ Deno.test("bench --quick --json reports every figure with min/median/max and the
     "fold",
     "replayVsRecord",
     "seekNewProcess",
+    "explore",
   ];
   for (const k of spreads) {
     const f = out[k];

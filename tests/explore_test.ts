@@ -84,7 +84,7 @@ Deno.test("explore is deterministic whatever the number of workers; --all lists 
   assert.deepEqual(lowest.found.map((f) => [f.seed, f.kind]), [[1, "deadlock"], [1, "lock-order"]]);
 });
 
-Deno.test("shrinking keeps a smaller decision feed that still gives the violation", () => {
+Deno.test("shrinking keeps a smaller decision feed that still gives the violation", async () => {
   // Default timing: the wakeup comes after the sleep. Only a perturbation stall inside the window loses it.
   const overrides = { "sched.strategy": "random", "sched.perturbPpm": "300000", "lw.produceAtNs": "4000" };
   const cfg = resolveScenarioConfig(findScenario("lost-wakeup"), overrides);
@@ -98,7 +98,7 @@ Deno.test("shrinking keeps a smaller decision feed that still gives the violatio
     if (v.some((x) => x.kind === "lost-wakeup")) seed = s;
   }
   assert.ok(seed > 0, "some perturbed schedule loses the wakeup");
-  const sh = shrinkRun("lost-wakeup", cfg, seed, "lost-wakeup");
+  const sh = await shrinkRun("lost-wakeup", cfg, seed, "lost-wakeup");
   assert.ok(sh.feed.seq.length >= 1, "a stall is needed");
   assert.ok(sh.feed.seq.length <= sh.original);
   const again = runScenario({ scenario: "lost-wakeup", seed, config: { ...cfg }, decisions: sh.feed });
