@@ -57,16 +57,16 @@ Deno.test("a test stops its run at the violation and answers as the whole run", 
 });
 
 Deno.test("a shrink on a worker gives what it gives on the calling thread", async () => {
-  // pcq-ifqueue without CAS: seed 2 loses a packet; 17 decisions shrink to 3.
+  // pcq-ifqueue without CAS (kernel=netbsd): seed 3 loses a packet under the random strategy, with and without swarm.
   const cfg = resolveScenarioConfig(findScenario("pcq-ifqueue"), {
     "sched.strategy": "random",
     "pcq.variant": "nocas",
   });
-  const req = { scenario: "pcq-ifqueue", config: cfg, seed: 2, kind: "stream", swarm: false };
+  const req = { scenario: "pcq-ifqueue", config: cfg, seed: 3, kind: "stream", swarm: false };
   const here = await shrinkFinding(req);
   const s = here.schedule;
   assert.ok(s.runs > 5 && s.feed.seq.length < s.original && here.faults === null, JSON.stringify(here));
-  assert.deepEqual(await shrinkRun(req.scenario, cfg, 2, "stream", INLINE), s);
+  assert.deepEqual(await shrinkRun(req.scenario, cfg, 3, "stream", INLINE), s);
   const pool = new Pool(2);
   try {
     const [a, b] = await Promise.all([pool.shrink(req), pool.shrink({ ...req, swarm: true })]);
