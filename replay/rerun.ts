@@ -13,13 +13,15 @@
  * ```
  * @module
  */
-import type { EventRecord, EventSink } from "../core/event.ts";
+import { EventRecord, type EventSink } from "../core/event.ts";
+import { FIELDS_MAX, KIND } from "../core/schema.ts";
 import type { DecisionFeed } from "../core/machine.ts";
 import { execute } from "../core/run.ts";
 import type { Scenario } from "../core/scenario.ts";
 import type { TraceHeader } from "../format/format.ts";
 import { eventToJson, type StringLookup } from "../format/json.ts";
 import { TraceReader } from "./reader.ts";
+import { BlockCursor } from "./_blocks.ts";
 import { checkTrace } from "./check.ts";
 
 /** Where a re-execution first differs from the recording. */
@@ -41,34 +43,82 @@ export interface Divergence {
 }
 
 const BEFORE_MAX = 5;
+const KIND_STR_DEF = KIND.strDef;
 
 class Stop extends Error {}
 
-/** Compares produced events against a reader's, stopping at the first difference. */
+/**
+ * Compares produced events against a reader's, stopping at the first
+ * difference. The recording is compared column by column in its decoded
+ * block (no record is filled or iterator stepped per event): the columns
+ * hold exactly what {@link DecodedBlock.fill} would copy.
+ */
 class Comparator implements EventSink {
   divergence: Divergence | null = null;
-  readonly #it: Iterator<EventRecord>;
   readonly #reader: TraceReader;
+  readonly #cur = new BlockCursor();
+  /** The block being compared (-1 before the first), and the next event's position in it. */
+  #block = -1;
+  #i = 0;
+  /** The recording has no more events (its end, or damage in recover mode). */
+  #ended = false;
   readonly #prodStrings = new Map<number, string>();
 
   constructor(reader: TraceReader) {
-    this.#it = reader.events(0);
     this.#reader = reader;
   }
 
   onEvent(p: EventRecord): void {
-    if (p.kind === 0) this.#prodStrings.set(p.fields[0], p.text);
-    const n = this.#it.next();
-    if (n.done) return this.#diverge(p, null, p);
-    const r = n.value;
-    if (!same(r, p)) return this.#diverge(p, r, r);
+    if (p.kind === KIND_STR_DEF) this.#prodStrings.set(p.fields[0], p.text);
+    let d = this.#cur.decoded;
+    let i = this.#i;
+    if (i >= d.count) {
+      if (!this.#next()) return this.#diverge(p, null, p);
+      d = this.#cur.decoded;
+      i = this.#i;
+    }
+    this.#i = i + 1;
+    const kind = d.kind[i];
+    const f = d.fields, at = i * FIELDS_MAX, pf = p.fields;
+    if (
+      p.index !== d.firstIndex + i || p.tNs !== d.tNs[i] || p.cpu !== d.cpu[i] || p.thread !== d.thread[i] ||
+      p.kind !== kind || pf[0] !== f[at] || pf[1] !== f[at + 1] || pf[2] !== f[at + 2] || pf[3] !== f[at + 3] ||
+      pf[4] !== f[at + 4] || pf[5] !== f[at + 5] || p.text !== (kind === KIND_STR_DEF ? d.texts.get(i)! : "")
+    ) {
+      const r = new EventRecord();
+      d.fill(i, r);
+      return this.#diverge(p, r, r);
+    }
   }
 
   /** After the run: the recording must not have more events. */
   finish(): void {
     if (this.divergence !== null) return;
-    const n = this.#it.next();
-    if (!n.done) this.#diverge(null, n.value, n.value);
+    if (this.#i < this.#cur.decoded.count || this.#next()) {
+      const r = new EventRecord();
+      this.#cur.decoded.fill(this.#i, r);
+      this.#diverge(null, r, r);
+    }
+  }
+
+  /** Moves to the next block holding events; false when the recording has no more. */
+  #next(): boolean {
+    if (this.#ended) return false;
+    // Damage ends the recording for good, as the reader's iterator does.
+    this.#ended = true;
+    const reader = this.#reader, cur = this.#cur;
+    if (this.#block < 0) {
+      this.#block = reader.locate(0, cur);
+      if (this.#block < 0 || !reader.loadBlock(this.#block, cur)) return false;
+      this.#i = -cur.decoded.firstIndex;
+    } else {
+      this.#block++;
+      this.#i = 0;
+      if (!reader.loadBlock(this.#block, cur)) return false;
+    }
+    this.#ended = false;
+    // An empty block (none is written, but a reader must not trust that) moves on.
+    return this.#i < cur.decoded.count ? true : this.#next();
   }
 
   #diverge(p: EventRecord | null, r: EventRecord | null, at: EventRecord): never | void {
@@ -85,14 +135,6 @@ class Comparator implements EventSink {
     this.divergence = { event, tNs, cpu, thread, recorded, produced, before };
     if (p !== null) throw new Stop();
   }
-}
-
-function same(a: EventRecord, b: EventRecord): boolean {
-  if (a.index !== b.index || a.tNs !== b.tNs || a.cpu !== b.cpu || a.thread !== b.thread || a.kind !== b.kind) {
-    return false;
-  }
-  for (let i = 0; i < a.fields.length; i++) if (a.fields[i] !== b.fields[i]) return false;
-  return a.text === b.text;
 }
 
 /**

@@ -21,6 +21,8 @@ import { getU32, getU64 } from "../format/format.ts";
 import { resolveScenarioConfig } from "../core/run.ts";
 import { Machine } from "../core/machine.ts";
 import { Log } from "./_util.ts";
+import { TraceWriter } from "../recorder/mod.ts";
+import { EventRecord } from "../core/event.ts";
 import { SCENARIOS } from "../drivers/mod.ts";
 
 const dir = tempDir("lockstep-replay-");
@@ -191,4 +193,57 @@ Deno.test("seek snapshots persist next to the trace, are rebuilt when it changes
   assert(Deno.readFileSync(seek).some((b, i) => b !== good[i]), "a new sidecar for the new content");
   // In process too: stateAt agrees with the plain fold after the change.
   assertEquals(JSON.parse(JSON.stringify(stateAt(f, at))), foldTo(f, at));
+});
+
+Deno.test("a recording that ends early or runs on is a divergence at its first missing or extra event", () => {
+  const h = TraceReader.open(record("taskq-demo", 4));
+  const header = h.header;
+  h.close();
+  /** Records the run into `out`, keeping only its first `keep` events, then `extra` more after its end. */
+  const write = (out: string, keep: number, extra: string[]): number => {
+    const { tool, scenario, seed, cpus, config } = header;
+    const w = TraceWriter.create(out, { tool, scenario, seed, cpus, config, inputs: [] });
+    let last = new EventRecord();
+    const m = runScenario({
+      scenario: header.scenario,
+      seed: header.seed,
+      overrides: { "sim.durationNs": "3000000" },
+      sinks: [{
+        onEvent: (e) => {
+          if (e.index < keep) w.onEvent(e);
+          last.copyFrom(e);
+        },
+      }],
+    });
+    assertEquals(last.kind, KIND.runEnd, "the run ends with run-end");
+    for (const text of extra) {
+      const e = new EventRecord();
+      e.copyFrom(last);
+      e.index = last.index + 1;
+      e.kind = KIND.strDef;
+      e.fields.fill(0);
+      e.fields[0] = 10_000 + e.index;
+      e.text = text;
+      w.onEvent(e);
+      last = e;
+    }
+    w.close();
+    return m.result.events;
+  };
+  const cut = `${dir}/cut.lstrace`, keep = 1000;
+  write(cut, keep, []);
+  const early = rerunTrace(cut, { resolve });
+  assert(early !== null, "a recording that ends first diverges");
+  assertEquals(early.event, keep);
+  assertEquals(early.recorded, null);
+  assertEquals(early.produced?.kind !== undefined, true, "the produced event is shown");
+  assertEquals(early.before.length, 5);
+  const on = `${dir}/on.lstrace`;
+  const events = write(on, Infinity, ["after the end"]);
+  const late = rerunTrace(on, { resolve });
+  assert(late !== null, "a recording with more events diverges");
+  assertEquals(late.event, events);
+  assertEquals(late.produced, null);
+  assertEquals(late.recorded?.kind, "str-def");
+  assertEquals(late.before.length, 5);
 });
