@@ -13,21 +13,55 @@ export interface Progress {
   comparing?: boolean;
 }
 
+/**
+ * Answers fetched before the page asked for them (see {@link prefetch}), by
+ * URL; each is taken once, by the first {@link api} call for that URL.
+ */
+const early = new Map<string, { res: Promise<Response>; atMs: number }>();
+
+/** An early answer older than this is not used (the page went elsewhere first; the run may have changed since). */
+const EARLY_AGE_MS_MAX = 5000;
+
+function urlOf(path: string, params: Record<string, string | number | undefined>): string {
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== "") qs.set(k, String(v));
+  return qs.size ? `${path}?${qs}` : path;
+}
+
+const get = (url: string) => fetch(url, { headers: { Accept: "application/json" } });
+
+/**
+ * Starts GETting an API path now, so requests the page will make one after
+ * another (the schema, then the run) travel together; the next {@link api}
+ * call for the same URL uses this answer instead of asking again.
+ */
+export function prefetch(path: string, params: Record<string, string | number | undefined> = {}): void {
+  const url = urlOf(path, params);
+  if (early.has(url)) return;
+  const res = get(url);
+  res.catch(() => {}); // A failure is reported to the api() call that takes it.
+  early.set(url, { res, atMs: performance.now() });
+}
+
+/** Waits before asking again about a run being indexed: briefly at first (a persisted index loads in moments). */
+const retryMs = (attempt: number) => Math.min(200, 50 << attempt);
+
 /** GETs an API path with query parameters (undefined and "" left out), waiting out 202 answers. */
 export async function api<T>(
   path: string,
   params: Record<string, string | number | undefined> = {},
   onProgress?: (p: Progress) => void,
 ): Promise<T> {
-  const qs = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== "") qs.set(k, String(v));
-  const url = qs.size ? `${path}?${qs}` : path;
-  for (;;) {
-    const res = await fetch(url, { headers: { Accept: "application/json" } });
+  const url = urlOf(path, params);
+  for (let attempt = 0;; attempt++) {
+    const pending = early.get(url);
+    early.delete(url);
+    const fresh = pending && performance.now() - pending.atMs <= EARLY_AGE_MS_MAX;
+    const res = await (fresh ? pending.res : get(url));
     const body = await res.json().catch(() => ({ error: `HTTP ${res.status}` }));
     if (res.status === 202) {
       onProgress?.({ done: body.done ?? 0, of: body.of ?? 0, comparing: body.comparing === true });
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, retryMs(attempt)));
       continue;
     }
     if (!res.ok) throw new Error(body.error ?? `HTTP ${res.status}`);

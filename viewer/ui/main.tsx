@@ -7,11 +7,19 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import type { SchemaJson } from "../../replay/query.ts";
-import { api } from "./api.ts";
+import { api, prefetch, runPath } from "./api.ts";
 import { ComparePage } from "./compare.tsx";
 import { RunPage } from "./run.tsx";
 import { RunList } from "./runs.tsx";
 import { parsePlace, type Place } from "./url.ts";
+
+// Ask for everything the first view needs at once, rather than each after the one before it.
+prefetch("/api/schema");
+const first = parsePlace(location.hash);
+if (first.page === "run") {
+  prefetch(`${runPath(first.id)}/preview`);
+  prefetch(runPath(first.id));
+}
 
 function App() {
   const [place, setPlace] = useState<Place>(parsePlace(location.hash));

@@ -6,7 +6,7 @@
  * live in the URL (url.ts); the keyboard drives the timeline (press ?).
  * @module
  */
-import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { RunDetail, SchemaJson, SearchResult, Timeline as TimelineData } from "../../replay/query.ts";
 import { api, type Progress, runPath } from "./api.ts";
 import type { View } from "./draw.ts";
@@ -190,7 +190,9 @@ export function RunPage({ place, schema }: { place: RunPlace; schema: SchemaJson
   }, [id]);
   const pointer = useRef<number | null>(null);
   const searchBox = useRef<HTMLInputElement>(null), gotoBox = useRef<HTMLInputElement>(null);
-  useEffect(() => {
+  // A layout effect: the answers (usually asked for at page load, see main.tsx) are taken as the page mounts,
+  // not after its first paint, which in a new tab can take a few hundred milliseconds.
+  useLayoutEffect(() => {
     // A large run is indexed in the background: show a preview of its first
     // events at once, and the whole run when the index is ready.
     let done = false;

@@ -7,7 +7,7 @@
  * @module
  */
 import type { RefObject } from "preact";
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { RunDetail, Timeline as TimelineData } from "../../replay/query.ts";
 import { api, runPath } from "./api.ts";
 import { draw, GUTTER, type Hits, hitTest, tipText, type View } from "./draw.ts";
@@ -27,7 +27,8 @@ export function clampView(d: RunDetail, t0: number, t1: number): View {
 function useWidth(ref: RefObject<HTMLDivElement>): number {
   // 0 until measured, so no window is fetched at a width the page does not have.
   const [w, setW] = useState(0);
-  useEffect(() => {
+  // Measured before the first paint, so the first window is asked for one frame sooner.
+  useLayoutEffect(() => {
     const el = ref.current!;
     const ro = new ResizeObserver(() => setW(el.clientWidth));
     ro.observe(el);
@@ -66,11 +67,12 @@ export function Timeline(p: TimelineProps) {
   const [threadTracks, setThreadTracks] = useState(false);
   const [hover, setHover] = useState<{ text: string; mx: number; my: number } | null>(null);
   const seq = useRef(0);
-  useEffect(() => {
+  // A layout effect: the request leaves as this render commits, not after the next paint.
+  useLayoutEffect(() => {
     if (width === 0) return;
     const n = ++seq.current;
     const px = Math.max(50, Math.min(2000, Math.floor(width - GUTTER)));
-    const timer = setTimeout(() => {
+    const fetchWindow = () =>
       api<TimelineData>(`${runPath(id)}/timeline`, { t0: view.t0, t1: view.t1, px }).then(
         (d) => {
           if (n !== seq.current) return;
@@ -80,7 +82,9 @@ export function Timeline(p: TimelineProps) {
         },
         (e) => n === seq.current && setError(e.message),
       );
-    }, 30);
+    // The first window at once; later ones (zooming, panning) after a pause, so a gesture asks once.
+    if (n === 1) return void fetchWindow();
+    const timer = setTimeout(fetchWindow, 30);
     return () => clearTimeout(timer);
   }, [id, view.t0, view.t1, width]);
   useEffect(() => {
