@@ -9,9 +9,8 @@
  */
 import type { Config, KeySet } from "../core/config.ts";
 import type { Machine } from "../core/machine.ts";
-import { Prng } from "../core/prng.ts";
-import { FAULT, KIND } from "../core/schema.ts";
-import { FAULT_KEYS, FAULT_STREAM } from "./faults.ts";
+import { FAULT } from "../core/schema.ts";
+import { FAULT_KEYS, FaultRecorder } from "./faults.ts";
 
 /** The declarations of `keys` from FAULT_KEYS (a scenario's subset). */
 export function faultKeys(...keys: string[]): KeySet {
@@ -27,11 +26,7 @@ export function faultKeys(...keys: string[]): KeySet {
 export const CPU_SLOW_KEYS = ["fault.cpuSlowAtNs", "fault.cpuSlowNs", "fault.cpuSlowX", "fault.cpuSlowCpu"] as const;
 
 /** Rates and schedules of one run, with their draws and `fault` events. */
-export class FaultDraws {
-  readonly #m: Machine;
-  readonly #rng: Prng[] = [];
-  /** Injections so far, per fault (ENUMS.fault order). */
-  readonly count: number[];
+export class FaultDraws extends FaultRecorder {
   /** `fault.mbufFailPpm`, `fault.rxRingPpm`, `fault.intrDelayPpm` (0 when not declared or off). */
   readonly mbufPpm: number;
   readonly rxRingPpm: number;
@@ -39,41 +34,13 @@ export class FaultDraws {
   readonly intrNs: number;
 
   constructor(m: Machine, cfg: Config) {
-    this.#m = m;
+    super(m);
     const n = (k: string) => Number(cfg[k] ?? FAULT_KEYS[k].default);
     this.mbufPpm = n("fault.mbufFailPpm");
     this.rxRingPpm = n("fault.rxRingPpm");
     this.intrPpm = n("fault.intrDelayPpm");
     this.intrNs = n("fault.intrDelayNs");
-    this.count = new Array(Object.keys(FAULT).length).fill(0);
-    for (let f = 0; f < this.count.length; f++) this.#rng.push(new Prng(m.seed, FAULT_STREAM + f));
-    const slowAt = n("fault.cpuSlowAtNs");
-    if (slowAt > 0) {
-      const cpu = m.cpus[n("fault.cpuSlowCpu") % m.cpus.length], x = n("fault.cpuSlowX");
-      m.at(slowAt, () => {
-        cpu.costX = x;
-        this.record(FAULT.cpuSlow, cpu.id, x);
-      });
-      m.at(slowAt + n("fault.cpuSlowNs"), () => {
-        cpu.costX = 1;
-        this.record(FAULT.cpuNormal, cpu.id, x);
-      });
-    }
-  }
-
-  /** Emits a fault event (thread or device context) and counts it. */
-  record(f: number, a: number, b: number): void {
-    const m = this.#m;
-    this.count[f]++;
-    if (m.curThread !== null) m.emit(KIND.fault, f, a, b);
-    else m.emitOn(0, 0, KIND.fault, f, a, b);
-  }
-
-  /** Draws fault `f` at `ppm`; on a hit records it with (a, b). */
-  draw(f: number, ppm: number, a: number, b: number): boolean {
-    if (ppm <= 0 || !this.#rng[f].chancePpm(ppm)) return false;
-    this.record(f, a, b);
-    return true;
+    this.armCpuSlow(n);
   }
 
   /** The driver's rx refill (MGETHDR/MCLGET with M_DONTWAIT) fails for the frame `a` of queue `b`. */

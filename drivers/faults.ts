@@ -136,42 +136,26 @@ export const FATE = { deliver: 0, lost: 1, down: 2 } as const;
 /** PRNG stream salt of fault f (apart from the schedule's 0 and the workload's "WORK"); fault_draws.ts shares it. */
 export const FAULT_STREAM = 0x4641_0000;
 
-/** The fault injector of one machine (null parts: that fault is off). */
-export class Faults {
+/**
+ * What every injector shares (the OpenBSD relay's {@link Faults}, fault_draws.ts's FaultDraws, linux_faults.ts's
+ * LinuxFaults): one PRNG stream per fault salted from the seed, the count per fault, the `fault` event, and the
+ * slow-CPU window of `fault.cpuSlow*`.
+ */
+export class FaultRecorder {
   readonly #m: Machine;
-  readonly #st: NetStack;
-  readonly #mbufPpm: number;
-  readonly #rxRingPpm: number;
-  readonly #lossPpm: number;
-  readonly #dupPpm: number;
-  readonly #reorderPpm: number;
-  readonly #reorderNs: number;
-  readonly #intrPpm: number;
-  readonly #intrNs: number;
   readonly #rng: Prng[] = [];
-  /** Links are down (a flap). */
-  linkDown = false;
   /** Injections so far, per fault (ENUMS.fault order). */
   readonly count: number[];
 
-  constructor(m: Machine, st: NetStack, cfg: Config) {
+  constructor(m: Machine) {
     this.#m = m;
-    this.#st = st;
-    const n = (k: string) => Number(cfg[k] ?? FAULT_KEYS[k].default);
-    this.#mbufPpm = n("fault.mbufFailPpm");
-    this.#rxRingPpm = n("fault.rxRingPpm");
-    this.#lossPpm = n("fault.linkLossPpm");
-    this.#dupPpm = n("fault.linkDupPpm");
-    this.#reorderPpm = n("fault.linkReorderPpm");
-    this.#reorderNs = n("fault.reorderNs");
-    this.#intrPpm = n("fault.intrDelayPpm");
-    this.#intrNs = n("fault.intrDelayNs");
     this.count = new Array(Object.keys(FAULT).length).fill(0);
     for (let f = 0; f < this.count.length; f++) this.#rng.push(new Prng(m.seed, FAULT_STREAM + f));
-    if (this.#mbufPpm > 0) {
-      st.mgetFail = (site, flow) => this.#draw(FAULT.mbufFail, this.#mbufPpm, site, flow);
-    }
-    this.#schedules(n);
+  }
+
+  /** The PRNG stream of fault `f`. */
+  rng(f: number): Prng {
+    return this.#rng[f];
   }
 
   /** Emits a fault event (thread or device context) and counts it. */
@@ -183,10 +167,60 @@ export class Faults {
   }
 
   /** Draws fault `f` at `ppm`; on a hit records it with (a, b). */
-  #draw(f: number, ppm: number, a: number, b: number): boolean {
+  draw(f: number, ppm: number, a: number, b: number): boolean {
     if (ppm <= 0 || !this.#rng[f].chancePpm(ppm)) return false;
     this.record(f, a, b);
     return true;
+  }
+
+  /** Arms the slow-CPU window (`fault.cpuSlowAtNs` 0: none), reading the keys through `n`. */
+  armCpuSlow(n: (k: string) => number): void {
+    const m = this.#m, slowAt = n("fault.cpuSlowAtNs");
+    if (slowAt <= 0) return;
+    const cpu = m.cpus[n("fault.cpuSlowCpu") % m.cpus.length], x = n("fault.cpuSlowX");
+    m.at(slowAt, () => {
+      cpu.costX = x;
+      this.record(FAULT.cpuSlow, cpu.id, x);
+    });
+    m.at(slowAt + n("fault.cpuSlowNs"), () => {
+      cpu.costX = 1;
+      this.record(FAULT.cpuNormal, cpu.id, x);
+    });
+  }
+}
+
+/** The fault injector of one machine (null parts: that fault is off). */
+export class Faults extends FaultRecorder {
+  readonly #m: Machine;
+  readonly #st: NetStack;
+  readonly #mbufPpm: number;
+  readonly #rxRingPpm: number;
+  readonly #lossPpm: number;
+  readonly #dupPpm: number;
+  readonly #reorderPpm: number;
+  readonly #reorderNs: number;
+  readonly #intrPpm: number;
+  readonly #intrNs: number;
+  /** Links are down (a flap). */
+  linkDown = false;
+
+  constructor(m: Machine, st: NetStack, cfg: Config) {
+    super(m);
+    this.#m = m;
+    this.#st = st;
+    const n = (k: string) => Number(cfg[k] ?? FAULT_KEYS[k].default);
+    this.#mbufPpm = n("fault.mbufFailPpm");
+    this.#rxRingPpm = n("fault.rxRingPpm");
+    this.#lossPpm = n("fault.linkLossPpm");
+    this.#dupPpm = n("fault.linkDupPpm");
+    this.#reorderPpm = n("fault.linkReorderPpm");
+    this.#reorderNs = n("fault.reorderNs");
+    this.#intrPpm = n("fault.intrDelayPpm");
+    this.#intrNs = n("fault.intrDelayNs");
+    if (this.#mbufPpm > 0) {
+      st.mgetFail = (site, flow) => this.draw(FAULT.mbufFail, this.#mbufPpm, site, flow);
+    }
+    this.#schedules(n);
   }
 
   /** The NIC's receive: does the driver fail to refill this frame's slot (mbuf-fail)? */
@@ -197,12 +231,12 @@ export class Faults {
 
   /** The NIC's receive: does the frame find the ring full? */
   rxRingFull(p: Packet, q: number): boolean {
-    return this.#draw(FAULT.rxRing, this.#rxRingPpm, p.id, q);
+    return this.draw(FAULT.rxRing, this.#rxRingPpm, p.id, q);
   }
 
   /** Extra delay of a NIC interrupt about to be posted for queue `q`, ns (0: on time). */
   intrDelayNs(q: number): number {
-    return this.#draw(FAULT.intrDelay, this.#intrPpm, q, this.#intrNs) ? this.#intrNs : 0;
+    return this.draw(FAULT.intrDelay, this.#intrPpm, q, this.#intrNs) ? this.#intrNs : 0;
   }
 
   /**
@@ -218,9 +252,9 @@ export class Faults {
       this.record(FAULT.linkDown, p.id, p.flow);
       return m.atCall(arriveNs, target, p, FATE.down);
     }
-    if (this.#draw(FAULT.linkLoss, this.#lossPpm, p.id, p.flow)) return m.atCall(arriveNs, target, p, FATE.lost);
+    if (this.draw(FAULT.linkLoss, this.#lossPpm, p.id, p.flow)) return m.atCall(arriveNs, target, p, FATE.lost);
     const dgram = p.proto === PROTO.udp && p.sid >= 0;
-    if (this.#draw(FAULT.linkDup, this.#dupPpm, p.id, p.flow)) {
+    if (this.draw(FAULT.linkDup, this.#dupPpm, p.id, p.flow)) {
       const c = this.#copy(p);
       if (dgram) {
         c.dupFault = streamExcuse(m, EXCUSE.dup, p.sid, p.off);
@@ -230,7 +264,7 @@ export class Faults {
       }
       m.atCall(arriveNs + 1, target, c, FATE.deliver);
     }
-    if (this.#draw(FAULT.linkReorder, this.#reorderPpm, p.id, p.flow)) {
+    if (this.draw(FAULT.linkReorder, this.#reorderPpm, p.id, p.flow)) {
       if (dgram) p.reorderFault = streamExcuse(m, EXCUSE.reorder, p.sid, p.off);
       arriveNs += this.#reorderNs;
     }
@@ -267,18 +301,7 @@ export class Faults {
         this.record(FAULT.linkUp, 0, flapNs);
       });
     }
-    const slowAt = n("fault.cpuSlowAtNs");
-    if (slowAt > 0) {
-      const cpu = m.cpus[n("fault.cpuSlowCpu") % m.cpus.length], x = n("fault.cpuSlowX");
-      m.at(slowAt, () => {
-        cpu.costX = x;
-        this.record(FAULT.cpuSlow, cpu.id, x);
-      });
-      m.at(slowAt + n("fault.cpuSlowNs"), () => {
-        cpu.costX = 1;
-        this.record(FAULT.cpuNormal, cpu.id, x);
-      });
-    }
+    this.armCpuSlow(n);
     const sbAt = n("fault.sbLimitAtNs"), sbBytes = n("fault.sbLimitBytes");
     if (sbAt > 0) {
       m.at(sbAt, () => {

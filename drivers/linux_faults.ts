@@ -35,9 +35,9 @@
 import type { Config, KeySet } from "../core/config.ts";
 import type { LinuxNet } from "../core/linux/mod.ts";
 import type { Machine } from "../core/machine.ts";
-import { Prng } from "../core/prng.ts";
-import { ENUMS, FAULT, KIND } from "../core/schema.ts";
-import { FAULT_KEYS, FAULT_STREAM } from "./faults.ts";
+import type { Prng } from "../core/prng.ts";
+import { FAULT } from "../core/schema.ts";
+import { FAULT_KEYS, FaultRecorder } from "./faults.ts";
 
 /** Jiffies per second for sk_stream_wait_memory's vm_wait (CONFIG_HZ of the series' machine: 1000). */
 const HZ = 1000;
@@ -69,42 +69,28 @@ export function linuxFaultsConfigured(cfg: Config): boolean {
 }
 
 /** The injector of one Linux stack: installs the hooks of `net` and arms the slow-CPU window. */
-export class LinuxFaults {
-  readonly #m: Machine;
+export class LinuxFaults extends FaultRecorder {
   readonly #skbPpm: number;
   readonly #deferPpm: number;
   readonly #skbRng: Prng;
   readonly #deferRng: Prng;
-  /** Injections so far, per fault (ENUMS.fault order). */
-  readonly count: number[] = new Array(ENUMS.fault.length).fill(0);
 
   constructor(m: Machine, net: LinuxNet, cfg: Config) {
-    this.#m = m;
+    super(m);
     const n = (k: string) => Number(cfg[k] ?? LINUX_FAULT_KEYS[k].default);
     this.#skbPpm = n("fault.mbufFailPpm");
     this.#deferPpm = n("fault.softirqDeferPpm");
-    this.#skbRng = new Prng(m.seed, FAULT_STREAM + FAULT.mbufFail);
-    this.#deferRng = new Prng(m.seed, FAULT_STREAM + FAULT.softirqDefer);
+    this.#skbRng = this.rng(FAULT.mbufFail);
+    this.#deferRng = this.rng(FAULT.softirqDefer);
     if (this.#skbPpm > 0) net.skbFail = (site, flow) => this.#skbFail(site, flow);
     if (this.#deferPpm > 0) {
       net.softirqDefer = (cpu) => {
         if (!this.#deferRng.chancePpm(this.#deferPpm)) return false;
-        this.#record(FAULT.softirqDefer, cpu, 0);
+        this.record(FAULT.softirqDefer, cpu, 0);
         return true;
       };
     }
-    const slowAt = n("fault.cpuSlowAtNs");
-    if (slowAt > 0) {
-      const cpu = m.cpus[n("fault.cpuSlowCpu") % m.cpus.length], x = n("fault.cpuSlowX");
-      m.at(slowAt, () => {
-        cpu.costX = x;
-        this.#record(FAULT.cpuSlow, cpu.id, x);
-      });
-      m.at(slowAt + n("fault.cpuSlowNs"), () => {
-        cpu.costX = 1;
-        this.#record(FAULT.cpuNormal, cpu.id, x);
-      });
-    }
+    this.armCpuSlow(n);
   }
 
   /** An skb allocation at `site`: 0, or it fails (recorded) with tcp_sendmsg's vm_wait in ns. */
@@ -112,14 +98,7 @@ export class LinuxFaults {
     if (!this.#skbRng.chancePpm(this.#skbPpm)) return 0;
     // vm_wait = get_random_u32_below(HZ / 5) + 2 jiffies, drawn always so the stream does not depend on the site.
     const vmWaitNs = (this.#skbRng.below(HZ / 5) + 2) * JIFFY_NS;
-    this.#record(FAULT.mbufFail, site, flow);
+    this.record(FAULT.mbufFail, site, flow);
     return vmWaitNs;
-  }
-
-  #record(f: number, a: number, b: number): void {
-    const m = this.#m;
-    this.count[f]++;
-    if (m.curThread !== null) m.emit(KIND.fault, f, a, b);
-    else m.emitOn(0, 0, KIND.fault, f, a, b);
   }
 }
