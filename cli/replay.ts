@@ -48,7 +48,7 @@ export async function cmdReplay(args: string[]): Promise<number> {
   const rerun = values["no-rerun"] !== true;
   const saveRerun = rerun && values["no-rerun-trace"] !== true;
   const results: Replayed[] = [];
-  for (const f of positionals) {
+  for (const f of withoutSavedReruns(positionals)) {
     let prep;
     if (rerun) {
       prep = await prepareReplay(readHeader(f));
@@ -62,6 +62,25 @@ export async function cmdReplay(args: string[]): Promise<number> {
   if (json) console.log(JSON.stringify(results.length === 1 ? results[0] : { files: results }));
   else for (const r of results) printResult(r);
   return results.some((r) => r.rerun === "diverged" || r.digestMismatch !== null) ? 1 : 0;
+}
+
+/**
+ * The files to replay: a saved re-execution `NAME.rerun.lstrace` is left out
+ * (with a line on stderr) when its `NAME.lstrace` is also given, as a shell
+ * glob such as `tests/golden/*.lstrace` gives both after a divergence. The
+ * re-execution is the current code's run, not a recorded baseline: replaying
+ * it with the golden set would count one regression twice and, once the
+ * baseline is re-recorded, report a stale file. Given alone, it is replayed.
+ */
+export function withoutSavedReruns(files: readonly string[]): string[] {
+  const given = new Set(files);
+  return files.filter((f) => {
+    if (!f.endsWith(".rerun.lstrace")) return true;
+    const origin = `${f.slice(0, -".rerun.lstrace".length)}.lstrace`;
+    if (!given.has(origin)) return true;
+    console.error(`lockstep: ${f}: skipped, the saved re-execution of ${origin} (replay it on its own to check it)`);
+    return false;
+  });
 }
 
 /** A replay result, with the path of the saved re-execution when it diverged (else null or absent). */

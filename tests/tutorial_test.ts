@@ -144,6 +144,11 @@ Deno.test("tutorial: every listing runs as the page says", async (t) => {
       assertEquals(text.code, 1);
       assert(text.out.includes(`re-execution saved: ${rerunFile}`), text.out);
       assert(text.out.includes("#/compare?a=golden&b=golden.rerun"), text.out);
+      // A glob over the folder gives both files: the saved re-execution is not replayed as a baseline.
+      const both = await cli("replay", "--json", "--no-rerun-trace", golden, rerunFile);
+      assertEquals(both.code, 1);
+      assertEquals(JSON.parse(both.out).file, golden, "one result, the recorded trace's");
+      assert(both.err.includes(`${rerunFile}: skipped, the saved re-execution of ${golden}`), both.err);
       Deno.removeSync(rerunFile);
       const unsaved = await cli("replay", golden, "--no-rerun-trace", "--json");
       assertEquals(unsaved.code, 1);
