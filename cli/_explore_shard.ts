@@ -13,6 +13,7 @@
  * reported with the seeds it would have covered, and the merge exits 1.
  * @module
  */
+import { parseOptions } from "./_help.ts";
 import { basename, join } from "node:path";
 import { ConfigError } from "../core/config.ts";
 import { TOOL } from "../core/version.ts";
@@ -214,7 +215,7 @@ function seedList(i: number, n: number, seeds: number): string {
 
 /** `deno task explore merge DIR... [--json]`. */
 export function cmdMerge(args: string[]): number {
-  const { values, positionals } = parse(args, { json: { type: "boolean" } });
+  const { values, positionals } = parse(args, parseOptions("explore merge"));
   const dirs = positionals;
   const { report, missing } = mergeShards(dirs);
   if (values.json === true) {

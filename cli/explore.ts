@@ -16,6 +16,7 @@
  * Exit status: 0 nothing found, 1 found something, 2 bad input.
  * @module
  */
+import { parseOptions } from "./_help.ts";
 import type { Config, ConfigValue } from "../core/config.ts";
 import { resolveScenarioConfig } from "../core/run.ts";
 import { findScenario, SCENARIOS } from "../drivers/mod.ts";
@@ -74,17 +75,7 @@ export interface ExploreOptions {
 
 /** Parses the arguments of `explore`; throws UsageError (or ConfigError) on bad input. */
 export function parseExploreArgs(args: string[]): ExploreOptions {
-  const { values, positionals } = parse(args, {
-    seeds: { type: "string" },
-    strategy: { type: "string" },
-    jobs: { type: "string" },
-    set: { type: "string", multiple: true },
-    out: { type: "string" },
-    all: { type: "boolean" },
-    json: { type: "boolean" },
-    shard: { type: "string" },
-    swarm: { type: "boolean" },
-  });
+  const { values, positionals } = parse(args, parseOptions("explore"));
   if (positionals.length !== 1) throw new UsageError("explore takes one scenario: explore SCENARIO [--seeds N] ...");
   const scenario = positionals[0];
   const seeds = intFlag("seeds", values.seeds, 1000, SEEDS_MAX);

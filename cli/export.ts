@@ -5,6 +5,7 @@
  * the packets at the NICs for Wireshark and tshark.
  * @module
  */
+import { parseOptions } from "./_help.ts";
 import { exportNdjson } from "../export/ndjson.ts";
 import { exportChrome, exportFtrace } from "../export/sched.ts";
 import { exportPcapng } from "../export/pcapng.ts";
@@ -15,7 +16,7 @@ const FORMATS = ["ndjson", "chrome", "ftrace", "pcapng"];
 
 /** The `export` command. */
 export function cmdExport(args: string[]): number {
-  const { values, positionals } = parse(args, { format: { type: "string" }, out: { type: "string" } });
+  const { values, positionals } = parse(args, parseOptions("export"));
   if (positionals.length !== 1) throw new UsageError("export takes exactly one trace file");
   const format = String(values.format ?? "");
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}`);

@@ -10,6 +10,7 @@
  */
 import { UsageError } from "./_usage.ts";
 import { replayAt } from "./_replay_at.ts";
+import { helpText, wantsHelp } from "./_help.ts";
 
 /**
  * Each command's module is imported when the command runs, not before: a
@@ -30,8 +31,17 @@ export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   const fn = COMMANDS[cmd ?? ""];
   try {
+    const help = askedHelp(cmd, rest);
+    if (help !== undefined) {
+      console.log(help);
+      return 0;
+    }
     if (!fn) {
-      throw new UsageError(`unknown command '${cmd ?? ""}' (run, replay, explore, export, recover, scenarios)`);
+      throw new UsageError(
+        `${cmd === undefined ? "no command" : `unknown command '${cmd}'`} (${
+          Object.keys(COMMANDS).join(", ")
+        }; help lists them)`,
+      );
     }
     return await fn(rest);
   } catch (e) {
@@ -43,6 +53,24 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
+}
+
+/**
+ * The help `argv` asks for, if it does: `help [COMMAND]`, `--help`/`-h`
+ * alone or after a command (`explore merge --help` names the subcommand).
+ * An unknown command after `help` is a usage error.
+ */
+function askedHelp(cmd: string | undefined, rest: readonly string[]): string | undefined {
+  if (cmd === "--help" || cmd === "-h") return helpText();
+  if (cmd === "help") {
+    if (rest.length === 0) return helpText();
+    const name = rest.join(" ");
+    const text = helpText(name);
+    if (text === undefined) throw new UsageError(`help: no command '${name}' (${Object.keys(COMMANDS).join(", ")})`);
+    return text;
+  }
+  if (cmd === undefined || !(cmd in COMMANDS) || !wantsHelp(rest)) return undefined;
+  return helpText(cmd === "explore" && rest[0] === "merge" ? "explore merge" : cmd);
 }
 
 /**

@@ -10,6 +10,7 @@
  * keeps salvage correct whatever the encoding becomes.
  * @module
  */
+import { parseOptions } from "./_help.ts";
 import { TraceReader } from "../replay/mod.ts";
 import { TraceWriter } from "../recorder/mod.ts";
 import type { TraceHeader } from "../format/format.ts";
@@ -90,7 +91,7 @@ function copyEvents(input: string, path: string, limit: number): { index: number
 
 /** The `recover` command. */
 export function cmdRecover(args: string[]): number {
-  const { values, positionals } = parse(args, { out: { type: "string" }, json: { type: "boolean" } });
+  const { values, positionals } = parse(args, parseOptions("recover"));
   if (positionals.length !== 1) throw new UsageError("recover takes exactly one trace file: recover FILE [--out FILE]");
   const input = positionals[0];
   checkInputFile(input);

@@ -12,6 +12,7 @@
  * `--junit` also writes a JUnit XML report, one test case per trace.
  * @module
  */
+import { parseOptions } from "./_help.ts";
 import { checkTrace, readTraceHeader, replayFile, type ReplayResult } from "../replay/mod.ts";
 import type { TraceHeader } from "../format/format.ts";
 import { intFlag, parse, UsageError } from "./_args.ts";
@@ -26,14 +27,7 @@ export { stateText } from "./_replay_at.ts";
 
 /** The `replay` command. */
 export async function cmdReplay(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
-    at: { type: "string" },
-    "no-rerun": { type: "boolean" },
-    "no-rerun-trace": { type: "boolean" },
-    update: { type: "boolean" },
-    json: { type: "boolean" },
-    junit: { type: "string" },
-  });
+  const { values, positionals } = parse(args, parseOptions("replay"));
   if (positionals.length === 0) throw new UsageError("replay needs at least one trace file");
   for (const f of positionals) checkInputFile(f);
   const json = values.json === true;

@@ -9,6 +9,7 @@
  * without, and with `--json` `{ "sweep": key, "points": [{ "value", "runs" }] }`.
  * @module
  */
+import { parseOptions } from "./_help.ts";
 import type { EventRecord } from "../core/event.ts";
 import type { DecisionFeed } from "../core/machine.ts";
 import type { Config } from "../core/config.ts";
@@ -129,15 +130,7 @@ function progressSink() {
 
 /** The `run` command. */
 export async function cmdRun(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
-    seed: { type: "string" },
-    set: { type: "string", multiple: true },
-    out: { type: "string" },
-    compare: { type: "string" },
-    sweep: { type: "string" },
-    json: { type: "boolean" },
-    "no-trace": { type: "boolean" },
-  });
+  const { values, positionals } = parse(args, parseOptions("run"));
   if (positionals.length > 1) throw new UsageError(`run takes one scenario, got ${positionals.join(" ")}`);
   const loaded = await loadScenario(positionals[0] ?? DEFAULT_SCENARIO);
   const name = loaded.scenario.name;

@@ -3,6 +3,7 @@
  * those of the given modules) with its parameters and defaults.
  * @module
  */
+import { parseOptions } from "./_help.ts";
 import type { Scenario } from "../core/scenario.ts";
 import { DEFAULT_SCENARIO, SCENARIOS } from "../drivers/mod.ts";
 import { parse } from "./_args.ts";
@@ -10,7 +11,7 @@ import { loadModule } from "./_scenario.ts";
 
 /** The `scenarios` command. */
 export async function cmdScenarios(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { json: { type: "boolean" } });
+  const { values, positionals } = parse(args, parseOptions("scenarios"));
   const list: Scenario[] = [...SCENARIOS];
   for (const p of positionals) list.push((await loadModule(p)).scenario);
   if (values.json) {
