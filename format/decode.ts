@@ -173,6 +173,11 @@ function slowI(buf: Uint8Array, p: number, after: Int32Array): number {
  * Varints are read inline for the 1-byte case (most values); the slow
  * readers handle the rest. Reads past `len` land in the zero padding and are
  * caught by the end check after each event.
+ *
+ * `limit` below `count` decodes only the block's first `limit` events (each
+ * checked as in a whole decode, but not the block's end): a seek's fold needs
+ * no more of the block it ends in. Such a block is not marked as block
+ * `place.block` (`out.block` stays -1), so no cursor takes it for the whole.
  */
 export function decodeBlock(
   buf: Uint8Array,
@@ -183,7 +188,10 @@ export function decodeBlock(
   strings: StringTable,
   out: DecodedBlock,
   place: BlockPlace,
+  limit: number = count,
 ): void {
+  if (!(limit >= 1 && limit <= count)) throw new RangeError(`decodeBlock: limit ${limit} outside 1..${count}`);
+  const whole = limit === count;
   out.reserve(count);
   out.count = 0;
   out.block = -1;
@@ -214,12 +222,12 @@ export function decodeBlock(
   let p = readModeTable(buf, len, ops, place);
   const kinds = out.kind, times = out.tNs, cpus = out.cpu, threads = out.thread, fields = out.fields;
   // Unused fields are 0: one memset per block beats a zeroing loop per event.
-  fields.fill(0, 0, count * kFieldsMax);
+  fields.fill(0, 0, limit * kFieldsMax);
   let t = firstTNs;
   let cpu = 0;
   let thread = 0;
   let pkt = 0;
-  for (let i = 0; i < count; i++) {
+  for (let i = 0; i < limit; i++) {
     const start = p;
     if (p >= len) return fail(place, start, i, "the payload ends before the block's event count");
     const lead = buf[p++];
@@ -350,6 +358,10 @@ export function decodeBlock(
       fields[fb + j] = v;
     }
     if (p > len) return fail(place, start, i, "the event runs past the payload");
+  }
+  if (!whole) {
+    out.count = limit;
+    return;
   }
   if (p !== len) return fail(place, p, count, `${len - p} bytes follow the block's last event`);
   out.count = count;

@@ -111,8 +111,23 @@ export class BlockStore {
     return true;
   }
 
+  /**
+   * Decodes only the first `limit` events of block `b`, which the index
+   * knows (a seek's last block; the cursor's block is then not block `b` for
+   * later loads). Checks as {@link load} does, except the block's end.
+   */
+  loadPrefix(b: number, limit: number, cur: BlockCursor): void {
+    if (!(b < this.index.length)) throw new RangeError(`block store: block ${b} is not indexed`);
+    if (limit >= this.index.count[b]) {
+      this.load(b, cur);
+      return;
+    }
+    cur.decoded.block = -1;
+    this.#readKnown(b, cur, limit);
+  }
+
   /** A block the index knows: read header and payload at once, then check both. */
-  #readKnown(b: number, cur: BlockCursor): void {
+  #readKnown(b: number, cur: BlockCursor, limit = this.index.count[b]): void {
     const ix = this.index;
     const offset = ix.offset[b];
     const payloadBytes = ix.payloadBytes[b];
@@ -129,7 +144,7 @@ export class BlockStore {
     if (getU32(buf, 8) !== ix.count[b]) bad("corrupt", "block event count disagrees with the footer");
     if (getU64(buf, 12) !== recovered) bad("corrupt", "block first index disagrees with the footer");
     if (getU64(buf, 20) !== ix.firstTNs[b]) bad("corrupt", "block first time disagrees with the footer");
-    this.#decode(b, offset, payloadBytes, cur);
+    this.#decode(b, offset, payloadBytes, cur, limit);
   }
 
   /** The block after the last known one, in a file without a usable footer. */
@@ -200,7 +215,7 @@ export class BlockStore {
     throw new TraceError("corrupt", `a footer starts at byte ${offset} but the trailer is damaged`, place);
   }
 
-  #decode(b: number, offset: number, payloadBytes: number, cur: BlockCursor): void {
+  #decode(b: number, offset: number, payloadBytes: number, cur: BlockCursor, limit = this.index.count[b]): void {
     const ix = this.index;
     const firstIndex = ix.firstIndex[b];
     const firstTNs = ix.firstTNs[b];
@@ -227,7 +242,8 @@ export class BlockStore {
     }
     const payloadOffset = codec === CODEC_NONE ? offset + BLOCK_HEADER_BYTES : -1;
     const place = { block: b, payloadOffset, blockOffset: offset, firstIndex };
-    decodeBlock(payload, rawBytes, count, firstIndex, firstTNs, this.strings, cur.decoded, place);
+    decodeBlock(payload, rawBytes, count, firstIndex, firstTNs, this.strings, cur.decoded, place, limit);
+    if (limit < count) return; // a prefix: the block's last event was not read
     const lastTNs = cur.decoded.tNs[ix.count[b] - 1];
     if (b + 1 < ix.length && ix.firstTNs[b + 1] < lastTNs) {
       cur.decoded.block = -1;

@@ -233,6 +233,61 @@ export class TraceReader {
   }
 
   /**
+   * Calls `fn` with each event of [fromIndex, toIndex) in order (the same
+   * record each time), decoding the block holding the last of them only as
+   * far as that event: a seek's fold reads part of one block, not all of it.
+   * Returns how many events it saw (fewer past the end, or past damage in
+   * recover mode). Each event is checked before it is handed out, as always.
+   *
+   * @example
+   * ```ts
+   * import { TraceReader } from "./reader.ts";
+   * const r = TraceReader.open("runs/demo.lstrace");
+   * let switches = 0;
+   * r.forEachBetween(1000, 2000, (e) => { if (e.kind === 12) switches++; });
+   * ```
+   */
+  forEachBetween(fromIndex: number, toIndex: number, fn: (e: EventRecord) => void): number {
+    checkIndex(fromIndex);
+    checkIndex(toIndex);
+    if (toIndex <= fromIndex) return 0;
+    const rec = new EventRecord();
+    const cur = new BlockCursor();
+    let seen = 0;
+    let b = this.locate(fromIndex, cur);
+    if (b < 0) return 0;
+    const ix = this.#store.index;
+    let i = fromIndex - ix.firstIndex[b];
+    for (;; b++, i = 0) {
+      // The last block is known (indexed) once an earlier block ends before toIndex: decode only its prefix.
+      const prefix = b < ix.length && cur.decoded.block !== b && toIndex < ix.firstIndex[b] + ix.count[b];
+      if (prefix) {
+        if (!this.#loadPrefix(b, toIndex - ix.firstIndex[b], cur)) break;
+      } else if (!this.loadBlock(b, cur)) break;
+      const d = cur.decoded;
+      const n = Math.min(d.count, toIndex - d.firstIndex);
+      for (; i < n; i++, seen++) {
+        d.fill(i, rec);
+        fn(rec);
+      }
+      if (d.firstIndex + d.count >= toIndex) break;
+    }
+    return seen;
+  }
+
+  /** {@link BlockStore.loadPrefix}, with damage handled as {@link loadBlock} does. */
+  #loadPrefix(b: number, limit: number, cur: BlockCursor): boolean {
+    try {
+      this.#store.loadPrefix(b, limit, cur);
+      return true;
+    } catch (err) {
+      if (!(err instanceof TraceError) || !this.#recover) throw err;
+      this.#damage ??= err;
+      return false;
+    }
+  }
+
+  /**
    * Calls `fn` with each decoded block from the one holding `fromIndex` on,
    * and the position of `fromIndex` in the first (0 in the others); stops when
    * `fn` returns false, at the end, or (recover mode) at damage. Reading the

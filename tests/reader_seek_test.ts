@@ -58,6 +58,43 @@ Deno.test("seek: readEvent and events(from) match a full scan", () => {
   assert.equal(reader.forEach(() => {}, N - 10), 10);
 });
 
+Deno.test("seek: forEachBetween decodes the last block only up to its end point, and matches a full scan", () => {
+  const reader = TraceReader.fromBytes(GOOD);
+  const starts = blockStarts(GOOD);
+  const ends = [...seekIndexes(), N, N + 5];
+  let x = 777;
+  for (const to of ends) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    // From anywhere before `to`: in its block, a block or more before it, or at it (nothing).
+    for (const from of [to, Math.max(0, to - 1), Math.max(0, to - 1 - (x % 5000)), 0]) {
+      const got: string[] = [];
+      const n = reader.forEachBetween(from, to, (e) => void got.push(key(e)));
+      assert.deepEqual(got, ALL.slice(from, Math.min(to, N)), `forEachBetween(${from}, ${to})`);
+      assert.equal(n, got.length);
+    }
+    // Reads after a prefix decode are unaffected.
+    if (to < N) assert.equal(key(reader.readEvent(to)!), ALL[to], `readEvent(${to}) after a prefix`);
+  }
+  assert.ok(starts.length > 10);
+  assert.throws(() => reader.forEachBetween(-1, 10, () => {}), RangeError);
+});
+
+Deno.test("seek: forEachBetween stops at damage in recover mode and throws it in strict mode", () => {
+  const starts = blockStarts(GOOD);
+  const bad = GOOD.slice();
+  // A payload byte of the block holding starts[5]: the CRC catches it, also when only a prefix is decoded.
+  let at = 20 + getU32(bad, 12);
+  for (let b = 0; b < 5; b++) at += 40 + getU32(bad, at + 4);
+  bad[at + 40 + 3] ^= 0x01;
+  const to = starts[5] + 10;
+  assert.throws(() => TraceReader.fromBytes(bad).forEachBetween(starts[4], to, () => {}), TraceError);
+  const lenient = TraceReader.fromBytes(bad, { recover: true });
+  const got: string[] = [];
+  lenient.forEachBetween(starts[4], to, (e) => void got.push(key(e)));
+  assert.deepEqual(got, ALL.slice(starts[4], starts[5]), "the whole blocks before the damage");
+  assert.ok(lenient.damage instanceof TraceError);
+});
+
 Deno.test("seek: backwards and forwards in any order reuse no stale block", () => {
   const reader = TraceReader.fromBytes(GOOD);
   const order = [N - 1, 0, 15_000, 14_999, 15_001, 3, N - 1, 7];
