@@ -18,8 +18,11 @@
  * then per snapshot, by ascending event index, the first at 0: event index
  * u64, byte offset u64, byte length u32, CRC-32C u32 of the bytes; then the
  * CRC-32C of everything before it (u32); then the snapshots, each the UTF-8
- * JSON of {@link StateSnapshot}. (Version 1 had the multiples of the interval
- * only; such a sidecar is stale and rebuilt.)
+ * JSON of `{"state": StateSnapshot, "decoder": DecoderState | null}`: the
+ * rebuilt state, and the block decoder's state at that event (null at a
+ * block's first event), so a seek decodes from the snapshot, not from the
+ * block's start. (Version 1 had the multiples of the interval and the state
+ * alone; such a sidecar is stale and rebuilt.)
  *
  * @example
  * ```ts
@@ -30,7 +33,7 @@
  * @module
  */
 import { crc32c, getU32, getU64, putU32, putU64 } from "../format/format.ts";
-import { EventRecord } from "../core/event.ts";
+import type { DecoderState } from "../format/decode.ts";
 import { TraceReader } from "./reader.ts";
 import { RebuiltState, type StateJson, type StateSnapshot } from "./state.ts";
 import { foldFailure } from "./_fold_error.ts";
@@ -64,7 +67,14 @@ export interface Snapshots {
   /** The snapshots' bytes when the sidecar could not be written (a read-only folder), else null. */
   readonly bodies: Uint8Array[] | null;
   /** Snapshots loaded so far (sparse), by position in `at`. */
-  readonly states: (RebuiltState | undefined)[];
+  readonly states: (Snapshot | undefined)[];
+}
+
+/** One snapshot: the rebuilt state after `state.index` events, and the decoder's state there. */
+interface Snapshot {
+  readonly state: RebuiltState;
+  /** Null at a block's first event (and after the last event). */
+  readonly decoder: DecoderState | null;
 }
 
 const cache = new Map<string, Snapshots>();
@@ -82,10 +92,13 @@ export function stateAt(path: string, index: number, reader?: TraceReader): Stat
   let at = 0;
   try {
     const start = nearestSnapshot(path, r, index, 1);
-    const s = start ?? new RebuiltState(r.header.cpus);
+    const s = start?.state ?? new RebuiltState(r.header.cpus);
     at = s.index;
-    // The snapshot is in the target's block: only that block's events up to the target are decoded.
-    if (s.index < index) r.forEachBetween(s.index, index, (e) => void (at = e.index, s.apply(e)));
+    // The snapshot is in the target's block, with the decoder's state there: only the events
+    // between the two are decoded.
+    if (s.index < index) {
+      r.forEachBetween(s.index, index, (e) => void (at = e.index, s.apply(e)), start?.decoder ?? null);
+    }
     return s.toJSON();
   } catch (err) {
     throw foldFailure(err, r, at);
@@ -101,7 +114,7 @@ export function stateAt(path: string, index: number, reader?: TraceReader): Stat
  * trace's machine when there is none.
  */
 export function stateBefore(path: string, r: TraceReader, index: number): RebuiltState {
-  return nearestSnapshot(path, r, index, SNAPSHOT_EVERY) ?? new RebuiltState(r.header.cpus);
+  return nearestSnapshot(path, r, index, SNAPSHOT_EVERY)?.state ?? new RebuiltState(r.header.cpus);
 }
 
 /**
@@ -109,7 +122,7 @@ export function stateBefore(path: string, r: TraceReader, index: number): Rebuil
  * `multiple` (a copy the caller may fold on), or undefined to fold from the
  * start.
  */
-function nearestSnapshot(path: string, r: TraceReader, index: number, multiple: number): RebuiltState | undefined {
+function nearestSnapshot(path: string, r: TraceReader, index: number, multiple: number): Snapshot | undefined {
   const count = r.eventCount;
   const contentKey = r.contentKey();
   if (count === undefined || contentKey === undefined || count <= SNAPSHOT_EVERY) return undefined;
@@ -151,7 +164,7 @@ function nearestSnapshot(path: string, r: TraceReader, index: number, multiple: 
       snaps.states[k] = s;
     }
   }
-  return s.clone();
+  return { state: s.state.clone(), decoder: s.decoder };
 }
 
 /**
@@ -197,7 +210,7 @@ function readTable(seekPath: string, contentKey: number, size: number): Snapshot
 }
 
 /** Snapshot `k` (from the sidecar, or the bytes kept when it could not be written); undefined when damaged. */
-function readBody(seekPath: string, snaps: Snapshots, k: number): RebuiltState | undefined {
+function readBody(seekPath: string, snaps: Snapshots, k: number): Snapshot | undefined {
   const table = snaps.table;
   const e = HEAD_BYTES + k * ENTRY_BYTES;
   const index = getU64(table, e), offset = getU64(table, e + 8), len = getU32(table, e + 16);
@@ -212,8 +225,11 @@ function readBody(seekPath: string, snaps: Snapshots, k: number): RebuiltState |
       if (!readAt(f, offset, body)) return undefined;
     }
     if (body.length !== len || crc32c(body) !== getU32(table, e + 20)) return undefined;
-    const s = RebuiltState.fromSnapshot(JSON.parse(new TextDecoder().decode(body)) as StateSnapshot);
-    return s.index === index ? s : undefined;
+    const o = JSON.parse(new TextDecoder().decode(body)) as { state: StateSnapshot; decoder: DecoderState | null };
+    const s = RebuiltState.fromSnapshot(o.state);
+    const d = o.decoder;
+    if (s.index !== index || (d !== null && (typeof d !== "object" || typeof d.event !== "number"))) return undefined;
+    return { state: s, decoder: d };
   } catch {
     return undefined;
   } finally {
@@ -233,21 +249,16 @@ function buildSidecar(path: string, r: TraceReader, contentKey: number, size: nu
   const bodies: Uint8Array[] = [];
   const enc = new TextEncoder();
   const s = new RebuiltState(r.header.cpus);
-  const keep = () => {
+  const keep = (decoder: DecoderState | null) => {
     at.push(s.index);
-    bodies.push(enc.encode(JSON.stringify(s.snapshot())));
+    bodies.push(enc.encode(JSON.stringify({ state: s.snapshot(), decoder })));
   };
-  keep();
-  const e = new EventRecord();
-  r.forEachBlock((d) => {
-    for (let i = 0; i < d.count; i++) {
-      // Before the block's first event, and every SNAPSHOT_EVERY events (not twice at one index).
-      if ((i === 0 || s.index % SNAPSHOT_EVERY === 0) && s.index !== at[at.length - 1]) keep();
-      d.fill(i, e);
-      s.apply(e);
-    }
-  });
-  if (s.index % SNAPSHOT_EVERY === 0 && s.index !== at[at.length - 1]) keep();
+  keep(null);
+  // Marks come before each block's first event and every SNAPSHOT_EVERY events, with the decoder's state there.
+  r.forEachMarked(SNAPSHOT_EVERY, (index, decoder) => {
+    if (index !== at[at.length - 1]) keep(decoder);
+  }, (e) => s.apply(e));
+  if (s.index % SNAPSHOT_EVERY === 0 && s.index !== at[at.length - 1]) keep(null); // after the last event
   const n = bodies.length;
   const table = new Uint8Array(HEAD_BYTES + n * ENTRY_BYTES + 4);
   putU32(table, 0, SEEK_MAGIC);
