@@ -39,13 +39,15 @@ export class BlockCursor {
    * The block whose checked, decompressed payload is `payload` (-1: none), so
    * decoding another part of it reads, checks and inflates nothing again.
    */
-  payloadBlock = -1;
-  /** That payload (in `buf` or `raw`), its length, and its file offset when stored raw (-1 otherwise). */
+  payloadBlock: number = -1;
+  /** That payload (in `buf` or `raw`), followed by zero padding. */
   payload: Uint8Array = new Uint8Array(0);
-  rawBytes = 0;
-  payloadOffset = -1;
+  /** Its length without the padding. */
+  rawBytes: number = 0;
+  /** Its file offset when the block is stored raw; -1 when compressed. */
+  payloadOffset: number = -1;
   /** The block's file offset. */
-  blockOffset = 0;
+  blockOffset: number = 0;
 
   /** Makes room for a block of `payloadBytes` (checked against the limit by the caller). */
   reserve(payloadBytes: number): void {

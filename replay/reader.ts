@@ -43,7 +43,7 @@ import { type FooterFacts, hasTrailerMagic, readFooter } from "./_footer.ts";
 import { type ByteSource, FileSource, MemorySource } from "./_source.ts";
 
 export { TraceError, type TraceErrorCode, type TraceErrorPlace } from "../format/error.ts";
-export type { DecodedBlock } from "../format/decode.ts";
+export type { DecodedBlock, DecoderState } from "../format/decode.ts";
 export type { BlockCursor } from "./_blocks.ts";
 
 /** Options of {@link TraceReader}. */
