@@ -73,4 +73,4 @@ export {
   type TraceErrorCode,
   TraceReader,
 } from "./replay/mod.ts";
-export type { BlockCursor, CheckpointPosition, DecodedBlock, EventIterator } from "./replay/reader.ts";
+export type { BlockCursor, CheckpointPosition, DecodedBlock, DecoderState, EventIterator } from "./replay/reader.ts";

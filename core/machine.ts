@@ -61,6 +61,7 @@ import { Timers, type TimerTarget } from "./timers.ts";
 
 export {
   type DecisionFeed,
+  type DecisionSource,
   EWOULDBLOCK,
   type MachineOptions,
   type MachineStats,

@@ -38,6 +38,21 @@ export interface DecisionFeed {
   readonly values: readonly number[];
 }
 
+/**
+ * Recorded decisions pulled one at a time during a re-execution, instead of
+ * collected beforehand into a {@link DecisionFeed}: replay's comparison
+ * answers from the recording it is already reading, so the trace is decoded
+ * once. Declared here so core/ needs nothing from replay/ or format/.
+ */
+export interface DecisionSource {
+  /**
+   * The recorded value of decision ordinal `seq` (0: the default), asked
+   * with ascending ordinals as the run reaches each decision point, after
+   * every event before it has been emitted.
+   */
+  decision(seq: number): number;
+}
+
 /** A violation found during the run. */
 export interface Violation {
   /** Violation kind (ENUMS.violation). */
@@ -69,7 +84,7 @@ export interface MachineOptions {
   /** Receivers of every emitted event. */
   readonly sinks?: EventSink[];
   /** Follow these decisions instead of drawing (re-execution). */
-  readonly decisions?: DecisionFeed;
+  readonly decisions?: DecisionFeed | DecisionSource;
 }
 
 /** Counters a scenario can report. */

@@ -25,6 +25,7 @@
  */
 export {
   type DecisionFeed,
+  type DecisionSource,
   EWOULDBLOCK,
   Machine,
   type MachineOptions,

@@ -30,7 +30,7 @@ import {
   resolveConfig,
 } from "./config.ts";
 import type { EventSink } from "./event.ts";
-import { type DecisionFeed, Machine, type RunResult } from "./machine.ts";
+import { type DecisionFeed, type DecisionSource, Machine, type RunResult } from "./machine.ts";
 import { type DetectorOptions, installDetectors as installAll, type LockOrderGraph } from "./detect/mod.ts";
 import type { Metrics, Scenario } from "./scenario.ts";
 
@@ -87,7 +87,7 @@ export interface ExecuteOptions {
   /** Receivers of the run's events (a trace writer, for instance). */
   readonly sinks?: EventSink[];
   /** Recorded decisions to follow (re-execution). */
-  readonly decisions?: DecisionFeed;
+  readonly decisions?: DecisionFeed | DecisionSource;
   /** A lock order graph shared with other runs (WITNESS across an exploration); fresh when omitted. */
   readonly lockGraph?: LockOrderGraph;
   /** Called after the scenario's setup, before the run: lets tests and tools reach the machine's objects. */

@@ -7,7 +7,7 @@
  * {@link DecisionFeed} can replay instead of drawing.
  * @module
  */
-import { configNum, type DecisionFeed, EMPTY_THREADS, type MachineBase } from "./machine_base.ts";
+import { configNum, type DecisionFeed, type DecisionSource, EMPTY_THREADS, type MachineBase } from "./machine_base.ts";
 import { type Cpu, type KCode, type KObj, PRIO, Thread, THREAD_KIND, TS } from "./objects.ts";
 import { DECISION, KIND, SWITCH_REASON } from "./schema.ts";
 
@@ -32,8 +32,7 @@ export interface SpawnOptions {
 /** The scheduler of one machine. */
 export class Scheduler {
   readonly #m: MachineBase;
-  readonly #feed: DecisionFeed | null;
-  #feedPos = 0;
+  readonly #feed: DecisionSource | null;
   #decisions = 0;
   #nextSpawnCpu = 0;
   #steps = 0;
@@ -46,9 +45,9 @@ export class Scheduler {
   readonly #pctPoints: number[] = [];
 
   /** The scheduler of `m`, following `feed` when given (re-execution). */
-  constructor(m: MachineBase, feed: DecisionFeed | null) {
+  constructor(m: MachineBase, feed: DecisionFeed | DecisionSource | null) {
     this.#m = m;
-    this.#feed = feed;
+    this.#feed = feed === null || "decision" in feed ? feed : new FeedSource(feed);
     const cfg = m.config;
     this.#strategy = STRATEGIES.indexOf(String(cfg["sched.strategy"]));
     if (this.#strategy < 0) throw new Error(`bad sched.strategy ${cfg["sched.strategy"]}`);
@@ -116,14 +115,8 @@ export class Scheduler {
     const seq = this.#decisions++;
     const m = this.#m;
     if (this.#feed !== null) {
-      const f = this.#feed;
-      v = 0;
-      // Entries behind this ordinal were not reached (a shrunk feed): skip them.
-      while (this.#feedPos < f.seq.length && f.seq[this.#feedPos] < seq) this.#feedPos++;
-      if (this.#feedPos < f.seq.length && f.seq[this.#feedPos] === seq) {
-        v = f.values[this.#feedPos++];
-        if (v >= n) v = 0;
-      }
+      v = this.#feed.decision(seq);
+      if (!(v >= 0 && v < n)) v = 0; // a recorded value out of range for this point: the default
     } else if (point === DP.pct) {
       v = n - 1; // a PCT change point always demotes
     } else if (point === DP.perturb) {
@@ -469,4 +462,21 @@ function stealableIndex(c: Cpu): number {
 /** `c` has something to do: a thread that is not spinning, or (idle) a queue or a steal to try. */
 function runnable(c: Cpu): boolean {
   return (c.cur !== null && !c.spinning) || (c.cur === null && (c.rq.length > 0 || c.stealPending));
+}
+
+/** A {@link DecisionFeed} read in ordinal order. */
+class FeedSource implements DecisionSource {
+  readonly #f: DecisionFeed;
+  #pos = 0;
+
+  constructor(f: DecisionFeed) {
+    this.#f = f;
+  }
+
+  decision(seq: number): number {
+    const f = this.#f;
+    // Entries behind this ordinal were not reached (a shrunk feed): skip them.
+    while (this.#pos < f.seq.length && f.seq[this.#pos] < seq) this.#pos++;
+    return this.#pos < f.seq.length && f.seq[this.#pos] === seq ? f.values[this.#pos++] : 0;
+  }
 }

@@ -173,6 +173,16 @@ function slowI(buf: Uint8Array, p: number, after: Int32Array): number {
  * Varints are read inline for the 1-byte case (most values); the slow
  * readers handle the rest. Reads past `len` land in the zero padding and are
  * caught by the end check after each event.
+ *
+ * `limit` below `count` decodes only the block's first `limit` events (each
+ * checked as in a whole decode, but not the block's end): a seek's fold needs
+ * no more of the block it ends in. `from` starts at event `from.event`
+ * instead of 0, from the state `end` held after an earlier decode of the
+ * same block up to there (a seek snapshot keeps it); the columns before it
+ * are then not filled. `end`, when given with `limit` below `count`,
+ * receives the state after event `limit - 1`. A block decoded in part is not
+ * marked as block `place.block` (`out.block` stays -1), so no cursor takes it
+ * for the whole.
  */
 export function decodeBlock(
   buf: Uint8Array,
@@ -183,7 +193,15 @@ export function decodeBlock(
   strings: StringTable,
   out: DecodedBlock,
   place: BlockPlace,
+  limit: number = count,
+  from: DecoderState | null = null,
+  end: DecoderState | null = null,
 ): void {
+  const first = from === null ? 0 : from.event;
+  if (!(limit >= 1 && limit <= count && first >= 0 && first < limit)) {
+    throw new RangeError(`decodeBlock: events ${first}..${limit} outside 0..${count}`);
+  }
+  const whole = limit === count && first === 0;
   out.reserve(count);
   out.count = 0;
   out.block = -1;
@@ -214,12 +232,19 @@ export function decodeBlock(
   let p = readModeTable(buf, len, ops, place);
   const kinds = out.kind, times = out.tNs, cpus = out.cpu, threads = out.thread, fields = out.fields;
   // Unused fields are 0: one memset per block beats a zeroing loop per event.
-  fields.fill(0, 0, count * kFieldsMax);
+  fields.fill(0, first * kFieldsMax, limit * kFieldsMax);
   let t = firstTNs;
   let cpu = 0;
   let thread = 0;
   let pkt = 0;
-  for (let i = 0; i < count; i++) {
+  if (from !== null) {
+    p = resume(from, len, last, aPrev, ops, place);
+    t = from.tNs;
+    cpu = from.cpu;
+    thread = from.thread;
+    pkt = from.pkt;
+  }
+  for (let i = first; i < limit; i++) {
     const start = p;
     if (p >= len) return fail(place, start, i, "the payload ends before the block's event count");
     const lead = buf[p++];
@@ -351,9 +376,94 @@ export function decodeBlock(
     }
     if (p > len) return fail(place, start, i, "the event runs past the payload");
   }
+  out.count = limit;
+  if (limit < count) {
+    if (end !== null) saveState(end, limit, p, t, cpu, thread, pkt, last, aPrev);
+    return;
+  }
   if (p !== len) return fail(place, p, count, `${len - p} bytes follow the block's last event`);
-  out.count = count;
-  out.block = place.block;
+  if (whole) out.block = place.block;
+}
+
+/**
+ * The decoder's state between two events of a block: what decoding on from
+ * there needs besides the payload (the field-mode table is read again).
+ * Plain numbers, so it can be kept as JSON.
+ */
+export interface DecoderState {
+  /** Position in the block of the next event. */
+  event: number;
+  /** Payload offset of the next event. */
+  pos: number;
+  /** Time of the last event decoded, ns. */
+  tNs: number;
+  /** Its CPU. */
+  cpu: number;
+  /** Its thread. */
+  thread: number;
+  /** The last packet id (packet fields are deltas from it). */
+  pkt: number;
+  /** The last thread seen on each CPU: [cpu, thread] pairs of the nonzero ones, by CPU. */
+  last: number[];
+  /** The previous value of each delta-mode slot: [slot, value] pairs of the nonzero ones, by slot. */
+  adapt: number[];
+}
+
+/** A new, empty decoder state (to pass as `end`). */
+export function newDecoderState(): DecoderState {
+  return { event: 0, pos: 0, tNs: 0, cpu: 0, thread: 0, pkt: 0, last: [], adapt: [] };
+}
+
+function saveState(
+  s: DecoderState,
+  event: number,
+  pos: number,
+  tNs: number,
+  cpu: number,
+  thread: number,
+  pkt: number,
+  last: Float64Array,
+  aPrev: Float64Array,
+): void {
+  s.event = event;
+  s.pos = pos;
+  s.tNs = tNs;
+  s.cpu = cpu;
+  s.thread = thread;
+  s.pkt = pkt;
+  s.last = [];
+  for (let c = 0; c < last.length; c++) if (last[c] !== 0) s.last.push(c, last[c]);
+  s.adapt = [];
+  for (let k = 0; k < aPrev.length; k++) if (aPrev[k] !== 0) s.adapt.push(k, aPrev[k]);
+}
+
+/**
+ * Loads `s` into the decoder's tables (after the block's field-mode table
+ * was read into `ops`); returns the payload offset to go on from. A state
+ * that cannot belong to this block throws a "corrupt" TraceError.
+ */
+function resume(
+  s: DecoderState,
+  len: number,
+  last: Float64Array,
+  aPrev: Float64Array,
+  ops: Uint8Array,
+  place: BlockPlace,
+): number {
+  const ok = (v: number, max: number) => Number.isSafeInteger(v) && v >= 0 && v <= max;
+  let good = ok(s.pos, len - 1) && ok(s.tNs, SAFE_MAX) && ok(s.cpu, CPUS_MAX - 1) && ok(s.thread, SAFE_MAX) &&
+    ok(s.pkt, SAFE_MAX) && Array.isArray(s.last) && Array.isArray(s.adapt) && s.last.length % 2 === 0 &&
+    s.adapt.length % 2 === 0;
+  for (let k = 0; good && k < s.last.length; k += 2) {
+    good = ok(s.last[k], CPUS_MAX - 1) && ok(s.last[k + 1], SAFE_MAX);
+    if (good) last[s.last[k]] = s.last[k + 1];
+  }
+  for (let k = 0; good && k < s.adapt.length; k += 2) {
+    good = ok(s.adapt[k], SLOTS - 1) && ops[s.adapt[k]] === OP_DELTA && ok(s.adapt[k + 1], SAFE_MAX);
+    if (good) aPrev[s.adapt[k]] = s.adapt[k + 1];
+  }
+  if (!good) return fail(place, 0, s.event, "the decoder state to resume from does not fit the block");
+  return s.pos;
 }
 
 /**

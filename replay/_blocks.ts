@@ -20,7 +20,7 @@ import {
   getU64,
   TRAILER_BYTES,
 } from "../format/format.ts";
-import { decodeBlock, DecodedBlock, PAYLOAD_PADDING_BYTES } from "../format/decode.ts";
+import { decodeBlock, DecodedBlock, type DecoderState, PAYLOAD_PADDING_BYTES } from "../format/decode.ts";
 import { ZstdInflater } from "../format/inflate.ts";
 import { TraceError } from "../format/error.ts";
 import { BlockIndex } from "./_index.ts";
@@ -35,6 +35,19 @@ export class BlockCursor {
   raw: Uint8Array = new Uint8Array(0);
   /** The block decoded into columns. */
   readonly decoded: DecodedBlock = new DecodedBlock();
+  /**
+   * The block whose checked, decompressed payload is `payload` (-1: none), so
+   * decoding another part of it reads, checks and inflates nothing again.
+   */
+  payloadBlock: number = -1;
+  /** That payload (in `buf` or `raw`), followed by zero padding. */
+  payload: Uint8Array = new Uint8Array(0);
+  /** Its length without the padding. */
+  rawBytes: number = 0;
+  /** Its file offset when the block is stored raw; -1 when compressed. */
+  payloadOffset: number = -1;
+  /** The block's file offset. */
+  blockOffset: number = 0;
 
   /** Makes room for a block of `payloadBytes` (checked against the limit by the caller). */
   reserve(payloadBytes: number): void {
@@ -111,13 +124,39 @@ export class BlockStore {
     return true;
   }
 
+  /**
+   * Decodes events [from.event (0 without `from`), limit) of block `b`, which
+   * the index knows, as {@link decodeBlock} does with `from` and `end` (a
+   * seek's block; the cursor's block is then not block `b` for later loads).
+   * Checks as {@link load} does, except the block's end when `limit` is
+   * below its count.
+   */
+  loadPart(b: number, limit: number, cur: BlockCursor, from: DecoderState | null, end: DecoderState | null): void {
+    if (!(b < this.index.length)) throw new RangeError(`block store: block ${b} is not indexed`);
+    const count = this.index.count[b];
+    if (from === null && limit >= count) {
+      this.load(b, cur);
+      return;
+    }
+    cur.decoded.block = -1;
+    if (cur.payloadBlock === b) this.#decodeLoaded(b, cur, Math.min(limit, count), from, end);
+    else this.#readKnown(b, cur, Math.min(limit, count), from, end);
+  }
+
   /** A block the index knows: read header and payload at once, then check both. */
-  #readKnown(b: number, cur: BlockCursor): void {
+  #readKnown(
+    b: number,
+    cur: BlockCursor,
+    limit = this.index.count[b],
+    from: DecoderState | null = null,
+    end: DecoderState | null = null,
+  ): void {
     const ix = this.index;
     const offset = ix.offset[b];
     const payloadBytes = ix.payloadBytes[b];
     const recovered = ix.firstIndex[b];
     cur.reserve(payloadBytes);
+    cur.payloadBlock = -1;
     const buf = cur.buf;
     this.#src.read(offset, buf, BLOCK_HEADER_BYTES + payloadBytes);
     const bad = (code: "corrupt" | "checksum", why: string): never => {
@@ -129,7 +168,7 @@ export class BlockStore {
     if (getU32(buf, 8) !== ix.count[b]) bad("corrupt", "block event count disagrees with the footer");
     if (getU64(buf, 12) !== recovered) bad("corrupt", "block first index disagrees with the footer");
     if (getU64(buf, 20) !== ix.firstTNs[b]) bad("corrupt", "block first time disagrees with the footer");
-    this.#decode(b, offset, payloadBytes, cur);
+    this.#decode(b, offset, payloadBytes, cur, limit, from, end);
   }
 
   /** The block after the last known one, in a file without a usable footer. */
@@ -168,6 +207,7 @@ export class BlockStore {
       );
     }
     cur.reserve(payloadBytes);
+    cur.payloadBlock = -1;
     const buf = cur.buf;
     this.#src.read(offset, buf, BLOCK_HEADER_BYTES + payloadBytes);
     if (!blockCrcOk(buf, payloadBytes)) throw new TraceError("checksum", "block checksum mismatch", place);
@@ -200,7 +240,15 @@ export class BlockStore {
     throw new TraceError("corrupt", `a footer starts at byte ${offset} but the trailer is damaged`, place);
   }
 
-  #decode(b: number, offset: number, payloadBytes: number, cur: BlockCursor): void {
+  #decode(
+    b: number,
+    offset: number,
+    payloadBytes: number,
+    cur: BlockCursor,
+    limit = this.index.count[b],
+    from: DecoderState | null = null,
+    end: DecoderState | null = null,
+  ): void {
     const ix = this.index;
     const firstIndex = ix.firstIndex[b];
     const firstTNs = ix.firstTNs[b];
@@ -225,9 +273,35 @@ export class BlockStore {
     } else {
       throw new TraceError("corrupt", `unknown block codec ${codec & 0xff} or nonzero reserved bytes`, where);
     }
-    const payloadOffset = codec === CODEC_NONE ? offset + BLOCK_HEADER_BYTES : -1;
-    const place = { block: b, payloadOffset, blockOffset: offset, firstIndex };
-    decodeBlock(payload, rawBytes, count, firstIndex, firstTNs, this.strings, cur.decoded, place);
+    cur.payload = payload;
+    cur.rawBytes = rawBytes;
+    cur.payloadOffset = codec === CODEC_NONE ? offset + BLOCK_HEADER_BYTES : -1;
+    cur.blockOffset = offset;
+    cur.payloadBlock = b;
+    this.#decodeLoaded(b, cur, limit, from, end);
+  }
+
+  /** Decodes (part of) block `b` from the cursor's checked payload, then checks the block's end against its neighbours. */
+  #decodeLoaded(b: number, cur: BlockCursor, limit: number, from: DecoderState | null, end: DecoderState | null): void {
+    const ix = this.index;
+    const firstIndex = ix.firstIndex[b], firstTNs = ix.firstTNs[b], count = ix.count[b];
+    const offset = cur.blockOffset;
+    const where = { block: b, offset, recovered: firstIndex };
+    const place = { block: b, payloadOffset: cur.payloadOffset, blockOffset: offset, firstIndex };
+    decodeBlock(
+      cur.payload,
+      cur.rawBytes,
+      count,
+      firstIndex,
+      firstTNs,
+      this.strings,
+      cur.decoded,
+      place,
+      limit,
+      from,
+      end,
+    );
+    if (limit < count) return; // a prefix: the block's last event was not read
     const lastTNs = cur.decoded.tNs[ix.count[b] - 1];
     if (b + 1 < ix.length && ix.firstTNs[b + 1] < lastTNs) {
       cur.decoded.block = -1;

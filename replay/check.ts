@@ -15,7 +15,8 @@ import type { DecisionFeed } from "../core/machine.ts";
 import { DIGEST_PARTS } from "../core/digest.ts";
 import { ENUMS, KIND } from "../core/schema.ts";
 import { EventRecord } from "../core/event.ts";
-import { TraceError, TraceReader } from "./reader.ts";
+import { TraceReader } from "./reader.ts";
+import type { DecodedBlock } from "../format/decode.ts";
 import { RebuiltState } from "./state.ts";
 import { foldFailure } from "./_fold_error.ts";
 import type { TraceHeader } from "../format/format.ts";
@@ -86,60 +87,94 @@ export function checkTrace(path: string, opts: FoldOptions = {}): CheckResult {
 
 /** {@link checkTrace} over an open reader. */
 export function foldReader(r: TraceReader, opts: FoldOptions = {}): CheckResult {
-  const s = new RebuiltState(r.header.cpus);
-  const seq: number[] = [];
-  const values: number[] = [];
-  const violations: RecordedViolation[] = [];
-  let checked = 0;
-  let mismatch: DigestMismatch | null = null;
-  let endReason = "";
-  const every = opts.every ?? 0;
-  // Block by block into one record: no iterator protocol or callback per event.
-  // The event being folded, for the error message (a captured `let` set per event would box it).
-  const e = new EventRecord();
-  const kCheckpoint = KIND.checkpoint, kDecision = KIND.decision, kViolation = KIND.violation, kRunEnd = KIND.runEnd;
-  try {
-    r.forEachBlock((d) => {
+  const f = new TraceFold(r, opts);
+  // Block by block: no iterator protocol or callback per event.
+  r.forEachBlock((d) => f.block(d));
+  return f.result();
+}
+
+/**
+ * The fold of {@link foldReader}, handed whole decoded blocks in order by
+ * whoever reads them: the fold alone, or a re-execution's comparison that
+ * reads the same blocks (replay decodes the trace once). Throws TraceError
+ * for an event the rebuilt state cannot apply.
+ */
+export class TraceFold {
+  readonly #r: TraceReader;
+  readonly #s: RebuiltState;
+  readonly #snapshot: ((s: RebuiltState) => void) | undefined;
+  readonly #every: number;
+  readonly #seq: number[] = [];
+  readonly #values: number[] = [];
+  readonly #violations: RecordedViolation[] = [];
+  #checked = 0;
+  #mismatch: DigestMismatch | null = null;
+  #endReason = "";
+  /** The event being folded, for the error message (a captured `let` set per event would box it). */
+  readonly #e = new EventRecord();
+
+  constructor(r: TraceReader, opts: FoldOptions = {}) {
+    this.#r = r;
+    this.#s = new RebuiltState(r.header.cpus);
+    this.#snapshot = opts.snapshot;
+    this.#every = opts.every ?? 0;
+  }
+
+  /** Events folded so far. */
+  get events(): number {
+    return this.#s.index;
+  }
+
+  /** Folds the next block (blocks come in order, each once). */
+  block(d: DecodedBlock): void {
+    const s = this.#s, e = this.#e, every = this.#every;
+    const kCheckpoint = KIND.checkpoint, kDecision = KIND.decision, kViolation = KIND.violation;
+    const kRunEnd = KIND.runEnd;
+    try {
       const n = d.count;
       for (let i = 0; i < n; i++) {
         d.fill(i, e);
-        if (every > 0 && e.index % every === 0) opts.snapshot?.(s);
+        if (every > 0 && e.index % every === 0) this.#snapshot?.(s);
         const kind = e.kind;
         if (kind === kCheckpoint) {
-          checked++;
+          this.#checked++;
           const dg = s.digest();
-          if (mismatch === null && !sameDigest(dg, e.fields)) {
-            mismatch = { event: e.index, parts: DIGEST_PARTS.filter((_, i) => dg[i] !== e.fields[i]) };
+          if (this.#mismatch === null && !sameDigest(dg, e.fields)) {
+            this.#mismatch = { event: e.index, parts: DIGEST_PARTS.filter((_, i) => dg[i] !== e.fields[i]) };
           }
         } else if (kind === kDecision) {
-          seq.push(e.fields[3]);
-          values.push(e.fields[2]);
+          this.#seq.push(e.fields[3]);
+          this.#values.push(e.fields[2]);
         } else if (kind === kViolation) {
-          violations.push({
+          this.#violations.push({
             kind: ENUMS.violation[e.fields[0]] ?? "?",
             event: e.index,
             message: s.strings[e.fields[1]] ?? "",
           });
         } else if (kind === kRunEnd) {
-          endReason = ENUMS.runEnd[e.fields[0]] ?? "?";
+          this.#endReason = ENUMS.runEnd[e.fields[0]] ?? "?";
         }
         s.apply(e);
       }
-    });
-  } catch (err) {
-    // Reader damage is already typed and placed; the state's complaints get the event's block.
-    if (err instanceof TraceError && (err.block !== undefined || err.code !== "corrupt")) throw err;
-    throw foldFailure(err, r, e.index);
+    } catch (err) {
+      // The state's complaints get the event's block.
+      throw foldFailure(err, this.#r, e.index);
+    }
   }
-  return {
-    header: r.header,
-    events: s.index,
-    simNs: s.tNs,
-    digestsChecked: checked,
-    mismatch,
-    decisions: { seq, values },
-    violations,
-    endReason,
-    state: s,
-  };
+
+  /** The result after the last block. */
+  result(): CheckResult {
+    const s = this.#s;
+    return {
+      header: this.#r.header,
+      events: s.index,
+      simNs: s.tNs,
+      digestsChecked: this.#checked,
+      mismatch: this.#mismatch,
+      decisions: { seq: this.#seq, values: this.#values },
+      violations: this.#violations,
+      endReason: this.#endReason,
+      state: s,
+    };
+  }
 }

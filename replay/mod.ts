@@ -20,7 +20,14 @@ export {
   foldReader,
   type RecordedViolation,
 } from "./check.ts";
-export { type Divergence, type RerunOptions, rerunTrace, type ScenarioResolver } from "./rerun.ts";
+export {
+  type Divergence,
+  type FoldAndRerun,
+  foldAndRerun,
+  type RerunOptions,
+  rerunTrace,
+  type ScenarioResolver,
+} from "./rerun.ts";
 export {
   type LockState,
   RebuiltState,
@@ -34,7 +41,7 @@ export { eventToJson, type StringLookup } from "../format/json.ts";
 export type { TraceHeader } from "../format/format.ts";
 
 import { checkTrace, type DigestMismatch } from "./check.ts";
-import { type Divergence, rerunTrace, type ScenarioResolver } from "./rerun.ts";
+import { type Divergence, foldAndRerun, type ScenarioResolver } from "./rerun.ts";
 
 /** The `replay --json` result (shared/PRODUCT.md). */
 export interface ReplayResult {
@@ -64,10 +71,12 @@ export interface ReplayOptions {
 
 /** Checks a trace's integrity and digests, then (unless `rerun` is false) re-executes it. */
 export function replayFile(path: string, opts: ReplayOptions = {}): ReplayResult {
-  const c = checkTrace(path);
   const rerun = opts.rerun !== false;
   if (rerun && opts.resolve === undefined) throw new TypeError("replayFile: re-execution needs a scenario resolver");
-  const divergence = rerun ? rerunTrace(path, { resolve: opts.resolve!, decisions: c.decisions }) : null;
+  // Re-execution folds as it compares: the trace is decoded once.
+  const { check: c, divergence } = rerun
+    ? foldAndRerun(path, opts.resolve!)
+    : { check: checkTrace(path), divergence: null };
   return {
     file: path,
     events: c.events,

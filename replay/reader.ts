@@ -37,13 +37,13 @@ import {
   type TraceHeader,
 } from "../format/format.ts";
 import { BlockCursor, BlockStore } from "./_blocks.ts";
-import type { DecodedBlock } from "../format/decode.ts";
+import { type DecodedBlock, type DecoderState, newDecoderState } from "../format/decode.ts";
 import { TraceError } from "../format/error.ts";
 import { type FooterFacts, hasTrailerMagic, readFooter } from "./_footer.ts";
 import { type ByteSource, FileSource, MemorySource } from "./_source.ts";
 
 export { TraceError, type TraceErrorCode, type TraceErrorPlace } from "../format/error.ts";
-export type { DecodedBlock } from "../format/decode.ts";
+export type { DecodedBlock, DecoderState } from "../format/decode.ts";
 export type { BlockCursor } from "./_blocks.ts";
 
 /** Options of {@link TraceReader}. */
@@ -230,6 +230,111 @@ export class TraceReader {
       }
     }
     return seen;
+  }
+
+  /**
+   * Calls `fn` with each event of [fromIndex, toIndex) in order (the same
+   * record each time), decoding the block holding the last of them only as
+   * far as that event: a seek's fold reads part of one block, not all of it.
+   * With `resume`, the decoder's state at `fromIndex` (kept by
+   * {@link forEachMarked}), the block holding `fromIndex` is decoded from
+   * there rather than from its start. Returns how many events it saw (fewer
+   * past the end, or past damage in recover mode). Each event is checked
+   * before it is handed out, as always.
+   *
+   * @example
+   * ```ts
+   * import { TraceReader } from "./reader.ts";
+   * const r = TraceReader.open("runs/demo.lstrace");
+   * let switches = 0;
+   * r.forEachBetween(1000, 2000, (e) => { if (e.kind === 12) switches++; });
+   * ```
+   */
+  forEachBetween(
+    fromIndex: number,
+    toIndex: number,
+    fn: (e: EventRecord) => void,
+    resume: DecoderState | null = null,
+  ): number {
+    checkIndex(fromIndex);
+    checkIndex(toIndex);
+    if (toIndex <= fromIndex) return 0;
+    const rec = new EventRecord();
+    const cur = new BlockCursor();
+    let seen = 0;
+    let b = this.locate(fromIndex, cur);
+    if (b < 0) return 0;
+    const ix = this.#store.index;
+    let i = fromIndex - ix.firstIndex[b];
+    if (resume !== null && resume.event !== i) {
+      throw new RangeError(`forEachBetween: the decoder state is at event ${resume.event} of the block, not ${i}`);
+    }
+    let from = resume !== null && i > 0 ? resume : null;
+    for (;; b++, i = 0, from = null) {
+      // The last block is known (indexed) once an earlier block ends before toIndex: decode only its prefix.
+      const part = b < ix.length && cur.decoded.block !== b &&
+        (from !== null || toIndex < ix.firstIndex[b] + ix.count[b]);
+      if (part) {
+        if (!this.#loadPart(b, toIndex - ix.firstIndex[b], cur, from, null)) break;
+      } else if (!this.loadBlock(b, cur)) break;
+      const d = cur.decoded;
+      const n = Math.min(d.count, toIndex - d.firstIndex);
+      for (; i < n; i++, seen++) {
+        d.fill(i, rec);
+        fn(rec);
+      }
+      if (d.firstIndex + d.count >= toIndex) break;
+    }
+    return seen;
+  }
+
+  /**
+   * Calls `fn` with every event in order (the same record each time), and
+   * `mark(index, state)` before each event whose index is a block's first
+   * (`state` null) or a multiple of `every` (`state`: the decoder's state
+   * there, for {@link forEachBetween}). For the seek sidecar; needs a footer
+   * (throws TraceError without one, as strict reading does).
+   */
+  forEachMarked(
+    every: number,
+    mark: (index: number, state: DecoderState | null) => void,
+    fn: (e: EventRecord) => void,
+  ): void {
+    if (!(Number.isSafeInteger(every) && every > 0)) throw new RangeError(`forEachMarked: bad interval ${every}`);
+    if (!this.hasFooter) this.scan();
+    const rec = new EventRecord();
+    const cur = new BlockCursor();
+    const ix = this.#store.index;
+    for (let b = 0; b < ix.length; b++) {
+      const first = ix.firstIndex[b], n = ix.count[b];
+      let state: DecoderState | null = null;
+      for (let s = 0; s < n;) {
+        // Decode up to the next multiple of `every` in this block, keeping the decoder's state there.
+        const e = Math.min(n, (Math.floor((first + s) / every) + 1) * every - first);
+        const end = e < n ? newDecoderState() : null;
+        mark(first + s, state);
+        if (!this.#loadPart(b, e, cur, state, end)) return;
+        const d = cur.decoded;
+        for (let i = s; i < e; i++) {
+          d.fill(i, rec);
+          fn(rec);
+        }
+        state = end;
+        s = e;
+      }
+    }
+  }
+
+  /** {@link BlockStore.loadPart}, with damage handled as {@link loadBlock} does. */
+  #loadPart(b: number, limit: number, cur: BlockCursor, from: DecoderState | null, end: DecoderState | null): boolean {
+    try {
+      this.#store.loadPart(b, limit, cur, from, end);
+      return true;
+    } catch (err) {
+      if (!(err instanceof TraceError) || !this.#recover) throw err;
+      this.#damage ??= err;
+      return false;
+    }
   }
 
   /**

@@ -15,14 +15,14 @@
  */
 import { EventRecord, type EventSink } from "../core/event.ts";
 import { FIELDS_MAX, KIND } from "../core/schema.ts";
-import type { DecisionFeed } from "../core/machine.ts";
+import type { DecisionFeed, DecisionSource } from "../core/machine.ts";
 import { execute } from "../core/run.ts";
 import type { Scenario } from "../core/scenario.ts";
 import type { TraceHeader } from "../format/format.ts";
 import { eventToJson, type StringLookup } from "../format/json.ts";
-import { TraceReader } from "./reader.ts";
+import { TraceError, TraceReader } from "./reader.ts";
 import { BlockCursor } from "./_blocks.ts";
-import { checkTrace } from "./check.ts";
+import { type CheckResult, TraceFold } from "./check.ts";
 
 /** Where a re-execution first differs from the recording. */
 export interface Divergence {
@@ -44,6 +44,7 @@ export interface Divergence {
 
 const BEFORE_MAX = 5;
 const KIND_STR_DEF = KIND.strDef;
+const KIND_DECISION = KIND.decision;
 
 class Stop extends Error {}
 
@@ -52,8 +53,15 @@ class Stop extends Error {}
  * difference. The recording is compared column by column in its decoded
  * block (no record is filled or iterator stepped per event): the columns
  * hold exactly what {@link DecodedBlock.fill} would copy.
+ *
+ * It is also the re-execution's {@link DecisionSource}: when the machine
+ * reaches decision ordinal `seq`, every event before it has been compared,
+ * so a non-default recorded outcome is the recording's next event (the
+ * `decision` event the live run emitted right there). And when handed a
+ * {@link TraceFold}, it folds each block as it first loads it, so one
+ * decode serves the fold, the decisions and the comparison.
  */
-class Comparator implements EventSink {
+class Comparator implements EventSink, DecisionSource {
   divergence: Divergence | null = null;
   readonly #reader: TraceReader;
   readonly #cur = new BlockCursor();
@@ -63,9 +71,25 @@ class Comparator implements EventSink {
   /** The recording has no more events (its end, or damage in recover mode). */
   #ended = false;
   readonly #prodStrings = new Map<number, string>();
+  readonly #fold: TraceFold | null;
+  /** Blocks folded so far (the next block to fold). */
+  #folded = 0;
 
-  constructor(reader: TraceReader) {
+  constructor(reader: TraceReader, fold: TraceFold | null) {
     this.#reader = reader;
+    this.#fold = fold;
+  }
+
+  decision(seq: number): number {
+    let d = this.#cur.decoded;
+    let i = this.#i;
+    if (i >= d.count) {
+      if (!this.#next()) return 0; // the recording ended: the comparison reports the event that follows
+      d = this.#cur.decoded;
+      i = this.#i;
+    }
+    const at = i * FIELDS_MAX;
+    return d.kind[i] === KIND_DECISION && d.fields[at + 3] === seq ? d.fields[at + 2] : 0;
   }
 
   onEvent(p: EventRecord): void {
@@ -117,8 +141,27 @@ class Comparator implements EventSink {
       if (!reader.loadBlock(this.#block, cur)) return false;
     }
     this.#ended = false;
+    this.#foldLoaded();
     // An empty block (none is written, but a reader must not trust that) moves on.
     return this.#i < cur.decoded.count ? true : this.#next();
+  }
+
+  /** Folds the cursor's block when it is the next one the fold needs. */
+  #foldLoaded(): void {
+    const fold = this.#fold;
+    if (fold === null || this.#cur.decoded.block !== this.#folded) return;
+    fold.block(this.#cur.decoded);
+    this.#folded++;
+  }
+
+  /** After the run (or its failure): folds the blocks the comparison did not reach. */
+  foldRest(): void {
+    const fold = this.#fold;
+    if (fold === null) return;
+    const reader = this.#reader, cur = this.#cur;
+    // Blocks in order from the first unfolded; a strict reader throws at damage.
+    if (this.#folded === 0 && reader.locate(0, cur) < 0) return;
+    for (; reader.loadBlock(this.#folded, cur); this.#folded++) fold.block(cur.decoded);
   }
 
   #diverge(p: EventRecord | null, r: EventRecord | null, at: EventRecord): never | void {
@@ -155,23 +198,67 @@ export interface RerunOptions {
 
 /**
  * Re-executes the run recorded in `path` and returns the first divergence,
- * or null when every event is identical.
+ * or null when every event is identical. Without `decisions`, the
+ * recording's own are read as the comparison reaches them (one decode).
  */
 export function rerunTrace(path: string, opts: RerunOptions): Divergence | null {
-  const feed = opts.decisions ?? checkTrace(path).decisions;
   const reader = TraceReader.open(path);
   try {
-    const h = reader.header;
-    const cmp = new Comparator(reader);
-    try {
-      const scenario = opts.resolve(h);
-      execute(scenario, { seed: h.seed, config: { ...h.config }, sinks: [cmp], decisions: feed });
-    } catch (e) {
-      if (!(e instanceof Stop)) throw e;
-    }
-    cmp.finish();
-    return cmp.divergence;
+    return rerunReader(reader, opts.resolve, opts.decisions ?? null, null);
   } finally {
     reader.close();
   }
+}
+
+/** What {@link foldAndRerun} found. */
+export interface FoldAndRerun {
+  /** The fold and digest check of the whole trace, as {@link checkTrace} returns it. */
+  readonly check: CheckResult;
+  /** Where the re-execution first differed, or null. */
+  readonly divergence: Divergence | null;
+}
+
+/**
+ * {@link checkTrace} and {@link rerunTrace} with the recording's own
+ * decisions in one pass: each block is decoded once, folded, then compared
+ * with the re-execution's events; the blocks past a divergence are folded
+ * after it. Damage throws the TraceError the fold alone would, and before
+ * any error of the scenario or its resolver (as when the fold ran first).
+ */
+export function foldAndRerun(path: string, resolve: ScenarioResolver): FoldAndRerun {
+  const reader = TraceReader.open(path);
+  try {
+    const fold = new TraceFold(reader);
+    const divergence = rerunReader(reader, resolve, null, fold);
+    return { check: fold.result(), divergence };
+  } finally {
+    reader.close();
+  }
+}
+
+/** Re-executes against `reader`, following `feed` or (null) the recording's decisions; folds into `fold` if given. */
+function rerunReader(
+  reader: TraceReader,
+  resolve: ScenarioResolver,
+  feed: DecisionFeed | null,
+  fold: TraceFold | null,
+): Divergence | null {
+  const h = reader.header;
+  const cmp = new Comparator(reader, fold);
+  try {
+    const scenario = resolve(h);
+    execute(scenario, { seed: h.seed, config: { ...h.config }, sinks: [cmp], decisions: feed ?? cmp });
+  } catch (e) {
+    if (e instanceof Stop) {
+      // The divergence is placed; the fold goes on below.
+    } else {
+      // Damage and fold failures are the trace's fault and come first; otherwise the
+      // fold still reports damage further on before the scenario's own error.
+      if (!(e instanceof TraceError)) cmp.foldRest();
+      throw e;
+    }
+  }
+  cmp.finish();
+  cmp.foldRest();
+  return cmp.divergence;
 }

@@ -7,6 +7,7 @@ import { getU32, getU64, type TraceHeaderInit } from "../format/format.ts";
 import { encodeToBytes, TraceWriter } from "../recorder/writer.ts";
 import { TraceError, TraceReader } from "../replay/reader.ts";
 import { syntheticRun } from "../tools/bench_trace.ts";
+import type { DecoderState } from "../format/decode.ts";
 
 const HEADER: TraceHeaderInit = { tool: "lockstep test", scenario: "seek", seed: 9, cpus: 4, config: {}, inputs: [] };
 const N = 30_000;
@@ -56,6 +57,75 @@ Deno.test("seek: readEvent and events(from) match a full scan", () => {
   assert.equal(reader.readEvent(N), undefined);
   assert.equal(reader.events(N).next().done, true);
   assert.equal(reader.forEach(() => {}, N - 10), 10);
+});
+
+Deno.test("seek: forEachBetween decodes the last block only up to its end point, and matches a full scan", () => {
+  const reader = TraceReader.fromBytes(GOOD);
+  const starts = blockStarts(GOOD);
+  const ends = [...seekIndexes(), N, N + 5];
+  let x = 777;
+  for (const to of ends) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    // From anywhere before `to`: in its block, a block or more before it, or at it (nothing).
+    for (const from of [to, Math.max(0, to - 1), Math.max(0, to - 1 - (x % 5000)), 0]) {
+      const got: string[] = [];
+      const n = reader.forEachBetween(from, to, (e) => void got.push(key(e)));
+      assert.deepEqual(got, ALL.slice(from, Math.min(to, N)), `forEachBetween(${from}, ${to})`);
+      assert.equal(n, got.length);
+    }
+    // Reads after a prefix decode are unaffected.
+    if (to < N) assert.equal(key(reader.readEvent(to)!), ALL[to], `readEvent(${to}) after a prefix`);
+  }
+  assert.ok(starts.length > 10);
+  assert.throws(() => reader.forEachBetween(-1, 10, () => {}), RangeError);
+});
+
+Deno.test("seek: forEachMarked hands out every event and the decoder's state, from which forEachBetween resumes", () => {
+  const reader = TraceReader.fromBytes(GOOD);
+  const starts = blockStarts(GOOD);
+  const every = 1000;
+  const got: string[] = [];
+  const marks: { index: number; state: DecoderState | null; seen: number }[] = [];
+  reader.forEachMarked(every, (index, state) => void marks.push({ index, state, seen: got.length }), (e) => {
+    got.push(key(e));
+  });
+  assert.deepEqual(got, ALL, "every event once, in order");
+  const want = [...new Set([...starts, ...Array.from({ length: Math.ceil(N / every) }, (_, k) => k * every)])]
+    .sort((a, b) => a - b);
+  assert.deepEqual(marks.map((m) => m.index), want, "a mark at every block start and every multiple");
+  for (const m of marks) {
+    assert.equal(m.seen, m.index, `mark ${m.index} comes before its event`);
+    assert.equal(m.state === null, starts.includes(m.index), `state at ${m.index} null exactly at block starts`);
+    for (const len of [1, 7, 600, 5000]) {
+      const out: string[] = [];
+      const to = Math.min(N, m.index + len);
+      reader.forEachBetween(m.index, to, (e) => void out.push(key(e)), m.state);
+      assert.deepEqual(out, ALL.slice(m.index, to), `resumed at ${m.index}, ${len} events`);
+    }
+  }
+  // A state for another event of the block is refused; one that does not fit the block is damage.
+  const m = marks.find((x) => x.state !== null)!;
+  assert.throws(() => reader.forEachBetween(m.index + 1, m.index + 5, () => {}, m.state), RangeError);
+  const bad = { ...m.state!, pos: 1 << 30 };
+  assert.throws(() => reader.forEachBetween(m.index, m.index + 5, () => {}, bad), TraceError);
+  const wrongSlot = { ...m.state!, adapt: [0, 5] };
+  assert.throws(() => reader.forEachBetween(m.index, m.index + 5, () => {}, wrongSlot), TraceError);
+});
+
+Deno.test("seek: forEachBetween stops at damage in recover mode and throws it in strict mode", () => {
+  const starts = blockStarts(GOOD);
+  const bad = GOOD.slice();
+  // A payload byte of the block holding starts[5]: the CRC catches it, also when only a prefix is decoded.
+  let at = 20 + getU32(bad, 12);
+  for (let b = 0; b < 5; b++) at += 40 + getU32(bad, at + 4);
+  bad[at + 40 + 3] ^= 0x01;
+  const to = starts[5] + 10;
+  assert.throws(() => TraceReader.fromBytes(bad).forEachBetween(starts[4], to, () => {}), TraceError);
+  const lenient = TraceReader.fromBytes(bad, { recover: true });
+  const got: string[] = [];
+  lenient.forEachBetween(starts[4], to, (e) => void got.push(key(e)));
+  assert.deepEqual(got, ALL.slice(starts[4], starts[5]), "the whole blocks before the damage");
+  assert.ok(lenient.damage instanceof TraceError);
 });
 
 Deno.test("seek: backwards and forwards in any order reuse no stale block", () => {
