@@ -67,3 +67,20 @@ Deno.test("the options declared for help are the ones each command parses and re
     }
   }
 });
+
+Deno.test("viewer --help names every option its parser takes", async () => {
+  const o = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", `${root}viewer/main.ts`, "--help"],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(o.code, 0);
+  const out = new TextDecoder().decode(o.stdout);
+  const src = Deno.readTextFileSync(`${root}viewer/main.ts`);
+  const parsed = /options: \{([^}]*\})*[^}]*\}/.exec(src.slice(src.indexOf("parseArgs({")));
+  assert(parsed !== null, "viewer/main.ts parses its options with parseArgs");
+  const names = [...parsed[0].matchAll(/(\w+): \{ type:/g)].map((m) => m[1]);
+  assertEquals(names.sort(), ["dir", "host", "port"]);
+  for (const n of names) assert(out.includes(`--${n} `), `viewer --help lacks --${n}`);
+});

@@ -64,12 +64,30 @@ export async function serveViewer(opts: ServeOptions): Promise<RunningViewer> {
   });
 }
 
+const USAGE = "usage: deno task viewer [--dir runs] [--host 127.0.0.1] [--port 8080]";
+
 function usage(msg: string): never {
-  console.error(`lockstep viewer: ${msg}\nusage: deno task viewer [--dir runs] [--host 127.0.0.1] [--port 8080]`);
+  console.error(`lockstep viewer: ${msg}\n${USAGE}`);
   Deno.exit(2);
 }
 
+/** `--help`: the same table of options as the other commands' help (cli/_help.ts), kept here as viewer/ imports no cli/. */
+const HELP = [
+  USAGE,
+  "",
+  "serve a web page browsing the recorded runs of a folder (loopback only unless --host says otherwise)",
+  "",
+  "  --dir DIR     the runs folder, every subfolder included (default runs)",
+  "  --host HOST   the address to bind (default 127.0.0.1; requests naming another Host are refused)",
+  "  --port PORT   the port (default 8080; 0 picks a free one)",
+  "  --help, -h    print this help",
+].join("\n");
+
 if (import.meta.main) {
+  if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+    console.log(HELP);
+    Deno.exit(0);
+  }
   let values: { dir?: string; host?: string; port?: string };
   try {
     values = parseArgs({
