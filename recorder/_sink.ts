@@ -20,8 +20,11 @@ const WRITE_ATTEMPTS_MAX = 1_000_000;
 export class FileSink implements ByteSink {
   readonly #file: Deno.FsFile;
 
-  constructor(path: string) {
-    this.#file = Deno.openSync(path, { write: true, create: true, truncate: true });
+  /** Creates or truncates `path`; with `append`, opens the existing file and writes after its end. */
+  constructor(path: string, append = false) {
+    this.#file = append
+      ? Deno.openSync(path, { append: true })
+      : Deno.openSync(path, { write: true, create: true, truncate: true });
   }
 
   write(bytes: Uint8Array): void {

@@ -185,6 +185,7 @@ export class TraceWriter implements EventSink {
     memory: MemorySink | undefined,
     header: TraceHeaderInit,
     opts: TraceWriterOptions,
+    headerWritten = false,
   ) {
     const payloadBytes = opts.blockPayloadBytes ?? BLOCK_PAYLOAD_DEFAULT_BYTES;
     if (
@@ -206,7 +207,9 @@ export class TraceWriter implements EventSink {
     this.#out = new Uint8Array(BLOCK_HEADER_BYTES + payloadBytes);
     this.#payloadEnd = BLOCK_HEADER_BYTES + payloadBytes;
     this.#flushAt = this.#payloadEnd - EVENT_MAX_BYTES;
-    this.#writeHeader(header);
+    const head = traceHeaderBytes(header);
+    if (headerWritten) this.#bytesWritten = head.length;
+    else this.#emit(head);
     this.#startBlock();
   }
 
@@ -245,6 +248,34 @@ export class TraceWriter implements EventSink {
   static memory(header: TraceHeaderInit, opts: TraceWriterOptions = {}): TraceWriter {
     const sink = new MemorySink();
     return new TraceWriter(sink, sink, header, opts);
+  }
+
+  /**
+   * A writer into `sink` (closed by {@link close}). With `headerWritten` the
+   * sink already holds the header {@link traceHeaderBytes} makes of `header`
+   * (the threaded writer writes it on the calling thread, then encodes in a
+   * worker): it is counted in {@link bytesWritten} but not written again.
+   *
+   * @example
+   * ```ts
+   * import { TraceWriter } from "./writer.ts";
+   * import { MemorySink } from "./_sink.ts";
+   * const w = TraceWriter.over(new MemorySink(), { tool: "lockstep", scenario: "s", seed: 7, cpus: 4, config: {}, inputs: [] });
+   * w.close();
+   * ```
+   */
+  static over(
+    sink: ByteSink,
+    header: TraceHeaderInit,
+    opts: TraceWriterOptions = {},
+    headerWritten = false,
+  ): TraceWriter {
+    try {
+      return new TraceWriter(sink, undefined, header, opts, headerWritten);
+    } catch (err) {
+      sink.close();
+      throw err;
+    }
   }
 
   /** Bytes handed to the file so far (the block being filled is not counted until written). */
@@ -503,25 +534,6 @@ export class TraceWriter implements EventSink {
 
   // --- output ---------------------------------------------------------------
 
-  #writeHeader(init: TraceHeaderInit): void {
-    const header: TraceHeader = { ...init, formatVersion: FORMAT_VERSION };
-    const problem = headerProblem(header);
-    if (problem) throw new TypeError(`trace writer: bad header: ${problem}`);
-    const json = encoder.encode(canonicalJson({ ...header, [LAYOUT_KEY]: schemaLayout() }));
-    if (json.length > HEADER_BYTES_MAX) {
-      throw new RangeError(`trace writer: header of ${json.length} bytes exceeds ${HEADER_BYTES_MAX}`);
-    }
-    const out = new Uint8Array(PREFIX_BYTES + json.length);
-    out.set(MAGIC, 0);
-    out[8] = FORMAT_VERSION & 0xff;
-    out[9] = FORMAT_VERSION >>> 8;
-    // Bytes 10..11: flags, zero in version 1.
-    putU32(out, 12, json.length);
-    out.set(json, PREFIX_BYTES);
-    putU32(out, 16, crc32c(out, crc32c(out, 0, 8, 16), PREFIX_BYTES, out.length));
-    this.#emit(out);
-  }
-
   /**
    * Compresses and writes the block being filled (header + stored payload in
    * one write), then starts the next block.
@@ -660,6 +672,36 @@ export function encodeToBytes(
   produce(w);
   w.close();
   return w.bytes();
+}
+
+/**
+ * The file's prefix and header (magic, version, header length and checksum,
+ * canonical JSON header with the schema layout). Throws on a header the
+ * format refuses.
+ *
+ * @example
+ * ```ts
+ * import { traceHeaderBytes } from "./writer.ts";
+ * const head = traceHeaderBytes({ tool: "lockstep", scenario: "s", seed: 1, cpus: 1, config: {}, inputs: [] });
+ * ```
+ */
+export function traceHeaderBytes(init: TraceHeaderInit): Uint8Array {
+  const header: TraceHeader = { ...init, formatVersion: FORMAT_VERSION };
+  const problem = headerProblem(header);
+  if (problem) throw new TypeError(`trace writer: bad header: ${problem}`);
+  const json = encoder.encode(canonicalJson({ ...header, [LAYOUT_KEY]: schemaLayout() }));
+  if (json.length > HEADER_BYTES_MAX) {
+    throw new RangeError(`trace writer: header of ${json.length} bytes exceeds ${HEADER_BYTES_MAX}`);
+  }
+  const out = new Uint8Array(PREFIX_BYTES + json.length);
+  out.set(MAGIC, 0);
+  out[8] = FORMAT_VERSION & 0xff;
+  out[9] = FORMAT_VERSION >>> 8;
+  // Bytes 10..11: flags, zero in version 1.
+  putU32(out, 12, json.length);
+  out.set(json, PREFIX_BYTES);
+  putU32(out, 16, crc32c(out, crc32c(out, 0, 8, 16), PREFIX_BYTES, out.length));
+  return out;
 }
 
 /** Whether `text` is short and all ASCII, so its UTF-8 bytes are its char codes (no TextEncoder call). */

@@ -1,0 +1,387 @@
+/**
+ * The threaded trace writer: the simulation thread only copies each event's
+ * numbers into a shared ring (recorder/_ring.ts); a worker thread encodes,
+ * compresses, checksums and writes the blocks with the ordinary
+ * {@link TraceWriter}, so the file holds the same bytes as a one-thread
+ * recording. On a 2-core machine that takes the writer's cost off the
+ * simulation's wall time.
+ *
+ * - Short runs never start a worker: until the ring is half full nothing is
+ *   consumed, and a writer closed before that encodes on its own thread.
+ *   Starting a worker costs tens of milliseconds of the calling thread, paid
+ *   once per process: the worker is kept (unreferenced, so it never holds
+ *   the process open) for the next recording.
+ * - Memory stays bounded: at most one ring (about 6 MB) of events is in
+ *   flight; the simulation thread waits when the worker lags.
+ * - A killed process leaves the header and every whole block the worker
+ *   wrote, readable as before; the events still in the ring are lost.
+ * - A failure in the worker (a full disk, a refused event when checking is
+ *   on) is thrown on the simulation thread at the next chunk hand-off or by
+ *   {@link ThreadedTraceWriter.close}, with the same error class, message
+ *   and code.
+ * - Only regular files use a worker (a FIFO or a device cannot be opened
+ *   twice without the reader seeing an end); other targets, and a process
+ *   where workers cannot start, encode on the calling thread.
+ *
+ * @example
+ * ```ts
+ * import { ThreadedTraceWriter } from "./threaded.ts";
+ * const w = ThreadedTraceWriter.create("/tmp/run.lstrace", { tool: "lockstep", scenario: "s", seed: 1, cpus: 1, config: {}, inputs: [] });
+ * // machine.addSink(w); machine.run(); then:
+ * w.close();
+ * console.log(w.events, w.bytesWritten);
+ * ```
+ * @module
+ */
+import { Worker } from "node:worker_threads";
+import { EventRecord, type EventSink } from "../core/event.ts";
+import { STRING_MAX_BYTES, type TraceHeaderInit } from "../format/format.ts";
+import { KIND_STR_DEF } from "../format/_layout.ts";
+import { FileSink } from "./_sink.ts";
+import {
+  CHUNK_EVENTS,
+  CHUNKS,
+  CONSUMED,
+  COUNT_AT,
+  feedChunk,
+  FINAL_AT,
+  PUBLISHED,
+  RESULT_BYTES,
+  RESULT_EVENTS,
+  Ring,
+  STATE,
+  STATE_BUSY,
+  STATE_DONE,
+  STATE_FAILED,
+  STRIDE,
+  TEXT_UNITS,
+} from "./_ring.ts";
+import { TraceWriter, type TraceWriterOptions } from "./writer.ts";
+import type { SessionMessage } from "./_write_worker.ts";
+
+/** A ring and the worker that consumes it (started when first needed), kept for reuse. */
+interface Lane {
+  readonly ring: Ring;
+  worker: Worker | null;
+}
+
+/** Lanes whose writer closed cleanly: the next writer takes one instead of starting a worker. */
+const idleLanes: Lane[] = [];
+
+/** Chunks published before the writer picks a consumer (a worker, or its own thread). */
+const START_AFTER_CHUNKS = CHUNKS / 2;
+
+/** Milliseconds between checks of a failed worker while waiting. */
+const WAIT_SLICE_MS = 50;
+
+/** Whether this process may start writer workers (LOCKSTEP_WRITER_THREADS=0 turns them off). */
+function workersAllowed(): boolean {
+  try {
+    return Deno.env.get("LOCKSTEP_WRITER_THREADS") !== "0";
+  } catch {
+    return true; // no --allow-env: the default
+  }
+}
+
+/** See the module documentation. */
+export class ThreadedTraceWriter implements EventSink {
+  readonly #path: string;
+  readonly #header: TraceHeaderInit;
+  readonly #opts: TraceWriterOptions;
+  readonly #headerBytes: number;
+  /** The file as opened by create (header written) until a consumer is chosen. */
+  #file: FileSink | null;
+  readonly #lane: Lane;
+  readonly #ring: Ring;
+  readonly #ctrl: Int32Array;
+  readonly #events: Float64Array;
+  readonly #canThread: boolean;
+  /** The writer on this thread, when it consumes the ring itself. */
+  #local: TraceWriter | null = null;
+  #localRec: EventRecord | null = null;
+  #threaded = false;
+
+  /** Position of the next event in #events, and the end of the current chunk. */
+  #at = 0;
+  #chunkEnd = CHUNK_EVENTS * STRIDE;
+  #chunkStart = 0;
+  /** Next free text unit of the current chunk, and its end. */
+  #textAt = 0;
+  #textEnd = TEXT_UNITS;
+  /** Chunks published, and the events in them. */
+  #published = 0;
+  #eventsPublished = 0;
+  #closed = false;
+  /** A failure already thrown to the caller (close then ends quietly). */
+  #failed = false;
+  #bytesWritten: number;
+  #eventsDone = 0;
+
+  private constructor(path: string, header: TraceHeaderInit, opts: TraceWriterOptions, file: FileSink) {
+    this.#path = path;
+    this.#header = header;
+    this.#opts = opts;
+    this.#file = file;
+    // Checks the options and the header and writes it: the same errors, at the same moment, as TraceWriter.create.
+    const probe = TraceWriter.over(new HeaderOnly(file), header, opts);
+    this.#headerBytes = probe.bytesWritten;
+    this.#bytesWritten = this.#headerBytes;
+    let regular = false;
+    try {
+      regular = Deno.statSync(path).isFile;
+    } catch {
+      regular = false;
+    }
+    this.#canThread = regular && workersAllowed();
+    this.#lane = idleLanes.pop() ?? { ring: new Ring(), worker: null };
+    this.#ring = this.#lane.ring;
+    this.#ring.reset();
+    this.#ctrl = this.#ring.ctrl;
+    this.#events = this.#ring.events;
+  }
+
+  /**
+   * Creates (or truncates) the file at `path` and writes the header; checks
+   * the options and the header as {@link TraceWriter.create} does.
+   *
+   * @example
+   * ```ts
+   * import { ThreadedTraceWriter } from "./threaded.ts";
+   * const w = ThreadedTraceWriter.create("/tmp/t.lstrace", { tool: "lockstep", scenario: "s", seed: 7, cpus: 4, config: {}, inputs: [] });
+   * w.close();
+   * ```
+   */
+  static create(path: string, header: TraceHeaderInit, opts: TraceWriterOptions = {}): ThreadedTraceWriter {
+    const file = new FileSink(path);
+    try {
+      return new ThreadedTraceWriter(path, header, opts, file);
+    } catch (err) {
+      file.close();
+      throw err;
+    }
+  }
+
+  /** Events accepted so far. */
+  get events(): number {
+    if (this.#closed && !this.#failed) return this.#eventsDone;
+    return this.#eventsPublished + (this.#at - this.#chunkStart) / STRIDE;
+  }
+
+  /** Bytes in the file so far (blocks still in the ring or being encoded are not counted). */
+  get bytesWritten(): number {
+    if (this.#threaded && !this.#closed) return Math.max(this.#bytesWritten, this.#ring.results[RESULT_BYTES]);
+    if (this.#local !== null && !this.#closed) return this.#local.bytesWritten;
+    return this.#bytesWritten;
+  }
+
+  /** Whether a worker thread consumes the ring (false until a consumer is chosen, and for a short run). */
+  get threaded(): boolean {
+    return this.#threaded;
+  }
+
+  /** Copies the event into the ring (the one per-event cost on this thread). */
+  onEvent(e: EventRecord): void {
+    if (this.#closed) throw new Error(`trace writer: event ${e.index}: the writer is closed`);
+    const ev = this.#events;
+    let b = this.#at;
+    ev[b] = e.index;
+    ev[b + 1] = e.tNs;
+    ev[b + 2] = e.cpu;
+    ev[b + 3] = e.thread;
+    const kind = e.kind;
+    ev[b + 4] = kind;
+    const fs = e.fields;
+    ev[b + 5] = fs[0];
+    ev[b + 6] = fs[1];
+    ev[b + 7] = fs[2];
+    ev[b + 8] = fs[3];
+    ev[b + 9] = fs[4];
+    ev[b + 10] = fs[5];
+    if (kind === KIND_STR_DEF) b = this.#putText(e, b);
+    this.#at = b + STRIDE;
+    if (this.#at === this.#chunkEnd) this.#publish(false);
+  }
+
+  /** Ends the run: same as {@link close}. */
+  onEnd(): void {
+    this.close();
+  }
+
+  /**
+   * Hands over the last events and waits until the file is complete (last
+   * block, footer, trailer). Throws the worker's failure if it has not been
+   * thrown yet. A second call does nothing.
+   */
+  close(): void {
+    if (this.#closed) return;
+    if (this.#failed) {
+      this.#closed = true;
+      return;
+    }
+    this.#publish(true);
+    this.#closed = true;
+    const local = this.#local;
+    if (local !== null) {
+      local.close();
+      this.#bytesWritten = local.bytesWritten;
+      this.#eventsDone = local.events;
+      idleLanes.push(this.#lane);
+      return;
+    }
+    const ctrl = this.#ctrl;
+    for (;;) {
+      const state = Atomics.load(ctrl, STATE);
+      if (state === STATE_DONE) break;
+      if (state === STATE_FAILED) this.#fail();
+      Atomics.wait(ctrl, STATE, state, WAIT_SLICE_MS);
+    }
+    // DONE is set before the final chunk's CONSUMED: wait for that too, so the lane is idle when reused.
+    while (Atomics.load(ctrl, CONSUMED) !== this.#published) {
+      Atomics.wait(ctrl, CONSUMED, Atomics.load(ctrl, CONSUMED), WAIT_SLICE_MS);
+    }
+    this.#bytesWritten = this.#ring.results[RESULT_BYTES];
+    this.#eventsDone = this.#ring.results[RESULT_EVENTS];
+    idleLanes.push(this.#lane);
+  }
+
+  /** Throws the worker's failure (once); the lane is dropped (its worker is idle again, the ring is not reused). */
+  #fail(): never {
+    this.#failed = true;
+    this.#closed = true;
+    const err = this.#ring.takeError();
+    throw err;
+  }
+
+  /**
+   * str-def (rare): its text goes to the chunk's text area; a chunk without
+   * room is published first and the event (at `b`) moved to the next one.
+   * Returns the event's position.
+   */
+  #putText(e: EventRecord, b: number): number {
+    const text = e.text;
+    const n = typeof text === "string" ? text.length : 0;
+    if (n > STRING_MAX_BYTES) {
+      // Longer than the format allows in any encoding: the writer's own refusal, here.
+      throw new RangeError(`trace writer: event ${e.index} (str-def): text of ${n}+ bytes exceeds ${STRING_MAX_BYTES}`);
+    }
+    if (this.#textAt + 2 + n > this.#textEnd) {
+      // Publish the chunk without this event, then put it first in the next chunk.
+      const copy = this.#events.slice(b, b + STRIDE);
+      this.#publish(false);
+      b = this.#at;
+      this.#events.set(copy, b);
+    }
+    const units = this.#ring.text;
+    let p = this.#textAt;
+    units[p] = n & 0xffff;
+    units[p + 1] = n >>> 16;
+    p += 2;
+    for (let k = 0; k < n; k++) units[p + k] = text.charCodeAt(k);
+    this.#textAt = p + n;
+    return b;
+  }
+
+  /** Publishes the current chunk (`final`: the last one) and starts the next. */
+  #publish(final: boolean): void {
+    const ctrl = this.#ctrl;
+    const c = this.#published % CHUNKS;
+    const count = (this.#at - this.#chunkStart) / STRIDE;
+    ctrl[COUNT_AT + c] = count;
+    ctrl[FINAL_AT + c] = final ? 1 : 0;
+    this.#published++;
+    this.#eventsPublished += count;
+    if (this.#local !== null) {
+      // This thread consumes: the chunk is fed now and the ring slot is free again.
+      this.#feedLocal(c, count);
+      Atomics.store(ctrl, CONSUMED, this.#published);
+    } else if (this.#threaded) {
+      Atomics.store(ctrl, PUBLISHED, this.#published);
+      Atomics.notify(ctrl, PUBLISHED);
+      if (Atomics.load(ctrl, STATE) === STATE_FAILED) this.#fail();
+    } else if (final || this.#published >= START_AFTER_CHUNKS) {
+      this.#startConsumer(final);
+    }
+    if (final) return;
+    // The next chunk's slot must be consumed before it is filled again.
+    while (this.#published - Atomics.load(ctrl, CONSUMED) >= CHUNKS) {
+      const consumed = Atomics.load(ctrl, CONSUMED);
+      if (Atomics.load(ctrl, STATE) === STATE_FAILED) this.#fail();
+      Atomics.wait(ctrl, CONSUMED, consumed, WAIT_SLICE_MS);
+    }
+    const next = this.#published % CHUNKS;
+    this.#chunkStart = next * CHUNK_EVENTS * STRIDE;
+    this.#at = this.#chunkStart;
+    this.#chunkEnd = this.#chunkStart + CHUNK_EVENTS * STRIDE;
+    this.#textAt = next * TEXT_UNITS;
+    this.#textEnd = this.#textAt + TEXT_UNITS;
+  }
+
+  /**
+   * Picks who consumes the ring: a worker for a long run to a regular file,
+   * else this thread (a run that ended before the ring filled, a FIFO or
+   * device, workers off or unavailable). Feeds what is already published.
+   */
+  #startConsumer(final: boolean): void {
+    const file = this.#file!;
+    const ctrl = this.#ctrl;
+    if (!final && this.#canThread) {
+      const worker = this.#lane.worker ?? startWorker();
+      if (worker !== null) {
+        this.#lane.worker = worker;
+        file.close(); // the worker opens the file again and appends after the header
+        this.#file = null;
+        ctrl[STATE] = STATE_BUSY;
+        const msg: SessionMessage = { sab: this.#ring.sab, path: this.#path, header: this.#header, opts: this.#opts };
+        worker.postMessage(msg);
+        this.#threaded = true;
+        Atomics.store(ctrl, PUBLISHED, this.#published);
+        Atomics.notify(ctrl, PUBLISHED);
+        return;
+      }
+    }
+    this.#file = null;
+    this.#local = TraceWriter.over(file, this.#header, this.#opts, true);
+    this.#localRec = new EventRecord();
+    for (let k = 0; k < this.#published; k++) this.#feedLocal(k % CHUNKS, ctrl[COUNT_AT + k % CHUNKS]);
+    Atomics.store(ctrl, CONSUMED, this.#published);
+  }
+
+  /** Feeds a chunk to this thread's writer; a refusal closes it (without a footer) and is thrown once. */
+  #feedLocal(c: number, count: number): void {
+    const local = this.#local!;
+    try {
+      feedChunk(this.#ring, c, count, local, this.#localRec!);
+    } catch (err) {
+      this.#failed = true;
+      this.#closed = true;
+      local.close();
+      throw err;
+    }
+  }
+}
+
+/** Starts a writer worker; null when this process cannot. */
+function startWorker(): Worker | null {
+  try {
+    const w = new Worker(new URL("./_write_worker.ts", import.meta.url));
+    w.unref();
+    return w;
+  } catch {
+    return null;
+  }
+}
+
+/** Passes the header write to the file and nothing else (the probe writer that checks and writes the header). */
+class HeaderOnly {
+  readonly #file: FileSink;
+  #wrote = false;
+  constructor(file: FileSink) {
+    this.#file = file;
+  }
+  write(bytes: Uint8Array): void {
+    if (this.#wrote) throw new Error("trace writer: header probe wrote twice");
+    this.#wrote = true;
+    this.#file.write(bytes);
+  }
+  close(): void {}
+}
