@@ -5,8 +5,8 @@
  * {@link CHUNK_EVENTS} events of {@link STRIDE} numbers each, and per chunk a
  * text area for the rare str-def event. The simulation thread copies each
  * event's numbers into the current chunk and publishes whole chunks; the
- * worker (or, for a short run, the simulation thread itself) feeds them to an
- * ordinary {@link TraceWriter}, so the file is the same bytes either way.
+ * worker feeds them to the ordinary {@link TraceWriter} the simulation thread
+ * handed over, so the file is the same bytes as a one-thread recording.
  *
  * Protocol (all control words through Atomics): the producer fills chunk
  * `published % CHUNKS`, stores its event count and final flag, then bumps

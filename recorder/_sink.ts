@@ -19,6 +19,7 @@ const WRITE_ATTEMPTS_MAX = 1_000_000;
 /** A file opened for writing, written with `writeSync`. */
 export class FileSink implements ByteSink {
   readonly #file: Deno.FsFile;
+  #closed = false;
 
   /** Creates or truncates `path`; with `append`, opens the existing file and writes after its end. */
   constructor(path: string, append = false) {
@@ -35,7 +36,10 @@ export class FileSink implements ByteSink {
     }
   }
 
+  /** Closes the file; a second call does nothing. */
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     this.#file.close();
   }
 }

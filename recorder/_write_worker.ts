@@ -1,7 +1,7 @@
 /**
  * The threaded writer's worker (see _ring.ts for the protocol): for each
- * session message it opens the trace file after the header the simulation
- * thread wrote, feeds every published chunk to an ordinary TraceWriter
+ * session message it opens the trace file, resumes the writer the simulation
+ * thread started (TraceWriter.resume) and feeds every published chunk to an ordinary TraceWriter
  * (encode, zstd, checksum, write: the same bytes as on one thread), closes it
  * after the final chunk and reports. Between sessions it waits for the next
  * message, so one worker serves every recording of a process.
@@ -25,7 +25,7 @@ import {
   STATE_DONE,
   STATE_FAILED,
 } from "./_ring.ts";
-import { TraceWriter, type TraceWriterOptions } from "./writer.ts";
+import { TraceWriter, type TraceWriterOptions, type WriterState } from "./writer.ts";
 
 /** What the simulation thread sends to start one recording. */
 export interface SessionMessage {
@@ -33,6 +33,8 @@ export interface SessionMessage {
   readonly path: string;
   readonly header: TraceHeaderInit;
   readonly opts: TraceWriterOptions;
+  /** The state of the writer that wrote the start of the file on the simulation thread. */
+  readonly state: WriterState;
 }
 
 /** One recording: returns when the final chunk is written or the writer failed. */
@@ -42,7 +44,7 @@ function session(m: SessionMessage): void {
   const rec = new EventRecord();
   let writer: TraceWriter | undefined;
   try {
-    writer = TraceWriter.over(new FileSink(m.path, true), m.header, m.opts, true);
+    writer = TraceWriter.resume(new FileSink(m.path, true), m.header, m.opts, m.state);
     for (let k = 0;; k++) {
       while (Atomics.load(ctrl, PUBLISHED) === k) Atomics.wait(ctrl, PUBLISHED, k);
       const c = k % CHUNKS;

@@ -6,11 +6,13 @@
  * recording. On a 2-core machine that takes the writer's cost off the
  * simulation's wall time.
  *
- * - Short runs never start a worker: until the ring is half full nothing is
- *   consumed, and a writer closed before that encodes on its own thread.
- *   Starting a worker costs tens of milliseconds of the calling thread, paid
- *   once per process: the worker is kept (unreferenced, so it never holds
- *   the process open) for the next recording.
+ * - Short runs never start a worker: the first {@link HAND_OFF_EVENTS}
+ *   events are written on the calling thread, as {@link TraceWriter} does;
+ *   then the writer hands its state ({@link TraceWriter.handOver}) to a
+ *   worker that resumes it. Starting a worker costs tens of milliseconds of
+ *   the calling thread, paid once per process: the worker is kept
+ *   (unreferenced, so it never holds the process open) for the next
+ *   recording.
  * - Memory stays bounded: at most one ring (about 6 MB) of events is in
  *   flight; the simulation thread waits when the worker lags.
  * - A killed process leaves the header and every whole block the worker
@@ -34,7 +36,7 @@
  * @module
  */
 import { Worker } from "node:worker_threads";
-import { EventRecord, type EventSink } from "../core/event.ts";
+import type { EventRecord, EventSink } from "../core/event.ts";
 import { STRING_MAX_BYTES, type TraceHeaderInit } from "../format/format.ts";
 import { KIND_STR_DEF } from "../format/_layout.ts";
 import { FileSink } from "./_sink.ts";
@@ -43,7 +45,6 @@ import {
   CHUNKS,
   CONSUMED,
   COUNT_AT,
-  feedChunk,
   FINAL_AT,
   PUBLISHED,
   RESULT_BYTES,
@@ -68,11 +69,20 @@ interface Lane {
 /** Lanes whose writer closed cleanly: the next writer takes one instead of starting a worker. */
 const idleLanes: Lane[] = [];
 
-/** Chunks published before the writer picks a consumer (a worker, or its own thread). */
-const START_AFTER_CHUNKS = CHUNKS / 2;
+/**
+ * Events written on the calling thread before a worker takes over: about
+ * 30 ms of simulation, so a run that short never pays for starting one.
+ */
+export const HAND_OFF_EVENTS = 1 << 18;
 
 /** Milliseconds between checks of a failed worker while waiting. */
 const WAIT_SLICE_MS = 50;
+
+/** Options of {@link ThreadedTraceWriter}: the writer's, and when to hand over. */
+export interface ThreadedTraceWriterOptions extends TraceWriterOptions {
+  /** Events written on the calling thread before a worker takes over (default {@link HAND_OFF_EVENTS}). */
+  readonly handOffEvents?: number;
+}
 
 /** Whether this process may start writer workers (LOCKSTEP_WRITER_THREADS=0 turns them off). */
 function workersAllowed(): boolean {
@@ -88,56 +98,51 @@ export class ThreadedTraceWriter implements EventSink {
   readonly #path: string;
   readonly #header: TraceHeaderInit;
   readonly #opts: TraceWriterOptions;
-  readonly #headerBytes: number;
-  /** The file as opened by create (header written) until a consumer is chosen. */
+  /** The writer on this thread, until it hands over (and for good when no worker may start). */
+  #local: TraceWriter | null;
   #file: FileSink | null;
-  readonly #lane: Lane;
-  readonly #ring: Ring;
-  readonly #ctrl: Int32Array;
-  readonly #events: Float64Array;
-  readonly #canThread: boolean;
-  /** The writer on this thread, when it consumes the ring itself. */
-  #local: TraceWriter | null = null;
-  #localRec: EventRecord | null = null;
-  #threaded = false;
+  /** Events the local writer takes before the hand-over (never, when no worker may start). */
+  #handOffAt: number;
+  #localEvents = 0;
+  #lane: Lane | null = null;
+  #ring: Ring | null = null;
+  #ctrl: Int32Array = new Int32Array(0);
+  #events: Float64Array = new Float64Array(0);
 
-  /** Position of the next event in #events, and the end of the current chunk. */
+  /** Position of the next event in #events, the current chunk's start and end. */
   #at = 0;
-  #chunkEnd = CHUNK_EVENTS * STRIDE;
   #chunkStart = 0;
+  #chunkEnd = 0;
   /** Next free text unit of the current chunk, and its end. */
   #textAt = 0;
-  #textEnd = TEXT_UNITS;
-  /** Chunks published, and the events in them. */
+  #textEnd = 0;
+  /** Chunks published, and the events in them (plus the local writer's, at the hand-over). */
   #published = 0;
   #eventsPublished = 0;
   #closed = false;
   /** A failure already thrown to the caller (close then ends quietly). */
   #failed = false;
-  #bytesWritten: number;
+  #bytesWritten = 0;
   #eventsDone = 0;
 
-  private constructor(path: string, header: TraceHeaderInit, opts: TraceWriterOptions, file: FileSink) {
+  private constructor(path: string, header: TraceHeaderInit, opts: ThreadedTraceWriterOptions, file: FileSink) {
+    const { handOffEvents, ...writerOpts } = opts;
+    const at = handOffEvents ?? HAND_OFF_EVENTS;
+    if (!Number.isSafeInteger(at) || at < 1) {
+      throw new RangeError(`trace writer: handOffEvents must be a positive integer, got ${handOffEvents}`);
+    }
     this.#path = path;
     this.#header = header;
-    this.#opts = opts;
+    this.#opts = writerOpts;
     this.#file = file;
-    // Checks the options and the header and writes it: the same errors, at the same moment, as TraceWriter.create.
-    const probe = TraceWriter.over(new HeaderOnly(file), header, opts);
-    this.#headerBytes = probe.bytesWritten;
-    this.#bytesWritten = this.#headerBytes;
+    this.#local = TraceWriter.over(file, header, writerOpts);
     let regular = false;
     try {
       regular = Deno.statSync(path).isFile;
     } catch {
       regular = false;
     }
-    this.#canThread = regular && workersAllowed();
-    this.#lane = idleLanes.pop() ?? { ring: new Ring(), worker: null };
-    this.#ring = this.#lane.ring;
-    this.#ring.reset();
-    this.#ctrl = this.#ring.ctrl;
-    this.#events = this.#ring.events;
+    this.#handOffAt = regular && workersAllowed() ? at : -1;
   }
 
   /**
@@ -151,7 +156,7 @@ export class ThreadedTraceWriter implements EventSink {
    * w.close();
    * ```
    */
-  static create(path: string, header: TraceHeaderInit, opts: TraceWriterOptions = {}): ThreadedTraceWriter {
+  static create(path: string, header: TraceHeaderInit, opts: ThreadedTraceWriterOptions = {}): ThreadedTraceWriter {
     const file = new FileSink(path);
     try {
       return new ThreadedTraceWriter(path, header, opts, file);
@@ -161,26 +166,33 @@ export class ThreadedTraceWriter implements EventSink {
     }
   }
 
+  /** Whether a worker thread took over the writing. */
+  get threaded(): boolean {
+    return this.#ring !== null;
+  }
+
   /** Events accepted so far. */
   get events(): number {
+    if (this.#local !== null) return this.#local.events;
     if (this.#closed && !this.#failed) return this.#eventsDone;
     return this.#eventsPublished + (this.#at - this.#chunkStart) / STRIDE;
   }
 
   /** Bytes in the file so far (blocks still in the ring or being encoded are not counted). */
   get bytesWritten(): number {
-    if (this.#threaded && !this.#closed) return Math.max(this.#bytesWritten, this.#ring.results[RESULT_BYTES]);
-    if (this.#local !== null && !this.#closed) return this.#local.bytesWritten;
+    if (this.#local !== null) return this.#local.bytesWritten;
+    if (!this.#closed) return Math.max(this.#bytesWritten, this.#ring!.results[RESULT_BYTES]);
     return this.#bytesWritten;
   }
 
-  /** Whether a worker thread consumes the ring (false until a consumer is chosen, and for a short run). */
-  get threaded(): boolean {
-    return this.#threaded;
-  }
-
-  /** Copies the event into the ring (the one per-event cost on this thread). */
+  /** Encodes the event on this thread (early in a run), or copies it into the ring (the one cost here). */
   onEvent(e: EventRecord): void {
+    const local = this.#local;
+    if (local !== null) {
+      local.onEvent(e);
+      if (++this.#localEvents === this.#handOffAt) this.#handOff();
+      return;
+    }
     if (this.#closed) throw new Error(`trace writer: event ${e.index}: the writer is closed`);
     const ev = this.#events;
     let b = this.#at;
@@ -214,20 +226,18 @@ export class ThreadedTraceWriter implements EventSink {
    */
   close(): void {
     if (this.#closed) return;
+    const local = this.#local;
+    if (local !== null) {
+      this.#closed = true;
+      local.close();
+      return;
+    }
     if (this.#failed) {
       this.#closed = true;
       return;
     }
     this.#publish(true);
     this.#closed = true;
-    const local = this.#local;
-    if (local !== null) {
-      local.close();
-      this.#bytesWritten = local.bytesWritten;
-      this.#eventsDone = local.events;
-      idleLanes.push(this.#lane);
-      return;
-    }
     const ctrl = this.#ctrl;
     for (;;) {
       const state = Atomics.load(ctrl, STATE);
@@ -239,17 +249,48 @@ export class ThreadedTraceWriter implements EventSink {
     while (Atomics.load(ctrl, CONSUMED) !== this.#published) {
       Atomics.wait(ctrl, CONSUMED, Atomics.load(ctrl, CONSUMED), WAIT_SLICE_MS);
     }
-    this.#bytesWritten = this.#ring.results[RESULT_BYTES];
-    this.#eventsDone = this.#ring.results[RESULT_EVENTS];
-    idleLanes.push(this.#lane);
+    this.#bytesWritten = this.#ring!.results[RESULT_BYTES];
+    this.#eventsDone = this.#ring!.results[RESULT_EVENTS];
+    idleLanes.push(this.#lane!);
+  }
+
+  /**
+   * The local writer hands its state to a worker, which opens the file again
+   * and appends; from here on events go through the ring. Stays local when
+   * no worker can start.
+   */
+  #handOff(): void {
+    const lane = idleLanes.pop() ?? { ring: new Ring(), worker: null };
+    const worker = lane.worker ?? startWorker();
+    if (worker === null) {
+      this.#handOffAt = -1;
+      return;
+    }
+    lane.worker = worker;
+    const local = this.#local!;
+    const state = local.handOver();
+    this.#file!.close();
+    this.#file = null;
+    this.#local = null;
+    this.#eventsPublished = state.events;
+    this.#bytesWritten = state.bytesWritten;
+    const ring = lane.ring;
+    ring.reset();
+    this.#lane = lane;
+    this.#ring = ring;
+    this.#ctrl = ring.ctrl;
+    this.#events = ring.events;
+    this.#startChunk();
+    this.#ctrl[STATE] = STATE_BUSY;
+    const msg: SessionMessage = { sab: ring.sab, path: this.#path, header: this.#header, opts: this.#opts, state };
+    worker.postMessage(msg);
   }
 
   /** Throws the worker's failure (once); the lane is dropped (its worker is idle again, the ring is not reused). */
   #fail(): never {
     this.#failed = true;
     this.#closed = true;
-    const err = this.#ring.takeError();
-    throw err;
+    throw this.#ring!.takeError();
   }
 
   /**
@@ -271,7 +312,7 @@ export class ThreadedTraceWriter implements EventSink {
       b = this.#at;
       this.#events.set(copy, b);
     }
-    const units = this.#ring.text;
+    const units = this.#ring!.text;
     let p = this.#textAt;
     units[p] = n & 0xffff;
     units[p + 1] = n >>> 16;
@@ -281,7 +322,7 @@ export class ThreadedTraceWriter implements EventSink {
     return b;
   }
 
-  /** Publishes the current chunk (`final`: the last one) and starts the next. */
+  /** Publishes the current chunk (`final`: the last one) and starts the next once its slot is free. */
   #publish(final: boolean): void {
     const ctrl = this.#ctrl;
     const c = this.#published % CHUNKS;
@@ -290,73 +331,26 @@ export class ThreadedTraceWriter implements EventSink {
     ctrl[FINAL_AT + c] = final ? 1 : 0;
     this.#published++;
     this.#eventsPublished += count;
-    if (this.#local !== null) {
-      // This thread consumes: the chunk is fed now and the ring slot is free again.
-      this.#feedLocal(c, count);
-      Atomics.store(ctrl, CONSUMED, this.#published);
-    } else if (this.#threaded) {
-      Atomics.store(ctrl, PUBLISHED, this.#published);
-      Atomics.notify(ctrl, PUBLISHED);
-      if (Atomics.load(ctrl, STATE) === STATE_FAILED) this.#fail();
-    } else if (final || this.#published >= START_AFTER_CHUNKS) {
-      this.#startConsumer(final);
-    }
+    Atomics.store(ctrl, PUBLISHED, this.#published);
+    Atomics.notify(ctrl, PUBLISHED);
+    if (Atomics.load(ctrl, STATE) === STATE_FAILED) this.#fail();
     if (final) return;
-    // The next chunk's slot must be consumed before it is filled again.
+    // Back-pressure: the next chunk's slot must be consumed before it is filled again.
     while (this.#published - Atomics.load(ctrl, CONSUMED) >= CHUNKS) {
       const consumed = Atomics.load(ctrl, CONSUMED);
       if (Atomics.load(ctrl, STATE) === STATE_FAILED) this.#fail();
       Atomics.wait(ctrl, CONSUMED, consumed, WAIT_SLICE_MS);
     }
+    this.#startChunk();
+  }
+
+  #startChunk(): void {
     const next = this.#published % CHUNKS;
     this.#chunkStart = next * CHUNK_EVENTS * STRIDE;
     this.#at = this.#chunkStart;
     this.#chunkEnd = this.#chunkStart + CHUNK_EVENTS * STRIDE;
     this.#textAt = next * TEXT_UNITS;
     this.#textEnd = this.#textAt + TEXT_UNITS;
-  }
-
-  /**
-   * Picks who consumes the ring: a worker for a long run to a regular file,
-   * else this thread (a run that ended before the ring filled, a FIFO or
-   * device, workers off or unavailable). Feeds what is already published.
-   */
-  #startConsumer(final: boolean): void {
-    const file = this.#file!;
-    const ctrl = this.#ctrl;
-    if (!final && this.#canThread) {
-      const worker = this.#lane.worker ?? startWorker();
-      if (worker !== null) {
-        this.#lane.worker = worker;
-        file.close(); // the worker opens the file again and appends after the header
-        this.#file = null;
-        ctrl[STATE] = STATE_BUSY;
-        const msg: SessionMessage = { sab: this.#ring.sab, path: this.#path, header: this.#header, opts: this.#opts };
-        worker.postMessage(msg);
-        this.#threaded = true;
-        Atomics.store(ctrl, PUBLISHED, this.#published);
-        Atomics.notify(ctrl, PUBLISHED);
-        return;
-      }
-    }
-    this.#file = null;
-    this.#local = TraceWriter.over(file, this.#header, this.#opts, true);
-    this.#localRec = new EventRecord();
-    for (let k = 0; k < this.#published; k++) this.#feedLocal(k % CHUNKS, ctrl[COUNT_AT + k % CHUNKS]);
-    Atomics.store(ctrl, CONSUMED, this.#published);
-  }
-
-  /** Feeds a chunk to this thread's writer; a refusal closes it (without a footer) and is thrown once. */
-  #feedLocal(c: number, count: number): void {
-    const local = this.#local!;
-    try {
-      feedChunk(this.#ring, c, count, local, this.#localRec!);
-    } catch (err) {
-      this.#failed = true;
-      this.#closed = true;
-      local.close();
-      throw err;
-    }
   }
 }
 
@@ -369,19 +363,4 @@ function startWorker(): Worker | null {
   } catch {
     return null;
   }
-}
-
-/** Passes the header write to the file and nothing else (the probe writer that checks and writes the header). */
-class HeaderOnly {
-  readonly #file: FileSink;
-  #wrote = false;
-  constructor(file: FileSink) {
-    this.#file = file;
-  }
-  write(bytes: Uint8Array): void {
-    if (this.#wrote) throw new Error("trace writer: header probe wrote twice");
-    this.#wrote = true;
-    this.#file.write(bytes);
-  }
-  close(): void {}
 }

@@ -124,6 +124,38 @@ const ZSTD_OPTIONS = { params: { [zlibConstants.ZSTD_c_compressionLevel]: ZSTD_L
 const encoder = new TextEncoder();
 
 /**
+ * Everything a {@link TraceWriter} holds between two events (the block being
+ * filled, the per-block context, the next block's mode gains, the footer's
+ * index and strings), so that another thread can go on writing the same file
+ * with {@link TraceWriter.resume} and produce the same bytes.
+ */
+export interface WriterState {
+  readonly payloadBytes: number;
+  readonly buf: Uint8Array;
+  readonly pos: number;
+  readonly blockEvents: number;
+  readonly blockFirstIndex: number;
+  readonly blockFirstT: number;
+  readonly prevT: number;
+  readonly prevCpu: number;
+  readonly prevThread: number;
+  readonly prevPkt: number;
+  readonly cpuLast: Float64Array;
+  readonly cpuHi: number;
+  readonly adaptPrev: Float64Array;
+  readonly gain: Float64Array;
+  readonly modes: Uint8Array;
+  readonly events: number;
+  readonly bytesWritten: number;
+  readonly blocks: Float64Array;
+  readonly checkpoints: Float64Array;
+  readonly checkpointStride: number;
+  readonly checkpointsSeen: number;
+  readonly strings: { id: number; index: number; utf8: Uint8Array }[];
+  readonly stringBytes: number;
+}
+
+/**
  * The `.lstrace` writer. See the module documentation.
  *
  * @example
@@ -276,6 +308,91 @@ export class TraceWriter implements EventSink {
       sink.close();
       throw err;
     }
+  }
+
+  /**
+   * Continues the file whose writer handed over `state` ({@link handOver}):
+   * `sink` appends after what that writer wrote; `header` and `opts` must be
+   * the ones it was made with.
+   *
+   * @example
+   * ```ts
+   * import { TraceWriter } from "./writer.ts";
+   * import { MemorySink } from "./_sink.ts";
+   * const header = { tool: "lockstep", scenario: "s", seed: 7, cpus: 4, config: {}, inputs: [] };
+   * const a = TraceWriter.over(new MemorySink(), header);
+   * const b = TraceWriter.resume(new MemorySink(), header, {}, a.handOver());
+   * b.close();
+   * ```
+   */
+  static resume(sink: ByteSink, header: TraceHeaderInit, opts: TraceWriterOptions, state: WriterState): TraceWriter {
+    const w = TraceWriter.over(sink, header, opts, true);
+    if (state.payloadBytes !== w.#payloadEnd - BLOCK_HEADER_BYTES || state.pos > w.#payloadEnd) {
+      sink.close();
+      throw new RangeError("trace writer: resumed with other options than the writer that handed over");
+    }
+    w.#buf.set(state.buf.subarray(0, state.pos));
+    w.#pos = state.pos;
+    w.#blockEvents = state.blockEvents;
+    w.#blockFirstIndex = state.blockFirstIndex;
+    w.#blockFirstT = state.blockFirstT;
+    w.#prevT = state.prevT;
+    w.#prevCpu = state.prevCpu;
+    w.#prevThread = state.prevThread;
+    w.#prevPkt = state.prevPkt;
+    w.#cpuLast.set(state.cpuLast);
+    w.#cpuHi = state.cpuHi;
+    w.#adaptPrev.set(state.adaptPrev);
+    w.#gain.set(state.gain);
+    w.#modes.set(state.modes);
+    w.#events = state.events;
+    w.#bytesWritten = state.bytesWritten;
+    w.#blocks.restore(state.blocks);
+    w.#checkpoints.restore(state.checkpoints);
+    w.#checkpointStride = state.checkpointStride;
+    w.#checkpointsSeen = state.checkpointsSeen;
+    for (const str of state.strings) {
+      w.#stringIds.add(str.id);
+      w.#strings.push(str);
+    }
+    w.#stringBytes = state.stringBytes;
+    return w;
+  }
+
+  /**
+   * Hands this writer's state to another ({@link resume}) between two
+   * events, and closes this one without writing anything more (its sink is
+   * left open for the caller).
+   */
+  handOver(): WriterState {
+    if (this.#closed || this.#broken) throw new Error("trace writer: hand-over of a closed or failed writer");
+    this.#closed = true;
+    this.#broken = true;
+    return {
+      payloadBytes: this.#payloadEnd - BLOCK_HEADER_BYTES,
+      buf: this.#buf.slice(0, this.#pos),
+      pos: this.#pos,
+      blockEvents: this.#blockEvents,
+      blockFirstIndex: this.#blockFirstIndex,
+      blockFirstT: this.#blockFirstT,
+      prevT: this.#prevT,
+      prevCpu: this.#prevCpu,
+      prevThread: this.#prevThread,
+      prevPkt: this.#prevPkt,
+      cpuLast: this.#cpuLast.slice(),
+      cpuHi: this.#cpuHi,
+      adaptPrev: this.#adaptPrev.slice(),
+      gain: this.#gain.slice(),
+      modes: this.#modes.slice(),
+      events: this.#events,
+      bytesWritten: this.#bytesWritten,
+      blocks: this.#blocks.rows(),
+      checkpoints: this.#checkpoints.rows(),
+      checkpointStride: this.#checkpointStride,
+      checkpointsSeen: this.#checkpointsSeen,
+      strings: this.#strings.slice(),
+      stringBytes: this.#stringBytes,
+    };
   }
 
   /** Bytes handed to the file so far (the block being filled is not counted until written). */
@@ -742,6 +859,20 @@ class Columns {
     this.#data[at + 1] = b;
     this.#data[at + 2] = c;
     this.#data[at + 3] = d;
+  }
+
+  /** A copy of the rows, row after row. */
+  rows(): Float64Array {
+    return this.#data.slice(0, this.#rows * this.#width);
+  }
+
+  /** Replaces the rows with `rows` (from {@link rows}). */
+  restore(rows: Float64Array): void {
+    let cap = this.#data.length;
+    while (cap < rows.length) cap *= 2;
+    if (cap !== this.#data.length) this.#data = new Float64Array(cap);
+    this.#data.set(rows);
+    this.#rows = rows.length / this.#width;
   }
 
   /** Keeps rows 0, 2, 4, ... */

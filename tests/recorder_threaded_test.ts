@@ -5,8 +5,8 @@ import { assert, assertEquals, assertThrows } from "./_assert.ts";
 import { EventRecord, type EventSink } from "../core/event.ts";
 import { KIND } from "../core/schema.ts";
 import { runScenario } from "../drivers/mod.ts";
-import { TraceWriter, type TraceWriterOptions } from "../recorder/writer.ts";
-import { ThreadedTraceWriter } from "../recorder/threaded.ts";
+import { TraceWriter } from "../recorder/writer.ts";
+import { ThreadedTraceWriter, type ThreadedTraceWriterOptions } from "../recorder/threaded.ts";
 import { Ring } from "../recorder/_ring.ts";
 import { TraceReader } from "../replay/reader.ts";
 
@@ -20,10 +20,11 @@ function sameBytes(a: Uint8Array, b: Uint8Array, what: string): void {
 }
 
 /** Records `scenario` with both writers at once; returns whether the threaded one used its worker. */
-function recordBoth(scenario: string, ns: number, opts: TraceWriterOptions): boolean {
+function recordBoth(scenario: string, ns: number, opts: ThreadedTraceWriterOptions): boolean {
   const path = `${dir}/${scenario}.lstrace`;
   const threaded = ThreadedTraceWriter.create(path, header(scenario), opts);
-  const plain = TraceWriter.memory(header(scenario), opts);
+  const { handOffEvents: _, ...writerOpts } = opts;
+  const plain = TraceWriter.memory(header(scenario), writerOpts);
   runScenario({ scenario, seed: 1, overrides: { "sim.durationNs": String(ns) }, sinks: [threaded, plain] });
   threaded.close();
   plain.close();
@@ -33,19 +34,20 @@ function recordBoth(scenario: string, ns: number, opts: TraceWriterOptions): boo
   return threaded.threaded;
 }
 
-Deno.test("long runs (a worker) and short runs (this thread) write the one-thread writer's bytes", () => {
-  // Several rings' worth of events: the worker path, with back-pressure and chunk reuse.
+Deno.test("long runs (handed to a worker) and short runs (this thread) write the one-thread writer's bytes", () => {
+  // Several rings' worth of events: the worker path, with back-pressure and chunk reuse. Hand-overs
+  // at different points: mid-block, right after the header, after many blocks.
   assert(recordBoth("splice-tcp", 30_000_000, { trusted: true }), "splice-tcp used a worker");
-  assert(recordBoth("mutex-storm", 40_000_000, { trusted: false, blockPayloadBytes: 8192 }), "worker, checking");
-  assert(recordBoth("taskq-demo", 60_000_000, { compression: "none" }), "worker, uncompressed");
-  // A run shorter than half a ring never starts a worker.
+  assert(recordBoth("mutex-storm", 40_000_000, { blockPayloadBytes: 8192, handOffEvents: 1 }), "worker, checking");
+  assert(recordBoth("taskq-demo", 60_000_000, { compression: "none", handOffEvents: 77_777 }), "worker, raw");
+  // A run shorter than the hand-over never starts a worker.
   assert(!recordBoth("taskq-demo", 2_000_000, { trusted: true }), "short run stayed on this thread");
 });
 
 Deno.test("with LOCKSTEP_WRITER_THREADS=0 a long run is written on this thread, same bytes", () => {
   Deno.env.set("LOCKSTEP_WRITER_THREADS", "0");
   try {
-    assert(!recordBoth("mutex-storm", 20_000_000, { trusted: true }), "no worker");
+    assert(!recordBoth("mutex-storm", 20_000_000, { trusted: true, handOffEvents: 1000 }), "no worker");
   } finally {
     Deno.env.delete("LOCKSTEP_WRITER_THREADS");
   }
@@ -54,7 +56,7 @@ Deno.test("with LOCKSTEP_WRITER_THREADS=0 a long run is written on this thread, 
 /** Feeds the same events to both writers; returns the threaded writer's file bytes and the plain writer's. */
 function feedBoth(events: (e: EventRecord, sink: EventSink) => void): [Uint8Array, Uint8Array, boolean] {
   const path = `${dir}/synthetic.lstrace`;
-  const threaded = ThreadedTraceWriter.create(path, header("synthetic"));
+  const threaded = ThreadedTraceWriter.create(path, header("synthetic"), { handOffEvents: 1000 });
   const plain = TraceWriter.memory(header("synthetic"));
   const both: EventSink = {
     onEvent(e) {
@@ -98,7 +100,7 @@ Deno.test("str-def texts that overflow a chunk's text area move to the next chun
 
 Deno.test("a refusal on the worker is thrown on this thread, once, with the writer's message", () => {
   const path = `${dir}/refused.lstrace`;
-  const w = ThreadedTraceWriter.create(path, header("mutex-storm"), { trusted: false });
+  const w = ThreadedTraceWriter.create(path, header("mutex-storm"), { trusted: false, handOffEvents: 50_000 });
   let seen = 0;
   const bad: EventSink = {
     onEvent(e) {
