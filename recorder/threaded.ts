@@ -70,10 +70,15 @@ interface Lane {
 const idleLanes: Lane[] = [];
 
 /**
- * Events written on the calling thread before a worker takes over: about
- * 30 ms of simulation, so a run that short never pays for starting one.
+ * Events written on the calling thread before a worker takes over (about
+ * 0.1-0.2 s of recording). Starting the first worker of a process blocks the
+ * calling thread for 50-250 ms on the 2-core machine (Deno builds the
+ * worker's isolate synchronously) and costs about 0.1 s of CPU, and a cold
+ * worker encodes slower at first: measured, a 1 M-event recording in a new
+ * process was 1.45x slower with the worker taking over after 2^18 events.
+ * Below this size a run never starts one.
  */
-export const HAND_OFF_EVENTS = 1 << 18;
+export const HAND_OFF_EVENTS = 1 << 20;
 
 /** Milliseconds between checks of a failed worker while waiting. */
 const WAIT_SLICE_MS = 50;
