@@ -10,12 +10,13 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import process from "node:process";
 import { runScenario, SCENARIOS } from "../drivers/mod.ts";
 import { recordRun } from "../cli/run.ts";
 import { exploreBench } from "../cli/explore.ts";
 import { checkTrace, replayFile } from "../replay/mod.ts";
 import { TraceWriter } from "../recorder/writer.ts";
-import { HAND_OFF_EVENTS } from "../recorder/threaded.ts";
+import { HAND_OFF_EVENTS, WARM_HAND_OFF_EVENTS } from "../recorder/threaded.ts";
 import { TraceReader } from "../replay/reader.ts";
 import { EventRecord, type EventSink } from "../core/event.ts";
 import { FIELDS_MAX, KIND } from "../core/schema.ts";
@@ -74,20 +75,20 @@ say(
 // About 4 M events a run: the CLI's writer hands over to a worker thread after HAND_OFF_EVENTS (2^20),
 // so a run of a few million events is mostly written off the simulation thread (recorder/threaded.ts).
 say("\n== recording (whole run to a file) and the writer's overhead ==");
-say(`(the writer encodes on the simulation thread for the first ${HAND_OFF_EVENTS} events, then on a worker)`);
+say(
+  `(the writer encodes on the simulation thread for the first ${HAND_OFF_EVENTS} events of a process, ${WARM_HAND_OFF_EVENTS} once its worker runs, then on the worker)`,
+);
 const recordRuns: [string, number, string][] = [
   ["taskq-demo", quick ? 50e6 : 2000e6, ">= 10 M ev/s"],
   ["mutex-storm", quick ? 25e6 : 1000e6, ">= 10 M ev/s"],
   ["splice-tcp", quick ? 4e6 : 100e6, ">= 5 M ev/s"],
 ];
-/** CPU milliseconds this (the simulation) thread has used, from Linux's per-thread accounting; NaN elsewhere. */
+/** CPU milliseconds this (the simulation) thread has used (Node's process.threadCpuUsage); NaN where missing. */
 function threadCpuMs(): number {
-  try {
-    const f = Deno.readTextFileSync("/proc/thread-self/stat").split(") ")[1].split(" ");
-    return (Number(f[11]) + Number(f[12])) * 10; // utime + stime in clock ticks of 10 ms
-  } catch {
-    return NaN;
-  }
+  const usage = (process as { threadCpuUsage?: () => { user: number; system: number } }).threadCpuUsage;
+  if (typeof usage !== "function") return NaN;
+  const u = usage();
+  return (u.user + u.system) / 1000;
 }
 for (const [scenario, ns, aim] of recordRuns) {
   const overrides = { "sim.durationNs": String(ns) };
