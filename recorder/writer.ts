@@ -505,11 +505,14 @@ export class TraceWriter implements EventSink {
         else p = putVarU(buf, p, v);
       } else if (fieldCode === CODE_PKT) {
         if (!trusted && !(v >= 0 && v <= SAFE_MAX && Number.isInteger(v))) this.#refuseField(e, j);
-        p = putVarI(buf, p, v - this.#prevPkt);
+        const d = v - this.#prevPkt;
+        if (d >= -0x40 && d < 0x40) buf[p++] = d < 0 ? -2 * d - 1 : 2 * d;
+        else p = putVarI(buf, p, d);
         this.#prevPkt = v;
       } else if (fieldCode === CODE_I) {
         if (!trusted && !(v >= -SAFE_MAX && v <= SAFE_MAX && Number.isInteger(v))) this.#refuseField(e, j);
-        p = putVarI(buf, p, v);
+        if (v >= -0x40 && v < 0x40) buf[p++] = v < 0 ? -2 * v - 1 : 2 * v;
+        else p = putVarI(buf, p, v);
       } else {
         if (!trusted && !this.#stringIds.has(v)) this.#refuseField(e, j, "names no string defined earlier");
         p = putVarU(buf, p, v);
