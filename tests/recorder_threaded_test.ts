@@ -153,3 +153,43 @@ Deno.test("a header or option the format refuses is refused at create, on this t
     /No such file|not found/i,
   );
 });
+
+Deno.test({
+  name: "kill -9 while the worker writes: every whole block reads back, the cut is only at the end",
+  sanitizeResources: false,
+}, async () => {
+  const path = `${dir}/killed.lstrace`;
+  const code = `
+    import { ThreadedTraceWriter } from ${JSON.stringify(new URL("../recorder/threaded.ts", import.meta.url).href)};
+    import { runScenario } from ${JSON.stringify(new URL("../drivers/mod.ts", import.meta.url).href)};
+    const w = ThreadedTraceWriter.create(${JSON.stringify(path)},
+      { tool: "t", scenario: "taskq-demo", seed: 1, cpus: 4, config: {}, inputs: [] }, { handOffEvents: 1000 });
+    runScenario({ scenario: "taskq-demo", seed: 1, overrides: { "sim.durationNs": "60000000000" }, sinks: [w] });
+    w.close();
+  `;
+  const child = new Deno.Command(Deno.execPath(), { args: ["eval", code], stdout: "null", stderr: "piped" }).spawn();
+  // Kill once the worker has written a few blocks (the run would last minutes).
+  const deadline = Date.now() + 60_000;
+  let size = 0;
+  while (size < 400_000 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    size = (() => {
+      try {
+        return Deno.statSync(path).size;
+      } catch {
+        return 0;
+      }
+    })();
+  }
+  child.kill("SIGKILL");
+  await child.status;
+  await child.stderr.cancel();
+  assert(size >= 400_000, `the worker wrote ${size} bytes within a minute`);
+  const r = TraceReader.open(path, { recover: true });
+  assert(!r.hasFooter, "killed: no footer");
+  const whole = r.scan();
+  assert(whole > 1000, `whole events ${whole}`);
+  const damage = r.damage;
+  r.close();
+  assert(damage !== undefined && damage.code === "truncated", `only a cut at the end: ${damage?.message}`);
+});
