@@ -35,6 +35,8 @@ export const PUBLISHED = 0;
 export const CONSUMED = 1;
 export const STATE = 2;
 export const ERROR_BYTES = 3;
+/** Set to 1 by the worker when it has begun the session (the producer gives up on a worker that never does). */
+export const STARTED = 4;
 /** Event count of chunk c at COUNT_AT + c; its final flag at FINAL_AT + c. */
 export const COUNT_AT = 16;
 export const FINAL_AT = COUNT_AT + CHUNKS;

@@ -21,6 +21,7 @@ import {
   RESULT_BYTES,
   RESULT_EVENTS,
   Ring,
+  STARTED,
   STATE,
   STATE_DONE,
   STATE_FAILED,
@@ -43,6 +44,7 @@ function session(m: SessionMessage): void {
   const ctrl = ring.ctrl;
   const rec = new EventRecord();
   let writer: TraceWriter | undefined;
+  Atomics.store(ctrl, STARTED, 1);
   try {
     writer = TraceWriter.resume(new FileSink(m.path, true), m.header, m.opts, m.state);
     for (let k = 0;; k++) {

@@ -50,6 +50,7 @@ import {
   RESULT_BYTES,
   RESULT_EVENTS,
   Ring,
+  STARTED,
   STATE,
   STATE_BUSY,
   STATE_DONE,
@@ -89,6 +90,9 @@ export const WARM_HAND_OFF_EVENTS = 1 << 13;
 
 /** Milliseconds between checks of a failed worker while waiting. */
 const WAIT_SLICE_MS = 50;
+
+/** Longest wait for a worker that has not begun its session (it failed to load): then the recording fails. */
+const WORKER_START_MAX_MS = 60_000;
 
 /** Options of {@link ThreadedTraceWriter}: the writer's, and when to hand over. */
 export interface ThreadedTraceWriterOptions extends TraceWriterOptions {
@@ -136,6 +140,8 @@ export class ThreadedTraceWriter implements EventSink {
   #failed = false;
   #bytesWritten = 0;
   #eventsDone = 0;
+  /** When the local writer handed over (a clock for the worker's start only, never for the trace). */
+  #handedOffMs = 0;
 
   private constructor(path: string, header: TraceHeaderInit, opts: ThreadedTraceWriterOptions, file: FileSink) {
     const { handOffEvents, ...writerOpts } = opts;
@@ -256,6 +262,7 @@ export class ThreadedTraceWriter implements EventSink {
       const state = Atomics.load(ctrl, STATE);
       if (state === STATE_DONE) break;
       if (state === STATE_FAILED) this.#fail();
+      this.#checkStarted();
       Atomics.wait(ctrl, STATE, state, WAIT_SLICE_MS);
     }
     // DONE is set before the final chunk's CONSUMED: wait for that too, so the lane is idle when reused.
@@ -295,8 +302,22 @@ export class ThreadedTraceWriter implements EventSink {
     this.#events = ring.events;
     this.#startChunk();
     this.#ctrl[STATE] = STATE_BUSY;
+    this.#handedOffMs = performance.now();
     const msg: SessionMessage = { sab: ring.sab, path: this.#path, header: this.#header, opts: this.#opts, state };
     worker.postMessage(msg);
+  }
+
+  /**
+   * A worker that has not begun its session long after the hand-over never
+   * will (its module failed to load): fail the recording rather than wait
+   * forever (the worker's own error event cannot reach this blocked thread).
+   */
+  #checkStarted(): void {
+    if (Atomics.load(this.#ctrl, STARTED) !== 0) return;
+    if (performance.now() - this.#handedOffMs < WORKER_START_MAX_MS) return;
+    this.#failed = true;
+    this.#closed = true;
+    throw new Error(`trace writer: the writer worker did not start within ${WORKER_START_MAX_MS / 1000} s`);
   }
 
   /** Throws the worker's failure (once); the lane is dropped (its worker is idle again, the ring is not reused). */
@@ -352,6 +373,7 @@ export class ThreadedTraceWriter implements EventSink {
     while (this.#published - Atomics.load(ctrl, CONSUMED) >= CHUNKS) {
       const consumed = Atomics.load(ctrl, CONSUMED);
       if (Atomics.load(ctrl, STATE) === STATE_FAILED) this.#fail();
+      this.#checkStarted();
       Atomics.wait(ctrl, CONSUMED, consumed, WAIT_SLICE_MS);
     }
     this.#startChunk();
