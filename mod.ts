@@ -47,7 +47,8 @@
 export * from "./core/mod.ts";
 export { DEFAULT_SCENARIO, findScenario, type RunOptions, runScenario, SCENARIOS } from "./drivers/mod.ts";
 export * as devices from "./drivers/devices.ts";
-export { TraceWriter, type TraceWriterOptions } from "./recorder/writer.ts";
+export { TraceWriter, type TraceWriterOptions, type WriterState } from "./recorder/writer.ts";
+export { ThreadedTraceWriter, type ThreadedTraceWriterOptions } from "./recorder/threaded.ts";
 export type { JsonValue, ScenarioModuleRef, TraceHeader } from "./format/format.ts";
 export {
   type CheckResult,

@@ -18,7 +18,8 @@ import type { Scenario } from "../core/scenario.ts";
 import { DEFAULT_SCENARIO, findScenario } from "../drivers/mod.ts";
 import type { ScenarioModuleRef } from "../format/format.ts";
 import { type LoadedScenario, loadScenario } from "./_scenario.ts";
-import { TraceWriter, VALIDATE_EVENTS_ENV } from "../recorder/writer.ts";
+import { VALIDATE_EVENTS_ENV } from "../recorder/writer.ts";
+import { ThreadedTraceWriter } from "../recorder/threaded.ts";
 import { TOOL } from "../core/version.ts";
 import { intFlag, parse, setFlags, stderrIsTty, UsageError } from "./_args.ts";
 import { printCompare, printSummary, type Summary } from "./_summary.ts";
@@ -58,9 +59,10 @@ export function recordRun(o: RecordOptions): Summary {
 
 /** One run into the trace file at `path` (null: no writer, `run --no-trace`). */
 function recordInto(path: string | null, o: RecordOptions, scenario: Scenario, config: Config): Summary {
-  let writer: TraceWriter | undefined;
+  let writer: ThreadedTraceWriter | undefined;
   if (path !== null) {
-    writer = TraceWriter.create(path, {
+    // Encoded, compressed and written on a worker thread for a long run (recorder/threaded.ts): the same bytes.
+    writer = ThreadedTraceWriter.create(path, {
       tool: TOOL,
       scenario: scenario.name,
       seed: o.seed,

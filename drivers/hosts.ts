@@ -141,6 +141,9 @@ export class UdpSink implements Peer {
   }
 }
 
+/** Timer argument of TcpSource's retransmission timer (its pacing timer has none). */
+const RTO_TIMER = "rto";
+
 /** A TCP source (the client of the relay), connection pre-established. */
 export class TcpSource implements Peer, TimerTarget {
   readonly iss: number;
@@ -190,9 +193,10 @@ export class TcpSource implements Peer, TimerTarget {
     return this.o.fin && this.o.bytes > 0 && this.sndMax > this.#dataEnd();
   }
 
-  /** Pacing timer: the next segment is due. */
-  onTimer(): void {
-    this.#pump();
+  /** Pacing timer (arg null): the next segment is due; {@link RTO_TIMER}: the retransmission timer armed as `gen`. */
+  onTimer(arg: unknown, gen: number): void {
+    if (arg === RTO_TIMER) this.#retransmitTimer(gen);
+    else this.#pump();
   }
 
   #kick(): void {
@@ -243,16 +247,18 @@ export class TcpSource implements Peer, TimerTarget {
     const blocked = this.sndNxt < this.#dataEnd() && this.peerWnd <= this.sndNxt - this.sndUna;
     if (!outstanding && !blocked) return;
     this.#timerArmed = true;
-    const gen = ++this.#timerGen;
-    this.m.at(this.m.nowNs + this.o.rtoNs, () => {
-      if (gen !== this.#timerGen) return;
-      this.#timerArmed = false;
-      if (this.reset) return;
-      if (this.sndUna < this.sndMax) this.sndNxt = this.sndUna;
-      else if (this.peerWnd === 0) this.#send(this.sndNxt, 0, TH.PUSH); // window probe
-      this.#armTimer();
-      this.#kick();
-    });
+    // A timer entry instead of a closure per arming (no allocation; same heap order).
+    this.m.atCall(this.m.nowNs + this.o.rtoNs, this, RTO_TIMER, ++this.#timerGen);
+  }
+
+  #retransmitTimer(gen: number): void {
+    if (gen !== this.#timerGen) return;
+    this.#timerArmed = false;
+    if (this.reset) return;
+    if (this.sndUna < this.sndMax) this.sndNxt = this.sndUna;
+    else if (this.peerWnd === 0) this.#send(this.sndNxt, 0, TH.PUSH); // window probe
+    this.#armTimer();
+    this.#kick();
   }
 
   /** An ACK (or FIN/RST) from the relay. */
@@ -293,7 +299,7 @@ export interface SinkOptions {
 }
 
 /** A TCP sink: accepts in-order data, ACKs every second segment, answers FIN with FIN. */
-export class TcpSink implements Peer {
+export class TcpSink implements Peer, TimerTarget {
   readonly irs: number;
   rcvNxt: number;
   readonly iss: number;
@@ -356,10 +362,13 @@ export class TcpSink implements Peer {
   }
 
   #delayedAck(): void {
-    const gen = ++this.#ackGen;
-    this.m.at(this.m.nowNs + this.o.delAckNs, () => {
-      if (gen === this.#ackGen && this.#unacked > 0) this.#ack(0);
-    });
+    // A timer entry instead of a closure per segment (no allocation; same heap order).
+    this.m.atCall(this.m.nowNs + this.o.delAckNs, this, null, ++this.#ackGen);
+  }
+
+  /** The delayed-ACK timer armed as `gen`: ACK now unless a later ACK went out since. */
+  onTimer(_arg: unknown, gen: number): void {
+    if (gen === this.#ackGen && this.#unacked > 0) this.#ack(0);
   }
 
   #ack(flags: number): void {

@@ -347,7 +347,16 @@ export function putVarU(buf: Uint8Array, pos: number, v: number): number {
     buf[pos + 1] = v >>> 7;
     return pos + 2;
   }
-  // Division keeps values above 2^31 exact; `& 0x7f` is exact too because
+  if (v < 0x100000000) {
+    // Below 2^32 (sequence numbers, most times and ids): unsigned shifts, no division.
+    while (v >= 0x80) {
+      buf[pos++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    buf[pos] = v;
+    return pos + 1;
+  }
+  // Division keeps values above 2^32 exact; `& 0x7f` is exact too because
   // ToInt32 preserves the low bits of any integer below 2^53.
   while (v >= 0x80) {
     buf[pos++] = (v & 0x7f) | 0x80;
@@ -378,7 +387,7 @@ export function putVarI(buf: Uint8Array, pos: number, v: number): number {
     m = -v - 1;
   }
   const low = m & 0x3f;
-  m = Math.floor(m / 64);
+  m = m < 0x100000000 ? m >>> 6 : Math.floor(m / 64);
   if (m === 0) {
     buf[pos] = (low << 1) | sign;
     return pos + 1;

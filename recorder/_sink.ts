@@ -19,9 +19,13 @@ const WRITE_ATTEMPTS_MAX = 1_000_000;
 /** A file opened for writing, written with `writeSync`. */
 export class FileSink implements ByteSink {
   readonly #file: Deno.FsFile;
+  #closed = false;
 
-  constructor(path: string) {
-    this.#file = Deno.openSync(path, { write: true, create: true, truncate: true });
+  /** Creates or truncates `path`; with `append`, opens the existing file and writes after its end. */
+  constructor(path: string, append = false) {
+    this.#file = append
+      ? Deno.openSync(path, { append: true })
+      : Deno.openSync(path, { write: true, create: true, truncate: true });
   }
 
   write(bytes: Uint8Array): void {
@@ -32,7 +36,10 @@ export class FileSink implements ByteSink {
     }
   }
 
+  /** Closes the file; a second call does nothing. */
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     this.#file.close();
   }
 }

@@ -1,5 +1,7 @@
 /**
- * The recorder: writes the `.lstrace` trace of a run, to a file or to memory.
+ * The recorder: writes the `.lstrace` trace of a run, to a file or to memory;
+ * {@link ThreadedTraceWriter} (what `run --out` uses) encodes a long run's
+ * events on a worker thread, with the same bytes.
  * The format itself (layout, encoding, limits) lives in format/, shared with
  * the reader in replay/.
  *
@@ -13,4 +15,13 @@
  * @module
  */
 export type { EventSink } from "../core/event.ts";
-export { encodeToBytes, TraceWriter, type TraceWriterOptions, VALIDATE_EVENTS_ENV } from "./writer.ts";
+export {
+  encodeToBytes,
+  traceHeaderBytes,
+  TraceWriter,
+  type TraceWriterOptions,
+  VALIDATE_EVENTS_ENV,
+  type WriterState,
+} from "./writer.ts";
+export { HAND_OFF_EVENTS, ThreadedTraceWriter, type ThreadedTraceWriterOptions } from "./threaded.ts";
+export type { ByteSink } from "./_sink.ts";

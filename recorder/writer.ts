@@ -21,7 +21,7 @@
  */
 import type { EventRecord, EventSink } from "../core/event.ts";
 import { FIELDS_MAX, kindDefOrNull } from "../core/schema.ts";
-import { constants as zlibConstants, zstdCompressSync } from "node:zlib";
+import { ZstdDeflater } from "../format/deflate.ts";
 import {
   BLOCK_CRC_AT,
   BLOCK_HEADER_BYTES,
@@ -119,9 +119,65 @@ export const VALIDATE_EVENTS_ENV = "LOCKSTEP_VALIDATE_EVENTS";
  * time; level 9 saves another 5-10 % at 4x the time.
  */
 export const ZSTD_LEVEL = 1;
-const ZSTD_OPTIONS = { params: { [zlibConstants.ZSTD_c_compressionLevel]: ZSTD_LEVEL } };
+/** This thread's compression context, shared by its writers (a flush runs to its end before another starts). */
+const deflater = new ZstdDeflater(ZSTD_LEVEL);
 
 const encoder = new TextEncoder();
+
+/**
+ * Everything a {@link TraceWriter} holds between two events (the block being
+ * filled, the per-block context, the next block's mode gains, the footer's
+ * index and strings), so that another thread can go on writing the same file
+ * with {@link TraceWriter.resume} and produce the same bytes.
+ */
+export interface WriterState {
+  /** Payload bytes of a block (the writer's option). */
+  readonly payloadBytes: number;
+  /** The block being filled: header space and the payload so far. */
+  readonly buf: Uint8Array;
+  /** End of the payload so far in `buf`. */
+  readonly pos: number;
+  /** Events in the block being filled. */
+  readonly blockEvents: number;
+  /** Index of the block's first event. */
+  readonly blockFirstIndex: number;
+  /** Time of the block's first event. */
+  readonly blockFirstT: number;
+  /** Time of the previous event. */
+  readonly prevT: number;
+  /** CPU of the previous event in the block. */
+  readonly prevCpu: number;
+  /** Thread of the previous event in the block. */
+  readonly prevThread: number;
+  /** Previous `pkt` field value in the block. */
+  readonly prevPkt: number;
+  /** Thread last seen on each CPU in the block. */
+  readonly cpuLast: Float64Array;
+  /** Highest CPU seen in the block (-1: none). */
+  readonly cpuHi: number;
+  /** Previous value of each adaptive field slot in the block. */
+  readonly adaptPrev: Float64Array;
+  /** Bytes the delta form would have saved per slot so far: the next block's modes. */
+  readonly gain: Float64Array;
+  /** This block's field modes per slot. */
+  readonly modes: Uint8Array;
+  /** Events accepted. */
+  readonly events: number;
+  /** Bytes in the file. */
+  readonly bytesWritten: number;
+  /** Footer index rows of the blocks written (offset, first index, first time, events). */
+  readonly blocks: Float64Array;
+  /** Footer rows of the checkpoints kept (index, time). */
+  readonly checkpoints: Float64Array;
+  /** Every how many checkpoints one is kept in the footer. */
+  readonly checkpointStride: number;
+  /** Checkpoints seen. */
+  readonly checkpointsSeen: number;
+  /** Strings defined, for the footer. */
+  readonly strings: { id: number; index: number; utf8: Uint8Array }[];
+  /** UTF-8 bytes of the strings. */
+  readonly stringBytes: number;
+}
 
 /**
  * The `.lstrace` writer. See the module documentation.
@@ -185,6 +241,7 @@ export class TraceWriter implements EventSink {
     memory: MemorySink | undefined,
     header: TraceHeaderInit,
     opts: TraceWriterOptions,
+    headerWritten = false,
   ) {
     const payloadBytes = opts.blockPayloadBytes ?? BLOCK_PAYLOAD_DEFAULT_BYTES;
     if (
@@ -206,7 +263,9 @@ export class TraceWriter implements EventSink {
     this.#out = new Uint8Array(BLOCK_HEADER_BYTES + payloadBytes);
     this.#payloadEnd = BLOCK_HEADER_BYTES + payloadBytes;
     this.#flushAt = this.#payloadEnd - EVENT_MAX_BYTES;
-    this.#writeHeader(header);
+    const head = traceHeaderBytes(header);
+    if (headerWritten) this.#bytesWritten = head.length;
+    else this.#emit(head);
     this.#startBlock();
   }
 
@@ -245,6 +304,119 @@ export class TraceWriter implements EventSink {
   static memory(header: TraceHeaderInit, opts: TraceWriterOptions = {}): TraceWriter {
     const sink = new MemorySink();
     return new TraceWriter(sink, sink, header, opts);
+  }
+
+  /**
+   * A writer into `sink` (closed by {@link close}). With `headerWritten` the
+   * sink already holds the header {@link traceHeaderBytes} makes of `header`
+   * (the threaded writer writes it on the calling thread, then encodes in a
+   * worker): it is counted in {@link bytesWritten} but not written again.
+   *
+   * @example
+   * ```ts
+   * import { TraceWriter } from "./writer.ts";
+   * import { MemorySink } from "./_sink.ts";
+   * const w = TraceWriter.over(new MemorySink(), { tool: "lockstep", scenario: "s", seed: 7, cpus: 4, config: {}, inputs: [] });
+   * w.close();
+   * ```
+   */
+  static over(
+    sink: ByteSink,
+    header: TraceHeaderInit,
+    opts: TraceWriterOptions = {},
+    headerWritten = false,
+  ): TraceWriter {
+    try {
+      return new TraceWriter(sink, undefined, header, opts, headerWritten);
+    } catch (err) {
+      sink.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Continues the file whose writer handed over `state` ({@link handOver}):
+   * `sink` appends after what that writer wrote; `header` and `opts` must be
+   * the ones it was made with.
+   *
+   * @example
+   * ```ts
+   * import { TraceWriter } from "./writer.ts";
+   * import { MemorySink } from "./_sink.ts";
+   * const header = { tool: "lockstep", scenario: "s", seed: 7, cpus: 4, config: {}, inputs: [] };
+   * const a = TraceWriter.over(new MemorySink(), header);
+   * const b = TraceWriter.resume(new MemorySink(), header, {}, a.handOver());
+   * b.close();
+   * ```
+   */
+  static resume(sink: ByteSink, header: TraceHeaderInit, opts: TraceWriterOptions, state: WriterState): TraceWriter {
+    const w = TraceWriter.over(sink, header, opts, true);
+    if (state.payloadBytes !== w.#payloadEnd - BLOCK_HEADER_BYTES || state.pos > w.#payloadEnd) {
+      sink.close();
+      throw new RangeError("trace writer: resumed with other options than the writer that handed over");
+    }
+    w.#buf.set(state.buf.subarray(0, state.pos));
+    w.#pos = state.pos;
+    w.#blockEvents = state.blockEvents;
+    w.#blockFirstIndex = state.blockFirstIndex;
+    w.#blockFirstT = state.blockFirstT;
+    w.#prevT = state.prevT;
+    w.#prevCpu = state.prevCpu;
+    w.#prevThread = state.prevThread;
+    w.#prevPkt = state.prevPkt;
+    w.#cpuLast.set(state.cpuLast);
+    w.#cpuHi = state.cpuHi;
+    w.#adaptPrev.set(state.adaptPrev);
+    w.#gain.set(state.gain);
+    w.#modes.set(state.modes);
+    w.#events = state.events;
+    w.#bytesWritten = state.bytesWritten;
+    w.#blocks.restore(state.blocks);
+    w.#checkpoints.restore(state.checkpoints);
+    w.#checkpointStride = state.checkpointStride;
+    w.#checkpointsSeen = state.checkpointsSeen;
+    for (const str of state.strings) {
+      w.#stringIds.add(str.id);
+      w.#strings.push(str);
+    }
+    w.#stringBytes = state.stringBytes;
+    return w;
+  }
+
+  /**
+   * Hands this writer's state to another ({@link resume}) between two
+   * events, and closes this one without writing anything more (its sink is
+   * left open for the caller).
+   */
+  handOver(): WriterState {
+    if (this.#closed || this.#broken) throw new Error("trace writer: hand-over of a closed or failed writer");
+    this.#closed = true;
+    this.#broken = true;
+    return {
+      payloadBytes: this.#payloadEnd - BLOCK_HEADER_BYTES,
+      buf: this.#buf.slice(0, this.#pos),
+      pos: this.#pos,
+      blockEvents: this.#blockEvents,
+      blockFirstIndex: this.#blockFirstIndex,
+      blockFirstT: this.#blockFirstT,
+      prevT: this.#prevT,
+      prevCpu: this.#prevCpu,
+      prevThread: this.#prevThread,
+      prevPkt: this.#prevPkt,
+      cpuLast: this.#cpuLast.slice(),
+      cpuHi: this.#cpuHi,
+      adaptPrev: this.#adaptPrev.slice(),
+      gain: this.#gain.slice(),
+      modes: this.#modes.slice(),
+      events: this.#events,
+      bytesWritten: this.#bytesWritten,
+      blocks: this.#blocks.rows(),
+      checkpoints: this.#checkpoints.rows(),
+      checkpointStride: this.#checkpointStride,
+      checkpointsSeen: this.#checkpointsSeen,
+      strings: this.#strings.slice(),
+      stringBytes: this.#stringBytes,
+    };
   }
 
   /** Bytes handed to the file so far (the block being filled is not counted until written). */
@@ -334,11 +506,14 @@ export class TraceWriter implements EventSink {
         else p = putVarU(buf, p, v);
       } else if (fieldCode === CODE_PKT) {
         if (!trusted && !(v >= 0 && v <= SAFE_MAX && Number.isInteger(v))) this.#refuseField(e, j);
-        p = putVarI(buf, p, v - this.#prevPkt);
+        const d = v - this.#prevPkt;
+        if (d >= -0x40 && d < 0x40) buf[p++] = d < 0 ? -2 * d - 1 : 2 * d;
+        else p = putVarI(buf, p, d);
         this.#prevPkt = v;
       } else if (fieldCode === CODE_I) {
         if (!trusted && !(v >= -SAFE_MAX && v <= SAFE_MAX && Number.isInteger(v))) this.#refuseField(e, j);
-        p = putVarI(buf, p, v);
+        if (v >= -0x40 && v < 0x40) buf[p++] = v < 0 ? -2 * v - 1 : 2 * v;
+        else p = putVarI(buf, p, v);
       } else {
         if (!trusted && !this.#stringIds.has(v)) this.#refuseField(e, j, "names no string defined earlier");
         p = putVarU(buf, p, v);
@@ -503,25 +678,6 @@ export class TraceWriter implements EventSink {
 
   // --- output ---------------------------------------------------------------
 
-  #writeHeader(init: TraceHeaderInit): void {
-    const header: TraceHeader = { ...init, formatVersion: FORMAT_VERSION };
-    const problem = headerProblem(header);
-    if (problem) throw new TypeError(`trace writer: bad header: ${problem}`);
-    const json = encoder.encode(canonicalJson({ ...header, [LAYOUT_KEY]: schemaLayout() }));
-    if (json.length > HEADER_BYTES_MAX) {
-      throw new RangeError(`trace writer: header of ${json.length} bytes exceeds ${HEADER_BYTES_MAX}`);
-    }
-    const out = new Uint8Array(PREFIX_BYTES + json.length);
-    out.set(MAGIC, 0);
-    out[8] = FORMAT_VERSION & 0xff;
-    out[9] = FORMAT_VERSION >>> 8;
-    // Bytes 10..11: flags, zero in version 1.
-    putU32(out, 12, json.length);
-    out.set(json, PREFIX_BYTES);
-    putU32(out, 16, crc32c(out, crc32c(out, 0, 8, 16), PREFIX_BYTES, out.length));
-    this.#emit(out);
-  }
-
   /**
    * Compresses and writes the block being filled (header + stored payload in
    * one write), then starts the next block.
@@ -533,12 +689,12 @@ export class TraceWriter implements EventSink {
     const out = this.#out;
     let stored = raw.length;
     let codec = CODEC_NONE;
-    if (this.#compress) {
-      // One allocation per block (the compressor's output), none per event.
-      const z = zstdCompressSync(raw, ZSTD_OPTIONS);
-      if (z.length < raw.length) {
-        out.set(z, BLOCK_HEADER_BYTES);
-        stored = z.length;
+    if (this.#compress && raw.length > 0) {
+      // Into the output buffer through this thread's one compression context (format/deflate.ts); stored
+      // raw when the frame would be no shorter than the payload.
+      const n = deflater.deflate(raw, 0, raw.length, out, BLOCK_HEADER_BYTES, raw.length - 1);
+      if (n >= 0) {
+        stored = n;
         codec = CODEC_ZSTD;
       }
     }
@@ -662,6 +818,36 @@ export function encodeToBytes(
   return w.bytes();
 }
 
+/**
+ * The file's prefix and header (magic, version, header length and checksum,
+ * canonical JSON header with the schema layout). Throws on a header the
+ * format refuses.
+ *
+ * @example
+ * ```ts
+ * import { traceHeaderBytes } from "./writer.ts";
+ * const head = traceHeaderBytes({ tool: "lockstep", scenario: "s", seed: 1, cpus: 1, config: {}, inputs: [] });
+ * ```
+ */
+export function traceHeaderBytes(init: TraceHeaderInit): Uint8Array {
+  const header: TraceHeader = { ...init, formatVersion: FORMAT_VERSION };
+  const problem = headerProblem(header);
+  if (problem) throw new TypeError(`trace writer: bad header: ${problem}`);
+  const json = encoder.encode(canonicalJson({ ...header, [LAYOUT_KEY]: schemaLayout() }));
+  if (json.length > HEADER_BYTES_MAX) {
+    throw new RangeError(`trace writer: header of ${json.length} bytes exceeds ${HEADER_BYTES_MAX}`);
+  }
+  const out = new Uint8Array(PREFIX_BYTES + json.length);
+  out.set(MAGIC, 0);
+  out[8] = FORMAT_VERSION & 0xff;
+  out[9] = FORMAT_VERSION >>> 8;
+  // Bytes 10..11: flags, zero in version 1.
+  putU32(out, 12, json.length);
+  out.set(json, PREFIX_BYTES);
+  putU32(out, 16, crc32c(out, crc32c(out, 0, 8, 16), PREFIX_BYTES, out.length));
+  return out;
+}
+
 /** Whether `text` is short and all ASCII, so its UTF-8 bytes are its char codes (no TextEncoder call). */
 function isShortAscii(text: string): boolean {
   if (text.length > 256) return false;
@@ -700,6 +886,20 @@ class Columns {
     this.#data[at + 1] = b;
     this.#data[at + 2] = c;
     this.#data[at + 3] = d;
+  }
+
+  /** A copy of the rows, row after row. */
+  rows(): Float64Array {
+    return this.#data.slice(0, this.#rows * this.#width);
+  }
+
+  /** Replaces the rows with `rows` (from {@link rows}). */
+  restore(rows: Float64Array): void {
+    let cap = this.#data.length;
+    while (cap < rows.length) cap *= 2;
+    if (cap !== this.#data.length) this.#data = new Float64Array(cap);
+    this.#data.set(rows);
+    this.#rows = rows.length / this.#width;
   }
 
   /** Keeps rows 0, 2, 4, ... */
