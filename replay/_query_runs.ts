@@ -159,6 +159,11 @@ export class RunCache {
     return run;
   }
 
+  /** The open run at `path` if it is cached (as it was opened; not checked against the file). */
+  peek(path: string): OpenRun | undefined {
+    return this.#entries.get(path)?.run;
+  }
+
   /** Closes every reader. */
   close(): void {
     for (const e of this.#entries.values()) e.run.reader.close();

@@ -11,7 +11,7 @@ import type { RunDetail, SchemaJson, SearchResult, Timeline as TimelineData } fr
 import { api, type Progress, runPath } from "./api.ts";
 import type { View } from "./draw.ts";
 import { EventTable } from "./events.tsx";
-import { type Ev, fmtBytes, fmtFull, fmtNs, parseGoto } from "./format.ts";
+import { type Ev, fmtBytes, fmtCount, fmtFull, fmtNs, parseGoto } from "./format.ts";
 import { StateInspector } from "./state.tsx";
 import { clampView, Timeline } from "./timeline.tsx";
 import { type Filters, go, parsePlace, type Place } from "./url.ts";
@@ -30,7 +30,7 @@ function Summary({ d }: { d: RunDetail }) {
   return (
     <section class="summary">
       {item("scenario", `${d.header.scenario} (seed ${d.header.seed})`)}
-      {item("events", d.events.toLocaleString())}
+      {item("events", fmtCount(d.events))}
       {item("simulated", fmtFull(d.simNs))}
       {item("on-CPU %", s.cpuBusy.map((b, i) => `cpu${i}=${Math.round(b * 1000) / 10}`).join(" "), "cpuBusy")}
       {item("contextSwitches", String(s.contextSwitches), "contextSwitches")}
@@ -196,9 +196,13 @@ export function RunPage({ place, schema }: { place: RunPlace; schema: SchemaJson
     // A large run is indexed in the background: show a preview of its first
     // events at once, and the whole run when the index is ready.
     let done = false;
-    api<RunDetail>(`${runPath(id)}/preview`).then((d) => done || setDetail(d), () => {});
+    api<RunDetail>(`${runPath(id)}/preview`).then((d) => {
+      performance.mark("lockstep:preview");
+      if (!done) setDetail(d);
+    }, () => {});
     api<RunDetail>(runPath(id), {}, setProgress).then((d) => {
       done = true;
+      performance.mark("lockstep:detail");
       setDetail(d);
       setProgress(null);
     }, (e) => setError(e.message));
@@ -318,7 +322,7 @@ export function RunPage({ place, schema }: { place: RunPlace; schema: SchemaJson
       <div class="opening" data-testid="opening">
         <p class="muted">
           {progress
-            ? `Indexing ${id}: ${progress.done.toLocaleString()} of ${progress.of.toLocaleString()} events (${pct}%)`
+            ? `Indexing ${id}: ${fmtCount(progress.done)} of ${fmtCount(progress.of)} events (${pct}%)`
             : `Opening ${id}…`}
         </p>
         <progress max={100} value={pct} />
@@ -332,8 +336,9 @@ export function RunPage({ place, schema }: { place: RunPlace; schema: SchemaJson
         <p class="preview" data-testid="preview">
           Indexing the whole run:{" "}
           {Math.floor((100 * (progress?.done ?? 0)) / Math.max(1, progress?.of ?? 1))}%. Shown meanwhile: its first{" "}
-          {detail.events.toLocaleString()} of {detail.preview.eventsTotal.toLocaleString()}{" "}
-          events (figures below cover these only). <progress max={progress?.of ?? 1} value={progress?.done ?? 0} />
+          {fmtCount(detail.events)} of {fmtCount(detail.preview.eventsTotal)} events (figures below cover these only).
+          {" "}
+          <progress max={progress?.of ?? 1} value={progress?.done ?? 0} />
         </p>
       )}
       <Summary d={detail} />
@@ -400,6 +405,7 @@ export function RunPage({ place, schema }: { place: RunPlace; schema: SchemaJson
         id={id}
         detail={detail}
         view={view}
+        whole={place.t0 === undefined && place.t1 === undefined}
         setView={setView}
         selected={selected}
         select={(i) => void select(i)}
