@@ -140,11 +140,8 @@ export function buildIndex(
   progress?: (done: number, of: number) => void,
   limit = Infinity,
 ): RunIndex {
-  const whole = extent(reader);
   // A prefix index (a preview while the whole one is built) covers events [0, limit).
-  const events = Math.min(whole.events, limit);
-  const { tFirst } = whole;
-  const tLast = events < whole.events ? reader.readEvent(events - 1)?.tNs ?? tFirst : whole.tLast;
+  const { events, tFirst, tLast } = extent(reader, limit);
   const cpus = reader.header.cpus;
   const cells = Math.max(1, Math.min(Math.ceil(events / EVENTS_PER_CELL), Math.floor(CELLS_MAX / cpus)));
   const cellNs = Math.max(1, Math.ceil((tLast - tFirst + 1) / cells));
@@ -190,11 +187,14 @@ export function buildIndex(
 }
 
 /**
- * Event count and first and last times. Damage (met in recover mode) can hide
- * events the footer counts; then one extra pass finds the last good event.
+ * Events indexed (at most `limit`) and the first and last of their times.
+ * Damage (met in recover mode) can hide events the footer counts; then one
+ * extra pass finds the last good event. A prefix reads no block past its
+ * end (a preview is built first on a cold worker: a block less is a few
+ * tens of milliseconds sooner).
  */
-function extent(reader: TraceReader): { events: number; tFirst: number; tLast: number } {
-  let events = reader.eventCount ?? reader.scan();
+function extent(reader: TraceReader, limit: number): { events: number; tFirst: number; tLast: number } {
+  let events = Math.min(reader.eventCount ?? reader.scan(), limit);
   const first = events > 0 ? reader.readEvent(0) : undefined;
   const tFirst = first?.tNs ?? 0;
   let tLast = events > 0 ? reader.readEvent(events - 1)?.tNs : 0;
@@ -204,8 +204,12 @@ function extent(reader: TraceReader): { events: number; tFirst: number; tLast: n
     forEachBlock(reader, 0, (d) => {
       events = d.firstIndex + d.count;
       tLast = d.tNs[d.count - 1];
-      return true;
+      return events < limit;
     });
+    if (events > limit) {
+      events = limit;
+      tLast = reader.readEvent(limit - 1)?.tNs ?? tFirst;
+    }
   }
   return { events: first ? events : 0, tFirst, tLast };
 }
