@@ -489,8 +489,11 @@ export class RunQueries {
   }
 
   #timeline(id: string, t0: number, t1: number, px: number): Timeline {
-    const { run, index } = this.#usable(id, (ix) => t1 === Infinity || t1 <= ix.tLast);
-    const tl = timeline(run.reader, index, t0, t1, Math.max(1, Math.min(px, TIMELINE_PX_MAX)));
+    const { run, index, pending } = this.#usable(id, (ix) => t1 === Infinity || t1 <= ix.tLast);
+    // A preview's whole window comes from its grid: the page's first view of a run being indexed, answered
+    // without decoding (this thread's first decode of a run costs tens of milliseconds more, cold).
+    const gridOnly = pending !== undefined && t0 <= index.tFirst && t1 >= index.tLast;
+    const tl = timeline(run.reader, index, t0, t1, Math.max(1, Math.min(px, TIMELINE_PX_MAX)), gridOnly);
     if (tl.detail && index.events > 0) {
       const folded = counterTracks(run.path, run.reader, index, indexAtTime(run.reader, index, tl.t0), tl.t0, tl.t1);
       tl.counters = folded.counters;
