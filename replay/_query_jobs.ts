@@ -34,7 +34,10 @@ export interface IndexJob {
   readonly key: string;
   done: number;
   of: number;
-  state: "queued" | "running" | "ready" | "failed";
+  /** "previewed": a speculative job ({@link IndexJobs.speculate}) built the preview only. */
+  state: "queued" | "running" | "previewed" | "ready" | "failed";
+  /** Only the preview is wanted (until a request for the run asks for the whole index). */
+  previewOnly?: boolean;
   /** The index of the run's first events, once the worker has built it (before the whole index). */
   preview?: RunIndex;
   index?: RunIndex;
@@ -49,6 +52,7 @@ type WorkerMessage =
   | { type: "progress"; done: number; of: number }
   | { type: "preview"; index: RunIndex }
   | { type: "done"; index: RunIndex }
+  | { type: "previewed" }
   | { type: "error"; message: string };
 
 /**
@@ -92,18 +96,56 @@ export class IndexJobs {
     }
   }
 
-  /** The job for `path` at identity `key`, queued when new or when the file changed. */
+  /**
+   * The job for `path` at identity `key`, queued when new or when the file
+   * changed, ahead of speculative ones; a speculative job for it is made a
+   * whole one (its preview kept).
+   */
   request(path: string, key: string, events: number): IndexJob {
     const have = this.#jobs.get(path);
-    if (have && have.key === key) return have;
+    if (have && have.key === key) {
+      if (have.previewOnly) {
+        have.previewOnly = false;
+        if (have.state === "queued") this.#queue.splice(this.#queue.indexOf(have), 1);
+        // Queued again unless its worker is building the preview now (it goes on to the whole index then).
+        if (have.state === "queued" || have.state === "previewed") {
+          have.state = "queued";
+          this.#enqueue(have);
+        }
+        this.#pump();
+      }
+      return have;
+    }
     if (have && have.state === "queued") this.#queue.splice(this.#queue.indexOf(have), 1);
     const job: IndexJob = { path, key, done: 0, of: events, state: "queued" };
     this.#jobs.delete(path);
     this.#jobs.set(path, job);
     this.#trim();
-    this.#queue.push(job);
+    this.#enqueue(job);
     this.#pump();
     return job;
+  }
+
+  /**
+   * Builds the preview of run `path` when a worker is free and nothing else
+   * is asked (a server starting prepares the first view of the large runs
+   * not indexed yet); a {@link request} for the run goes on to the whole
+   * index. Nothing when the run has a job already.
+   */
+  speculate(path: string, key: string, events: number): void {
+    if (this.#jobs.has(path)) return;
+    const job: IndexJob = { path, key, done: 0, of: events, state: "queued", previewOnly: true };
+    this.#jobs.set(path, job);
+    this.#trim();
+    this.#queue.push(job);
+    this.#pump();
+  }
+
+  /** Queues `job` after the other wanted jobs and before the speculative ones. */
+  #enqueue(job: IndexJob): void {
+    const at = this.#queue.findIndex((j) => j.previewOnly);
+    if (at < 0) this.#queue.push(job);
+    else this.#queue.splice(at, 0, job);
   }
 
   /** Forgets a finished job's index (its run now holds it). */
@@ -135,7 +177,7 @@ export class IndexJobs {
   #trim(): void {
     for (const [p, j] of this.#jobs) {
       if (this.#jobs.size <= JOBS_MAX) return;
-      if (j.state === "ready" || j.state === "failed") this.#jobs.delete(p);
+      if (j.state === "ready" || j.state === "failed" || j.state === "previewed") this.#jobs.delete(p);
     }
   }
 
@@ -150,7 +192,15 @@ export class IndexJobs {
       const m = ev.data;
       if (m.type === "progress") [job.done, job.of] = [m.done, m.of];
       else if (m.type === "preview") job.preview = revive(m.index);
-      else if (m.type === "done") {
+      else if (m.type === "previewed") {
+        if (job.previewOnly) {
+          job.state = "previewed";
+          this.#finish(slot);
+        } else {
+          // Asked for while its preview was built: on to the whole index, on the same worker.
+          slot.worker.postMessage({ path: job.path, previewEvents: 0, previewOnly: false });
+        }
+      } else if (m.type === "done") {
         job.index = revive(m.index);
         job.preview = undefined;
         job.done = job.of = job.index.events;
@@ -192,7 +242,8 @@ export class IndexJobs {
       const job = this.#queue.shift()!;
       job.state = "running";
       slot.job = job;
-      slot.worker.postMessage({ path: job.path, previewEvents: this.previewEvents });
+      const previewEvents = job.preview ? 0 : this.previewEvents;
+      slot.worker.postMessage({ path: job.path, previewEvents, previewOnly: job.previewOnly === true });
     }
   }
 

@@ -2,9 +2,11 @@
  * Index worker (a module Deno Worker, kept for the server's life): builds
  * run indexes off the server's event loop, so the viewer keeps answering
  * while a large trace is read. Protocol, one job at a time:
- * - main -> worker `{ path, previewEvents }` (a real path the main thread resolved inside its folder);
+ * - main -> worker `{ path, previewEvents, previewOnly }` (a real path the main thread resolved inside its folder);
  * - worker -> main `{ type: "preview", index }`: the index of the first `previewEvents` events, when the run
  *   has more (a first view while the whole index is built);
+ * - worker -> main `{ type: "previewed" }` and nothing more when `previewOnly` (a speculative job, see
+ *   `_query_jobs.ts`; main may then send the same path again for the whole index, `previewEvents` 0);
  * - worker -> main `{ type: "progress", done, of }` every few hundred thousand events;
  * - worker -> main `{ type: "done", index }` (typed arrays transferred) or `{ type: "error", message, trace }`.
  * The whole index is saved beside the trace (`FILE.vix`, see `_query_store.ts`) when the folder is writable.
@@ -32,8 +34,8 @@ function buffers(index: RunIndex): ArrayBuffer[] {
   return [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))];
 }
 
-self.onmessage = (ev: MessageEvent<{ path: string; previewEvents: number }>) => {
-  const { path, previewEvents } = ev.data;
+self.onmessage = (ev: MessageEvent<{ path: string; previewEvents: number; previewOnly: boolean }>) => {
+  const { path, previewEvents, previewOnly } = ev.data;
   let reader: TraceReader | undefined;
   try {
     reader = TraceReader.open(path, { recover: true });
@@ -41,6 +43,10 @@ self.onmessage = (ev: MessageEvent<{ path: string; previewEvents: number }>) => 
     if (previewEvents > 0 && (reader.eventCount ?? Infinity) > previewEvents) {
       const preview = buildIndex(reader, bytes, undefined, previewEvents);
       self.postMessage({ type: "preview", index: preview }, buffers(preview));
+    }
+    if (previewOnly) {
+      self.postMessage({ type: "previewed" });
+      return;
     }
     const index = buildIndex(reader, bytes, (done, of) => self.postMessage({ type: "progress", done, of }));
     // Persisted beside the trace (when the folder is writable), so the next server opens the run at once.

@@ -67,6 +67,8 @@ export const LIST_INDEX_BYTES_MAX: number = 16 * 1024 * 1024;
 export const SYNC_INDEX_BYTES_MAX: number = 256 * 1024;
 /** Events a preview index covers (a first view while a large run is indexed in the background). */
 export const PREVIEW_EVENTS = 50_000;
+/** Large runs without a persisted index whose previews a starting server prepares (see {@link RunQueries.prepare}). */
+export const PREPARE_RUNS_MAX = 4;
 /** Largest `px` a timeline request may ask for. */
 export const TIMELINE_PX_MAX = 2000;
 
@@ -232,6 +234,36 @@ export class RunQueries {
     return this.#dir;
   }
 
+  /**
+   * Background mode: has the index workers build, while nothing else is
+   * asked, the previews of the newest large runs (up to PREPARE_RUNS_MAX)
+   * that have no persisted index, so a first open of one of them finds its
+   * first view ready. A request for any run goes before these.
+   */
+  prepare(): void {
+    if (!this.#jobs) return;
+    const candidates: { path: string; mtime: number }[] = [];
+    for (const id of runIds(this.#dir).ids) {
+      try {
+        const path = resolveRun(this.#dir, id);
+        const st = Deno.statSync(path);
+        if (st.size > SYNC_INDEX_BYTES_MAX) candidates.push({ path, mtime: st.mtime?.getTime() ?? 0 });
+      } catch {
+        // gone or unreadable: the listing reports it
+      }
+    }
+    candidates.sort((a, b) => b.mtime - a.mtime);
+    for (const { path } of candidates.slice(0, PREPARE_RUNS_MAX)) {
+      try {
+        const run = this.#cache.open(path);
+        if (run.index || this.#index(run, false).index) continue;
+        this.#jobs.speculate(run.path, run.key, run.reader.eventCount ?? 0);
+      } catch {
+        // a damaged trace: opened (and reported) when asked for
+      }
+    }
+  }
+
   /** Every trace in the folder and its subfolders; small ones are indexed so their status is exact. */
   list(): RunList {
     const { ids, skipped } = runIds(this.#dir);
@@ -245,7 +277,7 @@ export class RunQueries {
    * of `of` then say how far, and `preview` is the index of the run's first
    * events once the job has built it).
    */
-  #index(run: OpenRun): { index?: RunIndex; done?: number; of?: number; preview?: RunIndex } {
+  #index(run: OpenRun, build = true): { index?: RunIndex; done?: number; of?: number; preview?: RunIndex } {
     if (run.index) return { index: run.index };
     // Small traces index in milliseconds: a Worker's start-up would cost more than it saves.
     if (run.bytes <= SYNC_INDEX_BYTES_MAX) return { index: run.index = buildIndex(run.reader, run.bytes) };
@@ -255,6 +287,7 @@ export class RunQueries {
       if (run.index) return { index: run.index };
       this.#noStore.add(run);
     }
+    if (!build) return {};
     if (!this.#jobs) {
       run.index = buildIndex(run.reader, run.bytes);
       saveIndex(run.path, run.reader, run.index);

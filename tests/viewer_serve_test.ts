@@ -4,14 +4,17 @@
  * (explore findings under runs/explore/); names that cannot be run ids are
  * listed with the reason; the Host header must name the bound address (421
  * otherwise, over a real socket, as a DNS-rebinding page would connect); the
- * index persisted beside a trace serves a new server at once; comparisons of
- * large runs run in a Worker with progress while the server keeps answering.
+ * index persisted beside a trace serves a new server at once; a large run's
+ * preview is built in the worker while the run list, a small run and the
+ * schema are answered; a starting server prepares previews and a request
+ * makes such a job whole; comparisons of large runs run in a Worker with
+ * progress while the server keeps answering.
  */
 import { assert, assertEquals } from "./_assert.ts";
 import { recordRun } from "../cli/run.ts";
 import { createApp } from "../viewer/app.ts";
 import { serveViewer } from "../viewer/main.ts";
-import { INDEX_SUFFIX, PREVIEW_EVENTS, RunQueries, SYNC_INDEX_BYTES_MAX } from "../replay/query.ts";
+import { INDEX_SUFFIX, IndexPending, PREVIEW_EVENTS, RunQueries, SYNC_INDEX_BYTES_MAX } from "../replay/query.ts";
 
 /** One raw HTTP/1.1 GET with a chosen Host header; returns the status code. */
 async function rawGet(port: number, path: string, host: string): Promise<number> {
@@ -182,6 +185,34 @@ Deno.test({
       } finally {
         open();
         app.close();
+      }
+    });
+
+    await t.step("a starting server prepares the preview of a large run, then builds it whole when asked", async () => {
+      const sync = new RunQueries(dir);
+      const want = sync.detail("fresh");
+      sync.close();
+      Deno.removeSync(`${dir}/fresh.lstrace${INDEX_SUFFIX}`); // never indexed, as far as the next server knows
+      const q = new RunQueries(dir, { backgroundWorkers: 1 });
+      try {
+        q.prepare();
+        // The speculative job reports its preview and its end; a request meanwhile would make it whole anyway.
+        for (let i = 0; i < 2; i++) await q.changed(5000);
+        const got = q.preview("fresh");
+        assertEquals(got.preview?.eventsTotal, want.events, "a preview of the first events");
+        assertEquals(got.events, PREVIEW_EVENTS);
+        let whole: unknown, polls = 0;
+        while (whole === undefined && polls++ < 600) {
+          try {
+            whole = q.detail("fresh");
+          } catch (err) {
+            if (!(err instanceof IndexPending)) throw err;
+            await q.changed(1000);
+          }
+        }
+        assertEquals(whole, want, "asked for, the speculative job goes on to the whole index");
+      } finally {
+        q.close();
       }
     });
 

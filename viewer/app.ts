@@ -62,6 +62,8 @@ export type ViewerApp = Hono & { close(): void };
 /** Builds the viewer app over the traces in `opts.dir` (which must exist). */
 export function createApp(opts: AppOptions): ViewerApp {
   const q = new RunQueries(opts.dir, { backgroundWorkers: opts.indexWorkers ?? 0, indexGate: opts.indexGate });
+  // The first views of the newest large runs not indexed yet, built while nobody asks for anything.
+  q.prepare();
   /** `fn`'s answer as JSON, waiting (up to INDEX_WAIT_MS_MAX) while it meets an index being built. */
   const settled = async <T>(c: Context, fn: () => T): Promise<Response> => {
     const until = performance.now() + INDEX_WAIT_MS_MAX;
