@@ -218,15 +218,6 @@ export function saveIndex(path: string, reader: TraceReader, ix: RunIndex): bool
   }
 }
 
-/** Whether a persisted index lies beside the trace at `path` (not yet checked: see {@link loadIndex}). */
-export function hasStore(path: string): boolean {
-  try {
-    return Deno.statSync(path + INDEX_SUFFIX).isFile;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The index persisted beside the trace at `path` (`bytes` long, read through
  * `reader`), or undefined when there is none or it does not belong to this
