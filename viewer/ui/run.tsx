@@ -195,16 +195,21 @@ export function RunPage({ place, schema }: { place: RunPlace; schema: SchemaJson
   useLayoutEffect(() => {
     // A large run is indexed in the background: show a preview of its first
     // events at once, and the whole run when the index is ready.
-    let done = false;
+    // `whole`: the page shows the whole run already (an indexed run's preview answer is the whole detail: the
+    // same figures need not render twice on the first view's path).
+    let whole = false;
     api<RunDetail>(`${runPath(id)}/preview`).then((d) => {
       performance.mark("lockstep:preview");
-      if (!done) setDetail(d);
+      if (whole) return;
+      whole = d.preview === undefined;
+      setDetail(d);
     }, () => {});
     api<RunDetail>(runPath(id), {}, setProgress).then((d) => {
-      done = true;
       performance.mark("lockstep:detail");
-      setDetail(d);
       setProgress(null);
+      if (whole) return;
+      whole = true;
+      setDetail(d);
     }, (e) => setError(e.message));
   }, [id]);
   const view: View | null = detail
