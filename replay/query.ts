@@ -302,7 +302,7 @@ export class RunQueries {
   }
 
   /**
-   * Runs `fn` (a query over run `ids`' indexes); when a persisted index turns
+   * Runs `fn` (a query over runs' indexes); when a persisted index turns
    * out damaged as it is read (IndexDamaged, thrown before any of the bad
    * data is used), drops it, deletes the file and runs `fn` again, which then
    * builds the index (synchronously, or in the background: IndexPending).
