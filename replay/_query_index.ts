@@ -116,17 +116,21 @@ interface Pass {
  * and the position of `fromIndex` in the first; stops when `fn` returns
  * false, at the end, or (recover mode) at damage. Reading the columns
  * directly instead of filling a record per event halves the cost of a pass.
+ * `cur`: a cursor kept by the caller (a run's), so a block it holds already
+ * is not decoded again; `fn` must then not use that cursor itself.
  */
 export function forEachBlock(
   reader: TraceReader,
   fromIndex: number,
   fn: (d: DecodedBlock, start: number) => boolean,
+  cur: BlockCursor = new BlockCursor(),
 ): void {
-  const cur = new BlockCursor();
   let b = reader.locate(fromIndex, cur);
   if (b < 0) return;
-  for (let start = fromIndex; reader.loadBlock(b, cur); b++, start = cur.decoded.firstIndex) {
-    if (!fn(cur.decoded, start - cur.decoded.firstIndex)) return;
+  // `start` is fromIndex's position in the first block and 0 in the others (computed after the block is loaded:
+  // a loop update computing it from the block before gave the later blocks a negative start).
+  for (let first = true; reader.loadBlock(b, cur); b++, first = false) {
+    if (!fn(cur.decoded, first ? fromIndex - cur.decoded.firstIndex : 0)) return;
   }
 }
 
@@ -360,8 +364,11 @@ export function softintPending(was: number, kind: number, queued: number): numbe
   return was > 0 ? was - 1 : 0;
 }
 
-/** Index of the first event at or after `t`: from the chunk times, then a scan of at most one chunk or so. */
-export function indexAtTime(reader: TraceReader, ix: RunIndex, t: number): number {
+/**
+ * Index of the first event at or after `t`: from the chunk times, then a scan of at most one chunk or so
+ * (`cur`: see {@link forEachBlock}).
+ */
+export function indexAtTime(reader: TraceReader, ix: RunIndex, t: number, cur?: BlockCursor): number {
   let lo = 0, hi = ix.chunkT.length - 1;
   while (lo < hi) {
     const mid = (lo + hi + 1) >>> 1;
@@ -378,6 +385,6 @@ export function indexAtTime(reader: TraceReader, ix: RunIndex, t: number): numbe
       }
     }
     return true;
-  });
+  }, cur);
   return found;
 }

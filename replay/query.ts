@@ -444,7 +444,7 @@ export class RunQueries {
   events(id: string, from: number, limit: number, filter: EventFilter): EventPage {
     return this.#guard(() => {
       const { run, index, pending } = this.#usable(id, (ix) => from < ix.events);
-      const page = queryEvents(run.reader, index, from, limit, filter);
+      const page = queryEvents(run.reader, index, from, limit, filter, run.cursor);
       // A preview ends where its index does; the rest is answered once the whole index is built.
       if (pending && page.next === null) page.next = index.events;
       return page;
@@ -502,7 +502,7 @@ export class RunQueries {
   indexAtTime(id: string, t: number): number {
     return this.#guard(() => {
       const { run, index } = this.#usable(id, (ix) => t <= ix.tLast);
-      return indexAtTime(run.reader, index, t);
+      return indexAtTime(run.reader, index, t, run.cursor);
     });
   }
 
