@@ -182,7 +182,8 @@ export function RunPage({ place, schema }: { place: RunPlace; schema: SchemaJson
   const [note, setNote] = useState<string | null>(null);
   const [query, setQuery] = useState(place.q);
   const [tlData, setTlData] = useState<TimelineData | null>(null);
-  // The event table asks once the timeline has drawn (or after a second), so the first view is answered first.
+  // The event table asks once the timeline has been painted (or after a second), so the first view is answered
+  // and shown first.
   const [tableReady, setTableReady] = useState(false);
   useEffect(() => {
     const t = setTimeout(() => setTableReady(true), 1000);
@@ -420,7 +421,8 @@ export function RunPage({ place, schema }: { place: RunPlace; schema: SchemaJson
         pointer={pointer}
         onData={(d) => {
           setTlData(d);
-          if (d) setTableReady(true);
+          // After the frame that paints the timeline: the table's first render and request come second.
+          if (d && !tableReady) requestAnimationFrame(() => setTimeout(() => setTableReady(true), 0));
         }}
       />
       {area && <AreaStats area={area} data={tlData} clear={() => setArea(null)} />}
