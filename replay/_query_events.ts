@@ -5,10 +5,11 @@
  *
  * @module
  */
-import type { EventRecord } from "../core/event.ts";
+import { EventRecord } from "../core/event.ts";
 import { KIND, KIND_ID_MAX, kindDefOrNull, KINDS } from "../core/schema.ts";
 import { eventToJson } from "../format/json.ts";
-import { CHUNK_EVENTS, KIND_WORDS, type RunIndex } from "./_query_index.ts";
+import { CHUNK_EVENTS, forEachBlock, KIND_WORDS, type RunIndex } from "./_query_index.ts";
+import type { BlockCursor } from "./_blocks.ts";
 import type { TraceReader } from "./reader.ts";
 
 /** Largest page. */
@@ -87,19 +88,21 @@ export function eventJson(e: EventRecord, reader: TraceReader, ix: RunIndex): Re
   return out;
 }
 
-/** A page of at most `limit` events from index `from` that pass `filter`. */
+/** A page of at most `limit` events from index `from` that pass `filter` (`cur`: see `forEachBlock`). */
 export function queryEvents(
   reader: TraceReader,
   ix: RunIndex,
   from: number,
   limit: number,
   filter: EventFilter,
+  cur?: BlockCursor,
 ): EventPage {
   limit = Math.max(1, Math.min(limit, EVENTS_LIMIT_MAX));
   const events: Record<string, unknown>[] = [];
   let scanned = 0;
   let next: number | null = null;
   const mask = kindMask(filter);
+  const rec = new EventRecord();
   const chunks = ix.chunkT.length;
   let at = from;
   while (at < ix.events && next === null) {
@@ -109,15 +112,20 @@ export function queryEvents(
     if (c >= chunks) break;
     at = Math.max(at, c * CHUNK_EVENTS);
     const end = Math.min(ix.events, mask ? (c + 1) * CHUNK_EVENTS : ix.events);
-    for (const e of reader.events(at)) {
-      if (scanned >= EVENTS_SCAN_MAX || events.length >= limit) {
-        next = e.index;
-        break;
+    forEachBlock(reader, at, (d, start) => {
+      for (let i = start; i < d.count; i++) {
+        const index = d.firstIndex + i;
+        if (scanned >= EVENTS_SCAN_MAX || events.length >= limit) {
+          next = index;
+          return false;
+        }
+        if (index >= end) return false;
+        scanned++;
+        d.fill(i, rec);
+        if (matches(rec, filter)) events.push(eventJson(rec, reader, ix));
       }
-      if (e.index >= end) break;
-      scanned++;
-      if (matches(e, filter)) events.push(eventJson(e, reader, ix));
-    }
+      return true;
+    }, cur);
     at = end;
   }
   return { from, limit, next, scanned, events };

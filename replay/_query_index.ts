@@ -116,17 +116,21 @@ interface Pass {
  * and the position of `fromIndex` in the first; stops when `fn` returns
  * false, at the end, or (recover mode) at damage. Reading the columns
  * directly instead of filling a record per event halves the cost of a pass.
+ * `cur`: a cursor kept by the caller (a run's), so a block it holds already
+ * is not decoded again; `fn` must then not use that cursor itself.
  */
 export function forEachBlock(
   reader: TraceReader,
   fromIndex: number,
   fn: (d: DecodedBlock, start: number) => boolean,
+  cur: BlockCursor = new BlockCursor(),
 ): void {
-  const cur = new BlockCursor();
   let b = reader.locate(fromIndex, cur);
   if (b < 0) return;
-  for (let start = fromIndex; reader.loadBlock(b, cur); b++, start = cur.decoded.firstIndex) {
-    if (!fn(cur.decoded, start - cur.decoded.firstIndex)) return;
+  // `start` is fromIndex's position in the first block and 0 in the others (computed after the block is loaded:
+  // a loop update computing it from the block before gave the later blocks a negative start).
+  for (let first = true; reader.loadBlock(b, cur); b++, first = false) {
+    if (!fn(cur.decoded, first ? fromIndex - cur.decoded.firstIndex : 0)) return;
   }
 }
 
@@ -140,11 +144,8 @@ export function buildIndex(
   progress?: (done: number, of: number) => void,
   limit = Infinity,
 ): RunIndex {
-  const whole = extent(reader);
   // A prefix index (a preview while the whole one is built) covers events [0, limit).
-  const events = Math.min(whole.events, limit);
-  const { tFirst } = whole;
-  const tLast = events < whole.events ? reader.readEvent(events - 1)?.tNs ?? tFirst : whole.tLast;
+  const { events, tFirst, tLast } = extent(reader, limit);
   const cpus = reader.header.cpus;
   const cells = Math.max(1, Math.min(Math.ceil(events / EVENTS_PER_CELL), Math.floor(CELLS_MAX / cpus)));
   const cellNs = Math.max(1, Math.ceil((tLast - tFirst + 1) / cells));
@@ -190,11 +191,14 @@ export function buildIndex(
 }
 
 /**
- * Event count and first and last times. Damage (met in recover mode) can hide
- * events the footer counts; then one extra pass finds the last good event.
+ * Events indexed (at most `limit`) and the first and last of their times.
+ * Damage (met in recover mode) can hide events the footer counts; then one
+ * extra pass finds the last good event. A prefix reads no block past its
+ * end (a preview is built first on a cold worker: a block less is a few
+ * tens of milliseconds sooner).
  */
-function extent(reader: TraceReader): { events: number; tFirst: number; tLast: number } {
-  let events = reader.eventCount ?? reader.scan();
+function extent(reader: TraceReader, limit: number): { events: number; tFirst: number; tLast: number } {
+  let events = Math.min(reader.eventCount ?? reader.scan(), limit);
   const first = events > 0 ? reader.readEvent(0) : undefined;
   const tFirst = first?.tNs ?? 0;
   let tLast = events > 0 ? reader.readEvent(events - 1)?.tNs : 0;
@@ -204,8 +208,12 @@ function extent(reader: TraceReader): { events: number; tFirst: number; tLast: n
     forEachBlock(reader, 0, (d) => {
       events = d.firstIndex + d.count;
       tLast = d.tNs[d.count - 1];
-      return true;
+      return events < limit;
     });
+    if (events > limit) {
+      events = limit;
+      tLast = reader.readEvent(limit - 1)?.tNs ?? tFirst;
+    }
   }
   return { events: first ? events : 0, tFirst, tLast };
 }
@@ -356,8 +364,11 @@ export function softintPending(was: number, kind: number, queued: number): numbe
   return was > 0 ? was - 1 : 0;
 }
 
-/** Index of the first event at or after `t`: from the chunk times, then a scan of at most one chunk or so. */
-export function indexAtTime(reader: TraceReader, ix: RunIndex, t: number): number {
+/**
+ * Index of the first event at or after `t`: from the chunk times, then a scan of at most one chunk or so
+ * (`cur`: see {@link forEachBlock}).
+ */
+export function indexAtTime(reader: TraceReader, ix: RunIndex, t: number, cur?: BlockCursor): number {
   let lo = 0, hi = ix.chunkT.length - 1;
   while (lo < hi) {
     const mid = (lo + hi + 1) >>> 1;
@@ -374,6 +385,6 @@ export function indexAtTime(reader: TraceReader, ix: RunIndex, t: number): numbe
       }
     }
     return true;
-  });
+  }, cur);
   return found;
 }

@@ -8,6 +8,7 @@
 import { sep as SEPARATOR } from "node:path";
 import type { RunIndex } from "./_query_index.ts";
 import { TraceReader } from "./reader.ts";
+import { BlockCursor } from "./_blocks.ts";
 
 /** File extension of traces. */
 export const TRACE_EXT = ".lstrace";
@@ -119,6 +120,11 @@ export interface OpenRun {
   readonly reader: TraceReader;
   readonly bytes: number;
   index: RunIndex | undefined;
+  /**
+   * A cursor kept with the run: the last block a query decoded stays decoded, so the next query there (the event
+   * table after a time lookup, the next page) does not decode it again. Synchronous queries only, never nested.
+   */
+  readonly cursor: BlockCursor;
 }
 
 interface Entry {
@@ -149,6 +155,7 @@ export class RunCache {
       reader: TraceReader.open(path, { recover: true }),
       bytes: st.size,
       index: undefined,
+      cursor: new BlockCursor(),
     };
     this.#entries.set(path, { key, run });
     while (this.#entries.size > this.max) {
@@ -157,6 +164,11 @@ export class RunCache {
       this.#entries.delete(oldest);
     }
     return run;
+  }
+
+  /** The open run at `path` if it is cached (as it was opened; not checked against the file). */
+  peek(path: string): OpenRun | undefined {
+    return this.#entries.get(path)?.run;
   }
 
   /** Closes every reader. */

@@ -108,19 +108,30 @@ export interface Timeline {
   violations: { index: number; tNs: number; cpu: number; kind: string; message: string }[];
 }
 
-/** Builds the timeline of [t0, t1] (clamped to the run) with `px` buckets per CPU. */
-export function timeline(reader: TraceReader, ix: RunIndex, t0: number, t1: number, px: number): Timeline {
+/**
+ * Builds the timeline of [t0, t1] (clamped to the run) with `px` buckets per
+ * CPU. `gridOnly`: from the grid even when the window is narrow enough to
+ * replay (a preview's first view: no block decoded on the request's thread).
+ */
+export function timeline(
+  reader: TraceReader,
+  ix: RunIndex,
+  t0: number,
+  t1: number,
+  px: number,
+  gridOnly = false,
+): Timeline {
   t0 = Math.max(t0, ix.tFirst);
   t1 = Math.min(t1, ix.tLast);
   if (t1 <= t0) t1 = t0 + 1;
   const k0 = chunkBefore(ix, t0);
   const events = (chunkAfter(ix, t1) - k0) * CHUNK_EVENTS;
-  const exact = events <= EXACT_EVENTS_MAX;
+  const exact = !gridOnly && events <= EXACT_EVENTS_MAX;
   // The grid cannot show finer than a cell: fewer, wider buckets then.
   let bucketNs = Math.max(1, (t1 - t0) / px);
   if (!exact) bucketNs = Math.max(bucketNs, ix.grid.cellNs);
   px = Math.max(1, Math.min(px, Math.ceil((t1 - t0) / bucketNs)));
-  const detail = events <= DETAIL_EVENTS_MAX;
+  const detail = exact && events <= DETAIL_EVENTS_MAX;
   const base = {
     t0,
     t1,

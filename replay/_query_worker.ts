@@ -1,44 +1,57 @@
 /**
- * Index worker (a module Deno Worker): builds one run's index off the
- * server's event loop, so the viewer keeps answering while a large trace is
- * read. Protocol:
- * - main -> worker `{ path }` (a real path the main thread resolved inside its folder);
- * - the worker reads the index persisted beside the trace (`FILE.vix`, see `_query_store.ts`) when it is
- *   good; else it says `{ type: "building" }`, builds the index and saves it there when it can;
+ * Index worker (a module Deno Worker, kept for the server's life): builds
+ * run indexes off the server's event loop, so the viewer keeps answering
+ * while a large trace is read. Protocol, one job at a time:
+ * - main -> worker `{ path, previewEvents, previewOnly }` (a real path the main thread resolved inside its folder);
+ * - worker -> main `{ type: "preview", index }`: the index of the first `previewEvents` events, when the run
+ *   has more (a first view while the whole index is built);
+ * - worker -> main `{ type: "previewed" }` and nothing more when `previewOnly` (a speculative job, see
+ *   `_query_jobs.ts`; main may then send the same path again for the whole index, `previewEvents` 0);
  * - worker -> main `{ type: "progress", done, of }` every few hundred thousand events;
  * - worker -> main `{ type: "done", index }` (typed arrays transferred) or `{ type: "error", message, trace }`.
+ * The whole index is saved beside the trace (`FILE.vix`, see `_query_store.ts`) when the folder is writable.
+ * The main thread reads a persisted index itself (it reads only what a query touches); this worker only builds.
  * @module
  */
 /// <reference lib="deno.worker" />
-import { buildIndex } from "./_query_index.ts";
+import { buildIndex, type RunIndex } from "./_query_index.ts";
 import { TraceError, TraceReader } from "./reader.ts";
-import { loadIndex, saveIndex } from "./_query_store.ts";
+import { saveIndex } from "./_query_store.ts";
 
-self.onmessage = (ev: MessageEvent<{ path: string }>) => {
-  const { path } = ev.data;
+/** The typed arrays of `index`, each buffer once (transferred, not copied). */
+function buffers(index: RunIndex): ArrayBuffer[] {
+  const arrays: ArrayBufferView[] = [
+    index.chunkT,
+    index.chunkCur,
+    index.chunkLockAt,
+    index.chunkLocks,
+    index.chunkKinds,
+    index.chunkSoftint,
+    index.kindCounts,
+    index.busyNs,
+  ];
+  for (const g of index.levels) arrays.push(g.act, g.busy, g.firstEv);
+  return [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))];
+}
+
+self.onmessage = (ev: MessageEvent<{ path: string; previewEvents: number; previewOnly: boolean }>) => {
+  const { path, previewEvents, previewOnly } = ev.data;
   let reader: TraceReader | undefined;
   try {
     reader = TraceReader.open(path, { recover: true });
     const bytes = Deno.statSync(path).size;
-    let index = loadIndex(path, reader, bytes);
-    if (!index) {
-      self.postMessage({ type: "building" });
-      index = buildIndex(reader, bytes, (done, of) => self.postMessage({ type: "progress", done, of }));
-      // Persisted beside the trace (when the folder is writable), so the next server opens the run at once.
-      saveIndex(path, reader, index);
+    if (previewEvents > 0 && (reader.eventCount ?? Infinity) > previewEvents) {
+      const preview = buildIndex(reader, bytes, undefined, previewEvents);
+      self.postMessage({ type: "preview", index: preview }, buffers(preview));
     }
-    const arrays: ArrayBufferView[] = [
-      index.chunkT,
-      index.chunkCur,
-      index.chunkLockAt,
-      index.chunkLocks,
-      index.kindCounts,
-      index.busyNs,
-    ];
-    for (const g of index.levels) arrays.push(g.act, g.busy, g.firstEv);
-    // A persisted index's arrays are views on one buffer: each buffer is transferred once.
-    const transfer = [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))];
-    self.postMessage({ type: "done", index }, transfer);
+    if (previewOnly) {
+      self.postMessage({ type: "previewed" });
+      return;
+    }
+    const index = buildIndex(reader, bytes, (done, of) => self.postMessage({ type: "progress", done, of }));
+    // Persisted beside the trace (when the folder is writable), so the next server opens the run at once.
+    saveIndex(path, reader, index);
+    self.postMessage({ type: "done", index }, buffers(index));
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     self.postMessage({ type: "error", message, trace: e instanceof TraceError });

@@ -22,7 +22,7 @@ import { type EventFilter, type EventPage, queryEvents } from "./_query_events.t
 import { buildIndex, indexAtTime, type RunIndex, type ThreadInfo, type ViolationInfo } from "./_query_index.ts";
 import { IndexFailed, IndexJobs, IndexPending } from "./_query_jobs.ts";
 import { CompareJobs, type CompareOutcome } from "./_query_compare_jobs.ts";
-import { hasStore, loadIndex, saveIndex } from "./_query_store.ts";
+import { INDEX_SUFFIX, IndexDamaged, loadIndex, saveIndex } from "./_query_store.ts";
 import { type OpenRun, resolveRun, RunCache, runIds, RunNotFound, type SkippedName } from "./_query_runs.ts";
 import { type Timeline, timeline } from "./_query_timeline.ts";
 import { counterTracks } from "./_query_counters.ts";
@@ -67,6 +67,8 @@ export const LIST_INDEX_BYTES_MAX: number = 16 * 1024 * 1024;
 export const SYNC_INDEX_BYTES_MAX: number = 256 * 1024;
 /** Events a preview index covers (a first view while a large run is indexed in the background). */
 export const PREVIEW_EVENTS = 50_000;
+/** Large runs without a persisted index whose previews a starting server prepares (see {@link RunQueries.prepare}). */
+export const PREPARE_RUNS_MAX = 4;
 /** Largest `px` a timeline request may ask for. */
 export const TIMELINE_PX_MAX = 2000;
 
@@ -201,9 +203,11 @@ export interface RunQueriesOptions {
    * Build indexes in Workers (at most this many at once) instead of on the
    * caller's turn, and compare large runs in another; a query on a run not
    * indexed yet throws IndexPending (ComparePending while a comparison runs).
-   * 0 (default): build synchronously.
+   * 0 (default): build synchronously. The workers start with the queries.
    */
   backgroundWorkers?: number;
+  /** For tests: background index jobs start only once this settles. */
+  indexGate?: Promise<unknown>;
 }
 
 /** Queries over the traces of one folder. Not safe to share across threads; all methods are synchronous. */
@@ -212,19 +216,52 @@ export class RunQueries {
   readonly #cache: RunCache;
   readonly #jobs: IndexJobs | undefined;
   readonly #compares: CompareJobs | undefined;
-  readonly #previews = new Map<string, { key: string; index: RunIndex }>();
+  /** Runs whose persisted index was looked at and refused (not looked at again while the file is unchanged). */
+  readonly #noStore = new WeakSet<OpenRun>();
 
   /** `dir` must exist; its real path bounds every file a query reads. */
   constructor(dir: string, opts: RunQueriesOptions = {}) {
     this.#dir = Deno.realPathSync(dir);
     this.#cache = new RunCache(opts.cacheRuns ?? 8);
-    this.#jobs = opts.backgroundWorkers ? new IndexJobs(opts.backgroundWorkers) : undefined;
+    this.#jobs = opts.backgroundWorkers
+      ? new IndexJobs(opts.backgroundWorkers, PREVIEW_EVENTS, opts.indexGate)
+      : undefined;
     this.#compares = opts.backgroundWorkers ? new CompareJobs() : undefined;
   }
 
   /** The folder's real path. */
   get dir(): string {
     return this.#dir;
+  }
+
+  /**
+   * Background mode: has the index workers build, while nothing else is
+   * asked, the previews of the newest large runs (up to PREPARE_RUNS_MAX)
+   * that have no persisted index, so a first open of one of them finds its
+   * first view ready. A request for any run goes before these.
+   */
+  prepare(): void {
+    if (!this.#jobs) return;
+    const candidates: { path: string; mtime: number }[] = [];
+    for (const id of runIds(this.#dir).ids) {
+      try {
+        const path = resolveRun(this.#dir, id);
+        const st = Deno.statSync(path);
+        if (st.size > SYNC_INDEX_BYTES_MAX) candidates.push({ path, mtime: st.mtime?.getTime() ?? 0 });
+      } catch {
+        // gone or unreadable: the listing reports it
+      }
+    }
+    candidates.sort((a, b) => b.mtime - a.mtime);
+    for (const { path } of candidates.slice(0, PREPARE_RUNS_MAX)) {
+      try {
+        const run = this.#cache.open(path);
+        if (run.index || this.#index(run, false).index) continue;
+        this.#jobs.speculate(run.path, run.key, run.reader.eventCount ?? 0);
+      } catch {
+        // a damaged trace: opened (and reported) when asked for
+      }
+    }
   }
 
   /** Every trace in the folder and its subfolders; small ones are indexed so their status is exact. */
@@ -234,32 +271,69 @@ export class RunQueries {
   }
 
   /**
-   * The index of an open run: built now (synchronous mode), or taken from a
-   * finished background job; undefined while one runs (`job` then says how far).
+   * The index of an open run: its persisted index (only the head and meta are
+   * read now; see `_query_store.ts`), or built now (synchronous mode), or
+   * taken from a finished background job; undefined while one runs (`done`
+   * of `of` then say how far, and `preview` is the index of the run's first
+   * events once the job has built it).
    */
-  #index(run: OpenRun): { index?: RunIndex; done?: number; of?: number; loading?: boolean } {
+  #index(run: OpenRun, build = true): { index?: RunIndex; done?: number; of?: number; preview?: RunIndex } {
     if (run.index) return { index: run.index };
     // Small traces index in milliseconds: a Worker's start-up would cost more than it saves.
     if (run.bytes <= SYNC_INDEX_BYTES_MAX) return { index: run.index = buildIndex(run.reader, run.bytes) };
-    if (!this.#jobs) {
-      // A large run indexed before (by any process): its persisted index, checked against the trace's content.
+    // A large run indexed before (by any process): its persisted index, bound to the trace's content.
+    if (!this.#noStore.has(run)) {
       run.index = loadIndex(run.path, run.reader, run.bytes);
-      if (!run.index) {
-        run.index = buildIndex(run.reader, run.bytes);
-        saveIndex(run.path, run.reader, run.index);
-      }
+      if (run.index) return { index: run.index };
+      this.#noStore.add(run);
+    }
+    if (!build) return {};
+    if (!this.#jobs) {
+      run.index = buildIndex(run.reader, run.bytes);
+      saveIndex(run.path, run.reader, run.index);
       return { index: run.index };
     }
-    // The Worker reads the persisted index when there is a good one (off this thread: ten megabytes
-    // and their checksum), else builds the index and saves it.
     const job = this.#jobs.request(run.path, run.key, run.reader.eventCount ?? 0);
     if (job.state === "failed") throw new IndexFailed(job.error ?? "indexing failed");
-    if (job.state !== "ready") {
-      return { done: job.done, of: job.of, loading: job.building !== true && hasStore(run.path) };
-    }
+    if (job.state !== "ready") return { done: job.done, of: job.of, preview: job.preview };
     run.index = job.index;
     this.#jobs.release(job);
     return { index: run.index };
+  }
+
+  /**
+   * Runs `fn` (a query over runs' indexes); when a persisted index turns
+   * out damaged as it is read (IndexDamaged, thrown before any of the bad
+   * data is used), drops it, deletes the file and runs `fn` again, which then
+   * builds the index (synchronously, or in the background: IndexPending).
+   */
+  #guard<T>(fn: () => T): T {
+    for (let tries = 0;; tries++) {
+      try {
+        return fn();
+      } catch (err) {
+        if (!(err instanceof IndexDamaged) || tries > 2) throw err;
+        const run = this.#cache.peek(err.trace);
+        if (run) {
+          run.index = undefined;
+          this.#noStore.add(run);
+        }
+        try {
+          Deno.removeSync(err.trace + INDEX_SUFFIX);
+        } catch {
+          // a read-only folder: #noStore keeps it from being read again
+        }
+      }
+    }
+  }
+
+  /**
+   * Resolves when a background index job reports something (a preview, its
+   * progress, its end) or after `ms`: a request that met IndexPending can
+   * wait here and ask again instead of answering 202 at once.
+   */
+  changed(ms: number): Promise<void> {
+    return this.#jobs ? this.#jobs.changed(ms) : Promise.resolve();
   }
 
   /** One run's entry; undefined for a name that does not resolve inside the folder (a symlink out). */
@@ -304,7 +378,7 @@ export class RunQueries {
 
   /** Header, figures and violations of run `id`. Throws RunNotFound, TraceError. */
   detail(id: string): RunDetail {
-    return this.#detailOf(id, this.#run(id).index);
+    return this.#guard(() => this.#detailOf(id, this.#run(id).index));
   }
 
   /**
@@ -313,31 +387,24 @@ export class RunQueries {
    * view at once; the whole detail once the index is ready.
    */
   preview(id: string): RunDetail {
-    const got = this.#usable(id, () => true);
-    if (!got.pending) return this.#detailOf(id, got.index);
-    return { ...this.#detailOf(id, got.index), preview: { eventsTotal: got.total, ...got.pending } };
+    return this.#guard(() => {
+      const got = this.#usable(id, () => true);
+      if (!got.pending) return this.#detailOf(id, got.index);
+      return { ...this.#detailOf(id, got.index), preview: { eventsTotal: got.total, ...got.pending } };
+    });
   }
 
   /**
    * Run `id` with an index a query can use: the whole index, or while that is
-   * built, the preview index when `fits` it (else IndexPending).
+   * built, the preview index when there is one and `fits` it (else IndexPending).
    */
   #usable(id: string, fits: (ix: RunIndex) => boolean) {
     const run = this.#cache.open(resolveRun(this.#dir, id));
     const got = this.#index(run);
     if (got.index) return { run, index: got.index, pending: undefined, total: got.index.events };
     const pending = { done: got.done ?? 0, of: got.of ?? 0 };
-    // The persisted index is being read: it comes in moments, so no preview is built meanwhile.
-    if (got.loading) throw new IndexPending(pending.done, pending.of);
-    const total = run.reader.eventCount ?? 0;
-    let pv = this.#previews.get(run.path);
-    if (!pv || pv.key !== run.key) {
-      pv = { key: run.key, index: buildIndex(run.reader, run.bytes, undefined, PREVIEW_EVENTS) };
-      this.#previews.set(run.path, pv);
-      if (this.#previews.size > 8) this.#previews.delete(this.#previews.keys().next().value as string);
-    }
-    if (got.of === undefined || !fits(pv.index)) throw new IndexPending(pending.done, pending.of);
-    return { run, index: pv.index, pending, total };
+    if (!got.preview || !fits(got.preview)) throw new IndexPending(pending.done, pending.of);
+    return { run, index: got.preview, pending, total: run.reader.eventCount ?? got.preview.events };
   }
 
   #detailOf(id: string, ix: RunIndex): RunDetail {
@@ -375,11 +442,13 @@ export class RunQueries {
 
   /** A page of run `id`'s events from index `from` passing `filter`. */
   events(id: string, from: number, limit: number, filter: EventFilter): EventPage {
-    const { run, index, pending } = this.#usable(id, (ix) => from < ix.events);
-    const page = queryEvents(run.reader, index, from, limit, filter);
-    // A preview ends where its index does; the rest is answered once the whole index is built.
-    if (pending && page.next === null) page.next = index.events;
-    return page;
+    return this.#guard(() => {
+      const { run, index, pending } = this.#usable(id, (ix) => from < ix.events);
+      const page = queryEvents(run.reader, index, from, limit, filter, run.cursor);
+      // A preview ends where its index does; the rest is answered once the whole index is built.
+      if (pending && page.next === null) page.next = index.events;
+      return page;
+    });
   }
 
   /** The next (or previous) event of run `id` after (before) `from` whose text contains `q`. */
@@ -387,8 +456,10 @@ export class RunQueries {
     if (q.length === 0 || q.length > SEARCH_QUERY_MAX) {
       throw new RangeError(`q must be 1..${SEARCH_QUERY_MAX} characters`);
     }
-    const run = this.#run(id);
-    return searchEvents(run.reader, run.index, q, from, dir);
+    return this.#guard(() => {
+      const run = this.#run(id);
+      return searchEvents(run.reader, run.index, q, from, dir);
+    });
   }
 
   /**
@@ -398,6 +469,10 @@ export class RunQueries {
    * throws ComparePending (an IndexPending) with the events compared so far.
    */
   compare(a: string, b: string): Comparison {
+    return this.#guard(() => this.#compare(a, b));
+  }
+
+  #compare(a: string, b: string): Comparison {
     const ra = this.#run(a), rb = this.#run(b);
     const da = this.detail(a), db = this.detail(b);
     const na = ra.index.events, nb = rb.index.events;
@@ -425,21 +500,33 @@ export class RunQueries {
 
   /** Index of the first event at or after time `t` (the event count when none). */
   indexAtTime(id: string, t: number): number {
-    const { run, index } = this.#usable(id, (ix) => t <= ix.tLast);
-    return indexAtTime(run.reader, index, t);
+    return this.#guard(() => {
+      const { run, index } = this.#usable(id, (ix) => t <= ix.tLast);
+      return indexAtTime(run.reader, index, t, run.cursor);
+    });
   }
 
   /** The machine state after event `at` (events [0, at] folded). Throws RangeError past the last event. */
   state(id: string, at: number): StateJson & { at: number } {
-    const { run, total } = this.#usable(id, (ix) => at < ix.events);
+    const { run, total } = this.#guard(() => this.#usable(id, (ix) => at < ix.events));
     if (at >= total) throw new RangeError(`event ${at} is past the last event (${total - 1})`);
     return { at, ...stateAt(run.path, at + 1) };
   }
 
-  /** The timeline of [t0, t1] with at most `px` buckets per CPU (see `_query_timeline.ts`). */
+  /**
+   * The timeline of [t0, t1] with at most `px` buckets per CPU (see `_query_timeline.ts`); `t1` Infinity: to
+   * the end of the index the run has now (a preview's, while the whole index is built).
+   */
   timeline(id: string, t0: number, t1: number, px: number): Timeline {
-    const { run, index } = this.#usable(id, (ix) => t1 <= ix.tLast);
-    const tl = timeline(run.reader, index, t0, t1, Math.max(1, Math.min(px, TIMELINE_PX_MAX)));
+    return this.#guard(() => this.#timeline(id, t0, t1, px));
+  }
+
+  #timeline(id: string, t0: number, t1: number, px: number): Timeline {
+    const { run, index, pending } = this.#usable(id, (ix) => t1 === Infinity || t1 <= ix.tLast);
+    // A preview's whole window comes from its grid: the page's first view of a run being indexed, answered
+    // without decoding (this thread's first decode of a run costs tens of milliseconds more, cold).
+    const gridOnly = pending !== undefined && t0 <= index.tFirst && t1 >= index.tLast;
+    const tl = timeline(run.reader, index, t0, t1, Math.max(1, Math.min(px, TIMELINE_PX_MAX)), gridOnly);
     if (tl.detail && index.events > 0) {
       const folded = counterTracks(run.path, run.reader, index, indexAtTime(run.reader, index, tl.t0), tl.t0, tl.t1);
       tl.counters = folded.counters;

@@ -4,14 +4,17 @@
  * (explore findings under runs/explore/); names that cannot be run ids are
  * listed with the reason; the Host header must name the bound address (421
  * otherwise, over a real socket, as a DNS-rebinding page would connect); the
- * index persisted beside a trace serves a new server at once; comparisons of
- * large runs run in a Worker with progress while the server keeps answering.
+ * index persisted beside a trace serves a new server at once; a large run's
+ * preview is built in the worker while the run list, a small run and the
+ * schema are answered; a starting server prepares previews and a request
+ * makes such a job whole; comparisons of large runs run in a Worker with
+ * progress while the server keeps answering.
  */
 import { assert, assertEquals } from "./_assert.ts";
 import { recordRun } from "../cli/run.ts";
 import { createApp } from "../viewer/app.ts";
 import { serveViewer } from "../viewer/main.ts";
-import { INDEX_SUFFIX, RunQueries, SYNC_INDEX_BYTES_MAX } from "../replay/query.ts";
+import { INDEX_SUFFIX, IndexPending, PREVIEW_EVENTS, RunQueries, SYNC_INDEX_BYTES_MAX } from "../replay/query.ts";
 
 /** One raw HTTP/1.1 GET with a chosen Host header; returns the status code. */
 async function rawGet(port: number, path: string, host: string): Promise<number> {
@@ -81,34 +84,38 @@ Deno.test({
         overrides: { "sim.eventsMax": "1500000", "sim.durationNs": "100000000000" },
         out: `${dir}/storm.lstrace`,
       });
-      const v = await serveViewer({ dir, port: 0, onListen: () => {} });
+      // The index job is held until the first answer, so that answer is the 202 whatever the machine's speed.
+      let open = () => {};
+      const app = createApp({ dir, indexWorkers: 1, indexGate: new Promise<void>((res) => open = res) });
       try {
-        const first = await fetch(`${v.url}api/runs/storm`);
+        const first = await app.request("/api/runs/storm");
         const pending = await first.json();
         assertEquals(first.status, 202);
         assertEquals(pending.indexing, true);
         assert(pending.of > 1_000_000, `progress names the event count: ${JSON.stringify(pending)}`);
+        open();
         // The index builds in a Worker, so another request is answered while the run is
         // still pending (no timing asserted: the bench and deno task viewer-cold measure that).
-        const schema = await fetch(`${v.url}api/schema`);
+        const schema = await app.request("/api/schema");
         await schema.body?.cancel();
         assertEquals(schema.status, 200);
         let status = 202, polls = 0;
         while (status === 202 && polls++ < 600) {
-          const r = await fetch(`${v.url}api/runs/storm`);
+          const r = await app.request("/api/runs/storm");
           status = r.status;
           await r.body?.cancel();
           if (status === 202) await new Promise((res) => setTimeout(res, 50));
         }
         assertEquals(status, 200);
-        const d = await (await fetch(`${v.url}api/runs/storm`)).json();
+        const d = await (await app.request("/api/runs/storm")).json();
         assertEquals(d.events, rec.events);
-        const tl = await (await fetch(`${v.url}api/runs/storm/timeline?px=500`)).json();
+        const tl = await (await app.request("/api/runs/storm/timeline?px=500")).json();
         assert(tl.cpus.some((c: { slices: unknown[] }) => c.slices.length > 0), "the revived grid answers timelines");
         stormDetail = d;
         stormTimeline = tl;
       } finally {
-        await v.close();
+        open();
+        app.close();
       }
     });
 
@@ -119,16 +126,8 @@ Deno.test({
       );
       const v = await serveViewer({ dir, port: 0, onListen: () => {} });
       try {
-        // The Worker reads it (202 meanwhile, and no preview: the whole run comes in moments).
-        let r = await fetch(`${v.url}api/runs/storm/preview`), polls = 0;
-        while (r.status === 202 && polls++ < 600) {
-          await r.body?.cancel();
-          const schema = await fetch(`${v.url}api/schema`);
-          await schema.body?.cancel();
-          assertEquals(schema.status, 200);
-          await new Promise((res) => setTimeout(res, 20));
-          r = await fetch(`${v.url}api/runs/storm/preview`);
-        }
+        // Read on the request (its head and meta; each array when a query first needs it): no 202, no preview.
+        const r = await fetch(`${v.url}api/runs/storm/preview`);
         assertEquals(r.status, 200);
         const got = await r.json();
         assertEquals(got.preview, undefined, "the whole run, not a preview");
@@ -138,6 +137,82 @@ Deno.test({
         assertEquals(tl, stormTimeline);
       } finally {
         await v.close();
+      }
+    });
+
+    await t.step("a large run's preview is built in the worker: other requests are answered meanwhile", async () => {
+      const rec = recordRun({
+        scenario: "mutex-storm",
+        seed: 5,
+        overrides: { "sim.eventsMax": "400000", "sim.durationNs": "100000000000" },
+        out: `${dir}/fresh.lstrace`,
+      });
+      assert(rec.events > PREVIEW_EVENTS && Deno.statSync(`${dir}/fresh.lstrace`).size > SYNC_INDEX_BYTES_MAX);
+      let open = () => {};
+      const gate = new Promise<void>((res) => open = res);
+      const app = createApp({ dir, indexWorkers: 1, indexGate: gate });
+      try {
+        const order: string[] = [];
+        // The page asks for the preview first; the server holds that request (a promise, not a busy thread)
+        // while the index worker has not built it.
+        const preview = Promise.resolve(app.request("/api/runs/fresh/preview")).then((
+          res,
+        ) => (order.push("preview"), res));
+        const list = await app.request("/api/runs");
+        order.push("list");
+        const listed = (await list.json()).runs.find((x: { id: string }) => x.id === "fresh");
+        assertEquals(listed.status, "indexing");
+        const small = await app.request("/api/runs/taskq-demo-1");
+        order.push("small run");
+        assertEquals(small.status, 200);
+        const asset = await app.request("/api/schema");
+        order.push("schema");
+        assertEquals(asset.status, 200);
+        assertEquals(order, ["list", "small run", "schema"], "answered while the preview request waits");
+        open();
+        // Once the worker runs: the held request (or the page's next one) gets the preview of the first events.
+        let res = await preview, polls = 0;
+        while (res.status === 202 && polls++ < 600) res = await app.request("/api/runs/fresh/preview");
+        assertEquals(res.status, 200);
+        const got = await res.json();
+        if (got.preview) {
+          assertEquals(got.events, PREVIEW_EVENTS);
+          assertEquals(got.preview.eventsTotal, rec.events);
+        } else assertEquals(got.events, rec.events, "or, on a fast machine, already the whole run");
+        let whole = await app.request("/api/runs/fresh");
+        for (polls = 0; whole.status === 202 && polls++ < 600;) whole = await app.request("/api/runs/fresh");
+        assertEquals((await whole.json()).events, rec.events);
+      } finally {
+        open();
+        app.close();
+      }
+    });
+
+    await t.step("a starting server prepares the preview of a large run, then builds it whole when asked", async () => {
+      const sync = new RunQueries(dir);
+      const want = sync.detail("fresh");
+      sync.close();
+      Deno.removeSync(`${dir}/fresh.lstrace${INDEX_SUFFIX}`); // never indexed, as far as the next server knows
+      const q = new RunQueries(dir, { backgroundWorkers: 1 });
+      try {
+        q.prepare();
+        // The speculative job reports its preview and its end; a request meanwhile would make it whole anyway.
+        for (let i = 0; i < 2; i++) await q.changed(5000);
+        const got = q.preview("fresh");
+        assertEquals(got.preview?.eventsTotal, want.events, "a preview of the first events");
+        assertEquals(got.events, PREVIEW_EVENTS);
+        let whole: unknown, polls = 0;
+        while (whole === undefined && polls++ < 600) {
+          try {
+            whole = q.detail("fresh");
+          } catch (err) {
+            if (!(err instanceof IndexPending)) throw err;
+            await q.changed(1000);
+          }
+        }
+        assertEquals(whole, want, "asked for, the speculative job goes on to the whole index");
+      } finally {
+        q.close();
       }
     });
 

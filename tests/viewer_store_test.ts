@@ -1,14 +1,16 @@
 /**
  * The persisted viewer index (`FILE.vix`): read back it is the index built
- * from the trace, field for field; it is refused when damaged anywhere, when
- * it belongs to another trace, when its trace was re-recorded, or when other
- * index code (another format version) saved it; and the
- * queries over a run opened from it answer as over the built index.
+ * from the trace, field for field; damage anywhere is caught before its data
+ * is used (the head and meta on opening, each array when first touched); it
+ * is refused when it belongs to another trace, when its trace was
+ * re-recorded, or when other index code (another format version) saved it;
+ * the queries over a run opened from it answer as over the built index, and
+ * over a damaged one drop it, build it again and answer the same.
  */
 import { assert, assertEquals } from "./_assert.ts";
 import { recordRun } from "../cli/run.ts";
 import { buildIndex, type RunIndex } from "../replay/_query_index.ts";
-import { INDEX_SUFFIX, loadIndex, saveIndex } from "../replay/_query_store.ts";
+import { INDEX_SUFFIX, IndexDamaged, loadIndex, saveIndex } from "../replay/_query_store.ts";
 import { TraceReader } from "../replay/reader.ts";
 import { crc32c } from "../format/format.ts";
 import { RunQueries, SYNC_INDEX_BYTES_MAX } from "../replay/query.ts";
@@ -58,20 +60,30 @@ Deno.test("persisted viewer index: round trip, refusals, and the queries over it
     assertEquals(back.grid.cellOf(built.tLast), built.grid.cellOf(built.tLast), "the grid's methods work");
   });
 
-  await t.step("a flipped byte anywhere makes it absent", () => {
+  await t.step("a flipped byte anywhere is caught before its data is used", () => {
     const good = Deno.readFileSync(a + INDEX_SUFFIX);
-    for (const at of [0, 9, 30, good.length >> 1, good.length - 10, good.length - 1]) {
+    const metaEnd = 32 + new DataView(good.buffer).getUint32(20, true);
+    const flips = [0, 9, 30, 40, metaEnd - 1, metaEnd + 3, good.length >> 1, good.length - 10, good.length - 1];
+    for (const at of flips) {
       const bad = good.slice();
       bad[at] ^= 0x10;
       Deno.writeFileSync(a + INDEX_SUFFIX, bad);
-      assertEquals(withReader(a, (r, bytes) => loadIndex(a, r, bytes)), undefined, `byte ${at}`);
+      const ix = withReader(a, (r, bytes) => loadIndex(a, r, bytes));
+      if (at < metaEnd) {
+        assertEquals(ix, undefined, `byte ${at}: the head and meta are checked on opening`);
+        continue;
+      }
+      // An array's bytes are read and checked when a query first touches them: that array throws, before use.
+      assert(ix !== undefined, `byte ${at} lies in an array: opening reads only the head and meta`);
+      const caught = touchAll(ix).filter((e) => e instanceof IndexDamaged);
+      assertEquals(caught.length, 1, `byte ${at}: exactly the damaged array is refused`);
     }
     // Whole and checksummed, but saved by other index code (or another format version): rebuilt, not read.
     const resealed = (at: number) => {
       const other = good.slice();
       if (at >= 0) other[at] ^= 1;
-      const end = other.length - 4;
-      new DataView(other.buffer).setUint32(end, crc32c(other, 0, 0, end), true);
+      const head = other.subarray(0, 28), meta = other.subarray(32, metaEnd);
+      new DataView(other.buffer).setUint32(28, crc32c(meta, crc32c(head)), true);
       Deno.writeFileSync(a + INDEX_SUFFIX, other);
       return withReader(a, (r, bytes) => loadIndex(a, r, bytes));
     };
@@ -79,6 +91,17 @@ Deno.test("persisted viewer index: round trip, refusals, and the queries over it
     for (const at of [4, 24]) assertEquals(resealed(at), undefined, `header word at ${at}`);
     Deno.writeFileSync(a + INDEX_SUFFIX, good.subarray(0, good.length - 100));
     assertEquals(withReader(a, (r, bytes) => loadIndex(a, r, bytes)), undefined, "cut short");
+    Deno.writeFileSync(a + INDEX_SUFFIX, good);
+    assertEquals(touchAll(withReader(a, (r, bytes) => loadIndex(a, r, bytes))!), [], "whole again");
+  });
+
+  await t.step("replaced after opening: an array read then is refused, not mixed with the old one", () => {
+    const ix = withReader(a, (r, bytes) => loadIndex(a, r, bytes))!;
+    const good = Deno.readFileSync(a + INDEX_SUFFIX);
+    const other = good.slice();
+    other[8] ^= 1; // another content key: the index of another trace
+    Deno.writeFileSync(a + INDEX_SUFFIX, other);
+    assert(touchAll(ix).every((e) => e instanceof IndexDamaged), "every array refused");
     Deno.writeFileSync(a + INDEX_SUFFIX, good);
   });
 
@@ -123,6 +146,17 @@ Deno.test("persisted viewer index: round trip, refusals, and the queries over it
     assertEquals(stored.levels.length, grids, "every grid level is kept");
     assertEquals(q2.timeline("big", d1.tFirst, d1.simNs, 800), tl1);
     assertEquals(q2.events("big", 0, 50, { kinds: new Set([3]) }), ev1);
+    // Damage inside an array (the grid's, read when a timeline first needs it): the queries drop the index,
+    // build it again and answer the same, and the rebuilt file replaces the damaged one.
+    const vix = Deno.readFileSync(big + INDEX_SUFFIX);
+    const bad = vix.slice();
+    bad[bad.length - 10] ^= 0x40;
+    Deno.writeFileSync(big + INDEX_SUFFIX, bad);
+    const q3 = new RunQueries(dir);
+    assertEquals(q3.detail("big"), d1);
+    assertEquals(q3.timeline("big", d1.tFirst, d1.simNs, 800), tl1);
+    assertEquals(Deno.readFileSync(big + INDEX_SUFFIX), vix, "rebuilt and saved again");
+    q3.close();
     // Small runs are indexed on every open and get no file.
     assert(Deno.statSync(b).size <= SYNC_INDEX_BYTES_MAX);
     q2.detail("b");
@@ -130,6 +164,31 @@ Deno.test("persisted viewer index: round trip, refusals, and the queries over it
     q2.close();
   });
 });
+
+/** Touches every array of `ix` (each read and checked then); returns what each touch threw, in order. */
+function touchAll(ix: RunIndex): unknown[] {
+  const thrown: unknown[] = [];
+  const touch = (get: () => ArrayLike<number>) => {
+    try {
+      get().length;
+    } catch (e) {
+      thrown.push(e);
+    }
+  };
+  const names = [
+    "chunkT",
+    "chunkCur",
+    "chunkLockAt",
+    "chunkLocks",
+    "chunkKinds",
+    "chunkSoftint",
+    "kindCounts",
+    "busyNs",
+  ];
+  for (const k of names) touch(() => ix[k as keyof RunIndex] as ArrayLike<number>);
+  for (const g of ix.levels) for (const k of ["act", "busy", "firstEv"] as const) touch(() => g[k]);
+  return thrown;
+}
 
 function exists(p: string): boolean {
   try {

@@ -1,17 +1,22 @@
 /**
- * `deno task viewer-cold --dir D --run ID [--n 3] [--fresh] [--verbose] [--against CHECKOUT]`: how long a cold
+ * `deno task viewer-cold --dir D --run ID [--n 3] [--fresh] [--verbose] [--against CHECKOUT [--against-dir D2]]`: how long a cold
  * open of a run takes in the viewer. Each round starts a new viewer process
  * (`viewer/main.ts --port 0`), opens a new Chromium page straight at
  * `#/run/ID` and times, from navigation:
  * - first view: the timeline canvas has slices drawn;
  * - whole run: the page no longer shows index progress (the full index is in).
+ * `--verbose` prints each request as it finishes and the page's performance
+ * marks (`lockstep:*`: script start, schema, preview, detail, first window
+ * asked and received, first draw).
  * Meanwhile it asks the server for `/api/runs` every 50 ms and reports the
  * slowest answer, to show the server keeps answering other requests.
  * `--fresh` deletes the run's persisted sidecars (`.seek`, `.vix`) before
  * each round, so the round pays for building them (a first-ever open).
  * `--against CHECKOUT` runs each round also with another checkout's viewer
  * (say, the commit before a change), alternating, so the two are compared
- * pair by pair under the same machine load. Prints one line per round and
+ * pair by pair under the same machine load; `--against-dir D2` gives that
+ * viewer its own copy of the runs folder, so each keeps its own persisted
+ * index when the two write different `.vix` formats. Prints one line per round and
  * min/median/max per viewer; needs /usr/bin/chromium.
  * Timing figures are wall-clock on whatever machine runs it: compare them
  * pairwise, on the same machine, within minutes.
@@ -25,12 +30,20 @@ const CHROMIUM = "/usr/bin/chromium";
 
 function usage(msg: string): never {
   console.error(
-    `viewer-cold: ${msg}\nusage: deno task viewer-cold --dir D --run ID [--n 3] [--fresh] [--verbose] [--against CHECKOUT]`,
+    `viewer-cold: ${msg}\nusage: deno task viewer-cold --dir D --run ID [--n 3] [--fresh] [--verbose] [--against CHECKOUT [--against-dir D2]]`,
   );
   Deno.exit(2);
 }
 
-let values: { dir?: string; run?: string; n?: string; fresh?: boolean; verbose?: boolean; against?: string };
+let values: {
+  dir?: string;
+  run?: string;
+  n?: string;
+  fresh?: boolean;
+  verbose?: boolean;
+  against?: string;
+  "against-dir"?: string;
+};
 try {
   values = parseArgs({
     args: Deno.args,
@@ -41,6 +54,7 @@ try {
       fresh: { type: "boolean" },
       verbose: { type: "boolean" },
       against: { type: "string" },
+      "against-dir": { type: "string" },
     },
     strict: true,
     allowPositionals: false,
@@ -51,15 +65,26 @@ try {
 if (!values.dir || !values.run) usage("--dir and --run are required");
 const rounds = values.n === undefined ? 3 : Number(values.n);
 if (!Number.isInteger(rounds) || rounds < 1 || rounds > 100) usage(`bad --n '${values.n}'`);
-const tracePath = `${values.dir}/${values.run}.lstrace`;
-try {
-  Deno.statSync(tracePath);
-} catch {
-  usage(`no trace ${tracePath}`);
+if (values["against-dir"] !== undefined && values.against === undefined) usage("--against-dir needs --against");
+const traceIn = (dir: string) => `${dir}/${values.run}.lstrace`;
+for (const dir of [values.dir, values["against-dir"]]) {
+  if (dir === undefined) continue;
+  try {
+    Deno.statSync(traceIn(dir));
+  } catch {
+    usage(`no trace ${traceIn(dir)}`);
+  }
 }
 
-/** The viewers compared: this checkout's, and another checkout's when `--against` names one (paired rounds). */
-const viewers = [{ name: "this checkout", main: new URL("../viewer/main.ts", import.meta.url).pathname }];
+/**
+ * The viewers compared: this checkout's, and another checkout's when `--against` names one (paired rounds), each
+ * over its runs folder.
+ */
+const viewers = [{
+  name: "this checkout",
+  main: new URL("../viewer/main.ts", import.meta.url).pathname,
+  dir: values.dir,
+}];
 if (values.against !== undefined) {
   const main = `${values.against}/viewer/main.ts`;
   try {
@@ -67,7 +92,7 @@ if (values.against !== undefined) {
   } catch {
     usage(`no viewer at ${main}`);
   }
-  viewers.push({ name: values.against, main });
+  viewers.push({ name: values.against, main, dir: values["against-dir"] ?? values.dir });
 }
 
 /** Starts a viewer process and resolves its URL once it prints it. */
@@ -121,17 +146,17 @@ interface Round {
 }
 
 /** One cold open: a new viewer process running `main`, a new page straight at the run. */
-async function openOnce(main: string): Promise<Round> {
+async function openOnce(main: string, dir: string): Promise<Round> {
   if (values.fresh) {
     for (const ext of [".seek", ".vix"]) {
       try {
-        Deno.removeSync(tracePath + ext);
+        Deno.removeSync(traceIn(dir) + ext);
       } catch {
         // not there
       }
     }
   }
-  const { url, child } = await startViewer(main, values.dir!);
+  const { url, child } = await startViewer(main, dir);
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   try {
     let polling = true, slowestMs = 0, answered = 0;
@@ -162,6 +187,19 @@ async function openOnce(main: string): Promise<Round> {
       { timeout: 120_000, polling: 10 },
     );
     const firstMs = performance.now() - t0;
+    if (values.verbose) {
+      // The page's own marks (viewer/ui: lockstep:*), in ms from its navigation start.
+      const marks = await page.evaluate(() =>
+        performance.getEntries().filter((e) => e.name.startsWith("lockstep:")).map((e) => ({
+          name: e.name,
+          at: e.startTime,
+          ms: e.duration,
+        }))
+      );
+      for (const m of marks) {
+        console.log(`  page ${m.at.toFixed(0)} ms: ${m.name}${m.ms > 0 ? ` took ${m.ms.toFixed(0)} ms` : ""}`);
+      }
+    }
     const preview = await page.locator("[data-testid=preview]").count() > 0;
     await page.waitForFunction(() => document.querySelector("[data-testid=preview]") === null, undefined, {
       timeout: 120_000,
@@ -182,7 +220,7 @@ const results: Round[][] = viewers.map(() => []);
 try {
   for (let r = 0; r < rounds; r++) {
     for (const [v, viewer] of viewers.entries()) {
-      const o = await openOnce(viewer.main);
+      const o = await openOnce(viewer.main, viewer.dir!);
       results[v].push(o);
       console.log(
         `round ${r + 1} (${viewer.name}): first view ${o.firstMs.toFixed(0)} ms${

@@ -44,14 +44,40 @@ export interface AppOptions {
   readonly indexWorkers?: number;
   /** The bundled UI script (viewer/_bundle.ts); without it only the API and static files are served. */
   readonly ui?: string;
+  /** For tests: background index jobs start only once this settles. */
+  readonly indexGate?: Promise<unknown>;
 }
+
+/**
+ * How long a request for a run whose index is being built waits for the
+ * index job to move on (its preview, its end) before answering 202 with the
+ * progress: the page gets the preview as soon as it exists instead of at its
+ * next poll, and the server stays free meanwhile (the wait is a promise).
+ */
+export const INDEX_WAIT_MS_MAX = 300;
 
 /** The Hono app, plus `close()` to release the cached trace readers. */
 export type ViewerApp = Hono & { close(): void };
 
 /** Builds the viewer app over the traces in `opts.dir` (which must exist). */
 export function createApp(opts: AppOptions): ViewerApp {
-  const q = new RunQueries(opts.dir, { backgroundWorkers: opts.indexWorkers ?? 0 });
+  const q = new RunQueries(opts.dir, { backgroundWorkers: opts.indexWorkers ?? 0, indexGate: opts.indexGate });
+  // The first views of the newest large runs not indexed yet, built while nobody asks for anything.
+  q.prepare();
+  /** `fn`'s answer as JSON, waiting (up to INDEX_WAIT_MS_MAX) while it meets an index being built. */
+  const settled = async <T>(c: Context, fn: () => T): Promise<Response> => {
+    const until = performance.now() + INDEX_WAIT_MS_MAX;
+    for (;;) {
+      try {
+        return c.json(fn());
+      } catch (err) {
+        const left = until - performance.now();
+        // A comparison reports its progress elsewhere: answered 202 at once, the page polls.
+        if (!(err instanceof IndexPending) || err instanceof ComparePending || left <= 0) throw err;
+        await q.changed(left);
+      }
+    }
+  };
   const schema = schemaJson();
   const assets = loadAssets(opts.ui);
   const app = new Hono();
@@ -60,13 +86,13 @@ export function createApp(opts: AppOptions): ViewerApp {
   if (opts.hosts) app.use("*", hostCheck(opts.hosts));
   app.get("/api/schema", (c) => c.json(schema));
   app.get("/api/runs", (c) => c.json(q.list()));
-  app.get("/api/runs/:id", (c) => c.json(q.detail(c.req.param("id"))));
-  app.get("/api/runs/:id/preview", (c) => c.json(q.preview(c.req.param("id"))));
-  app.get("/api/runs/:id/events", (c) => c.json(eventsRoute(c, q)));
+  app.get("/api/runs/:id", (c) => settled(c, () => q.detail(c.req.param("id"))));
+  app.get("/api/runs/:id/preview", (c) => settled(c, () => q.preview(c.req.param("id"))));
+  app.get("/api/runs/:id/events", (c) => settled(c, () => eventsRoute(c, q)));
   app.get("/api/runs/:id/state", (c) => {
     const at = intParam(c, "at", -1);
     if (at < 0) throw new HttpError(400, "at (an event index) is required");
-    return c.json(q.state(c.req.param("id"), at));
+    return settled(c, () => q.state(c.req.param("id"), at));
   });
   app.get("/api/compare", (c) => {
     const a = c.req.query("a"), b = c.req.query("b");
@@ -76,13 +102,15 @@ export function createApp(opts: AppOptions): ViewerApp {
   app.get("/api/runs/:id/search", (c) => {
     const dir = c.req.query("dir") ?? "next";
     if (dir !== "next" && dir !== "prev") throw new HttpError(400, "dir must be next or prev");
-    return c.json(q.search(c.req.param("id"), c.req.query("q") ?? "", intParam(c, "from", -1, -1), dir));
+    return settled(c, () => q.search(c.req.param("id"), c.req.query("q") ?? "", intParam(c, "from", -1, -1), dir));
   });
   app.get("/api/runs/:id/timeline", (c) => {
     const t0 = nsParam(c, "t0", 0);
-    const t1 = nsParam(c, "t1", Number.MAX_SAFE_INTEGER);
+    // Without t1: to the end of what the run has now (a preview's end while the whole run is indexed).
+    const t1 = c.req.query("t1") === undefined ? Infinity : nsParam(c, "t1", 0);
     if (t1 < t0) throw new HttpError(400, "t1 must not be below t0");
-    return c.json(q.timeline(c.req.param("id"), t0, t1, intParam(c, "px", 1000, 1, TIMELINE_PX_MAX)));
+    const px = intParam(c, "px", 1000, 1, TIMELINE_PX_MAX);
+    return settled(c, () => q.timeline(c.req.param("id"), t0, t1, px));
   });
   app.all("/api/*", (c) => jsonError(c, 404, "no such API route"));
   app.get("*", (c) => {

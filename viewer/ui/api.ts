@@ -43,8 +43,13 @@ export function prefetch(path: string, params: Record<string, string | number | 
   early.set(url, { res, atMs: performance.now() });
 }
 
-/** Waits before asking again about a run being indexed: briefly at first (a persisted index loads in moments). */
-const retryMs = (attempt: number) => Math.min(200, 50 << attempt);
+/**
+ * Waits before asking again after a 202 that came back at once (a comparison
+ * running): briefly at first, then at most 200 ms. A 202 that took longer
+ * was held by the server until the index job moved on (viewer/app.ts
+ * INDEX_WAIT_MS_MAX), so the page asks again at once.
+ */
+const retryMs = (attempt: number, tookMs: number) => (tookMs >= 100 ? 0 : Math.min(200, 50 << attempt));
 
 /** GETs an API path with query parameters (undefined and "" left out), waiting out 202 answers. */
 export async function api<T>(
@@ -57,11 +62,13 @@ export async function api<T>(
     const pending = early.get(url);
     early.delete(url);
     const fresh = pending && performance.now() - pending.atMs <= EARLY_AGE_MS_MAX;
+    const askedMs = fresh ? pending.atMs : performance.now();
     const res = await (fresh ? pending.res : get(url));
     const body = await res.json().catch(() => ({ error: `HTTP ${res.status}` }));
     if (res.status === 202) {
       onProgress?.({ done: body.done ?? 0, of: body.of ?? 0, comparing: body.comparing === true });
-      await new Promise((r) => setTimeout(r, retryMs(attempt)));
+      const wait = retryMs(attempt, performance.now() - askedMs);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       continue;
     }
     if (!res.ok) throw new Error(body.error ?? `HTTP ${res.status}`);

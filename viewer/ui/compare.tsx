@@ -8,7 +8,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { Comparison, RunDetail } from "../../replay/query.ts";
 import { api, type Progress } from "./api.ts";
 import type { View } from "./draw.ts";
-import { type Ev, fmtFull } from "./format.ts";
+import { type Ev, fmtCount, fmtFull } from "./format.ts";
 import { clampView, Timeline } from "./timeline.tsx";
 import { placeHash } from "./url.ts";
 
@@ -97,7 +97,7 @@ export function ComparePage({ a, b }: { a: string; b: string }) {
         <p class="muted">
           Comparing {a} and {b}
           {progress
-            ? `: ${progress.done.toLocaleString()} of ${progress.of.toLocaleString()} events ${
+            ? `: ${fmtCount(progress.done)} of ${fmtCount(progress.of)} events ${
               progress.comparing ? "compared" : "indexed"
             } (${pct}%)`
             : "…"}

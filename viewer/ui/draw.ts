@@ -6,7 +6,7 @@
  * @module
  */
 import type { LockSpan, Slice, Timeline } from "../../replay/query.ts";
-import { fmtNs, threadColor } from "./format.ts";
+import { fmtNs, threadFill } from "./format.ts";
 
 export const GUTTER = 120, AXIS = 20, ROW = 28, BAR = 22, TRACK = 14, LANE = 12, COUNTER = 26;
 /** Wakeup arrows are all drawn up to this many; beyond, only those of the selected or highlighted threads. */
@@ -113,8 +113,10 @@ export function draw(canvas: HTMLCanvasElement, data: Timeline | null, o: DrawOp
   };
   const sliceBox = (s: Slice, y: number, h: number, cpu: number, withText: boolean) => {
     const x0 = clampX(s.t0), x1 = Math.max(x0 + 1, clampX(s.t1));
-    g.fillStyle = threadColor(s.th, kind(s.th), 0.35 + 0.65 * s.busy);
+    g.fillStyle = threadFill(s.th, kind(s.th));
+    g.globalAlpha = 0.35 + 0.65 * s.busy;
     g.fillRect(x0, y, x1 - x0, h);
+    g.globalAlpha = 1;
     if (o.highlight.threads.has(s.th)) {
       g.strokeStyle = "#000";
       g.lineWidth = 2;
@@ -192,9 +194,11 @@ export function draw(canvas: HTMLCanvasElement, data: Timeline | null, o: DrawOp
   for (const sp of data.spans) {
     const ly = laneY.get(sp.lock)!;
     const x0 = clampX(sp.t0), x1 = Math.max(x0 + 2, clampX(sp.t1));
-    g.fillStyle = sp.kind === "hold" ? threadColor(sp.thread, kind(sp.thread), 0.9) : "hsl(0 85% 50%)";
+    g.fillStyle = sp.kind === "hold" ? threadFill(sp.thread, kind(sp.thread)) : "hsl(0 85% 50%)";
+    g.globalAlpha = sp.kind === "hold" ? 0.9 : 1;
     if (sp.kind === "hold") g.fillRect(x0, ly + 1, x1 - x0, LANE - 4);
     else g.fillRect(x0, ly + LANE / 2 - 3, x1 - x0, 4);
+    g.globalAlpha = 1;
     hits.spans.push({ x0, x1, y0: ly, y1: ly + LANE - 2, sp });
   }
   if (data.counters.length) y += 6;

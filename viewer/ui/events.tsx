@@ -9,7 +9,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { EventPage, RunDetail, SchemaJson } from "../../replay/query.ts";
 import { api, runPath } from "./api.ts";
 import type { View } from "./draw.ts";
-import { categoryColors, type Ev, fmtFull } from "./format.ts";
+import { categoryColors, type Ev, fmtCount, fmtFull } from "./format.ts";
 import { type Filters, NO_FILTERS } from "./url.ts";
 
 const LIMIT = 50;
@@ -120,7 +120,7 @@ export function EventTable(p: EventTableProps) {
         </button>
         <span class="muted">
           {page
-            ? ` ${rows.length} shown from #${rows[0]?.index ?? page.from}, ${page.scanned.toLocaleString()} scanned${
+            ? ` ${rows.length} shown from #${rows[0]?.index ?? page.from}, ${fmtCount(page.scanned)} scanned${
               page.next === null ? " · end of trace" : ""
             }`
             : " loading…"}

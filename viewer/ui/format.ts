@@ -33,6 +33,14 @@ export function fmtFull(ns: number): string {
   return `${s.replace(/\B(?=(\d{3})+(?!\d))/g, "\u2009")} ns`;
 }
 
+/**
+ * A count grouped by thousands with commas ("10,116,544", as en-US toLocaleString writes it). Not
+ * toLocaleString itself: its first call loads the locale data, ~100 ms on a cold page, on the first view's path.
+ */
+export function fmtCount(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+
 /** A byte size. */
 export function fmtBytes(n: number): string {
   if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
@@ -60,6 +68,21 @@ export function threadColor(id: number, kind: string, alpha = 1): string {
   const sat = kind === "intr" ? 85 : kind === "softint" ? 75 : 60;
   const light = kind === "user" ? 58 : kind === "softint" ? 48 : 42 + (id % 3) * 6;
   return `hsl(${hue} ${sat}% ${light}% / ${alpha})`;
+}
+
+const opaque = new Map<string, string>();
+
+/**
+ * {@link threadColor} without alpha, built once per thread and kept: a
+ * timeline draws thousands of slices, and building and parsing an hsl()
+ * string for each cost more than the drawing (set the alpha with the
+ * context's globalAlpha, which composites the same).
+ */
+export function threadFill(id: number, kind: string): string {
+  const key = `${id}:${kind}`;
+  let c = opaque.get(key);
+  if (c === undefined) opaque.set(key, c = threadColor(id, kind));
+  return c;
 }
 
 /** Colour of each schema category, in the schema's order. */

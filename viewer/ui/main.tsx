@@ -10,15 +10,22 @@ import type { SchemaJson } from "../../replay/query.ts";
 import { api, prefetch, runPath } from "./api.ts";
 import { ComparePage } from "./compare.tsx";
 import { RunPage } from "./run.tsx";
+import { PAGE_SIDES, timelinePx } from "./timeline.tsx";
 import { RunList } from "./runs.tsx";
 import { parsePlace, type Place } from "./url.ts";
 
-// Ask for everything the first view needs at once, rather than each after the one before it.
+// Marks for tools/viewer_cold.ts --verbose (performance.getEntriesByType("mark")): where a first view's time goes.
+performance.mark("lockstep:script");
+// Ask for everything the first view needs at once, rather than each after the one before it: the run's
+// whole window too, at the width the timeline will have (a guess from the viewport; a miss costs one request).
 prefetch("/api/schema");
 const first = parsePlace(location.hash);
 if (first.page === "run") {
   prefetch(`${runPath(first.id)}/preview`);
   prefetch(runPath(first.id));
+  if (first.t0 === undefined && first.t1 === undefined) {
+    prefetch(`${runPath(first.id)}/timeline`, { px: timelinePx(document.documentElement.clientWidth - PAGE_SIDES) });
+  }
 }
 
 function App() {
@@ -29,7 +36,10 @@ function App() {
     const on = () => setPlace(parsePlace(location.hash));
     addEventListener("hashchange", on);
     addEventListener("popstate", on);
-    api<SchemaJson>("/api/schema").then(setSchema, (e) => setError(e.message));
+    api<SchemaJson>("/api/schema").then((s) => {
+      performance.mark("lockstep:schema");
+      setSchema(s);
+    }, (e) => setError(e.message));
     return () => (removeEventListener("hashchange", on), removeEventListener("popstate", on));
   }, []);
   if (error) return <p class="error">{error}</p>;

@@ -11,7 +11,7 @@ import type { RunDetail, SchemaJson, SearchResult, Timeline as TimelineData } fr
 import { api, type Progress, runPath } from "./api.ts";
 import type { View } from "./draw.ts";
 import { EventTable } from "./events.tsx";
-import { type Ev, fmtBytes, fmtFull, fmtNs, parseGoto } from "./format.ts";
+import { type Ev, fmtBytes, fmtCount, fmtFull, fmtNs, parseGoto } from "./format.ts";
 import { StateInspector } from "./state.tsx";
 import { clampView, Timeline } from "./timeline.tsx";
 import { type Filters, go, parsePlace, type Place } from "./url.ts";
@@ -30,7 +30,7 @@ function Summary({ d }: { d: RunDetail }) {
   return (
     <section class="summary">
       {item("scenario", `${d.header.scenario} (seed ${d.header.seed})`)}
-      {item("events", d.events.toLocaleString())}
+      {item("events", fmtCount(d.events))}
       {item("simulated", fmtFull(d.simNs))}
       {item("on-CPU %", s.cpuBusy.map((b, i) => `cpu${i}=${Math.round(b * 1000) / 10}`).join(" "), "cpuBusy")}
       {item("contextSwitches", String(s.contextSwitches), "contextSwitches")}
@@ -182,7 +182,8 @@ export function RunPage({ place, schema }: { place: RunPlace; schema: SchemaJson
   const [note, setNote] = useState<string | null>(null);
   const [query, setQuery] = useState(place.q);
   const [tlData, setTlData] = useState<TimelineData | null>(null);
-  // The event table asks once the timeline has drawn (or after a second), so the first view is answered first.
+  // The event table asks once the timeline has been painted (or after a second), so the first view is answered
+  // and shown first.
   const [tableReady, setTableReady] = useState(false);
   useEffect(() => {
     const t = setTimeout(() => setTableReady(true), 1000);
@@ -195,12 +196,21 @@ export function RunPage({ place, schema }: { place: RunPlace; schema: SchemaJson
   useLayoutEffect(() => {
     // A large run is indexed in the background: show a preview of its first
     // events at once, and the whole run when the index is ready.
-    let done = false;
-    api<RunDetail>(`${runPath(id)}/preview`).then((d) => done || setDetail(d), () => {});
-    api<RunDetail>(runPath(id), {}, setProgress).then((d) => {
-      done = true;
+    // `whole`: the page shows the whole run already (an indexed run's preview answer is the whole detail: the
+    // same figures need not render twice on the first view's path).
+    let whole = false;
+    api<RunDetail>(`${runPath(id)}/preview`).then((d) => {
+      performance.mark("lockstep:preview");
+      if (whole) return;
+      whole = d.preview === undefined;
       setDetail(d);
+    }, () => {});
+    api<RunDetail>(runPath(id), {}, setProgress).then((d) => {
+      performance.mark("lockstep:detail");
       setProgress(null);
+      if (whole) return;
+      whole = true;
+      setDetail(d);
     }, (e) => setError(e.message));
   }, [id]);
   const view: View | null = detail
@@ -318,7 +328,7 @@ export function RunPage({ place, schema }: { place: RunPlace; schema: SchemaJson
       <div class="opening" data-testid="opening">
         <p class="muted">
           {progress
-            ? `Indexing ${id}: ${progress.done.toLocaleString()} of ${progress.of.toLocaleString()} events (${pct}%)`
+            ? `Indexing ${id}: ${fmtCount(progress.done)} of ${fmtCount(progress.of)} events (${pct}%)`
             : `Opening ${id}…`}
         </p>
         <progress max={100} value={pct} />
@@ -332,8 +342,9 @@ export function RunPage({ place, schema }: { place: RunPlace; schema: SchemaJson
         <p class="preview" data-testid="preview">
           Indexing the whole run:{" "}
           {Math.floor((100 * (progress?.done ?? 0)) / Math.max(1, progress?.of ?? 1))}%. Shown meanwhile: its first{" "}
-          {detail.events.toLocaleString()} of {detail.preview.eventsTotal.toLocaleString()}{" "}
-          events (figures below cover these only). <progress max={progress?.of ?? 1} value={progress?.done ?? 0} />
+          {fmtCount(detail.events)} of {fmtCount(detail.preview.eventsTotal)} events (figures below cover these only).
+          {" "}
+          <progress max={progress?.of ?? 1} value={progress?.done ?? 0} />
         </p>
       )}
       <Summary d={detail} />
@@ -400,6 +411,7 @@ export function RunPage({ place, schema }: { place: RunPlace; schema: SchemaJson
         id={id}
         detail={detail}
         view={view}
+        whole={place.t0 === undefined && place.t1 === undefined}
         setView={setView}
         selected={selected}
         select={(i) => void select(i)}
@@ -409,7 +421,8 @@ export function RunPage({ place, schema }: { place: RunPlace; schema: SchemaJson
         pointer={pointer}
         onData={(d) => {
           setTlData(d);
-          if (d) setTableReady(true);
+          // After the frame that paints the timeline: the table's first render and request come second.
+          if (d && !tableReady) requestAnimationFrame(() => setTimeout(() => setTableReady(true), 0));
         }}
       />
       {area && <AreaStats area={area} data={tlData} clear={() => setArea(null)} />}

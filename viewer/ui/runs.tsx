@@ -7,7 +7,7 @@
 import { useEffect, useState } from "preact/hooks";
 import type { RunList as RunListData } from "../../replay/query.ts";
 import { api } from "./api.ts";
-import { fmtBytes, fmtFull } from "./format.ts";
+import { fmtBytes, fmtCount, fmtFull } from "./format.ts";
 import { placeHash } from "./url.ts";
 
 /** The run list page. */
@@ -68,7 +68,7 @@ export function RunList() {
               <td>{r.scenario ?? "–"}</td>
               <td>{r.seed ?? "–"}</td>
               <td>{r.cpus ?? "–"}</td>
-              <td class="num">{r.events?.toLocaleString() ?? "–"}</td>
+              <td class="num">{r.events === null ? "–" : fmtCount(r.events)}</td>
               <td class="num">{r.simNs === null ? "–" : fmtFull(r.simNs)}</td>
               <td class="num">{fmtBytes(r.size)}</td>
               <td title={r.error ?? ""}>

@@ -16,6 +16,17 @@ import { type Ev, fmtNs } from "./format.ts";
 /** Narrowest window, ns. */
 export const MIN_WINDOW_NS = 20;
 
+/**
+ * Pixels between the viewport's width and the timeline's (style.css: the page's padding, the timeline's border
+ * and padding), so the page can ask for the first window before the timeline is laid out.
+ */
+export const PAGE_SIDES = 2 * 16 + 2 * 1 + 2 * 4;
+
+/** Buckets asked for a timeline `width` pixels wide. */
+export function timelinePx(width: number): number {
+  return Math.max(50, Math.min(2000, Math.floor(width - GUTTER)));
+}
+
 /** Clamps a window to the run, keeping its width when it can. */
 export function clampView(d: RunDetail, t0: number, t1: number): View {
   const lo = d.tFirst, hi = Math.max(d.simNs, lo + MIN_WINDOW_NS);
@@ -43,6 +54,11 @@ export interface TimelineProps {
   id: string;
   detail: RunDetail;
   view: View;
+  /**
+   * The view is the run's default (the whole run, nothing in the URL): the first window is then asked for
+   * without a time range, as the page asked for it at load (main.tsx), so it takes that answer.
+   */
+  whole?: boolean;
   setView: (v: View, replace?: boolean) => void;
   selected: Ev | null;
   select: (index: number) => void;
@@ -71,24 +87,30 @@ export function Timeline(p: TimelineProps) {
   useLayoutEffect(() => {
     if (width === 0) return;
     const n = ++seq.current;
-    const px = Math.max(50, Math.min(2000, Math.floor(width - GUTTER)));
-    const fetchWindow = () =>
-      api<TimelineData>(`${runPath(id)}/timeline`, { t0: view.t0, t1: view.t1, px }).then(
+    const px = timelinePx(width);
+    const fetchWindow = (whole: boolean) => {
+      if (n === 1) performance.mark("lockstep:timeline-asked");
+      api<TimelineData>(`${runPath(id)}/timeline`, whole ? { px } : { t0: view.t0, t1: view.t1, px }).then(
         (d) => {
           if (n !== seq.current) return;
+          // The whole run as the server had it then: the preview's, or the whole index's; asked again if not ours.
+          if (whole && (d.t0 !== view.t0 || d.t1 !== view.t1)) return fetchWindow(false);
+          if (n === 1) performance.mark("lockstep:timeline-data");
           setData(d);
           setError(null);
           p.onData?.(d);
         },
         (e) => n === seq.current && setError(e.message),
       );
+    };
     // The first window at once; later ones (zooming, panning) after a pause, so a gesture asks once.
-    if (n === 1) return void fetchWindow();
-    const timer = setTimeout(fetchWindow, 30);
+    if (n === 1) return void fetchWindow(p.whole === true);
+    const timer = setTimeout(() => fetchWindow(false), 30);
     return () => clearTimeout(timer);
   }, [id, view.t0, view.t1, width]);
   useEffect(() => {
     const c = canvas.current!;
+    const drawn = performance.now();
     hits.current = draw(c, data, {
       view,
       width,
@@ -98,6 +120,9 @@ export function Timeline(p: TimelineProps) {
       threadTracks,
       marks: p.marks ?? [],
     });
+    if (data && !performance.getEntriesByName("lockstep:draw").length) {
+      performance.measure("lockstep:draw", { start: drawn, end: performance.now() });
+    }
     c.dataset.slices = String(hits.current.slices.length);
     c.dataset.spans = String(hits.current.spans.length);
     c.dataset.t0 = String(view.t0);
