@@ -359,8 +359,10 @@ export class TraceReader {
     const cur = new BlockCursor();
     let b = this.locate(fromIndex, cur);
     if (b < 0) return;
-    for (let start = fromIndex; this.loadBlock(b, cur); b++, start = cur.decoded.firstIndex) {
-      if (fn(cur.decoded, start - cur.decoded.firstIndex) === false) return;
+    // The first block is entered at fromIndex, every later one at its own first event.
+    for (let first = true; this.loadBlock(b, cur); b++, first = false) {
+      const start = first ? fromIndex - cur.decoded.firstIndex : 0;
+      if (fn(cur.decoded, start) === false) return;
     }
   }
 

@@ -134,6 +134,13 @@ Deno.test("viewer index: a pass over blocks from mid-trace starts there, then at
     assert(starts >= 3);
     assertEquals(seen.length, r.eventCount! - from, "every event from `from` on, once");
     assert(seen.every((ix, k) => ix === from + k), "in order, none skipped or repeated");
+    // The reader's own pass (TraceReader.forEachBlock) gives the same starts.
+    const seen2: number[] = [];
+    r.forEachBlock((d, start) => {
+      assert(start >= 0 && start < d.count, `reader: start ${start} inside block of ${d.count}`);
+      for (let i = start; i < d.count; i++) seen2.push(d.firstIndex + i);
+    }, from);
+    assertEquals(seen2, seen);
   } finally {
     r.close();
     Deno.removeSync(dir, { recursive: true });
