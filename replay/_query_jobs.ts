@@ -198,7 +198,12 @@ export class IndexJobs {
           this.#finish(slot);
         } else {
           // Asked for while its preview was built: on to the whole index, on the same worker.
-          slot.worker.postMessage({ path: job.path, previewEvents: 0, previewOnly: false });
+          slot.worker.postMessage({
+            path: job.path,
+            previewEvents: 0,
+            previewOnly: false,
+            previewSize: this.previewEvents,
+          });
         }
       } else if (m.type === "done") {
         job.index = revive(m.index);
@@ -243,7 +248,12 @@ export class IndexJobs {
       job.state = "running";
       slot.job = job;
       const previewEvents = job.preview ? 0 : this.previewEvents;
-      slot.worker.postMessage({ path: job.path, previewEvents, previewOnly: job.previewOnly === true });
+      slot.worker.postMessage({
+        path: job.path,
+        previewEvents,
+        previewOnly: job.previewOnly === true,
+        previewSize: this.previewEvents,
+      });
     }
   }
 

@@ -2,7 +2,8 @@
  * Index worker (a module Deno Worker, kept for the server's life): builds
  * run indexes off the server's event loop, so the viewer keeps answering
  * while a large trace is read. Protocol, one job at a time:
- * - main -> worker `{ path, previewEvents, previewOnly }` (a real path the main thread resolved inside its folder);
+ * - main -> worker `{ path, previewEvents, previewOnly, previewSize }` (a real path the main thread resolved inside its
+ *   folder; `previewSize` the server's preview length, whether or not this job builds the preview);
  * - worker -> main `{ type: "preview", index }`: the index of the first `previewEvents` events, when the run
  *   has more (a first view while the whole index is built);
  * - worker -> main `{ type: "previewed" }` and nothing more when `previewOnly` (a speculative job, see
@@ -34,8 +35,19 @@ function buffers(index: RunIndex): ArrayBuffer[] {
   return [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))];
 }
 
-self.onmessage = (ev: MessageEvent<{ path: string; previewEvents: number; previewOnly: boolean }>) => {
-  const { path, previewEvents, previewOnly } = ev.data;
+/**
+ * How long the whole index waits after a run's preview exists: the page
+ * draws its first view from the preview meanwhile, and on a 2-CPU machine
+ * an index build at full speed takes the CPU the server's thread and the
+ * browser need for that (docs/viewer-first-open.md). Wall-clock use is fine
+ * here: this is the viewer's server, not simulation code.
+ */
+const WHOLE_INDEX_DELAY_MS = 400;
+
+self.onmessage = async (
+  ev: MessageEvent<{ path: string; previewEvents: number; previewOnly: boolean; previewSize: number }>,
+) => {
+  const { path, previewEvents, previewOnly, previewSize } = ev.data;
   let reader: TraceReader | undefined;
   try {
     reader = TraceReader.open(path, { recover: true });
@@ -47,6 +59,9 @@ self.onmessage = (ev: MessageEvent<{ path: string; previewEvents: number; previe
     if (previewOnly) {
       self.postMessage({ type: "previewed" });
       return;
+    }
+    if (previewSize > 0 && (reader.eventCount ?? Infinity) > previewSize) {
+      await new Promise((resolve) => setTimeout(resolve, WHOLE_INDEX_DELAY_MS));
     }
     const index = buildIndex(reader, bytes, (done, of) => self.postMessage({ type: "progress", done, of }));
     // Persisted beside the trace (when the folder is writable), so the next server opens the run at once.
