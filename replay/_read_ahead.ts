@@ -1,0 +1,188 @@
+/**
+ * Full replay's block feed on the main thread: the read-ahead worker
+ * (replay/_read_worker.ts) reads, checks, decompresses and decodes up to
+ * {@link SLOTS}` - 1` blocks ahead while this thread re-executes, compares
+ * and folds. Blocks come in the order and with the damage the one-thread
+ * reader would give: {@link ReadAhead.next} returns each block, null at the
+ * end, and throws the same TraceError (code, message, place) at the block
+ * where the reader threw it.
+ *
+ * - Short traces (below {@link READ_AHEAD_MIN_BYTES}) and processes with
+ *   `LOCKSTEP_REPLAY_THREADS=0` (or where a worker cannot start) read on
+ *   one thread: {@link ReadAhead.start} returns null. `LOCKSTEP_REPLAY_THREADS=1`
+ *   reads ahead whatever the size.
+ * - One worker and ring per process, kept (unreferenced) for the next replay.
+ * - A failure of the worker itself (not damage) throws one Error naming it.
+ *
+ * @module
+ */
+import { Worker } from "node:worker_threads";
+import { TraceError, type TraceErrorCode } from "../format/error.ts";
+import type { DecodedBlock } from "../format/decode.ts";
+import {
+  CANCEL,
+  CONSUMED,
+  PUBLISHED,
+  ReadRing,
+  SLOT_BLOCK,
+  SLOT_DAMAGE,
+  SLOT_END,
+  SLOTS,
+  STARTED,
+  STATE,
+  STATE_IDLE,
+} from "./_read_ring.ts";
+import type { ReadJob } from "./_read_worker.ts";
+
+/**
+ * Traces smaller than this replay on one thread. Measured (paired, whole
+ * process): starting the worker costs 50-250 ms of this thread once per
+ * process, which a trace under about 1 MB (about 0.7 M events) does not win back.
+ */
+export const READ_AHEAD_MIN_BYTES: number = 1 << 20;
+const WAIT_SLICE_MS = 1000;
+const WORKER_START_MAX_MS = 60_000;
+
+let lane: { ring: ReadRing; worker: Worker } | null = null;
+let laneBusy = false;
+
+/**
+ * LOCKSTEP_REPLAY_THREADS: "0" never reads ahead on a worker, "1" always
+ * does (whatever the trace's size: for tests), anything else by size.
+ */
+function envSetting(): string | undefined {
+  try {
+    return Deno.env.get("LOCKSTEP_REPLAY_THREADS");
+  } catch {
+    return undefined; // no --allow-env: the default
+  }
+}
+
+/** Options of {@link ReadAhead.start}. */
+export interface ReadAheadOptions {
+  /** true: always (when a worker can start); false: never; undefined: by size and environment. */
+  readonly force?: boolean;
+  /** Tests only: the worker fails before this block. */
+  readonly failAtBlock?: number;
+}
+
+/** See the module documentation. */
+export class ReadAhead {
+  readonly #ring: ReadRing;
+  /** The next record to take. */
+  #k = 0;
+  #done = false;
+  #closed = false;
+
+  private constructor(ring: ReadRing) {
+    this.#ring = ring;
+  }
+
+  /** Starts reading `path` ahead, or returns null when this replay reads on one thread. */
+  static start(path: string, opts: ReadAheadOptions = {}): ReadAhead | null {
+    if (opts.force === false || laneBusy) return null;
+    const env = envSetting();
+    if (opts.force === undefined && env === "0") return null;
+    if (opts.force !== true && env !== "1") {
+      let size = 0;
+      try {
+        size = Deno.statSync(path).size;
+      } catch {
+        return null; // the reader reports it
+      }
+      if (size < READ_AHEAD_MIN_BYTES) return null;
+    }
+    if (lane === null) {
+      try {
+        const worker = new Worker(new URL("./_read_worker.ts", import.meta.url));
+        worker.unref();
+        lane = { ring: new ReadRing(), worker };
+      } catch {
+        return null;
+      }
+    }
+    const ring = lane.ring, ctrl = ring.ctrl;
+    ctrl.fill(0);
+    laneBusy = true;
+    const job: ReadJob = { sab: ring.sab, path, failAtBlock: opts.failAtBlock ?? -1 };
+    lane.worker.postMessage(job);
+    return new ReadAhead(ring);
+  }
+
+  /** The next block in order; null at the end of the trace. Throws the reader's TraceError at damage. */
+  next(): DecodedBlock | null {
+    if (this.#done) return null;
+    const ctrl = this.#ring.ctrl, k = this.#k;
+    // Release the block handed out last: the worker may read into its slot.
+    if (k > 0) {
+      Atomics.store(ctrl, CONSUMED, k);
+      Atomics.notify(ctrl, CONSUMED);
+    }
+    let waitedMs = 0;
+    for (;;) {
+      const published = Atomics.load(ctrl, PUBLISHED);
+      if (published > k) break;
+      if (Atomics.load(ctrl, STARTED) === 0 && waitedMs >= WORKER_START_MAX_MS) {
+        this.#done = true;
+        throw new Error(`replay: the read-ahead worker did not start within ${WORKER_START_MAX_MS} ms`);
+      }
+      if (Atomics.wait(ctrl, PUBLISHED, published, WAIT_SLICE_MS) === "timed-out") waitedMs += WAIT_SLICE_MS;
+    }
+    const slot = this.#ring.slots[k % SLOTS];
+    this.#k = k + 1;
+    const what = slot.meta[0];
+    if (what === SLOT_BLOCK) {
+      const d = slot.decoded;
+      d.count = slot.meta[1];
+      d.block = slot.meta[2];
+      d.firstIndex = slot.firstIndex[0];
+      d.texts.clear();
+      const n = slot.meta[3];
+      if (n > 0) readTexts(slot.text, slot.textView, n, d.texts);
+      return d;
+    }
+    this.#done = true;
+    if (what === SLOT_END) return null;
+    const e = this.#ring.getError();
+    if (what === SLOT_DAMAGE) {
+      const err = new TraceError(e.code as TraceErrorCode, "", {
+        block: e.block as number | undefined,
+        offset: e.offset as number | undefined,
+        recovered: e.recovered as number | undefined,
+      });
+      err.message = e.message as string; // the reader's own message, word for word
+      throw err;
+    }
+    throw new Error(`replay: the read-ahead worker failed: ${e.failed}`);
+  }
+
+  /** Stops the worker (if still reading) and frees the lane for the next replay. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const ctrl = this.#ring.ctrl;
+    Atomics.store(ctrl, CANCEL, 1);
+    Atomics.notify(ctrl, CONSUMED);
+    let waitedMs = 0;
+    // Wait for the worker to leave the job, so the ring is free; a worker that never started is dropped.
+    while (Atomics.load(ctrl, STARTED) === 0 || Atomics.load(ctrl, STATE) !== STATE_IDLE) {
+      if (Atomics.load(ctrl, STARTED) === 0 && waitedMs >= WORKER_START_MAX_MS) {
+        lane?.worker.terminate();
+        lane = null;
+        break;
+      }
+      if (Atomics.wait(ctrl, STATE, Atomics.load(ctrl, STATE), 100) === "timed-out") waitedMs += 100;
+    }
+    laneBusy = false;
+  }
+}
+
+const textDecoder = new TextDecoder();
+
+function readTexts(text: Uint8Array, view: DataView, n: number, into: Map<number, string>): void {
+  for (let at = 0; at < n;) {
+    const i = view.getUint32(at, true), len = view.getUint32(at + 4, true);
+    into.set(i, textDecoder.decode(text.slice(at + 8, at + 8 + len)));
+    at += 8 + len;
+  }
+}
