@@ -7,7 +7,8 @@
  * end, and throws the same TraceError (code, message, place) at the block
  * where the reader threw it.
  *
- * - Short traces (below {@link READ_AHEAD_MIN_BYTES}) and processes with
+ * - Short traces (below {@link READ_AHEAD_MIN_BYTES}, or
+ *   {@link READ_AHEAD_COLD_MIN_BYTES} before the process's first worker) and processes with
  *   `LOCKSTEP_REPLAY_THREADS=0` (or where a worker cannot start) read on
  *   one thread: {@link ReadAhead.start} returns null. `LOCKSTEP_REPLAY_THREADS=1`
  *   reads ahead whatever the size.
@@ -16,7 +17,7 @@
  *
  * @module
  */
-import { Worker } from "node:worker_threads";
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { TraceError, type TraceErrorCode } from "../format/error.ts";
 import type { DecodedBlock } from "../format/decode.ts";
 import {
@@ -32,19 +33,31 @@ import {
   STATE,
   STATE_IDLE,
 } from "./_read_ring.ts";
-import type { ReadJob } from "./_read_worker.ts";
+import type { FoldMessage, ReadJob } from "./_read_worker.ts";
+import type { CheckResult } from "./check.ts";
+import { RebuiltState } from "./state.ts";
+import type { TraceHeader } from "../format/format.ts";
 
 /**
- * Traces smaller than this replay on one thread. Measured (paired, whole
- * process): starting the worker costs 50-250 ms of this thread once per
- * process, which a trace under about 1 MB (about 0.7 M events) does not win back.
+ * With a worker already started in this process, traces smaller than this
+ * replay on one thread. Measured in process on mutex-storm (paired, 8
+ * rounds): 650 KB (460 K events) replays in 0.66x the one-thread time,
+ * 330 KB (230 K events) gains nothing clear (0.84-1.5x).
  */
-export const READ_AHEAD_MIN_BYTES: number = 1 << 20;
+export const READ_AHEAD_MIN_BYTES: number = 512 * 1024;
+/**
+ * Traces smaller than this do not start the process's first worker.
+ * Starting one costs about 0.15-0.2 s of CPU (its isolate and modules):
+ * measured whole process (`replay FILE`, 5 pairs), a 1.6 MB trace (1.15 M
+ * events) was 1.13x slower with it, a 5.8 MB one (4.1 M events) 0.92x.
+ */
+export const READ_AHEAD_COLD_MIN_BYTES: number = 4 * 1024 * 1024;
 const WAIT_SLICE_MS = 1000;
 const WORKER_START_MAX_MS = 60_000;
 
-let lane: { ring: ReadRing; worker: Worker } | null = null;
+let lane: { ring: ReadRing; worker: Worker; port: MessagePort } | null = null;
 let laneBusy = false;
+let jobs = 0;
 
 /**
  * LOCKSTEP_REPLAY_THREADS: "0" never reads ahead on a worker, "1" always
@@ -66,20 +79,34 @@ export interface ReadAheadOptions {
   readonly failAtBlock?: number;
 }
 
+/** Options the replay sets. */
+interface StartOptions extends ReadAheadOptions {
+  /** The worker folds each block too; {@link ReadAhead.foldResult} has the result after the end. */
+  readonly fold?: boolean;
+}
+
 /** See the module documentation. */
 export class ReadAhead {
   readonly #ring: ReadRing;
+  readonly #port: MessagePort;
+  readonly #id: number;
+  /** Whether the worker folds. */
+  readonly folds: boolean;
+  #result: FoldMessage | null = null;
   /** The next record to take. */
   #k = 0;
   #done = false;
   #closed = false;
 
-  private constructor(ring: ReadRing) {
+  private constructor(ring: ReadRing, port: MessagePort, id: number, folds: boolean) {
     this.#ring = ring;
+    this.#port = port;
+    this.#id = id;
+    this.folds = folds;
   }
 
   /** Starts reading `path` ahead, or returns null when this replay reads on one thread. */
-  static start(path: string, opts: ReadAheadOptions = {}): ReadAhead | null {
+  static start(path: string, opts: StartOptions = {}): ReadAhead | null {
     if (opts.force === false || laneBusy) return null;
     const env = envSetting();
     if (opts.force === undefined && env === "0") return null;
@@ -90,13 +117,17 @@ export class ReadAhead {
       } catch {
         return null; // the reader reports it
       }
-      if (size < READ_AHEAD_MIN_BYTES) return null;
+      if (size < (lane === null ? READ_AHEAD_COLD_MIN_BYTES : READ_AHEAD_MIN_BYTES)) return null;
     }
+    let fresh: MessagePort | null = null;
     if (lane === null) {
       try {
         const worker = new Worker(new URL("./_read_worker.ts", import.meta.url));
         worker.unref();
-        lane = { ring: new ReadRing(), worker };
+        const { port1, port2 } = new MessageChannel();
+        port1.unref();
+        lane = { ring: new ReadRing(), worker, port: port1 };
+        fresh = port2;
       } catch {
         return null;
       }
@@ -104,9 +135,11 @@ export class ReadAhead {
     const ring = lane.ring, ctrl = ring.ctrl;
     ctrl.fill(0);
     laneBusy = true;
-    const job: ReadJob = { sab: ring.sab, path, failAtBlock: opts.failAtBlock ?? -1 };
-    lane.worker.postMessage(job);
-    return new ReadAhead(ring);
+    const id = ++jobs, fold = opts.fold === true;
+    const job: ReadJob = { sab: ring.sab, path, failAtBlock: opts.failAtBlock ?? -1, fold, id };
+    if (fresh !== null) lane.worker.postMessage({ ...job, port: fresh }, [fresh]);
+    else lane.worker.postMessage(job);
+    return new ReadAhead(ring, lane.port, id, fold);
   }
 
   /** The next block in order; null at the end of the trace. Throws the reader's TraceError at damage. */
@@ -142,7 +175,10 @@ export class ReadAhead {
       return d;
     }
     this.#done = true;
-    if (what === SLOT_END) return null;
+    if (what === SLOT_END) {
+      if (this.folds) this.#result = this.#receive();
+      return null;
+    }
     const e = this.#ring.getError();
     if (what === SLOT_DAMAGE) {
       const err = new TraceError(e.code as TraceErrorCode, "", {
@@ -154,6 +190,38 @@ export class ReadAhead {
       throw err;
     }
     throw new Error(`replay: the read-ahead worker failed: ${e.failed}`);
+  }
+
+  /** The worker's fold result, posted before the end record (so at most a moment behind it). */
+  #receive(): FoldMessage {
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    for (let waitedMs = 0; waitedMs < WORKER_START_MAX_MS; waitedMs++) {
+      const got = receiveMessageOnPort(this.#port);
+      if (got !== undefined) {
+        const m = got.message as FoldMessage;
+        if (m.id === this.#id) return m;
+        continue; // a result of an earlier replay that stopped early
+      }
+      Atomics.wait(nap, 0, 0, 1);
+    }
+    throw new Error("replay: the read-ahead worker's fold result did not arrive");
+  }
+
+  /** The fold of the whole trace, once {@link next} returned null; as {@link TraceFold.result}. */
+  foldResult(header: TraceHeader): CheckResult {
+    const m = this.#result;
+    if (m === null) throw new Error("read-ahead: the fold result is asked before the end of the trace");
+    return {
+      header,
+      events: m.events,
+      simNs: m.simNs,
+      digestsChecked: m.digestsChecked,
+      mismatch: m.mismatch,
+      decisions: m.decisions,
+      violations: m.violations,
+      endReason: m.endReason,
+      state: RebuiltState.fromSnapshot(m.state),
+    };
   }
 
   /** Stops the worker (if still reading) and frees the lane for the next replay. */

@@ -8,7 +8,9 @@
  *
  * @module
  */
-import { parentPort } from "node:worker_threads";
+import { type MessagePort, parentPort } from "node:worker_threads";
+import { TraceFold } from "./check.ts";
+import type { StateSnapshot } from "./state.ts";
 import { TraceError, TraceReader } from "./reader.ts";
 import { BlockCursor } from "./_blocks.ts";
 import {
@@ -34,14 +36,35 @@ export interface ReadJob {
   readonly path: string;
   /** Tests only: fail (as a worker bug would) before publishing this block; -1: never. */
   readonly failAtBlock: number;
+  /** Fold each block before publishing it; the result goes to `port` before the end record. */
+  readonly fold: boolean;
+  /** Tags the fold result. */
+  readonly id: number;
+  /** Where fold results go (sent with the first job; kept). */
+  readonly port?: MessagePort;
+}
+
+/** The fold's result, as {@link TraceFold.result} has it but for the header and with the state as a snapshot. */
+export interface FoldMessage {
+  readonly id: number;
+  readonly events: number;
+  readonly simNs: number;
+  readonly digestsChecked: number;
+  readonly mismatch: { event: number; parts: string[] } | null;
+  readonly decisions: { seq: number[]; values: number[] };
+  readonly violations: { kind: string; event: number; message: string }[];
+  readonly endReason: string;
+  readonly state: StateSnapshot;
 }
 
 const WAIT_SLICE_MS = 1000;
 let ring: ReadRing | null = null;
 let cursors: BlockCursor[] = [];
+let port: MessagePort | null = null;
 const encoder = new TextEncoder();
 
 function job(m: ReadJob): void {
+  if (m.port !== undefined) port = m.port;
   if (ring === null || ring.sab !== m.sab) {
     ring = new ReadRing(m.sab);
     // One cursor per slot, its columns the slot's (capacity is the format's limit: never reallocated).
@@ -69,6 +92,26 @@ function job(m: ReadJob): void {
   };
   try {
     reader = TraceReader.open(m.path);
+    const fold = m.fold ? new TraceFold(reader) : null;
+    const end = () => {
+      if (fold !== null) {
+        const c = fold.result();
+        const msg: FoldMessage = {
+          id: m.id,
+          events: c.events,
+          simNs: c.simNs,
+          digestsChecked: c.digestsChecked,
+          mismatch: c.mismatch,
+          decisions: { seq: c.decisions.seq as number[], values: c.decisions.values as number[] },
+          violations: c.violations,
+          endReason: c.endReason,
+          state: c.state.snapshot(),
+        };
+        if (port === null) throw new Error("read-ahead: no port for the fold's result");
+        port.postMessage(msg);
+      }
+      publish(SLOT_END);
+    };
     for (let b = -1;; b++) {
       // Wait for the slot to be released (or the replay to stop).
       for (;;) {
@@ -82,9 +125,11 @@ function job(m: ReadJob): void {
       try {
         if (b < 0) {
           b = reader.locate(0, cur);
-          if (b < 0) return publish(SLOT_END);
+          if (b < 0) return end();
         }
-        if (!reader.loadBlock(b, cur)) return publish(SLOT_END);
+        if (!reader.loadBlock(b, cur)) return end();
+        // Folded as the one-thread pass folds it: when the comparison first loads it.
+        fold?.block(cur.decoded);
       } catch (err) {
         if (!(err instanceof TraceError)) throw err;
         r.putError({

@@ -170,17 +170,17 @@ class Comparator implements EventSink, DecisionSource {
 
   /** After the run (or its failure): folds the blocks the comparison did not reach. */
   foldRest(): void {
-    const fold = this.#fold;
-    if (fold === null) return;
-    const feed = this.#feed;
-    if (feed !== null) {
-      // The worker hands out blocks in order, from the one after the last compared.
+    const fold = this.#fold, feed = this.#feed;
+    if (feed !== null && (fold !== null || feed.folds)) {
+      // The worker hands out blocks in order, from the one after the last compared
+      // (and, when it folds them, has its result and any damage at the end).
       for (let d = feed.next(); d !== null; d = feed.next()) {
-        fold.block(d);
+        fold?.block(d);
         this.#folded++;
       }
       return;
     }
+    if (fold === null) return;
     const reader = this.#reader, cur = this.#cur;
     // Blocks in order from the first unfolded; a strict reader throws at damage.
     if (this.#folded === 0 && reader.locate(0, cur) < 0) return;
@@ -242,7 +242,7 @@ export interface RerunOptions {
 export function rerunTrace(path: string, opts: RerunOptions): Divergence | null {
   const reader = TraceReader.open(path);
   try {
-    return rerunReader(reader, path, opts.resolve, opts.decisions ?? null, null, opts.readAhead ?? {});
+    return rerunReader(reader, path, opts.resolve, opts.decisions ?? null, opts.readAhead ?? {});
   } finally {
     reader.close();
   }
@@ -269,33 +269,42 @@ export function foldAndRerun(
   readAhead: ReadAheadOptions = {},
 ): FoldAndRerun {
   const reader = TraceReader.open(path);
+  // Started after this thread read the header, so header damage is reported as before.
+  let ahead: ReadAhead | null = null;
   try {
-    const fold = new TraceFold(reader);
-    const divergence = rerunReader(reader, path, resolve, null, fold, readAhead);
-    return { check: fold.result(), divergence };
+    // A worker reading ahead folds too: this thread re-executes and compares.
+    ahead = ReadAhead.start(path, { ...readAhead, fold: true });
+    const fold = ahead === null ? new TraceFold(reader) : null;
+    const divergence = compare(reader, resolve, null, fold, ahead);
+    return { check: fold !== null ? fold.result() : ahead!.foldResult(reader.header), divergence };
   } finally {
+    ahead?.close();
     reader.close();
   }
 }
 
-/** Re-executes against `reader`, following `feed` or (null) the recording's decisions; folds into `fold` if given. */
+/** Re-executes against `reader` (decoding ahead on a worker when `readAhead` allows), following `feed` or (null) the recording's decisions. */
 function rerunReader(
   reader: TraceReader,
   path: string,
   resolve: ScenarioResolver,
   feed: DecisionFeed | null,
-  fold: TraceFold | null,
   readAhead: ReadAheadOptions,
 ): Divergence | null {
-  // Started after this thread opened the header, so header damage is reported as before.
+  // Started after this thread read the header, so header damage is reported as before.
   const ahead = ReadAhead.start(path, readAhead);
   try {
-    return compare(reader, resolve, feed, fold, ahead);
+    return compare(reader, resolve, feed, null, ahead);
   } finally {
     ahead?.close();
   }
 }
 
+/**
+ * Re-executes against `reader` (blocks from `ahead` when given), following
+ * `feed` or (null) the recording's decisions; folds into `fold` if given, or
+ * lets `ahead`'s worker fold.
+ */
 function compare(
   reader: TraceReader,
   resolve: ScenarioResolver,
