@@ -46,10 +46,14 @@ import type { TraceHeader } from "../format/format.ts";
  */
 export const READ_AHEAD_MIN_BYTES: number = 512 * 1024;
 /**
- * Traces smaller than this do not start the process's first worker.
- * Starting one costs about 0.15-0.2 s of CPU (its isolate and modules):
- * measured whole process (`replay FILE`, 5 pairs), a 1.6 MB trace (1.15 M
- * events) was 1.13x slower with it, a 5.8 MB one (4.1 M events) 0.92x.
+ * A process's first replay of a trace smaller than this does not start the
+ * worker. Starting one blocks this thread about 0.1 s (`new Worker` builds
+ * its isolate synchronously) and costs 0.15-0.2 s of CPU in all: measured
+ * whole process (`replay FILE`, 5 pairs), a 1.6 MB trace (1.15 M events)
+ * was 1.13x slower with it, a 5.8 MB one (4.1 M events) 0.92x. A process
+ * that replays a second trace of {@link READ_AHEAD_MIN_BYTES} or more
+ * (tests, the bench, a server) starts it then: it pays for itself from
+ * there on.
  */
 export const READ_AHEAD_COLD_MIN_BYTES: number = 4 * 1024 * 1024;
 const WAIT_SLICE_MS = 1000;
@@ -58,6 +62,8 @@ const WORKER_START_MAX_MS = 60_000;
 let lane: { ring: ReadRing; worker: Worker; port: MessagePort } | null = null;
 let laneBusy = false;
 let jobs = 0;
+/** Replays of READ_AHEAD_MIN_BYTES or more in this process before a worker started. */
+let coldSkipped = 0;
 
 /**
  * LOCKSTEP_REPLAY_THREADS: "0" never reads ahead on a worker, "1" always
@@ -117,26 +123,24 @@ export class ReadAhead {
       } catch {
         return null; // the reader reports it
       }
-      if (size < (lane === null ? READ_AHEAD_COLD_MIN_BYTES : READ_AHEAD_MIN_BYTES)) return null;
+      if (size < READ_AHEAD_MIN_BYTES) return null;
+      if (lane === null && size < READ_AHEAD_COLD_MIN_BYTES && coldSkipped++ === 0) return null;
     }
     let fresh: MessagePort | null = null;
     if (lane === null) {
-      try {
-        const worker = new Worker(new URL("./_read_worker.ts", import.meta.url));
-        worker.unref();
-        const { port1, port2 } = new MessageChannel();
-        port1.unref();
-        lane = { ring: new ReadRing(), worker, port: port1 };
-        fresh = port2;
-      } catch {
-        return null;
-      }
+      fresh = startLane();
+      if (fresh === null) return null;
     }
+    if (lane === null) return null;
     const ring = lane.ring, ctrl = ring.ctrl;
     ctrl.fill(0);
     laneBusy = true;
     const id = ++jobs, fold = opts.fold === true;
     const job: ReadJob = { sab: ring.sab, path, failAtBlock: opts.failAtBlock ?? -1, fold, id };
+    if (fresh === null && pendingPort !== null) {
+      fresh = pendingPort;
+      pendingPort = null;
+    }
     if (fresh !== null) lane.worker.postMessage({ ...job, port: fresh }, [fresh]);
     else lane.worker.postMessage(job);
     return new ReadAhead(ring, lane.port, id, fold);
@@ -243,6 +247,37 @@ export class ReadAhead {
     }
     laneBusy = false;
   }
+}
+
+/** Starts the process's worker; returns the port it is to be sent, null when a worker cannot start. */
+function startLane(): MessagePort | null {
+  try {
+    const worker = new Worker(new URL("./_read_worker.ts", import.meta.url));
+    worker.unref();
+    const { port1, port2 } = new MessageChannel();
+    port1.unref();
+    lane = { ring: new ReadRing(), worker, port: port1 };
+    return port2;
+  } catch {
+    return null;
+  }
+}
+
+/** A port made by {@link warmReadAhead}, sent with the first job. */
+let pendingPort: MessagePort | null = null;
+
+/**
+ * Starts the read-ahead worker now (unless LOCKSTEP_REPLAY_THREADS=0 or one
+ * runs already), so a process that will replay several traces pays its
+ * start (about 0.1 s of this thread) up front and every replay of
+ * {@link READ_AHEAD_MIN_BYTES} or more reads ahead. Returns whether a worker
+ * is ready for the next replay.
+ */
+export function warmReadAhead(): boolean {
+  if (lane !== null) return true;
+  if (envSetting() === "0") return false;
+  pendingPort = startLane();
+  return pendingPort !== null;
 }
 
 const textDecoder = new TextDecoder();
