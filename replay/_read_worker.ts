@@ -142,6 +142,10 @@ function job(m: ReadJob): void {
         return publish(SLOT_DAMAGE);
       }
       const d = cur.decoded;
+      // The columns must still be the slot's: a reallocation would leave the main thread reading stale memory.
+      if (d.kind !== slot.decoded.kind || d.fields !== slot.decoded.fields || d.tNs !== slot.decoded.tNs) {
+        throw new Error(`read-ahead: block ${b} (${d.count} events) did not decode into its slot`);
+      }
       slot.meta[1] = d.count;
       slot.meta[2] = d.block;
       slot.firstIndex[0] = d.firstIndex;
