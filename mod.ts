@@ -57,6 +57,7 @@ export {
   type Divergence,
   type FoldOptions,
   type LockState,
+  type ReadAheadOptions,
   RebuiltState,
   type RecordedViolation,
   replayFile,
@@ -73,5 +74,6 @@ export {
   TraceError,
   type TraceErrorCode,
   TraceReader,
+  warmReadAhead,
 } from "./replay/mod.ts";
 export type { BlockCursor, CheckpointPosition, DecodedBlock, DecoderState, EventIterator } from "./replay/reader.ts";

@@ -37,6 +37,12 @@ export {
   type ThreadState,
 } from "./state.ts";
 export { SEEK_SUFFIX, SNAPSHOT_EVERY, stateAt } from "./seek.ts";
+export {
+  READ_AHEAD_COLD_MIN_BYTES,
+  READ_AHEAD_MIN_BYTES,
+  type ReadAheadOptions,
+  warmReadAhead,
+} from "./_read_ahead.ts";
 export { eventToJson, type StringLookup } from "../format/json.ts";
 export type { TraceHeader } from "../format/format.ts";
 

@@ -23,6 +23,8 @@ import { eventToJson, type StringLookup } from "../format/json.ts";
 import { TraceError, TraceReader } from "./reader.ts";
 import { BlockCursor } from "./_blocks.ts";
 import { type CheckResult, TraceFold } from "./check.ts";
+import { ReadAhead, type ReadAheadOptions } from "./_read_ahead.ts";
+import type { DecodedBlock } from "../format/decode.ts";
 
 /** Where a re-execution first differs from the recording. */
 export interface Divergence {
@@ -65,6 +67,10 @@ class Comparator implements EventSink, DecisionSource {
   divergence: Divergence | null = null;
   readonly #reader: TraceReader;
   readonly #cur = new BlockCursor();
+  /** The block being compared: the cursor's, or the read-ahead worker's slot. */
+  #d: DecodedBlock = this.#cur.decoded;
+  /** Blocks decoded ahead by a worker (null: decoded here, into the cursor). */
+  readonly #feed: ReadAhead | null;
   /** The block being compared (-1 before the first), and the next event's position in it. */
   #block = -1;
   #i = 0;
@@ -75,17 +81,18 @@ class Comparator implements EventSink, DecisionSource {
   /** Blocks folded so far (the next block to fold). */
   #folded = 0;
 
-  constructor(reader: TraceReader, fold: TraceFold | null) {
+  constructor(reader: TraceReader, fold: TraceFold | null, feed: ReadAhead | null) {
     this.#reader = reader;
     this.#fold = fold;
+    this.#feed = feed;
   }
 
   decision(seq: number): number {
-    let d = this.#cur.decoded;
+    let d = this.#d;
     let i = this.#i;
     if (i >= d.count) {
       if (!this.#next()) return 0; // the recording ended: the comparison reports the event that follows
-      d = this.#cur.decoded;
+      d = this.#d;
       i = this.#i;
     }
     const at = i * FIELDS_MAX;
@@ -94,11 +101,11 @@ class Comparator implements EventSink, DecisionSource {
 
   onEvent(p: EventRecord): void {
     if (p.kind === KIND_STR_DEF) this.#prodStrings.set(p.fields[0], p.text);
-    let d = this.#cur.decoded;
+    let d = this.#d;
     let i = this.#i;
     if (i >= d.count) {
       if (!this.#next()) return this.#diverge(p, null, p);
-      d = this.#cur.decoded;
+      d = this.#d;
       i = this.#i;
     }
     this.#i = i + 1;
@@ -118,9 +125,9 @@ class Comparator implements EventSink, DecisionSource {
   /** After the run: the recording must not have more events. */
   finish(): void {
     if (this.divergence !== null) return;
-    if (this.#i < this.#cur.decoded.count || this.#next()) {
+    if (this.#i < this.#d.count || this.#next()) {
       const r = new EventRecord();
-      this.#cur.decoded.fill(this.#i, r);
+      this.#d.fill(this.#i, r);
       this.#diverge(null, r, r);
     }
   }
@@ -130,33 +137,49 @@ class Comparator implements EventSink, DecisionSource {
     if (this.#ended) return false;
     // Damage ends the recording for good, as the reader's iterator does.
     this.#ended = true;
-    const reader = this.#reader, cur = this.#cur;
-    if (this.#block < 0) {
+    const feed = this.#feed;
+    if (feed !== null) {
+      const d = feed.next();
+      if (d === null) return false;
+      this.#i = this.#block < 0 ? -d.firstIndex : 0;
+      this.#block = d.block;
+      this.#d = d;
+    } else if (this.#block < 0) {
+      const reader = this.#reader, cur = this.#cur;
       this.#block = reader.locate(0, cur);
       if (this.#block < 0 || !reader.loadBlock(this.#block, cur)) return false;
       this.#i = -cur.decoded.firstIndex;
     } else {
       this.#block++;
       this.#i = 0;
-      if (!reader.loadBlock(this.#block, cur)) return false;
+      if (!this.#reader.loadBlock(this.#block, this.#cur)) return false;
     }
     this.#ended = false;
     this.#foldLoaded();
     // An empty block (none is written, but a reader must not trust that) moves on.
-    return this.#i < cur.decoded.count ? true : this.#next();
+    return this.#i < this.#d.count ? true : this.#next();
   }
 
   /** Folds the cursor's block when it is the next one the fold needs. */
   #foldLoaded(): void {
     const fold = this.#fold;
-    if (fold === null || this.#cur.decoded.block !== this.#folded) return;
-    fold.block(this.#cur.decoded);
+    if (fold === null || this.#d.block !== this.#folded) return;
+    fold.block(this.#d);
     this.#folded++;
   }
 
   /** After the run (or its failure): folds the blocks the comparison did not reach. */
   foldRest(): void {
-    const fold = this.#fold;
+    const fold = this.#fold, feed = this.#feed;
+    if (feed !== null && (fold !== null || feed.folds)) {
+      // The worker hands out blocks in order, from the one after the last compared
+      // (and, when it folds them, has its result and any damage at the end).
+      for (let d = feed.next(); d !== null; d = feed.next()) {
+        fold?.block(d);
+        this.#folded++;
+      }
+      return;
+    }
     if (fold === null) return;
     const reader = this.#reader, cur = this.#cur;
     // Blocks in order from the first unfolded; a strict reader throws at damage.
@@ -166,6 +189,15 @@ class Comparator implements EventSink, DecisionSource {
 
   #diverge(p: EventRecord | null, r: EventRecord | null, at: EventRecord): never | void {
     const prodLookup: StringLookup = { string: (id) => this.#prodStrings.get(id) };
+    if (this.#feed !== null) {
+      // The worker decoded the blocks: this reader learns the strings defined up to here
+      // (a trace without a footer has them only in its blocks) as the one-thread pass did.
+      try {
+        this.#reader.locate(at.index, new BlockCursor());
+      } catch {
+        // damage further on is the worker's to report, where the one-thread pass met it
+      }
+    }
     const recorded = r === null ? null : eventToJson(r, this.#reader);
     const produced = p === null ? null : eventToJson(p, prodLookup);
     const event = at.index, tNs = at.tNs, cpu = at.cpu, thread = at.thread;
@@ -194,6 +226,12 @@ export interface RerunOptions {
   readonly resolve: ScenarioResolver;
   /** Decisions to follow; the recording's own when omitted. */
   readonly decisions?: DecisionFeed;
+  /**
+   * Whether a worker decodes blocks ahead of the comparison (results are the
+   * same either way): by default for traces of 1 MB and more, unless
+   * LOCKSTEP_REPLAY_THREADS=0.
+   */
+  readonly readAhead?: ReadAheadOptions;
 }
 
 /**
@@ -204,7 +242,7 @@ export interface RerunOptions {
 export function rerunTrace(path: string, opts: RerunOptions): Divergence | null {
   const reader = TraceReader.open(path);
   try {
-    return rerunReader(reader, opts.resolve, opts.decisions ?? null, null);
+    return rerunReader(reader, path, opts.resolve, opts.decisions ?? null, opts.readAhead ?? {});
   } finally {
     reader.close();
   }
@@ -225,26 +263,57 @@ export interface FoldAndRerun {
  * after it. Damage throws the TraceError the fold alone would, and before
  * any error of the scenario or its resolver (as when the fold ran first).
  */
-export function foldAndRerun(path: string, resolve: ScenarioResolver): FoldAndRerun {
+export function foldAndRerun(
+  path: string,
+  resolve: ScenarioResolver,
+  readAhead: ReadAheadOptions = {},
+): FoldAndRerun {
   const reader = TraceReader.open(path);
+  // Started after this thread read the header, so header damage is reported as before.
+  let ahead: ReadAhead | null = null;
   try {
-    const fold = new TraceFold(reader);
-    const divergence = rerunReader(reader, resolve, null, fold);
-    return { check: fold.result(), divergence };
+    // A worker reading ahead folds too: this thread re-executes and compares.
+    ahead = ReadAhead.start(path, { ...readAhead, fold: true });
+    const fold = ahead === null ? new TraceFold(reader) : null;
+    const divergence = compare(reader, resolve, null, fold, ahead);
+    return { check: fold !== null ? fold.result() : ahead!.foldResult(reader.header), divergence };
   } finally {
+    ahead?.close();
     reader.close();
   }
 }
 
-/** Re-executes against `reader`, following `feed` or (null) the recording's decisions; folds into `fold` if given. */
+/** Re-executes against `reader` (decoding ahead on a worker when `readAhead` allows), following `feed` or (null) the recording's decisions. */
 function rerunReader(
+  reader: TraceReader,
+  path: string,
+  resolve: ScenarioResolver,
+  feed: DecisionFeed | null,
+  readAhead: ReadAheadOptions,
+): Divergence | null {
+  // Started after this thread read the header, so header damage is reported as before.
+  const ahead = ReadAhead.start(path, readAhead);
+  try {
+    return compare(reader, resolve, feed, null, ahead);
+  } finally {
+    ahead?.close();
+  }
+}
+
+/**
+ * Re-executes against `reader` (blocks from `ahead` when given), following
+ * `feed` or (null) the recording's decisions; folds into `fold` if given, or
+ * lets `ahead`'s worker fold.
+ */
+function compare(
   reader: TraceReader,
   resolve: ScenarioResolver,
   feed: DecisionFeed | null,
   fold: TraceFold | null,
+  ahead: ReadAhead | null,
 ): Divergence | null {
   const h = reader.header;
-  const cmp = new Comparator(reader, fold);
+  const cmp = new Comparator(reader, fold, ahead);
   try {
     const scenario = resolve(h);
     execute(scenario, { seed: h.seed, config: { ...h.config }, sinks: [cmp], decisions: feed ?? cmp });
