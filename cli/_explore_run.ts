@@ -12,7 +12,7 @@ import { ENUMS, KIND } from "../core/schema.ts";
 import { execute } from "../core/run.ts";
 import type { Scenario } from "../core/scenario.ts";
 import { findScenario } from "../drivers/mod.ts";
-import { isModuleArg, loadModule } from "./_scenario.ts";
+import { isModuleArg } from "./_scenario_arg.ts";
 import { swarmChoice } from "./_explore_swarm.ts";
 
 /** Scenario modules this thread (main or worker) has imported, by the path given on the command line. */
@@ -27,6 +27,8 @@ export async function preloadScenario(ref: string): Promise<Scenario> {
   if (!isModuleArg(ref)) return findScenario(ref);
   let s = modules.get(ref);
   if (s === undefined) {
+    // Imported only here: a worker exploring a built-in never loads its node: modules (cli/_scenario_arg.ts).
+    const { loadModule } = await import("./_scenario.ts");
     s = (await loadModule(ref)).scenario;
     modules.set(ref, s);
   }
