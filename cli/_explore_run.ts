@@ -12,7 +12,7 @@ import { ENUMS, KIND } from "../core/schema.ts";
 import { execute } from "../core/run.ts";
 import type { Scenario } from "../core/scenario.ts";
 import { findScenario } from "../drivers/mod.ts";
-import { isModuleArg, loadModule } from "./_scenario.ts";
+import { isModuleArg } from "./_scenario_arg.ts";
 import { swarmChoice } from "./_explore_swarm.ts";
 
 /** Scenario modules this thread (main or worker) has imported, by the path given on the command line. */
@@ -27,6 +27,8 @@ export async function preloadScenario(ref: string): Promise<Scenario> {
   if (!isModuleArg(ref)) return findScenario(ref);
   let s = modules.get(ref);
   if (s === undefined) {
+    // Imported only here: a worker exploring a built-in never loads its node: modules (cli/_scenario_arg.ts).
+    const { loadModule } = await import("./_scenario.ts");
     s = (await loadModule(ref)).scenario;
     modules.set(ref, s);
   }
@@ -91,7 +93,11 @@ export function exploreOne(
 ): Verdict {
   const graph = new LockOrderGraph();
   const choice = swarm ? swarmChoice(config, seed) : undefined;
-  const out = execute(scenarioFor(scenario), { seed, config: { ...config, ...choice }, lockGraph: graph });
+  const out = execute(scenarioFor(scenario), {
+    seed,
+    config: choice === undefined ? config : { ...config, ...choice },
+    lockGraph: graph,
+  });
   const found: Found[] = [];
   for (const v of out.result.violations) {
     if (found.some((f) => f.kind === v.kind)) continue;
@@ -112,10 +118,19 @@ export function exploreOne(
 export function exploreRange(job: RangeJob, knownOrders: Set<string>): Verdict[] {
   const out: Verdict[] = [];
   if (!(job.step >= 1)) throw new Error(`explore: bad seed step ${job.step}`);
+  const config = frozen(job.config);
   for (let s = job.lo; s < job.hi; s += job.step) {
-    out.push(exploreOne(job.scenario, job.config, s, knownOrders, job.swarm === true));
+    out.push(exploreOne(job.scenario, config, s, knownOrders, job.swarm === true));
   }
   return out;
+}
+
+/**
+ * `config` frozen (itself when it is, else a frozen copy): core/run.ts
+ * checks a frozen configuration once, not once per run of the same object.
+ */
+export function frozen(config: Config): Config {
+  return Object.isFrozen(config) ? config : Object.freeze({ ...config });
 }
 
 /** A sink collecting the non-default decisions of a run as a feed (keyed by decision ordinal). */
@@ -178,7 +193,7 @@ export class StopAtViolation implements EventSink {
  */
 export function runTest(req: TestRequest): TestResult {
   const scenario = scenarioFor(req.scenario);
-  const config = { ...req.config };
+  const config = req.config;
   if (req.record === true) {
     const rec = new DecisionRecorder();
     const out = execute(scenario, { seed: req.seed, config, decisions: req.decisions, sinks: [rec] });

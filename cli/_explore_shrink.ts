@@ -10,7 +10,7 @@
  */
 import type { Config, ConfigValue } from "../core/config.ts";
 import type { DecisionFeed } from "../core/machine.ts";
-import { type Found, runTest, type TestRequest, type TestResult } from "./_explore_run.ts";
+import { type Found, frozen, runTest, type TestRequest, type TestResult } from "./_explore_run.ts";
 import { swarmChoice } from "./_explore_swarm.ts";
 
 /** Re-runs one shrink may spend. */
@@ -182,7 +182,8 @@ export interface Shrinking {
 /** Shrinks one finding: its schedule decisions, then (swarm) the faults it does not need. */
 export async function shrinkFinding(r: ShrinkRequest, oracle: Oracle = INLINE): Promise<Shrinking> {
   const choice = r.swarm ? swarmChoice(r.config, r.seed) : {};
-  const schedule = await shrinkRun(r.scenario, { ...r.config, ...choice }, r.seed, r.kind, oracle);
+  // Frozen: its hundreds of re-runs share one configuration check (core/run.ts).
+  const schedule = await shrinkRun(r.scenario, frozen({ ...r.config, ...choice }), r.seed, r.kind, oracle);
   const faults = r.swarm
     ? await shrinkFaults(r.scenario, r.config, choice, r.seed, r.kind, schedule.feed, schedule.violation, oracle)
     : null;

@@ -24,10 +24,8 @@ export interface LoadedScenario {
 /** Largest scenario module read (a guard against pointing lockstep at a huge file). */
 const MODULE_BYTES_MAX = 16 * 1024 * 1024;
 
-/** True when the argument names a file rather than a built-in scenario. */
-export function isModuleArg(arg: string): boolean {
-  return /\.(m?ts|m?js|tsx|jsx)$/.test(arg) || arg.includes("/") || arg.includes("\\");
-}
+import { isModuleArg } from "./_scenario_arg.ts";
+export { isModuleArg };
 
 /** The SHA-256 of a file's bytes (lower-case hex). */
 export function sha256File(path: string): string {

@@ -24,7 +24,7 @@ import { intFlag, parse, setFlags, stderrIsTty, UsageError, useColor } from "./_
 import { type Found, preloadScenario, scenarioFor, type Verdict } from "./_explore_run.ts";
 import { inlineRunner, Pool, type Runner } from "./_explore_pool.ts";
 import { ENUMS } from "../core/schema.ts";
-import { isModuleArg, loadModule } from "./_scenario.ts";
+import { isModuleArg } from "./_scenario_arg.ts";
 import { cmdMerge, writeShard } from "./_explore_shard.ts";
 import {
   crossRunReversals,
@@ -49,7 +49,7 @@ export {
 import type { ScenarioModuleRef } from "../format/format.ts";
 import type { Shrinking } from "./_explore_shrink.ts";
 import { swarmChoice } from "./_explore_swarm.ts";
-import { recordRun } from "./run.ts";
+import type { recordRun } from "./run.ts";
 import { checkOutDir } from "./_files.ts";
 
 /** Limits. */
@@ -256,6 +256,7 @@ export function reproduceCommand(o: ExploreOptions, seed: number, config?: Confi
 
 /** Records one shrunk finding. */
 function realize(
+  record: typeof recordRun,
   o: ExploreOptions,
   moduleRef: ScenarioModuleRef | undefined,
   config: Config,
@@ -266,7 +267,7 @@ function realize(
   const { choice, schedule: sh0, faults: fs } = shrunk;
   const overrides: Record<string, string> = { ...runOverrides(o) };
   for (const [k, v] of Object.entries(fs?.choice ?? {})) overrides[k] = String(v);
-  const s = recordRun({
+  const s = record({
     scenario: scenarioFor(o.scenario),
     module: moduleRef,
     seed: f.seed,
@@ -303,7 +304,11 @@ function realize(
  * report's order.
  */
 export async function explore(o: ExploreOptions, onProgress?: (done: number) => void): Promise<ExploreReport> {
-  const moduleRef = isModuleArg(o.scenario) ? (await loadModule(o.scenario)).module : undefined;
+  // cli/_scenario.ts and the recorder (cli/run.ts) are imported only when needed: the workers start
+  // sooner when this thread loads less first, and an exploration that finds nothing never records.
+  const moduleRef = isModuleArg(o.scenario)
+    ? (await (await import("./_scenario.ts")).loadModule(o.scenario)).module
+    : undefined;
   const name = (await preloadScenario(o.scenario)).name;
   const config = configOf(o);
   const shard = o.shard ?? ALL;
@@ -345,11 +350,14 @@ export async function explore(o: ExploreOptions, onProgress?: (done: number) => 
     runner.close();
   }
   const picked = selectFindings(verdicts, o.all);
+  const record = picked.length > 0 ? (await import("./run.ts")).recordRun : null;
   const perSeed = new Map<number, number>();
   for (const p of picked) perSeed.set(p.seed, (perSeed.get(p.seed) ?? 0) + 1);
   const found = picked.map((p, i) => {
     const stem = perSeed.get(p.seed) === 1 ? `${name}-${p.seed}` : `${name}-${p.seed}-${p.found.kind}`;
-    if (i < RECORD_MAX) return realize(o, moduleRef, config, p, shrunk[i], `${o.outDir}/${stem}.lstrace`);
+    if (i < RECORD_MAX) {
+      return realize(record as typeof recordRun, o, moduleRef, config, p, shrunk[i], `${o.outDir}/${stem}.lstrace`);
+    }
     return {
       seed: p.seed,
       kind: p.found.kind,

@@ -19,10 +19,16 @@ const SUB_BITS = 6;
 const SUB = 1 << SUB_BITS; // buckets per power of two
 const EXACT = 2 * SUB; // values below are their own bucket
 const POW_MAX = 53;
+const BUCKETS = EXACT + (POW_MAX - SUB_BITS) * SUB;
 
 /** The histogram. */
 export class Histogram {
-  readonly #counts = new Float64Array(EXACT + (POW_MAX - SUB_BITS) * SUB);
+  /**
+   * Counts by bucket, allocated by the first record: a run builds
+   * histograms it may never fill, and 25 KiB of zeroed memory each was a
+   * visible share of a short run's setup (and of its garbage).
+   */
+  #counts: Float64Array | null = null;
   /** Values recorded. */
   count = 0;
   /** Largest value recorded. */
@@ -31,18 +37,20 @@ export class Histogram {
   /** Records one value (negative values count as 0). */
   record(v: number): void {
     const x = v > 0 ? Math.floor(v) : 0;
-    this.#counts[bucketOf(x)]++;
+    const counts = this.#counts ?? (this.#counts = new Float64Array(BUCKETS));
+    counts[bucketOf(x)]++;
     this.count++;
     if (x > this.max) this.max = x;
   }
 
   /** The value at percentile `p` (0..100): the smallest bucket value with at least p % of the values at or below it. */
   quantile(p: number): number {
-    if (this.count === 0) return 0;
+    const counts = this.#counts;
+    if (this.count === 0 || counts === null) return 0;
     const want = Math.max(1, Math.ceil((p / 100) * this.count));
     let seen = 0;
-    for (let b = 0; b < this.#counts.length; b++) {
-      seen += this.#counts[b];
+    for (let b = 0; b < counts.length; b++) {
+      seen += counts[b];
       if (seen >= want) return Math.min(valueOf(b), this.max);
     }
     return this.max;

@@ -114,7 +114,7 @@ export function execute(scenario: Scenario, opts: ExecuteOptions): RunOutcome {
     throw new ConfigError(`seed: ${opts.seed} is not a non-negative integer`);
   }
   const config = opts.config !== undefined
-    ? checkScenarioConfig(scenario, opts.config).config
+    ? checkedConfig(scenario, opts.config)
     : resolveScenarioConfig(scenario, opts.overrides);
   const m = new Machine({ config, seed: opts.seed, sinks: opts.sinks, decisions: opts.decisions });
   installAll(m, { lockGraph: opts.lockGraph }); // always on (core/detect/mod.ts)
@@ -126,6 +126,26 @@ export function execute(scenario: Scenario, opts: ExecuteOptions): RunOutcome {
   const ended = m.run();
   const metrics: Metrics = { ...machineMetrics(m), ...(hooks.metrics?.() ?? {}) };
   return { scenario, config, result: { ...ended, violations: m.violations }, metrics, machine: m };
+}
+
+/**
+ * Frozen configurations already checked, by the object given: an
+ * exploration runs thousands of seeds with one configuration object, and
+ * checking it again for each (every key's value against its declaration)
+ * was a tenth of a short run's setup. Only a frozen object is remembered
+ * (it cannot change after its check), and only for the scenario it was
+ * checked against.
+ */
+const CHECKED = new WeakMap<object, { readonly scenario: Scenario; readonly config: Config }>();
+
+/** {@link checkScenarioConfig}'s config, remembered for a frozen `cfg` (see CHECKED); the result is frozen. */
+function checkedConfig(scenario: Scenario, cfg: Readonly<Record<string, unknown>>): Config {
+  if (!Object.isFrozen(cfg)) return checkScenarioConfig(scenario, cfg).config;
+  const hit = CHECKED.get(cfg);
+  if (hit !== undefined && hit.scenario === scenario) return hit.config;
+  const config = Object.freeze(checkScenarioConfig(scenario, cfg).config);
+  CHECKED.set(cfg, { scenario, config });
+  return config;
 }
 
 /** Figures every run reports: CPU busy share, switches, wakeups, lock contention by class. */

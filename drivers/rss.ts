@@ -61,16 +61,37 @@ function put32(b: Uint8Array, off: number, v: number): void {
   b[off + 3] = v & 255;
 }
 
-/** The RSS hash of a TCP/UDP over IPv4 4-tuple. */
+/**
+ * Per input byte position (12, a 4-tuple's bytes) and byte value, that
+ * byte's share of the Toeplitz hash under MS_RSS_KEY: the hash is linear
+ * (XOR) in its input, so a 4-tuple's hash is the XOR of its 12 bytes'
+ * shares. Built at the first {@link rssHash4}: a scenario's setup hashes
+ * every candidate ephemeral port (splice_scenarios.ts redraws until one lands
+ * on the wanted queue), and 96 key shifts plus a fresh array per hash were a
+ * visible part of each of an exploration's thousands of runs.
+ */
+let tuple4Shares: Uint32Array | null = null;
+
+function tuple4Table(): Uint32Array {
+  const t = new Uint32Array(12 * 256);
+  const one = new Uint8Array(12);
+  for (let i = 0; i < 12; i++) {
+    for (let v = 0; v < 256; v++) {
+      one[i] = v;
+      t[i * 256 + v] = toeplitz(one);
+    }
+    one[i] = 0;
+  }
+  return t;
+}
+
+/** The RSS hash of a TCP/UDP over IPv4 4-tuple (the Toeplitz hash of its 12 bytes, by table). */
 export function rssHash4(src: number, dst: number, sport: number, dport: number): number {
-  const b = new Uint8Array(12);
-  put32(b, 0, src);
-  put32(b, 4, dst);
-  b[8] = sport >>> 8;
-  b[9] = sport & 255;
-  b[10] = dport >>> 8;
-  b[11] = dport & 255;
-  return toeplitz(b);
+  const t = tuple4Shares ?? (tuple4Shares = tuple4Table());
+  return (t[src >>> 24] ^ t[256 + ((src >>> 16) & 255)] ^ t[512 + ((src >>> 8) & 255)] ^ t[768 + (src & 255)] ^
+    t[1024 + (dst >>> 24)] ^ t[1280 + ((dst >>> 16) & 255)] ^ t[1536 + ((dst >>> 8) & 255)] ^
+    t[1792 + (dst & 255)] ^ t[2048 + ((sport >>> 8) & 255)] ^ t[2304 + (sport & 255)] ^
+    t[2560 + ((dport >>> 8) & 255)] ^ t[2816 + (dport & 255)]) >>> 0;
 }
 
 /** The RSS hash of an IPv4 address pair (non-TCP/UDP packets). */

@@ -24,3 +24,12 @@ Deno.test("histogram: exact below 128, within 1.6 % above, fixed memory", () => 
   assertEquals(g.max, top);
   assert(g.quantile(100) <= top && g.quantile(100) >= top * (1 - 1 / 64), `p100: ${g.quantile(100)} vs ${top}`);
 });
+
+Deno.test("histogram: an empty one answers 0 at every percentile; the first record counts", () => {
+  const h = new Histogram();
+  for (const p of [0, 50, 99, 100]) assertEquals(h.quantile(p), 0);
+  h.record(5000);
+  assertEquals(h.count, 1);
+  assert(Math.abs(h.quantile(50) - 5000) <= 5000 / 64, `p50 ${h.quantile(50)}`);
+  assertEquals(h.quantile(100), h.quantile(1));
+});

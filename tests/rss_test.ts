@@ -43,3 +43,26 @@ Deno.test("rss: 128-entry indirection table maps hash & 127 round robin over que
   assert.deepEqual(counts, [43, 43, 42]);
   assert.throws(() => new RssTable(0));
 });
+
+Deno.test("rss: the 4-tuple hash by table equals the bitwise Toeplitz hash of its bytes", () => {
+  let x = 0x9e3779b9;
+  const next = () => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0);
+  for (let i = 0; i < 2000; i++) {
+    const src = next(), dst = next(), sport = next() & 0xffff, dport = next() & 0xffff;
+    const b = new Uint8Array([
+      src >>> 24,
+      (src >>> 16) & 255,
+      (src >>> 8) & 255,
+      src & 255,
+      dst >>> 24,
+      (dst >>> 16) & 255,
+      (dst >>> 8) & 255,
+      dst & 255,
+      sport >>> 8,
+      sport & 255,
+      dport >>> 8,
+      dport & 255,
+    ]);
+    assert.equal(rssHash4(src, dst, sport, dport), toeplitz(b), `${src} ${dst} ${sport} ${dport}`);
+  }
+});

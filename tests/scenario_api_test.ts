@@ -102,6 +102,25 @@ Deno.test("a configuration object is checked where it enters: API and header", (
   assertEquals(execute(spinner, { seed: 1, config: { "api.threads": 1 } }).metrics.rounds, 5);
 });
 
+Deno.test("a frozen configuration is checked once per scenario, and a bad one still throws every time", () => {
+  const full = Object.freeze({ ...checkScenarioConfig(spinner, {}).config });
+  const a = execute(spinner, { seed: 1, config: full });
+  const b = execute(spinner, { seed: 2, config: full });
+  assert(Object.isFrozen(a.config), "the remembered check is frozen: no run can change the next one's");
+  assert(a.config === b.config, "the second run reuses the first run's check");
+  assertEquals(a.config, checkScenarioConfig(spinner, full).config, "the same config as a fresh check, key order too");
+  assertEquals(Object.keys(a.config), Object.keys(checkScenarioConfig(spinner, full).config));
+  // Another scenario given the same object checks it against its own keys (spinner's api.* are unknown there).
+  assertThrows(() => execute(findScenario("taskq-demo"), { seed: 1, config: full }), /unknown configuration key/);
+  const bad = Object.freeze({ ...full, cpus: 0 });
+  for (let i = 0; i < 2; i++) assertThrows(() => execute(spinner, { seed: 1, config: bad }), /cpus: 0 is below 1/);
+  // An unfrozen object is checked on every run (it may have changed since).
+  const open: Record<string, unknown> = { ...full };
+  execute(spinner, { seed: 1, config: open });
+  open.cpus = 0;
+  assertThrows(() => execute(spinner, { seed: 1, config: open }), /cpus: 0 is below 1/);
+});
+
 Deno.test("replay state: a run that never touches some CPUs still digests every CPU", () => {
   const one = defineScenario({
     name: "one-thread",
