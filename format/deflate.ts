@@ -17,21 +17,7 @@
  * @module
  */
 import { constants as zlibConstants, createZstdCompress, zstdCompressSync } from "node:zlib";
-
-/** The native handle methods this module uses (Node's ZstdCompress binding). */
-interface ZstdHandle {
-  writeSync(
-    flush: number,
-    input: Uint8Array,
-    inOff: number,
-    inLen: number,
-    out: Uint8Array,
-    outOff: number,
-    outLen: number,
-  ): void;
-  reset(): void;
-  onerror: (message: string) => void;
-}
+import { type DrivenStream, driveStream } from "./_zstd_handle.ts";
 
 /** Most native calls one frame may take (each fills an output window). */
 const CALLS_MAX = 1024;
@@ -45,11 +31,8 @@ const OUT_WINDOW = 16 * 1024;
  */
 export class ZstdDeflater {
   readonly #level: number;
-  /** The stream whose native handle is driven; kept so nothing of it is collected while the handle is in use. */
-  #stream: unknown = null;
-  #handle: ZstdHandle | null = null;
-  #state: Uint32Array | null = null;
-  #flush = 0;
+  /** The stream driven directly, or null before the first block or after its path failed. */
+  #d: DrivenStream | null = null;
   #failed = false;
   /** True once the direct path proved unusable here: every later call takes the fallback. */
   #fallback = false;
@@ -93,9 +76,9 @@ export class ZstdDeflater {
    * window sizes it is given, so the frames are the same bytes.
    */
   #direct(src: Uint8Array, start: number, end: number, dst: Uint8Array, dstOff: number, max: number): number {
-    const h = this.#handle ?? this.#open();
-    const st = this.#state;
-    if (h === null || st === null) return -2;
+    const d = this.#d ?? this.#open();
+    if (d === null) return -2;
+    const h = d.handle, st = d.state;
     const win = this.#window;
     let inOff = start, outLen = 0;
     this.#failed = false;
@@ -104,7 +87,7 @@ export class ZstdDeflater {
       for (let calls = 0;; calls++) {
         if (calls === CALLS_MAX) return this.#lost();
         const inLen = end - inOff;
-        h.writeSync(this.#flush, src, inOff, inLen, win, 0, OUT_WINDOW);
+        h.writeSync(d.flush, src, inOff, inLen, win, 0, OUT_WINDOW);
         if (this.#failed) return this.#lost();
         const outLeft = st[0], inLeft = st[1];
         const produced = OUT_WINDOW - outLeft, consumed = inLen - inLeft;
@@ -126,33 +109,16 @@ export class ZstdDeflater {
 
   /** The direct path misbehaved: drop it (the caller compresses this block and every later one the public way). */
   #lost(): number {
-    this.#handle = null;
-    this.#state = null;
-    this.#stream = null;
+    this.#d = null;
     return -2;
   }
 
-  #open(): ZstdHandle | null {
-    try {
-      // Node's minimum chunk: the stream's own output buffer is never used.
-      const stream = createZstdCompress({ chunkSize: 64, ...this.#options() }) as unknown as Record<string, unknown>;
-      const h = stream._handle as ZstdHandle | undefined;
-      const st = stream._writeState;
-      const flush = stream._finishFlushFlag;
-      if (
-        typeof h?.writeSync !== "function" || typeof h.reset !== "function" || !(st instanceof Uint32Array) ||
-        st.length < 2 || typeof flush !== "number"
-      ) {
-        return null;
-      }
-      h.onerror = () => void (this.#failed = true);
-      this.#stream = stream;
-      this.#handle = h;
-      this.#state = st;
-      this.#flush = flush;
-      return h;
-    } catch {
-      return null;
-    }
+  #open(): DrivenStream | null {
+    // Node's minimum chunk: the stream's own output buffer is never used.
+    const d = driveStream(
+      () => createZstdCompress({ chunkSize: 64, ...this.#options() }),
+      () => void (this.#failed = true),
+    );
+    return (this.#d = d);
   }
 }

@@ -17,21 +17,7 @@
  * @module
  */
 import { createZstdDecompress, zstdDecompressSync } from "node:zlib";
-
-/** The native handle methods this module uses (Node's ZstdDecompress binding). */
-interface ZstdHandle {
-  writeSync(
-    flush: number,
-    input: Uint8Array,
-    inOff: number,
-    inLen: number,
-    out: Uint8Array,
-    outOff: number,
-    outLen: number,
-  ): void;
-  reset(): void;
-  onerror: (message: string) => void;
-}
+import { type DrivenStream, driveStream } from "./_zstd_handle.ts";
 
 /** Most native calls one frame may take: each consumes input or produces output, or the loop ends. */
 const CALLS_MAX = 64;
@@ -41,11 +27,8 @@ const CALLS_MAX = 64;
  * reentrant (one native context); cheap to keep one per process.
  */
 export class ZstdInflater {
-  /** The stream whose native handle is driven; kept so nothing of it is collected while the handle is in use. */
-  #stream: unknown = null;
-  #handle: ZstdHandle | null = null;
-  #state: Uint32Array | null = null;
-  #flush = 0;
+  /** The stream driven directly, or null before the first block or after its path failed. */
+  #d: DrivenStream | null = null;
   #failed = false;
   /** True once the direct path proved unusable here: every later call takes the fallback. */
   #fallback = false;
@@ -71,9 +54,9 @@ export class ZstdInflater {
 
   /** Through the native handle; -2 when that path is not available. */
   #direct(src: Uint8Array, start: number, end: number, dst: Uint8Array, dstMax: number): number {
-    const h = this.#handle ?? this.#open();
-    const st = this.#state;
-    if (h === null || st === null) return -2;
+    const d = this.#d ?? this.#open();
+    if (d === null) return -2;
+    const h = d.handle, st = d.state;
     // Room for one byte past the limit, so a frame longer than allowed is seen as such.
     const cap = Math.min(dst.length, dstMax + 1);
     let inOff = start, outOff = 0;
@@ -84,7 +67,7 @@ export class ZstdInflater {
       for (let calls = 0;; calls++) {
         if (calls === CALLS_MAX) return this.#broken();
         const inLen = end - inOff, outLen = cap - outOff;
-        h.writeSync(this.#flush, src, inOff, inLen, dst, outOff, outLen);
+        h.writeSync(d.flush, src, inOff, inLen, dst, outOff, outLen);
         if (this.#failed) return this.#broken();
         const produced = outLen - st[0], consumed = inLen - st[1];
         if (produced < 0 || consumed < 0 || produced > outLen || consumed > inLen) return -2;
@@ -103,37 +86,17 @@ export class ZstdInflater {
   /** After damage the context is in an error state: reset it for the next frame. */
   #broken(): number {
     try {
-      this.#handle?.reset();
+      this.#d?.handle.reset();
     } catch {
-      this.#handle = null;
-      this.#state = null;
+      this.#d = null;
     }
     return -1;
   }
 
-  #open(): ZstdHandle | null {
-    try {
-      // Node's minimum chunk: the stream's own output buffer is never used.
-      const stream = createZstdDecompress({ chunkSize: 64 }) as unknown as Record<string, unknown>;
-      const h = stream._handle as ZstdHandle | undefined;
-      const st = stream._writeState;
-      const flush = stream._finishFlushFlag;
-      if (
-        typeof h?.writeSync !== "function" || typeof h.reset !== "function" || !(st instanceof Uint32Array) ||
-        st.length < 2 || typeof flush !== "number"
-      ) {
-        return null;
-      }
-      // Errors come back through the handle's onerror; the stream must not turn them into events.
-      h.onerror = () => void (this.#failed = true);
-      this.#stream = stream;
-      this.#handle = h;
-      this.#state = st;
-      this.#flush = flush;
-      return h;
-    } catch {
-      return null;
-    }
+  #open(): DrivenStream | null {
+    // Node's minimum chunk: the stream's own output buffer is never used.
+    const d = driveStream(() => createZstdDecompress({ chunkSize: 64 }), () => void (this.#failed = true));
+    return (this.#d = d);
   }
 }
 
