@@ -1,18 +1,8 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { COMMANDS } from "../cli/_help.ts";
+import { cli, runCli } from "./_cli.ts";
 
-const main = new URL("../cli/main.ts", import.meta.url).pathname;
 const root = new URL("../", import.meta.url).pathname;
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const o = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", main, ...args],
-    env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: o.code, out: new TextDecoder().decode(o.stdout), err: new TextDecoder().decode(o.stderr) };
-}
 
 /** The module whose code reads each command's options. */
 const SOURCE: Record<string, string> = {
@@ -69,14 +59,9 @@ Deno.test("the options declared for help are the ones each command parses and re
 });
 
 Deno.test("viewer --help names every option its parser takes", async () => {
-  const o = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", `${root}viewer/main.ts`, "--help"],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const o = await runCli(["--help"], { entry: `${root}viewer/main.ts`, perms: ["--allow-all"] });
   assertEquals(o.code, 0);
-  const out = new TextDecoder().decode(o.stdout);
+  const out = o.out;
   const src = Deno.readTextFileSync(`${root}viewer/main.ts`);
   const parsed = /options: \{([^}]*\})*[^}]*\}/.exec(src.slice(src.indexOf("parseArgs({")));
   assert(parsed !== null, "viewer/main.ts parses its options with parseArgs");

@@ -1,18 +1,9 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { tempDir } from "./_tmp.ts";
+import { cli } from "./_cli.ts";
 
 const main = new URL("../cli/main.ts", import.meta.url).pathname;
 const dir = tempDir("lockstep-cli-");
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const o = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", main, ...args],
-    env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: o.code, out: new TextDecoder().decode(o.stdout), err: new TextDecoder().decode(o.stderr) };
-}
 
 function oneLineError(err: string): void {
   const lines = err.trim().split("\n");

@@ -6,18 +6,9 @@
  */
 import { assert, assertEquals } from "./_assert.ts";
 import { parseShard } from "../cli/explore.ts";
+import { runCli } from "./_cli.ts";
 
-const main = new URL("../cli/main.ts", import.meta.url).pathname;
-
-async function cli(args: string[], env: Record<string, string> = {}) {
-  const o = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", main, ...args],
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: o.code, out: new TextDecoder().decode(o.stdout), err: new TextDecoder().decode(o.stderr) };
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { env });
 
 interface Found {
   seed: number;

@@ -15,25 +15,14 @@ import { recordRun } from "../cli/run.ts";
 import { classify } from "../cli/main.ts";
 import { parse, UsageError } from "../cli/_args.ts";
 import { salvageTrace } from "../cli/recover.ts";
+import { runCli } from "./_cli.ts";
 
 const main = new URL("../cli/main.ts", import.meta.url).pathname;
 const dir = tempDir("lockstep-reliability-");
 const SHORT = { "sim.durationNs": "2000000" };
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return await cliWith(["--allow-read", "--allow-write", "--allow-env"], ...args);
-}
-
-async function cliWith(perms: string[], ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const o = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...perms, main, ...args],
-    cwd: dir,
-    env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: o.code, out: new TextDecoder().decode(o.stdout), err: new TextDecoder().decode(o.stderr) };
-}
+const cli = (...args: string[]) => runCli(args, { cwd: dir });
+const cliWith = (perms: string[], ...args: string[]) => runCli(args, { cwd: dir, perms });
 
 function exit2(r: { code: number; err: string }, pattern: RegExp): void {
   assertEquals(r.code, 2, r.err);

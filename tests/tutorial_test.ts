@@ -5,26 +5,10 @@
  * workflow). A user's module is exercised exactly as a built-in scenario is.
  */
 import { assert, assertEquals } from "./_assert.ts";
+import { runCli } from "./_cli.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const main = new URL("../cli/main.ts", import.meta.url).pathname;
-
-interface Out {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function cli(...args: string[]): Promise<Out> {
-  const o = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", main, ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: o.code, out: new TextDecoder().decode(o.stdout), err: new TextDecoder().decode(o.stderr) };
-}
+const cli = (...args: string[]) => runCli(args, { cwd: ROOT });
 
 /** The tutorial's whole-file listings, by the file name on their first line. */
 function listings(): Map<string, string> {

@@ -13,6 +13,7 @@ import { chromium, type Page } from "playwright-core";
 import { recordRun } from "../cli/run.ts";
 import { serveViewer } from "../viewer/main.ts";
 import { RunQueries, SYNC_INDEX_BYTES_MAX } from "../replay/query.ts";
+import { runCli } from "./_cli.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = (() => {
@@ -70,16 +71,7 @@ async function viewerProcess(dir: string): Promise<{ url: string; close: () => P
 }
 
 /** The lockstep CLI in a new process (as a user runs it). */
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const o = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", `${ROOT}cli/main.ts`, ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: o.code, out: new TextDecoder().decode(o.stdout), err: new TextDecoder().decode(o.stderr) };
-}
+const cli = (...args: string[]) => runCli(args, { cwd: ROOT });
 
 async function windowOf(page: Page, testid = "timeline"): Promise<[number, number]> {
   const c = page.locator(`canvas[data-testid="${testid}"]`);
