@@ -14,6 +14,7 @@ import { recordRun } from "../cli/run.ts";
 import { serveViewer } from "../viewer/main.ts";
 import { RunQueries, SYNC_INDEX_BYTES_MAX } from "../replay/query.ts";
 import { runCli } from "./_cli.ts";
+import { startViewer } from "../tools/_viewer_process.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = (() => {
@@ -28,47 +29,7 @@ const SHOTS = new URL("./artifacts/viewer/", import.meta.url).pathname;
 const ROOT = new URL("..", import.meta.url).pathname;
 
 /** `deno task viewer --dir DIR --port 0` in a new process; resolves its URL once it listens. */
-async function viewerProcess(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-net",
-      "--allow-env",
-      "--allow-run",
-      "viewer/main.ts",
-      "--dir",
-      dir,
-      "--port",
-      "0",
-    ],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  for (;;) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error("the viewer exited before listening");
-    text += value;
-    const m = text.match(/(http:\/\/\S+\/)/);
-    if (m) {
-      const drained = (async () => {
-        while (!(await lines.read()).done);
-      })();
-      return {
-        url: m[1],
-        close: async () => {
-          child.kill("SIGTERM");
-          await child.status;
-          await drained;
-        },
-      };
-    }
-  }
-}
+const viewerProcess = (dir: string) => startViewer(`${ROOT}viewer/main.ts`, dir);
 
 /** The lockstep CLI in a new process (as a user runs it). */
 const cli = (...args: string[]) => runCli(args, { cwd: ROOT });

@@ -25,6 +25,7 @@
  */
 import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
+import { startViewer } from "./_viewer_process.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 
@@ -93,43 +94,6 @@ if (values.against !== undefined) {
     usage(`no viewer at ${main}`);
   }
   viewers.push({ name: values.against, main, dir: values["against-dir"] ?? values.dir });
-}
-
-/** Starts a viewer process and resolves its URL once it prints it. */
-async function startViewer(main: string, dir: string): Promise<{ url: string; child: Deno.ChildProcess }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-net",
-      "--allow-env",
-      "--allow-run",
-      main,
-      "--dir",
-      dir,
-      "--port",
-      "0",
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-    cwd: new URL("../..", `file://${main}`).pathname,
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("viewer exited before listening");
-    text += value;
-    const m = text.match(/(http:\/\/\S+\/)/);
-    if (m) {
-      // Keep draining stdout so the child never blocks on a full pipe.
-      (async () => {
-        while (!(await reader.read()).done);
-      })();
-      return { url: m[1], child };
-    }
-  }
 }
 
 const browser = await chromium.launch({
