@@ -14,7 +14,7 @@ import type { TraceHeader } from "../format/format.ts";
 import { TraceWriter } from "../recorder/mod.ts";
 import { EventRecord } from "../core/event.ts";
 import { KIND } from "../core/schema.ts";
-import { getU32 } from "../format/format.ts";
+import { damageBlock } from "./_damage.ts";
 
 const resolve = (h: TraceHeader) => findScenario(h.scenario);
 const dir = tempDir("lockstep-onepass-");
@@ -162,18 +162,6 @@ Deno.test("one pass: a recording that ends early or runs on diverges there and i
   assertEquals([late.divergence.event, late.divergence.produced], [lastIndex + 1, null]);
   assertEquals(late.check.events, lastIndex + 2, "the extra event is folded too");
 });
-
-/** Flips one payload byte of block `b` of `file` (the layout walked from the spec: header, then blocks). */
-function damageBlock(file: string, b: number): void {
-  const bytes = Deno.readFileSync(file);
-  let off = 20 + getU32(bytes, 12);
-  for (let i = 0; i < b; i++) {
-    assertEquals(getU32(bytes, off), 0x4b42534c, "block magic");
-    off += 40 + getU32(bytes, off + 4);
-  }
-  bytes[off + 40 + (getU32(bytes, off + 4) >> 1)] ^= 0x20;
-  Deno.writeFileSync(file, bytes);
-}
 
 Deno.test("one pass: a damaged block throws the fold's TraceError, also past a divergence", () => {
   const f = record("mutex-storm", 1, { "sim.durationNs": "80000000" });

@@ -15,7 +15,7 @@ import { TraceWriter } from "../recorder/mod.ts";
 import { EventRecord } from "../core/event.ts";
 import { KIND } from "../core/schema.ts";
 import type { TraceHeader } from "../format/format.ts";
-import { getU32 } from "../format/format.ts";
+import { damageBlock } from "./_damage.ts";
 
 const resolve = (h: TraceHeader) => findScenario(h.scenario);
 const dir = tempDir("lockstep-threads-");
@@ -118,18 +118,6 @@ function record(scenario: string, seed: number, overrides: Record<string, string
   const out = `${dir}/${scenario}-${seed}.lstrace`;
   recordRun({ scenario, seed, overrides, out });
   return out;
-}
-
-/** Flips one payload byte of block `b` of `file` (the layout walked from the spec: header, then blocks). */
-function damageBlock(file: string, b: number): void {
-  const bytes = Deno.readFileSync(file);
-  let off = 20 + getU32(bytes, 12);
-  for (let i = 0; i < b; i++) {
-    assertEquals(getU32(bytes, off), 0x4b42534c, "block magic");
-    off += 40 + getU32(bytes, off + 4);
-  }
-  bytes[off + 40 + (getU32(bytes, off + 4) >> 1)] ^= 0x20;
-  Deno.writeFileSync(file, bytes);
 }
 
 Deno.test("threads: damage in a block the worker reads ahead is the one-thread pass's TraceError, at the same point", () => {
