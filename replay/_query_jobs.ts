@@ -1,7 +1,7 @@
 /**
  * Background index building: `parallel` Workers (replay/_query_worker.ts),
  * started with the queries (so the first open does not wait for one to
- * load) and kept for every job, build run indexes while the server keeps
+ * load; {@link IndexJobs.ready} says when they have) and kept for every job, build run indexes while the server keeps
  * answering. A job first builds a preview (the index of the run's first
  * events, so the page can show something at once), then the whole index. A
  * request for a run whose index is not ready gets {@link IndexPending} (the
@@ -53,6 +53,7 @@ type WorkerMessage =
   | { type: "preview"; index: RunIndex }
   | { type: "done"; index: RunIndex }
   | { type: "previewed" }
+  | { type: "ready" }
   | { type: "error"; message: string };
 
 /**
@@ -69,6 +70,8 @@ function revive(ix: RunIndex): RunIndex {
 interface Slot {
   worker: Worker;
   job: IndexJob | undefined;
+  /** It said "ready" (or failed) already, or is a replacement. */
+  loaded: boolean;
 }
 
 /** Index jobs by path. */
@@ -79,6 +82,14 @@ export class IndexJobs {
   readonly #watchers = new Set<() => void>();
   #closed = false;
   #gated = false;
+  #loading = 0;
+  #loaded: () => void = () => {};
+  /**
+   * Settles once every worker started here has loaded its modules (or failed
+   * to): the viewer listens only then, so a first view does not share the
+   * CPUs with a Worker's start.
+   */
+  readonly ready: Promise<void> = new Promise((ok) => (this.#loaded = ok));
 
   /**
    * Starts `parallel` workers now. `previewEvents`: events a job's preview
@@ -86,7 +97,9 @@ export class IndexJobs {
    * only once it settles.
    */
   constructor(readonly parallel = 1, readonly previewEvents = 0, gate?: Promise<unknown>) {
+    this.#loading = parallel;
     for (let i = 0; i < parallel; i++) this.#slots.push(this.#spawn());
+    if (parallel === 0) this.#loaded();
     if (gate) {
       this.#gated = true;
       gate.finally(() => {
@@ -185,11 +198,14 @@ export class IndexJobs {
     const slot: Slot = {
       worker: new Worker(new URL("./_query_worker.ts", import.meta.url).href, { type: "module" }),
       job: undefined,
+      // A replacement worker (after a failure) does not count towards `ready`.
+      loaded: this.#slots.length >= this.parallel,
     };
     slot.worker.onmessage = (ev: MessageEvent<WorkerMessage>) => {
+      const m = ev.data;
+      if (m.type === "ready") return this.#slotLoaded(slot);
       const job = slot.job;
       if (!job) return;
-      const m = ev.data;
       if (m.type === "progress") [job.done, job.of] = [m.done, m.of];
       else if (m.type === "preview") job.preview = revive(m.index);
       else if (m.type === "previewed") {
@@ -220,6 +236,7 @@ export class IndexJobs {
     };
     slot.worker.onerror = (ev) => {
       ev.preventDefault();
+      this.#slotLoaded(slot);
       const job = slot.job;
       if (job) {
         job.state = "failed";
@@ -233,6 +250,13 @@ export class IndexJobs {
       this.#pump();
     };
     return slot;
+  }
+
+  /** One of the first workers loaded (or failed to load: a start is not held up by it). */
+  #slotLoaded(slot: Slot): void {
+    if (slot.loaded) return;
+    slot.loaded = true;
+    if (--this.#loading <= 0) this.#loaded();
   }
 
   #finish(slot: Slot): void {
@@ -260,6 +284,7 @@ export class IndexJobs {
   /** Stops every worker. */
   close(): void {
     this.#closed = true;
+    this.#loaded();
     for (const s of this.#slots) s.worker.terminate();
     this.#slots.length = 0;
     this.#queue.length = 0;

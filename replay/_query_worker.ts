@@ -9,7 +9,9 @@
  * - worker -> main `{ type: "previewed" }` and nothing more when `previewOnly` (a speculative job, see
  *   `_query_jobs.ts`; main may then send the same path again for the whole index, `previewEvents` 0);
  * - worker -> main `{ type: "progress", done, of }` every few hundred thousand events;
- * - worker -> main `{ type: "done", index }` (typed arrays transferred) or `{ type: "error", message, trace }`.
+ * - worker -> main `{ type: "done", index }` (typed arrays transferred) or `{ type: "error", message, trace }`;
+ * - worker -> main `{ type: "ready" }` once, when its modules are loaded (before any job: the server listens only
+ *   then, so a page's first view does not share the CPUs with a Worker's start, ~150 ms of module loading).
  * The whole index is saved beside the trace (`FILE.vix`, see `_query_store.ts`) when the folder is writable.
  * The main thread reads a persisted index itself (it reads only what a query touches); this worker only builds.
  * @module
@@ -74,3 +76,5 @@ self.onmessage = async (
     reader?.close();
   }
 };
+
+self.postMessage({ type: "ready" });

@@ -70,10 +70,15 @@ Deno.test("viewer API", async (t) => {
       assert(typeof junk.body.error === "string");
     });
 
-    await t.step("schema comes from core/schema.ts", async () => {
+    await t.step("schema comes from core/schema.ts, and index.html carries the same", async () => {
       const { body } = await get("/api/schema");
       assertEquals((body.kinds as Json[]).length, KINDS.length);
       assert((body.categories as string[]).includes("lock"));
+      const html = await (await app.request("/")).text();
+      const block = html.match(/<script type="application\/json" id="lockstep-schema">(.*?)<\/script>/s);
+      assert(block, "a JSON data block in the page");
+      assert(!block[1].includes("<"), "no '<' inside it, so no text can close the element early");
+      assertEquals(JSON.parse(block[1]), body, "the page's schema is /api/schema's");
     });
 
     await t.step("events: paging", async () => {
@@ -200,7 +205,9 @@ Deno.test("viewer API", async (t) => {
         assertEquals(res.headers.get("x-content-type-options"), "nosniff");
       }
       const html = (await get("/")).body as unknown as string;
-      assert(!/<script(?![^>]*\bsrc=)[^>]*>/.test(html), "index.html has no inline script");
+      // A JSON data block (the schema) is not a script; anything else inline would be.
+      const inline = /<script(?![^>]*\b(?:src=|type="application\/json"))[^>]*>/;
+      assert(!inline.test(html), "index.html has no inline script");
       for (const method of ["POST", "PUT", "DELETE", "PATCH"]) {
         const r = await get(`/api/runs/${id}`, { method });
         assertEquals(r.status, 405, method);

@@ -188,6 +188,47 @@ Deno.test({
       }
     });
 
+    await t.step("ready: the index Worker has loaded and the UI is served; a bundling failure rejects", async () => {
+      const app = createApp({ dir, indexWorkers: 1, ui: Promise.resolve("/* the UI */") });
+      try {
+        let settled = false;
+        const timeout = new Promise((_, no) => setTimeout(() => settled || no(new Error("not ready in 20 s")), 20_000));
+        await Promise.race([app.ready.then(() => void (settled = true)), timeout]);
+        assertEquals(await (await app.request("/static/main.js")).text(), "/* the UI */");
+      } finally {
+        app.close();
+      }
+      const broken = createApp({ dir, indexWorkers: 1, ui: Promise.reject(new Error("bundling the UI failed: x")) });
+      try {
+        const err = await broken.ready.then(() => undefined, (e: Error) => e);
+        assertEquals(err?.message, "bundling the UI failed: x");
+      } finally {
+        broken.close();
+      }
+    });
+
+    await t.step("warm: a first view's queries run once on the newest run whose index is at hand", () => {
+      const only = Deno.makeTempDirSync({ dir, prefix: "warm-" });
+      try {
+        Deno.copyFileSync(`${dir}/fresh.lstrace`, `${only}/big.lstrace`);
+        const q = new RunQueries(only, { backgroundWorkers: 1 });
+        try {
+          assertEquals(q.warm(), undefined, "a never-indexed large run is left to the index Worker");
+        } finally {
+          q.close();
+        }
+        Deno.copyFileSync(`${dir}/taskq-demo-1.lstrace`, `${only}/small.lstrace`);
+        const w = new RunQueries(only, { backgroundWorkers: 1 });
+        try {
+          assertEquals(w.warm(), "small", "the newest run with an index at hand (a small one is indexed at once)");
+        } finally {
+          w.close();
+        }
+      } finally {
+        Deno.removeSync(only, { recursive: true });
+      }
+    });
+
     await t.step("a starting server prepares the preview of a large run, then builds it whole when asked", async () => {
       const sync = new RunQueries(dir);
       const want = sync.detail("fresh");

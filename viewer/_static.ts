@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { SCHEMA_ELEMENT_ID } from "./ui/api.ts";
 
 /** A file served to the browser. */
 export interface Asset {
@@ -26,17 +27,31 @@ function typeOf(name: string): string | undefined {
 
 /**
  * Loads the assets, keyed by URL path: "/" (index.html), "/static/NAME", and
- * "/static/main.js" (the bundled UI) when `ui` is given.
+ * "/static/main.js" (the bundled UI) when `ui` is given. `schema` (the
+ * /api/schema answer) goes into index.html as a JSON data block, so the page
+ * renders a run at once instead of asking for it first (a data block is not
+ * a script: the page's `script-src 'self'` does not apply to it).
  */
-export function loadAssets(ui?: string): Map<string, Asset> {
+export function loadAssets(ui?: string, schema?: unknown): Map<string, Asset> {
   const assets = new Map<string, Asset>();
   const dir = new URL("./static/", import.meta.url);
   for (const entry of Deno.readDirSync(dir)) {
     const type = typeOf(entry.name);
     if (!entry.isFile || !type) continue;
-    const body = Deno.readTextFileSync(new URL(entry.name, dir));
+    let body = Deno.readTextFileSync(new URL(entry.name, dir));
+    if (entry.name === "index.html" && schema !== undefined) body = withSchema(body, schema);
     assets.set(entry.name === "index.html" ? "/" : `/static/${entry.name}`, { body, type });
   }
   if (ui !== undefined) assets.set("/static/main.js", { body: ui, type: TYPES[".js"] });
   return assets;
+}
+
+/** `html` with `schema` as a JSON data block at the end of its head; `<` escaped so no text can close the element. */
+function withSchema(html: string, schema: unknown): string {
+  const at = html.indexOf("</head>");
+  if (at < 0) throw new Error("viewer/static/index.html has no </head>");
+  const json = JSON.stringify(schema).replaceAll("<", "\\u003c");
+  return `${html.slice(0, at)}  <script type="application/json" id="${SCHEMA_ELEMENT_ID}">${json}</script>\n  ${
+    html.slice(at)
+  }`;
 }

@@ -42,8 +42,11 @@ export interface AppOptions {
   readonly hosts?: readonly string[];
   /** Build run indexes in this many Workers (0: synchronously, on the request). */
   readonly indexWorkers?: number;
-  /** The bundled UI script (viewer/_bundle.ts); without it only the API and static files are served. */
-  readonly ui?: string;
+  /**
+   * The bundled UI script (viewer/_bundle.ts), or its promise (the bundler runs while the index Workers load);
+   * without it only the API and static files are served.
+   */
+  readonly ui?: string | Promise<string>;
   /** For tests: background index jobs start only once this settles. */
   readonly indexGate?: Promise<unknown>;
 }
@@ -56,8 +59,13 @@ export interface AppOptions {
  */
 export const INDEX_WAIT_MS_MAX = 300;
 
-/** The Hono app, plus `close()` to release the cached trace readers. */
-export type ViewerApp = Hono & { close(): void };
+/**
+ * The Hono app, plus `close()` to release the cached trace readers and
+ * Workers, and `ready`: settles once the UI is bundled and the index Workers
+ * are loaded (rejects if bundling failed); serve only then. `warm()` runs a
+ * first view's queries once (see RunQueries.warm), before listening.
+ */
+export type ViewerApp = Hono & { close(): void; ready: Promise<void>; warm(): string | undefined };
 
 /** Builds the viewer app over the traces in `opts.dir` (which must exist). */
 export function createApp(opts: AppOptions): ViewerApp {
@@ -79,7 +87,10 @@ export function createApp(opts: AppOptions): ViewerApp {
     }
   };
   const schema = schemaJson();
-  const assets = loadAssets(opts.ui);
+  let assets = loadAssets(typeof opts.ui === "string" ? opts.ui : undefined, schema);
+  const uiLoaded = opts.ui instanceof Promise
+    ? opts.ui.then((ui) => void (assets = loadAssets(ui, schema)))
+    : undefined;
   const app = new Hono();
   app.use("*", securityHeaders);
   app.use("*", readOnly);
@@ -120,7 +131,9 @@ export function createApp(opts: AppOptions): ViewerApp {
   });
   app.notFound((c) => jsonError(c, 404, "not found"));
   app.onError((err, c) => errorResponse(c, err));
-  return Object.assign(app, { close: () => q.close() });
+  const ready = Promise.all([uiLoaded, q.ready]).then(() => {});
+  ready.catch(() => {}); // reported to whoever awaits it
+  return Object.assign(app, { close: () => q.close(), ready, warm: () => q.warm() });
 }
 
 /** Maps an error to its JSON response; anything unexpected is a 500 without details. */

@@ -41,8 +41,16 @@ export async function serveViewer(opts: ServeOptions): Promise<RunningViewer> {
   const hostname = opts.host ?? "127.0.0.1";
   // Filled in once the port is known (port 0 picks one).
   const hosts: string[] = [];
-  const ui = await bundleUi();
-  const app = createApp({ dir: opts.dir, hosts, indexWorkers: 1, ui });
+  // The index Worker loads while the UI is bundled; the server listens once both are done, so a page opened at
+  // once does not share the CPUs with either (docs/viewer-first-open.md).
+  const app = createApp({ dir: opts.dir, hosts, indexWorkers: 1, ui: bundleUi() });
+  try {
+    await app.ready;
+  } catch (err) {
+    app.close();
+    throw err;
+  }
+  app.warm();
   return new Promise((resolve) => {
     const server = Deno.serve({
       hostname,

@@ -5,6 +5,20 @@
  * @module
  */
 
+/** The id of the JSON data block in which index.html carries the schema (viewer/_static.ts puts it there). */
+export const SCHEMA_ELEMENT_ID = "lockstep-schema";
+
+/** The schema index.html carries, if it does (undefined: ask /api/schema). */
+export function embeddedSchema<T>(): T | undefined {
+  const text = document.getElementById(SCHEMA_ELEMENT_ID)?.textContent;
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Progress of a run's index build. */
 export interface Progress {
   done: number;

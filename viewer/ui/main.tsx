@@ -7,7 +7,7 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import type { SchemaJson } from "../../replay/query.ts";
-import { api, prefetch, runPath } from "./api.ts";
+import { api, embeddedSchema, prefetch, runPath } from "./api.ts";
 import { ComparePage } from "./compare.tsx";
 import { RunPage } from "./run.tsx";
 import { PAGE_SIDES, timelinePx } from "./timeline.tsx";
@@ -16,9 +16,11 @@ import { parsePlace, type Place } from "./url.ts";
 
 // Marks for tools/viewer_cold.ts --verbose (performance.getEntriesByType("mark")): where a first view's time goes.
 performance.mark("lockstep:script");
+// The schema comes with the page (viewer/_static.ts), so a run renders in the first render; asked for otherwise.
+const SCHEMA = embeddedSchema<SchemaJson>();
 // Ask for everything the first view needs at once, rather than each after the one before it: the run's
 // whole window too, at the width the timeline will have (a guess from the viewport; a miss costs one request).
-prefetch("/api/schema");
+if (!SCHEMA) prefetch("/api/schema");
 const first = parsePlace(location.hash);
 if (first.page === "run") {
   prefetch(`${runPath(first.id)}/preview`);
@@ -30,16 +32,19 @@ if (first.page === "run") {
 
 function App() {
   const [place, setPlace] = useState<Place>(parsePlace(location.hash));
-  const [schema, setSchema] = useState<SchemaJson | null>(null);
+  const [schema, setSchema] = useState<SchemaJson | null>(SCHEMA ?? null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     const on = () => setPlace(parsePlace(location.hash));
     addEventListener("hashchange", on);
     addEventListener("popstate", on);
-    api<SchemaJson>("/api/schema").then((s) => {
-      performance.mark("lockstep:schema");
-      setSchema(s);
-    }, (e) => setError(e.message));
+    if (SCHEMA) performance.mark("lockstep:schema");
+    else {
+      api<SchemaJson>("/api/schema").then((s) => {
+        performance.mark("lockstep:schema");
+        setSchema(s);
+      }, (e) => setError(e.message));
+    }
     return () => (removeEventListener("hashchange", on), removeEventListener("popstate", on));
   }, []);
   if (error) return <p class="error">{error}</p>;
