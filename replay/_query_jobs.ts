@@ -161,6 +161,11 @@ export class IndexJobs {
     else this.#queue.splice(at, 0, job);
   }
 
+  /** The job for `path`, if any (nothing is queued or changed). */
+  peek(path: string): IndexJob | undefined {
+    return this.#jobs.get(path);
+  }
+
   /** Forgets a finished job's index (its run now holds it). */
   release(job: IndexJob): void {
     if (this.#jobs.get(job.path) === job && job.state === "ready") this.#jobs.delete(job.path);

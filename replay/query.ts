@@ -67,6 +67,9 @@ export const LIST_INDEX_BYTES_MAX: number = 16 * 1024 * 1024;
 export const SYNC_INDEX_BYTES_MAX: number = 256 * 1024;
 /** Events a preview index covers (a first view while a large run is indexed in the background). */
 export const PREVIEW_EVENTS = 50_000;
+/** A run's index if at hand; else how far its job is (`done` of `of`) and its preview if built. */
+type IndexAtHand = { index?: RunIndex; done?: number; of?: number; preview?: RunIndex };
+
 /** Runs {@link RunQueries.warm} looks at (newest first) for one whose index is at hand. */
 const WARM_CANDIDATES_MAX = 8;
 /** The warm-up's timeline width and event page: a first view's. */
@@ -75,6 +78,8 @@ const WARM_EVENTS = 50;
 
 /** Large runs without a persisted index whose previews a starting server prepares (see {@link RunQueries.prepare}). */
 export const PREPARE_RUNS_MAX = 4;
+/** Longest {@link RunQueries.prepared} waits for the newest run's preview (a damaged or huge first block). */
+const PREPARED_WAIT_MS_MAX = 3000;
 /** Largest `px` a timeline request may ask for. */
 export const TIMELINE_PX_MAX = 2000;
 
@@ -221,6 +226,8 @@ export class RunQueries {
   readonly #dir: string;
   readonly #cache: RunCache;
   readonly #jobs: IndexJobs | undefined;
+  /** The newest run {@link prepare} has the Workers preview, if any. */
+  #preparedPath: string | undefined;
   readonly #compares: CompareJobs | undefined;
   /** Runs whose persisted index was looked at and refused (not looked at again while the file is unchanged). */
   readonly #noStore = new WeakSet<OpenRun>();
@@ -269,6 +276,7 @@ export class RunQueries {
         const run = this.#cache.open(path);
         if (run.index || this.#index(run, false).index) continue;
         this.#jobs.speculate(run.path, run.key, run.reader.eventCount ?? 0);
+        this.#preparedPath ??= run.path;
       } catch {
         // a damaged trace: opened (and reported) when asked for
       }
@@ -283,9 +291,10 @@ export class RunQueries {
    * run's index arrays read before a page asks. Cold, the whole-run timeline
    * of the 10 M-event run took ~50 ms in a quiet process and 100-500 ms while
    * Chromium loaded the page on the same two CPUs; warm, 3-13 ms
-   * (docs/viewer-first-open.md). Returns the run's id, or undefined when no
-   * run has an index at hand (a never-indexed large run is not read here:
-   * its preview is the index Worker's job).
+   * (docs/viewer-first-open.md). A never-indexed large run counts when its
+   * preview exists ({@link prepared}); its whole index is not asked for.
+   * Returns the run's id, or undefined when no run has an index or preview
+   * at hand.
    */
   warm(): string | undefined {
     const runs: { id: string; mtime: number }[] = [];
@@ -301,16 +310,43 @@ export class RunQueries {
       try {
         const run = this.#cache.open(resolveRun(this.#dir, id));
         const ix = this.#index(run, false).index;
-        if (!ix) continue;
-        JSON.stringify(this.detail(id));
-        JSON.stringify(this.timeline(id, ix.tFirst, Infinity, WARM_TIMELINE_PX));
-        JSON.stringify(this.events(id, 0, WARM_EVENTS, {}));
+        if (ix) {
+          JSON.stringify(this.detail(id));
+          JSON.stringify(this.timeline(id, ix.tFirst, Infinity, WARM_TIMELINE_PX));
+          JSON.stringify(this.events(id, 0, WARM_EVENTS, {}));
+          return id;
+        }
+        // A prepared preview: the same queries on it, without asking for the whole index (that stays speculative).
+        const pv = this.#jobs?.peek(run.path)?.preview;
+        if (!pv) continue;
+        JSON.stringify(this.#detailOf(id, pv));
+        JSON.stringify(timeline(run.reader, pv, pv.tFirst, pv.tLast, WARM_TIMELINE_PX, true));
+        JSON.stringify(queryEvents(run.reader, pv, 0, WARM_EVENTS, {}, run.cursor));
         return id;
       } catch {
         // a damaged run: reported when asked for
       }
     }
     return undefined;
+  }
+
+  /**
+   * Settles once the preview of the newest run {@link prepare} queued exists
+   * (or its job ended, or after PREPARED_WAIT_MS_MAX); at once when nothing
+   * was prepared. The viewer listens after it, so the first open of that
+   * run finds its first view built (the other prepared runs follow behind).
+   */
+  async prepared(): Promise<void> {
+    const path = this.#preparedPath, jobs = this.#jobs;
+    if (path === undefined || jobs === undefined) return;
+    const until = performance.now() + PREPARED_WAIT_MS_MAX;
+    for (;;) {
+      const job = jobs.peek(path);
+      if (!job || job.preview || job.state === "previewed" || job.state === "ready" || job.state === "failed") return;
+      const left = until - performance.now();
+      if (left <= 0) return;
+      await jobs.changed(left);
+    }
   }
 
   /** Every trace in the folder and its subfolders; small ones are indexed so their status is exact. */
@@ -326,7 +362,7 @@ export class RunQueries {
    * of `of` then say how far, and `preview` is the index of the run's first
    * events once the job has built it).
    */
-  #index(run: OpenRun, build = true): { index?: RunIndex; done?: number; of?: number; preview?: RunIndex } {
+  #index(run: OpenRun, build = true): IndexAtHand {
     if (run.index) return { index: run.index };
     // Small traces index in milliseconds: a Worker's start-up would cost more than it saves.
     if (run.bytes <= SYNC_INDEX_BYTES_MAX) return { index: run.index = buildIndex(run.reader, run.bytes) };
@@ -385,6 +421,26 @@ export class RunQueries {
     return this.#jobs ? this.#jobs.changed(ms) : Promise.resolve();
   }
 
+  /**
+   * What the run list knows of a run's index. Synchronous mode indexes runs
+   * up to LIST_INDEX_BYTES_MAX here. In background mode listing starts no
+   * job: a page listing the runs (or a client polling the list) would
+   * otherwise start whole-index builds of every large run, which on two CPUs
+   * compete with the first view of the run being opened; a large run is
+   * indexed when opened (or previewed by {@link prepare}), and listed with
+   * its job's progress meanwhile.
+   */
+  #listed(run: OpenRun, size: number): IndexAtHand {
+    if (!this.#jobs) return size <= LIST_INDEX_BYTES_MAX || run.index ? this.#index(run) : {};
+    const got = this.#index(run, false);
+    if (got.index) return got;
+    const job = this.#jobs.peek(run.path);
+    if (job && job.key === run.key && (job.state === "queued" || job.state === "running") && !job.previewOnly) {
+      return { done: job.done, of: job.of };
+    }
+    return {};
+  }
+
   /** One run's entry; undefined for a name that does not resolve inside the folder (a symlink out). */
   #listing(id: string): RunListing | undefined {
     let size = 0;
@@ -392,7 +448,7 @@ export class RunQueries {
       const path = resolveRun(this.#dir, id);
       size = Deno.statSync(path).size;
       const run = this.#cache.open(path);
-      const built = size <= LIST_INDEX_BYTES_MAX || run.index || this.#jobs ? this.#index(run) : {};
+      const built = this.#listed(run, size);
       const h = run.reader.header;
       const ix = built.index;
       const base = { id, scenario: h.scenario, seed: h.seed, cpus: h.cpus, size };

@@ -207,27 +207,43 @@ Deno.test({
       }
     });
 
-    await t.step("warm: a first view's queries run once on the newest run whose index is at hand", () => {
-      const only = Deno.makeTempDirSync({ dir, prefix: "warm-" });
-      try {
-        Deno.copyFileSync(`${dir}/fresh.lstrace`, `${only}/big.lstrace`);
-        const q = new RunQueries(only, { backgroundWorkers: 1 });
+    await t.step(
+      "warm: a first view's queries run once on the newest run whose index or preview is at hand",
+      async () => {
+        const only = Deno.makeTempDirSync({ dir, prefix: "warm-" });
         try {
-          assertEquals(q.warm(), undefined, "a never-indexed large run is left to the index Worker");
+          Deno.copyFileSync(`${dir}/fresh.lstrace`, `${only}/big.lstrace`);
+          const q = new RunQueries(only, { backgroundWorkers: 1 });
+          try {
+            const listed = q.list().runs.find((r) => r.id === "big");
+            assertEquals([listed?.status, listed?.indexed], ["unknown", false], "listing starts no index job");
+            assertEquals(q.warm(), undefined, "a never-indexed large run without a preview yet: nothing at hand");
+            q.prepare();
+            await q.prepared();
+            assertEquals(q.warm(), "big", "its prepared preview");
+            let whole = true;
+            try {
+              q.detail("big");
+            } catch (err) {
+              if (!(err instanceof IndexPending)) throw err;
+              whole = false;
+            }
+            assert(!whole, "warming did not build the whole index on this thread");
+          } finally {
+            q.close();
+          }
+          Deno.copyFileSync(`${dir}/taskq-demo-1.lstrace`, `${only}/small.lstrace`);
+          const w = new RunQueries(only, { backgroundWorkers: 1 });
+          try {
+            assertEquals(w.warm(), "small", "the newest run with an index at hand (a small one is indexed at once)");
+          } finally {
+            w.close();
+          }
         } finally {
-          q.close();
+          Deno.removeSync(only, { recursive: true });
         }
-        Deno.copyFileSync(`${dir}/taskq-demo-1.lstrace`, `${only}/small.lstrace`);
-        const w = new RunQueries(only, { backgroundWorkers: 1 });
-        try {
-          assertEquals(w.warm(), "small", "the newest run with an index at hand (a small one is indexed at once)");
-        } finally {
-          w.close();
-        }
-      } finally {
-        Deno.removeSync(only, { recursive: true });
-      }
-    });
+      },
+    );
 
     await t.step("a starting server prepares the preview of a large run, then builds it whole when asked", async () => {
       const sync = new RunQueries(dir);

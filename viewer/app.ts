@@ -61,8 +61,9 @@ export const INDEX_WAIT_MS_MAX = 300;
 
 /**
  * The Hono app, plus `close()` to release the cached trace readers and
- * Workers, and `ready`: settles once the UI is bundled and the index Workers
- * are loaded (rejects if bundling failed); serve only then. `warm()` runs a
+ * Workers, and `ready`: settles once the UI is bundled, the index Workers
+ * are loaded and the newest prepared run's preview is built (rejects if
+ * bundling failed); serve only then. `warm()` runs a
  * first view's queries once (see RunQueries.warm), before listening.
  */
 export type ViewerApp = Hono & { close(): void; ready: Promise<void>; warm(): string | undefined };
@@ -131,7 +132,8 @@ export function createApp(opts: AppOptions): ViewerApp {
   });
   app.notFound((c) => jsonError(c, 404, "not found"));
   app.onError((err, c) => errorResponse(c, err));
-  const ready = Promise.all([uiLoaded, q.ready]).then(() => {});
+  // The newest prepared run's preview too: a page opened as soon as the server listens finds its first view built.
+  const ready = Promise.all([uiLoaded, q.ready.then(() => q.prepared())]).then(() => {});
   ready.catch(() => {}); // reported to whoever awaits it
   return Object.assign(app, { close: () => q.close(), ready, warm: () => q.warm() });
 }
