@@ -407,7 +407,7 @@ function viewerCold(rounds: number): void {
   }
   const tool = new URL("./viewer_cold.ts", import.meta.url).pathname;
   const lock = new URL("../deno.lock", import.meta.url).pathname;
-  const openMs = (fresh: boolean): number[] => {
+  const openMs = (fresh: boolean): { seen: number[]; drawn: number[] } => {
     const o = new Deno.Command(Deno.execPath(), {
       args: ["run", `--lock=${lock}`, "--allow-all", tool, "--dir", dir, "--run", "big", "--n", String(rounds)]
         .concat(fresh ? ["--fresh"] : []),
@@ -415,18 +415,23 @@ function viewerCold(rounds: number): void {
       stderr: "piped",
     }).outputSync();
     const text = new TextDecoder().decode(o.stdout);
-    const ms = [...text.matchAll(/first view (\d+) ms/g)].map((m) => Number(m[1]));
-    if (o.code !== 0 || ms.length !== rounds) {
+    const rows = [...text.matchAll(/first view (\d+) ms \(drawn at (-?\d+) ms/g)];
+    if (o.code !== 0 || rows.length !== rounds || rows.some((m) => Number(m[2]) < 0)) {
       throw new Error(`viewer_cold.ts: exit ${o.code}: ${new TextDecoder().decode(o.stderr).split("\n")[0]}`);
     }
-    return ms;
+    return { seen: rows.map((m) => Number(m[1])), drawn: rows.map((m) => Number(m[2])) };
   };
+  // Seen: navigation to the tool noticing the drawn timeline (what the aim is held to). Drawn: the page's own clock,
+  // navigation start to the end of the first draw, without the tool's polling latency.
+  const fresh = openMs(true), persisted = openMs(false);
   lower(
     "viewerFirstOpenFresh",
     `viewer first open, new server, never indexed (${bigRec.events} ev)`,
-    openMs(true),
+    fresh.seen,
     "ms",
     "<= 500 ms",
   );
-  lower("viewerFirstOpen", "viewer first open, new server, index persisted", openMs(false), "ms", "<= 500 ms");
+  lower("viewerFirstOpenFreshDrawn", "  the same, drawn (page clock)", fresh.drawn, "ms", "-");
+  lower("viewerFirstOpen", "viewer first open, new server, index persisted", persisted.seen, "ms", "<= 500 ms");
+  lower("viewerFirstOpenDrawn", "  the same, drawn (page clock)", persisted.drawn, "ms", "-");
 }
