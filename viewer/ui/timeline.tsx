@@ -108,7 +108,9 @@ export function Timeline(p: TimelineProps) {
     const timer = setTimeout(() => fetchWindow(false), 30);
     return () => clearTimeout(timer);
   }, [id, view.t0, view.t1, width]);
-  useEffect(() => {
+  // A layout effect: the canvas is drawn before the frame that shows it is painted, not one frame later (the
+  // first view's last step; a frame is 16 ms to 60 ms while Chromium is still loading the page).
+  useLayoutEffect(() => {
     const c = canvas.current!;
     const drawn = performance.now();
     hits.current = draw(c, data, {
