@@ -2,8 +2,9 @@
  * `deno run --allow-read --allow-write tools/zstd_wasm.ts [ZSTDDEC_MJS]`:
  * (re)writes format/_zstd_wasm.ts, the WebAssembly zstd decoder the reader
  * uses before it loads node:zlib (format/inflate.ts says when), from the npm
- * package zstddec (default: node_modules/zstddec/dist/zstddec.mjs after
- * `npm install zstddec@0.3.4`). That package's wasm is libzstd's own
+ * package zstddec (default: node_modules/zstddec/dist/zstddec.mjs, where Deno
+ * puts the version pinned for the tests once they ran, or `deno install`).
+ * That package's wasm is libzstd's own
  * decompressor (zstd v1.5.7, decompress-only, built with Emscripten), which
  * the package ships as a base64 string; this copies the string and its
  * licence, and records the SHA-256 of the wasm bytes.
