@@ -14,13 +14,45 @@
  * back to `zstdDecompressSync` plus a copy, so the result is the same bytes
  * either way; only the speed differs.
  *
+ * node:zlib itself is loaded only when a process inflates more than a few
+ * frames: loading it (Deno's Node polyfill graph) costs about 45 ms in a new
+ * process, as much as everything else a `replay --at` does after Deno's own
+ * start. The first {@link WASM_FRAMES_MAX} frames of each inflater go through
+ * libzstd's own decompressor compiled to WebAssembly
+ * (format/_zstd_wasm_decoder.ts; the same bytes as node:zlib, tested on every
+ * block of every golden trace); every later frame, and any frame the wasm
+ * decoder refuses, through node:zlib, so damage gets exactly the answer it
+ * always got.
+ *
  * @module
  */
-import { createZstdDecompress, zstdDecompressSync } from "node:zlib";
 import { type DrivenStream, driveStream } from "./_zstd_handle.ts";
+import { WasmZstd } from "./_zstd_wasm_decoder.ts";
 
 /** Most native calls one frame may take: each consumes input or produces output, or the loop ends. */
 const CALLS_MAX = 64;
+
+/**
+ * Frames each inflater hands to the wasm decoder before it turns to
+ * node:zlib for good. A seek inflates one block, a viewer's first view a
+ * few. Warm, the wasm decoder takes about 1.8 times as long as node:zlib's
+ * native one (about 0.9 against 0.5 ms a 256 KiB block here), so a process
+ * that reads a whole trace loads node:zlib after these and loses at most
+ * a few milliseconds to them.
+ */
+export const WASM_FRAMES_MAX = 8;
+
+/** What this module uses of node:zlib (declared here: not even a type import names it, so `deno info` shows none). */
+interface NodeZlib {
+  createZstdDecompress(options: { chunkSize: number }): unknown;
+  zstdDecompressSync(input: Uint8Array, options: { maxOutputLength: number }): Uint8Array;
+}
+
+/** node:zlib, loaded on first use (synchronously, as `inflate` is: Node's `process.getBuiltinModule`, in Deno 2 too). */
+let zlib: NodeZlib | null = null;
+function nodeZlib(): NodeZlib {
+  return zlib ??= process.getBuiltinModule("node:zlib") as NodeZlib;
+}
 
 /**
  * Decompresses one zstd frame per call into the caller's buffer. Not
@@ -32,6 +64,15 @@ export class ZstdInflater {
   #failed = false;
   /** True once the direct path proved unusable here: every later call takes the fallback. */
   #fallback = false;
+  #wasm: WasmZstd | null = null;
+  #wasmFrames = 0;
+  readonly #wasmFramesMax: number;
+
+  /** `wasmFramesMax`: how many first frames go through the wasm decoder (0: node:zlib from the first). */
+  constructor(wasmFramesMax = WASM_FRAMES_MAX) {
+    if (!(Number.isSafeInteger(wasmFramesMax) && wasmFramesMax >= 0)) throw new RangeError("bad wasmFramesMax");
+    this.#wasmFramesMax = wasmFramesMax;
+  }
 
   /**
    * Decompresses the zstd frame in `src[start, end)` into `dst[0, ...)`;
@@ -43,6 +84,12 @@ export class ZstdInflater {
   inflate(src: Uint8Array, start: number, end: number, dst: Uint8Array, dstMax: number): number {
     if (!(dstMax >= 0 && dstMax <= dst.length && start >= 0 && start <= end && end <= src.length)) {
       throw new RangeError("zstd inflate: bad bounds");
+    }
+    if (this.#wasmFrames < this.#wasmFramesMax) {
+      this.#wasmFrames++;
+      const n = (this.#wasm ??= new WasmZstd()).decompress(src, start, end, dst, dstMax);
+      if (n >= 0) return n;
+      // Refused (damage): node:zlib gives the answer, word for word the one a reader always gave.
     }
     if (!this.#fallback) {
       const n = this.#direct(src, start, end, dst, dstMax);
@@ -95,7 +142,7 @@ export class ZstdInflater {
 
   #open(): DrivenStream | null {
     // Node's minimum chunk: the stream's own output buffer is never used.
-    const d = driveStream(() => createZstdDecompress({ chunkSize: 64 }), () => void (this.#failed = true));
+    const d = driveStream(() => nodeZlib().createZstdDecompress({ chunkSize: 64 }), () => void (this.#failed = true));
     return (this.#d = d);
   }
 }
@@ -103,7 +150,7 @@ export class ZstdInflater {
 function viaSync(stored: Uint8Array, dst: Uint8Array, dstMax: number): number {
   let out: Uint8Array;
   try {
-    out = zstdDecompressSync(stored, { maxOutputLength: Math.max(1, dstMax) });
+    out = nodeZlib().zstdDecompressSync(stored, { maxOutputLength: Math.max(1, dstMax) });
   } catch {
     return -1;
   }

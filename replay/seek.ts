@@ -42,10 +42,14 @@ import { foldFailure } from "./_fold_error.ts";
  * Events between seek snapshots (besides the one at each block's first
  * event): a multiple of the viewer index's chunk (4096 events,
  * replay/_query_index.ts), which {@link stateBefore} relies on. The sidecar
- * costs ~2-3 KiB per snapshot on the shipped scenarios (~2 MB for 10 M
- * events).
+ * costs ~2-3 KiB per snapshot on the shipped scenarios (~3.6 MB for 10 M
+ * events of mutex-storm, a quarter of the trace). A seek in a new process
+ * folds at most this many events, cold (V8 has not compiled the decoder and
+ * the fold yet: a few microseconds an event at first): 16384 made the fold
+ * the largest part of `replay --at`; 4096 would halve it again for a sidecar
+ * about half the trace's size.
  */
-export const SNAPSHOT_EVERY = 16384;
+export const SNAPSHOT_EVERY = 8192;
 /** Suffix of the sidecar file holding a trace's seek snapshots. */
 export const SEEK_SUFFIX = ".seek";
 const SEEK_MAGIC = 0x4b53534c; // "LSSK"
