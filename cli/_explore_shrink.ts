@@ -169,6 +169,8 @@ export interface ShrinkRequest {
   readonly seed: number;
   readonly kind: string;
   readonly swarm: boolean;
+  /** Every re-run checks and plans its configuration anew (no warm start; see RangeJob.cold). */
+  readonly cold?: boolean;
 }
 
 /** A finding's shrink: its schedule, then (swarm) its faults. */
@@ -183,7 +185,8 @@ export interface Shrinking {
 export async function shrinkFinding(r: ShrinkRequest, oracle: Oracle = INLINE): Promise<Shrinking> {
   const choice = r.swarm ? swarmChoice(r.config, r.seed) : {};
   // Frozen: its hundreds of re-runs share one configuration check (core/run.ts).
-  const schedule = await shrinkRun(r.scenario, frozen({ ...r.config, ...choice }), r.seed, r.kind, oracle);
+  const base = { ...r.config, ...choice };
+  const schedule = await shrinkRun(r.scenario, r.cold === true ? base : frozen(base), r.seed, r.kind, oracle);
   const faults = r.swarm
     ? await shrinkFaults(r.scenario, r.config, choice, r.seed, r.kind, schedule.feed, schedule.violation, oracle)
     : null;

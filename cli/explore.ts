@@ -71,6 +71,8 @@ export interface ExploreOptions {
   readonly shard?: Shard;
   /** Swarm: each seed picks its own faults and perturbation parameters (cli/_explore_swarm.ts). */
   readonly swarm?: boolean;
+  /** API only: no warm start, every run checks and plans its configuration anew (cli/_explore_run.ts frozen). */
+  readonly cold?: boolean;
 }
 
 /** Parses the arguments of `explore`; throws UsageError (or ConfigError) on bad input. */
@@ -195,6 +197,7 @@ interface SeedsJob {
   readonly n: number;
   readonly shard: Shard;
   readonly swarm: boolean;
+  readonly cold?: boolean;
   readonly onProgress: (done: number) => void;
   /** Called with each verdict in seed order, as soon as every lower seed's verdict is in. */
   readonly onVerdict?: (v: Verdict) => void;
@@ -222,7 +225,7 @@ async function runSeeds(runner: Runner, jobs: number, j: SeedsJob): Promise<Verd
     const idx = parts.length;
     parts.push(undefined);
     pending.push(
-      runner.range({ scenario: j.scenario, config: j.config, lo, hi, step, swarm: j.swarm }).then((vs) => {
+      runner.range({ scenario: j.scenario, config: j.config, lo, hi, step, swarm: j.swarm, cold: j.cold }).then((vs) => {
         parts[idx] = vs;
         done += vs.length;
         j.onProgress(done);
@@ -323,7 +326,14 @@ export async function explore(o: ExploreOptions, onProgress?: (done: number) => 
     for (const f of fresh) {
       taken.add(f.kind);
       if (shrinks.size >= RECORD_MAX) return;
-      const p = runner.shrink({ scenario: o.scenario, config, seed: v.seed, kind: f.kind, swarm: o.swarm === true });
+      const p = runner.shrink({
+        scenario: o.scenario,
+        config,
+        seed: v.seed,
+        kind: f.kind,
+        swarm: o.swarm === true,
+        cold: o.cold === true,
+      });
       p.catch(() => {}); // awaited below; a failure also fails the exploration
       shrinks.set(key(v.seed, f.kind), p);
     }
@@ -337,6 +347,7 @@ export async function explore(o: ExploreOptions, onProgress?: (done: number) => 
       n: o.seeds,
       shard,
       swarm: o.swarm === true,
+      cold: o.cold === true,
       onProgress: onProgress ?? (() => {}),
       onVerdict,
     });
