@@ -117,7 +117,9 @@ export function machinePlan(cfg: Config): MachinePlan {
   if (!ranks) throw new Error("bad softint.order");
   return Object.freeze({
     config: cfg,
-    cost: Object.freeze(costsOf(cfg)),
+    // Copied by spread: costsOf adds its 78 keys one by one, which leaves V8 a dictionary-mode object, and
+    // kernel code reads m.cost on every step; the spread literal has fast properties.
+    cost: Object.freeze({ ...costsOf(cfg) }),
     cpus: configNum(cfg, "cpus"),
     softintPrio: Object.freeze(ranks.map((r) => PRIO.softintBase + 10 * r)),
   });
