@@ -13,7 +13,7 @@ import { tempDir } from "./_tmp.ts";
 import { Hash } from "./_util.ts";
 import { explore, type ExploreOptions } from "../cli/explore.ts";
 import { exploreRange } from "../cli/_explore_run.ts";
-import { type Config } from "../core/config.ts";
+import type { Config } from "../core/config.ts";
 import { execute } from "../core/run.ts";
 import { findScenario, resolveScenarioConfig } from "../drivers/mod.ts";
 
@@ -86,7 +86,9 @@ Deno.test("warm runs give every seed the outcome of a cold run, after failing, d
     }
   }
   // The cases did what they are here for: a use after free, a deadlock and a run stopped at its limit.
-  for (const want of ["use-after-free", "deadlock", "event-limit"]) assert.ok(kinds.has(want), `${want} in ${[...kinds]}`);
+  for (const want of ["use-after-free", "deadlock", "event-limit"]) {
+    assert.ok(kinds.has(want), `${want} in ${[...kinds]}`);
+  }
 });
 
 Deno.test("runs of one frozen configuration share one frozen plan; an unfrozen one gets its own", () => {

@@ -69,12 +69,13 @@ Deno.test("rss: the 4-tuple hash by table equals the bitwise Toeplitz hash of it
 
 Deno.test("rss: every byte value at every 4-tuple position hashes as the bitwise Toeplitz hash (the share table, whole)", () => {
   // rssHash4 builds its table from single-bit shares; this walks all 12 x 256 entries through the public hash.
-  const put = (b: Uint8Array) => [
-    ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0,
-    ((b[4] << 24) | (b[5] << 16) | (b[6] << 8) | b[7]) >>> 0,
-    (b[8] << 8) | b[9],
-    (b[10] << 8) | b[11],
-  ] as const;
+  const put = (b: Uint8Array) =>
+    [
+      ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0,
+      ((b[4] << 24) | (b[5] << 16) | (b[6] << 8) | b[7]) >>> 0,
+      (b[8] << 8) | b[9],
+      (b[10] << 8) | b[11],
+    ] as const;
   const b = new Uint8Array(12);
   for (let i = 0; i < 12; i++) {
     for (let v = 0; v < 256; v++) {
