@@ -6,6 +6,8 @@
  * whatever ran before it on the same thread (a failing seed, a deadlock, a
  * run stopped at its event limit, faults, other scenarios); and a whole
  * exploration's report and trace bytes the same with the warm start off.
+ * And a shrunk run recorded on the worker that shrank it is the trace this
+ * thread records.
  * @module
  */
 import assert from "node:assert/strict";
@@ -13,6 +15,8 @@ import { tempDir } from "./_tmp.ts";
 import { Hash } from "./_util.ts";
 import { explore, type ExploreOptions } from "../cli/explore.ts";
 import { exploreRange } from "../cli/_explore_run.ts";
+import { Pool } from "../cli/_explore_pool.ts";
+import { recordRun } from "../cli/run.ts";
 import type { Config } from "../core/config.ts";
 import { execute } from "../core/run.ts";
 import { findScenario, resolveScenarioConfig } from "../drivers/mod.ts";
@@ -142,4 +146,35 @@ Deno.test("explore: the same report and trace bytes with the warm start on and o
   assert.ok(warm.r.found.some((f) => f.seed === 76 && f.shrunk !== null), JSON.stringify(warm.r));
   assert.deepEqual(warm.r, cold.r);
   assert.deepEqual(warm.traces, cold.traces);
+});
+
+Deno.test("a shrink records its trace where it ran: the same bytes as a recording on this thread", async () => {
+  const config = resolveScenarioConfig(findScenario("splice-refrace"), { "sched.strategy": "random" });
+  const out = `${dir}/on-worker.lstrace`;
+  const req = {
+    scenario: "splice-refrace",
+    config,
+    seed: 76,
+    kind: "use-after-free",
+    swarm: false,
+    record: { out, overrides: { "sched.strategy": "random" } },
+  };
+  const pool = new Pool(1);
+  let shrunk;
+  try {
+    shrunk = await pool.shrink(req);
+  } finally {
+    pool.close();
+  }
+  assert.ok(shrunk.recorded?.some((v) => v.kind === "use-after-free"), JSON.stringify(shrunk.recorded));
+  const here = `${dir}/here.lstrace`;
+  const s = recordRun({
+    scenario: "splice-refrace",
+    seed: 76,
+    overrides: { "sched.strategy": "random" },
+    out: here,
+    decisions: shrunk.schedule.feed,
+  });
+  assert.deepEqual(shrunk.recorded, s.violations);
+  assert.deepEqual(Deno.readFileSync(out), Deno.readFileSync(here));
 });
