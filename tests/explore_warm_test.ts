@@ -178,3 +178,30 @@ Deno.test("a shrink records its trace where it ran: the same bytes as a recordin
   assert.deepEqual(shrunk.recorded, s.violations);
   assert.deepEqual(Deno.readFileSync(out), Deno.readFileSync(here));
 });
+
+Deno.test("explore a user's module with swarm: traces recorded on 2 workers equal those of 1 thread", async () => {
+  const mod = new URL("./_fault_bug_scenario.ts", import.meta.url).pathname;
+  const run = async (jobs: number) => {
+    const outDir = `${dir}/module-${jobs}`;
+    const r = await explore({
+      scenario: mod,
+      seeds: 8,
+      strategy: "random",
+      jobs,
+      overrides: {},
+      outDir,
+      all: true,
+      json: true,
+      swarm: true,
+    });
+    const traces = r.found.map((f) => (f.trace === null ? null : Deno.readFileSync(f.trace)));
+    return {
+      r: { ...r, found: r.found.map((f) => ({ ...f, trace: f.trace?.slice(outDir.length), replay: null })) },
+      traces,
+    };
+  };
+  const one = await run(1), two = await run(2);
+  assert.ok(one.r.found.length >= 2 && one.traces.every((t) => t !== null), JSON.stringify(one.r));
+  assert.deepEqual(two.r, one.r);
+  assert.deepEqual(two.traces, one.traces);
+});
