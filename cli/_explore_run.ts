@@ -81,6 +81,8 @@ export interface RangeJob {
   readonly step: number;
   /** Swarm: each seed runs its own choice of faults and perturbation parameters. */
   readonly swarm?: boolean;
+  /** Every run checks its configuration and derives its machine plan anew (no warm start: see {@link frozen}). */
+  readonly cold?: boolean;
 }
 
 /** Runs one seed and returns its verdict. `knownOrders` filters orders already reported by this runner. */
@@ -120,14 +122,18 @@ export function exploreRange(job: RangeJob, knownOrders: Set<string>): Verdict[]
   if (!(job.step >= 1)) throw new Error(`explore: bad seed step ${job.step}`);
   const config = frozen(job.config);
   for (let s = job.lo; s < job.hi; s += job.step) {
-    out.push(exploreOne(job.scenario, config, s, knownOrders, job.swarm === true));
+    out.push(exploreOne(job.scenario, job.cold === true ? { ...config } : config, s, knownOrders, job.swarm === true));
   }
   return out;
 }
 
 /**
- * `config` frozen (itself when it is, else a frozen copy): core/run.ts
- * checks a frozen configuration once, not once per run of the same object.
+ * `config` frozen (itself when it is, else a frozen copy): the warm start of
+ * core/run.ts. The runs of one frozen configuration object share its check
+ * and the machine plan derived from it (the cost table, CPUs, softint
+ * priorities), made once; an unfrozen object is checked and planned again
+ * for every run (a cold start; `cold` jobs do that, for the test that both
+ * give identical results).
  */
 export function frozen(config: Config): Config {
   return Object.isFrozen(config) ? config : Object.freeze({ ...config });

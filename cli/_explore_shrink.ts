@@ -10,7 +10,8 @@
  */
 import type { Config, ConfigValue } from "../core/config.ts";
 import type { DecisionFeed } from "../core/machine.ts";
-import { type Found, frozen, runTest, type TestRequest, type TestResult } from "./_explore_run.ts";
+import type { ScenarioModuleRef } from "../format/format.ts";
+import { type Found, frozen, runTest, scenarioFor, type TestRequest, type TestResult } from "./_explore_run.ts";
 import { swarmChoice } from "./_explore_swarm.ts";
 
 /** Re-runs one shrink may spend. */
@@ -169,6 +170,27 @@ export interface ShrinkRequest {
   readonly seed: number;
   readonly kind: string;
   readonly swarm: boolean;
+  /** Every re-run checks and plans its configuration anew (no warm start; see RangeJob.cold). */
+  readonly cold?: boolean;
+  /** Record the shrunk run into a trace file, where the shrink ran (see {@link RecordTo}). */
+  readonly record?: RecordTo;
+}
+
+/**
+ * Where and how to record a shrunk run: on the thread that shrank it, whose
+ * simulation code is warm, as soon as the shrink is done, while the other
+ * workers go on with the seeds. Recorded on the main thread after the last
+ * seed instead, the run was the only work left, on a thread that had run no
+ * simulation (100-200 ms of cold code at the end of every exploration that
+ * found something, and the recorder's modules loaded there).
+ */
+export interface RecordTo {
+  /** The trace file (written beside it and renamed when complete). */
+  readonly out: string;
+  /** The exploration's `--set` overrides; the shrunk fault choice (swarm) is added to them. */
+  readonly overrides: Record<string, string>;
+  /** The user's scenario module, for the trace header (absent for a built-in). */
+  readonly module?: ScenarioModuleRef;
 }
 
 /** A finding's shrink: its schedule, then (swarm) its faults. */
@@ -177,15 +199,32 @@ export interface Shrinking {
   readonly choice: Record<string, ConfigValue>;
   readonly schedule: Shrunk;
   readonly faults: FaultsShrunk | null;
+  /** The recorded run's violations (when the request asked for a recording). */
+  readonly recorded?: readonly Found[];
 }
 
 /** Shrinks one finding: its schedule decisions, then (swarm) the faults it does not need. */
 export async function shrinkFinding(r: ShrinkRequest, oracle: Oracle = INLINE): Promise<Shrinking> {
   const choice = r.swarm ? swarmChoice(r.config, r.seed) : {};
   // Frozen: its hundreds of re-runs share one configuration check (core/run.ts).
-  const schedule = await shrinkRun(r.scenario, frozen({ ...r.config, ...choice }), r.seed, r.kind, oracle);
+  const base = { ...r.config, ...choice };
+  const schedule = await shrinkRun(r.scenario, r.cold === true ? base : frozen(base), r.seed, r.kind, oracle);
   const faults = r.swarm
     ? await shrinkFaults(r.scenario, r.config, choice, r.seed, r.kind, schedule.feed, schedule.violation, oracle)
     : null;
-  return { choice, schedule, faults };
+  if (r.record === undefined) return { choice, schedule, faults };
+  // Imported here only: a worker that never records does not load the recorder.
+  const { recordRun } = await import("./run.ts");
+  const overrides: Record<string, string> = { ...r.record.overrides };
+  for (const [k, v] of Object.entries(faults?.choice ?? {})) overrides[k] = String(v);
+  const s = recordRun({
+    scenario: scenarioFor(r.scenario),
+    module: r.record.module,
+    seed: r.seed,
+    overrides,
+    out: r.record.out,
+    decisions: schedule.feed,
+  });
+  const recorded = s.violations.map((v) => ({ kind: v.kind, event: v.event, message: v.message }));
+  return { choice, schedule, faults, recorded };
 }

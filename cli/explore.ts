@@ -46,10 +46,8 @@ export {
   selectFindings,
   type Shard,
 } from "./_explore_report.ts";
-import type { ScenarioModuleRef } from "../format/format.ts";
 import type { Shrinking } from "./_explore_shrink.ts";
 import { swarmChoice } from "./_explore_swarm.ts";
-import type { recordRun } from "./run.ts";
 import { checkOutDir } from "./_files.ts";
 
 /** Limits. */
@@ -71,6 +69,8 @@ export interface ExploreOptions {
   readonly shard?: Shard;
   /** Swarm: each seed picks its own faults and perturbation parameters (cli/_explore_swarm.ts). */
   readonly swarm?: boolean;
+  /** API only: no warm start, every run checks and plans its configuration anew (cli/_explore_run.ts frozen). */
+  readonly cold?: boolean;
 }
 
 /** Parses the arguments of `explore`; throws UsageError (or ConfigError) on bad input. */
@@ -195,6 +195,7 @@ interface SeedsJob {
   readonly n: number;
   readonly shard: Shard;
   readonly swarm: boolean;
+  readonly cold?: boolean;
   readonly onProgress: (done: number) => void;
   /** Called with each verdict in seed order, as soon as every lower seed's verdict is in. */
   readonly onVerdict?: (v: Verdict) => void;
@@ -222,14 +223,16 @@ async function runSeeds(runner: Runner, jobs: number, j: SeedsJob): Promise<Verd
     const idx = parts.length;
     parts.push(undefined);
     pending.push(
-      runner.range({ scenario: j.scenario, config: j.config, lo, hi, step, swarm: j.swarm }).then((vs) => {
-        parts[idx] = vs;
-        done += vs.length;
-        j.onProgress(done);
-        for (; frontier < parts.length && parts[frontier] !== undefined; frontier++) {
-          for (const v of parts[frontier] as Verdict[]) j.onVerdict?.(v);
-        }
-      }),
+      runner.range({ scenario: j.scenario, config: j.config, lo, hi, step, swarm: j.swarm, cold: j.cold }).then(
+        (vs) => {
+          parts[idx] = vs;
+          done += vs.length;
+          j.onProgress(done);
+          for (; frontier < parts.length && parts[frontier] !== undefined; frontier++) {
+            for (const v of parts[frontier] as Verdict[]) j.onVerdict?.(v);
+          }
+        },
+      ),
     );
     i += size;
   }
@@ -239,6 +242,11 @@ async function runSeeds(runner: Runner, jobs: number, j: SeedsJob): Promise<Verd
     throw new Error("explore: lost or duplicated results");
   }
   return out;
+}
+
+/** The trace of a picked finding: `<scenario>-<seed>`, with `-<kind>` when its seed has more than one pick. */
+function tracePath(dir: string, name: string, seed: number, kind: string, picksOfSeed: number): string {
+  return picksOfSeed === 1 ? `${dir}/${name}-${seed}.lstrace` : `${dir}/${name}-${seed}-${kind}.lstrace`;
 }
 
 /** Shell-quotes a word when needed. */
@@ -256,26 +264,15 @@ export function reproduceCommand(o: ExploreOptions, seed: number, config?: Confi
 
 /** Records one shrunk finding. */
 function realize(
-  record: typeof recordRun,
   o: ExploreOptions,
-  moduleRef: ScenarioModuleRef | undefined,
   config: Config,
   f: { seed: number; found: Found; count: number },
   shrunk: Shrinking,
   trace: string,
 ): Finding {
   const { choice, schedule: sh0, faults: fs } = shrunk;
-  const overrides: Record<string, string> = { ...runOverrides(o) };
-  for (const [k, v] of Object.entries(fs?.choice ?? {})) overrides[k] = String(v);
-  const s = record({
-    scenario: scenarioFor(o.scenario),
-    module: moduleRef,
-    seed: f.seed,
-    overrides,
-    out: trace,
-    decisions: sh0.feed,
-  });
-  const v = s.violations.find((x) => x.kind === f.found.kind);
+  if (shrunk.recorded === undefined) throw new Error(`explore: seed ${f.seed}'s shrunk run was not recorded`);
+  const v = shrunk.recorded.find((x) => x.kind === f.found.kind);
   if (v === undefined) throw new Error(`explore: the recorded run of seed ${f.seed} lost its ${f.found.kind}`);
   return {
     seed: f.seed,
@@ -300,12 +297,14 @@ function realize(
  * Runs a whole exploration: runs, findings, shrinking and recording. A
  * finding's shrink starts as soon as its seed is known to be picked (every
  * lower seed's verdict is in), on one of the workers while the others go on
- * with the remaining seeds; the traces are recorded at the end, in the
- * report's order.
+ * with the remaining seeds, and the same worker records the shrunk run's
+ * trace as soon as the shrink is done (the file's name is known then: every
+ * pick of a seed is made when its verdict comes in). A trace of a finding is
+ * therefore written before the exploration ends.
  */
 export async function explore(o: ExploreOptions, onProgress?: (done: number) => void): Promise<ExploreReport> {
-  // cli/_scenario.ts and the recorder (cli/run.ts) are imported only when needed: the workers start
-  // sooner when this thread loads less first, and an exploration that finds nothing never records.
+  // cli/_scenario.ts is imported only for a user's module: the workers start sooner when this thread loads
+  // less first. The recorder is loaded only by the thread that shrinks a finding (cli/_explore_shrink.ts).
   const moduleRef = isModuleArg(o.scenario)
     ? (await (await import("./_scenario.ts")).loadModule(o.scenario)).module
     : undefined;
@@ -323,7 +322,20 @@ export async function explore(o: ExploreOptions, onProgress?: (done: number) => 
     for (const f of fresh) {
       taken.add(f.kind);
       if (shrinks.size >= RECORD_MAX) return;
-      const p = runner.shrink({ scenario: o.scenario, config, seed: v.seed, kind: f.kind, swarm: o.swarm === true });
+      // Every pick of this seed is made here (selectFindings picks alike), so its trace's name is known now.
+      const p = runner.shrink({
+        scenario: o.scenario,
+        config,
+        seed: v.seed,
+        kind: f.kind,
+        swarm: o.swarm === true,
+        cold: o.cold === true,
+        record: {
+          out: tracePath(o.outDir, name, v.seed, f.kind, fresh.length),
+          overrides: runOverrides(o),
+          module: moduleRef,
+        },
+      });
       p.catch(() => {}); // awaited below; a failure also fails the exploration
       shrinks.set(key(v.seed, f.kind), p);
     }
@@ -337,6 +349,7 @@ export async function explore(o: ExploreOptions, onProgress?: (done: number) => 
       n: o.seeds,
       shard,
       swarm: o.swarm === true,
+      cold: o.cold === true,
       onProgress: onProgress ?? (() => {}),
       onVerdict,
     });
@@ -350,13 +363,17 @@ export async function explore(o: ExploreOptions, onProgress?: (done: number) => 
     runner.close();
   }
   const picked = selectFindings(verdicts, o.all);
-  const record = picked.length > 0 ? (await import("./run.ts")).recordRun : null;
   const perSeed = new Map<number, number>();
   for (const p of picked) perSeed.set(p.seed, (perSeed.get(p.seed) ?? 0) + 1);
   const found = picked.map((p, i) => {
-    const stem = perSeed.get(p.seed) === 1 ? `${name}-${p.seed}` : `${name}-${p.seed}-${p.found.kind}`;
     if (i < RECORD_MAX) {
-      return realize(record as typeof recordRun, o, moduleRef, config, p, shrunk[i], `${o.outDir}/${stem}.lstrace`);
+      return realize(
+        o,
+        config,
+        p,
+        shrunk[i],
+        tracePath(o.outDir, name, p.seed, p.found.kind, perSeed.get(p.seed) as number),
+      );
     }
     return {
       seed: p.seed,

@@ -64,6 +64,8 @@ export {
   type DecisionSource,
   EWOULDBLOCK,
   type MachineOptions,
+  type MachinePlan,
+  machinePlan,
   type MachineStats,
   OP,
   type RunResult,

@@ -85,6 +85,44 @@ export interface MachineOptions {
   readonly sinks?: EventSink[];
   /** Follow these decisions instead of drawing (re-execution). */
   readonly decisions?: DecisionFeed | DecisionSource;
+  /**
+   * What the machine derives from `config` alone, made by {@link machinePlan}
+   * from this very object (asserted); computed here when omitted. An
+   * exploration's runs share one (core/run.ts), so thousands of runs of one
+   * configuration do not each rebuild the cost table and the softint order.
+   */
+  readonly plan?: MachinePlan;
+}
+
+/**
+ * The parts of a machine that depend on its configuration only, never on a
+ * seed or a run: the cost table, the CPU count and the softint priorities.
+ * Frozen, so a run that shares one cannot change the next run's: a write
+ * throws (modules are strict).
+ */
+export interface MachinePlan {
+  /** The configuration it was made from (the same object a machine using it must be given). */
+  readonly config: Config;
+  /** costsOf(config). */
+  readonly cost: Readonly<Costs>;
+  /** CPUs. */
+  readonly cpus: number;
+  /** Per softint level (SOFTINT_LEVELS order), its service threads' priority. */
+  readonly softintPrio: readonly number[];
+}
+
+/** The {@link MachinePlan} of a resolved configuration (a fresh, frozen object each call). */
+export function machinePlan(cfg: Config): MachinePlan {
+  const ranks = parseSoftintOrder(String(cfg["softint.order"]));
+  if (!ranks) throw new Error("bad softint.order");
+  return Object.freeze({
+    config: cfg,
+    // Copied by spread: costsOf adds its 78 keys one by one, which leaves V8 a dictionary-mode object, and
+    // kernel code reads m.cost on every step; the spread literal has fast properties.
+    cost: Object.freeze({ ...costsOf(cfg) }),
+    cpus: configNum(cfg, "cpus"),
+    softintPrio: Object.freeze(ranks.map((r) => PRIO.softintBase + 10 * r)),
+  });
 }
 
 /** Counters a scenario can report. */
@@ -104,7 +142,7 @@ export class MachineBase {
   /** The run's seed. */
   readonly seed: number;
   /** Operation durations from the configuration's cost keys. */
-  readonly cost: Costs;
+  readonly cost: Readonly<Costs>;
   /** The CPUs, indexed by CPU id. */
   readonly cpus: Cpu[];
   /** Every thread spawned, indexed by thread id - 1. */
@@ -122,7 +160,7 @@ export class MachineBase {
   /** Counters a scenario can report. */
   readonly stats: MachineStats = { crossCpuWakeups: 0, wakeups: 0, lockWaits: 0 };
   /** Per softint level (SOFTINT_LEVELS order): thread priority. */
-  readonly softintPrio: number[];
+  readonly softintPrio: readonly number[];
   /** Detector hooks: subscribe with `m.hooks.end.add(fn)` and so on. */
   readonly hooks: MachineHooks = new MachineHooks();
   /** The running thread during a step, or null outside any thread (timers, device events, setup). */
@@ -152,16 +190,15 @@ export class MachineBase {
     const cfg = opts.config;
     this.config = cfg;
     this.seed = opts.seed;
-    this.cost = costsOf(cfg);
+    const plan = opts.plan ?? machinePlan(cfg);
+    if (plan.config !== cfg) throw new Error("machine: plan made from another configuration object");
+    this.cost = plan.cost;
     this.prng = new Prng(opts.seed);
     this.workRng = new Prng(opts.seed, 0x574f524b);
     this.#sinks = opts.sinks ?? [];
-    const ncpu = configNum(cfg, "cpus");
-    this.cpus = Array.from({ length: ncpu }, (_, i) => new Cpu(i));
+    this.cpus = Array.from({ length: plan.cpus }, (_, i) => new Cpu(i));
     this.curCpu = this.cpus[0];
-    const ranks = parseSoftintOrder(String(cfg["softint.order"]));
-    if (!ranks) throw new Error("bad softint.order");
-    this.softintPrio = ranks.map((r) => PRIO.softintBase + 10 * r);
+    this.softintPrio = plan.softintPrio;
   }
 
   /** The running thread; only kernel code (inside a thread's step) may ask. */

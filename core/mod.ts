@@ -29,6 +29,8 @@ export {
   EWOULDBLOCK,
   Machine,
   type MachineOptions,
+  type MachinePlan,
+  machinePlan,
   type MachineStats,
   OP,
   type RunResult,

@@ -30,7 +30,14 @@ import {
   resolveConfig,
 } from "./config.ts";
 import type { EventSink } from "./event.ts";
-import { type DecisionFeed, type DecisionSource, Machine, type RunResult } from "./machine.ts";
+import {
+  type DecisionFeed,
+  type DecisionSource,
+  Machine,
+  type MachinePlan,
+  machinePlan,
+  type RunResult,
+} from "./machine.ts";
 import { type DetectorOptions, installDetectors as installAll, type LockOrderGraph } from "./detect/mod.ts";
 import type { Metrics, Scenario } from "./scenario.ts";
 
@@ -113,10 +120,13 @@ export function execute(scenario: Scenario, opts: ExecuteOptions): RunOutcome {
   if (!Number.isSafeInteger(opts.seed) || opts.seed < 0) {
     throw new ConfigError(`seed: ${opts.seed} is not a non-negative integer`);
   }
-  const config = opts.config !== undefined
-    ? checkedConfig(scenario, opts.config)
+  const warm = opts.config !== undefined ? warmConfig(scenario, opts.config) : null;
+  const config = warm !== null
+    ? warm.config
+    : opts.config !== undefined
+    ? checkScenarioConfig(scenario, opts.config).config
     : resolveScenarioConfig(scenario, opts.overrides);
-  const m = new Machine({ config, seed: opts.seed, sinks: opts.sinks, decisions: opts.decisions });
+  const m = new Machine({ config, seed: opts.seed, sinks: opts.sinks, decisions: opts.decisions, plan: warm?.plan });
   installAll(m, { lockGraph: opts.lockGraph }); // always on (core/detect/mod.ts)
   const hooks = scenario.setup(m, config);
   // End-of-run checks (conservation) run inside the machine's end, before
@@ -129,23 +139,36 @@ export function execute(scenario: Scenario, opts: ExecuteOptions): RunOutcome {
 }
 
 /**
- * Frozen configurations already checked, by the object given: an
- * exploration runs thousands of seeds with one configuration object, and
- * checking it again for each (every key's value against its declaration)
- * was a tenth of a short run's setup. Only a frozen object is remembered
- * (it cannot change after its check), and only for the scenario it was
- * checked against.
+ * What runs of one frozen configuration object share (a warm start): its
+ * check against the scenario's keys, and the machine's plan (the cost table,
+ * CPU count and softint priorities: core/machine_base.ts). An exploration
+ * runs thousands of seeds, and a shrink hundreds of re-runs, with one
+ * configuration object; checking it and deriving the plan again for each was
+ * a tenth of a short run's setup. Only a frozen object is remembered (it
+ * cannot change after its check), only for the scenario it was checked
+ * against, and what is kept is frozen too, so no run can change the next
+ * one's. Everything with state (the machine, its parts, the scenario's
+ * objects, the detectors) is built fresh for every run: a machine's identity
+ * keys scenario state (drivers/splice_scenarios.ts, core/detect/mod.ts), so
+ * reusing one would hand a run the previous run's world.
  */
-const CHECKED = new WeakMap<object, { readonly scenario: Scenario; readonly config: Config }>();
+interface Warm {
+  readonly scenario: Scenario;
+  readonly config: Config;
+  readonly plan: MachinePlan;
+}
 
-/** {@link checkScenarioConfig}'s config, remembered for a frozen `cfg` (see CHECKED); the result is frozen. */
-function checkedConfig(scenario: Scenario, cfg: Readonly<Record<string, unknown>>): Config {
-  if (!Object.isFrozen(cfg)) return checkScenarioConfig(scenario, cfg).config;
-  const hit = CHECKED.get(cfg);
-  if (hit !== undefined && hit.scenario === scenario) return hit.config;
+const WARM = new WeakMap<object, Warm>();
+
+/** The shared parts of runs of `cfg` (see {@link Warm}), or null for an unfrozen object (checked every run). */
+function warmConfig(scenario: Scenario, cfg: Readonly<Record<string, unknown>>): Warm | null {
+  if (!Object.isFrozen(cfg)) return null;
+  const hit = WARM.get(cfg);
+  if (hit !== undefined && hit.scenario === scenario) return hit;
   const config = Object.freeze(checkScenarioConfig(scenario, cfg).config);
-  CHECKED.set(cfg, { scenario, config });
-  return config;
+  const warm: Warm = Object.freeze({ scenario, config, plan: machinePlan(config) });
+  WARM.set(cfg, warm);
+  return warm;
 }
 
 /** Figures every run reports: CPU busy share, switches, wakeups, lock contention by class. */

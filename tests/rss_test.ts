@@ -66,3 +66,35 @@ Deno.test("rss: the 4-tuple hash by table equals the bitwise Toeplitz hash of it
     assert.equal(rssHash4(src, dst, sport, dport), toeplitz(b), `${src} ${dst} ${sport} ${dport}`);
   }
 });
+
+Deno.test("rss: every byte value at every 4-tuple position hashes as the bitwise Toeplitz hash (the share table, whole)", () => {
+  // rssHash4 builds its table from single-bit shares; this walks all 12 x 256 entries through the public hash.
+  const put = (b: Uint8Array) =>
+    [
+      ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0,
+      ((b[4] << 24) | (b[5] << 16) | (b[6] << 8) | b[7]) >>> 0,
+      (b[8] << 8) | b[9],
+      (b[10] << 8) | b[11],
+    ] as const;
+  const b = new Uint8Array(12);
+  for (let i = 0; i < 12; i++) {
+    for (let v = 0; v < 256; v++) {
+      b.fill(0);
+      b[i] = v;
+      const [src, dst, sport, dport] = put(b);
+      assert.equal(rssHash4(src, dst, sport, dport), toeplitz(b), `byte ${i} value ${v}`);
+    }
+  }
+});
+
+Deno.test("rss: tables of one queue count share their entries, and no caller can write them", () => {
+  const a = new RssTable(4), b = new RssTable(4);
+  const copy = a.entries;
+  copy.fill(3); // a copy: the shared table is untouched
+  for (let h = 0; h < RSS_TABLE_SIZE; h++) {
+    assert.equal(a.queue(h), h % 4);
+    assert.equal(b.queue(h), h % 4);
+  }
+  assert.equal(new RssTable(5).queue(129), 1);
+  assert.throws(() => new RssTable(1.5));
+});
