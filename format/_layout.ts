@@ -124,6 +124,12 @@ export const MODE_BASE = 0;
 export const MODE_DELTA = 1;
 /** Field mode: zigzag delta from the previous value of the same slot with the same key (see {@link KEY_FIELD}) in the block. */
 export const MODE_KEYED = 2;
+/**
+ * Entries of the per-block table of thread times: an event's time delta is
+ * from the last event of a thread with the same `thread mod THREAD_WAYS` in
+ * the block (the block's first time before any).
+ */
+export const THREAD_WAYS = 1024;
 /** Entries of each slot's keyed table: a key selects entry `key & (KEY_WAYS - 1)`. */
 export const KEY_WAYS = 256;
 /** log2 of {@link KEY_WAYS}: slot `s`, key `k` is entry `(s << KEY_SHIFT) | (k & (KEY_WAYS - 1))`. */

@@ -32,6 +32,7 @@ import {
   MODE_KEYED,
   SAME_CONTEXT,
   SLOTS,
+  THREAD_WAYS,
 } from "./_layout.ts";
 import { TraceError } from "./error.ts";
 import type { StringTable } from "./strings.ts";
@@ -117,6 +118,8 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const cursor: VarCursor = { pos: 0, end: 0 };
 /** Per-cpu thread last seen in the block (the decoder's copy of the writer's table). */
 const cpuLast = new Float64Array(CPUS_MAX);
+/** Time of the last event of each thread entry (thread mod THREAD_WAYS) in the block; the block's first time before any. */
+const threadT = new Float64Array(THREAD_WAYS);
 /** Previous value of each slot in MODE_DELTA (the decoder's copy of the writer's). */
 const adaptPrev = new Float64Array(SLOTS);
 /** Previous value of each slot in MODE_KEYED per key entry: `(slot << KEY_SHIFT) | (key & (KEY_WAYS - 1))`. */
@@ -248,11 +251,13 @@ export function decodeBlock(
     kOpStr = OP_STR,
     kOpPktDelta = OP_PKT_DELTA,
     kKeyShift = KEY_SHIFT,
-    kKeyMask = KEY_WAYS - 1;
+    kKeyMask = KEY_WAYS - 1,
+    kThreadMask = THREAD_WAYS - 1;
   const last = cpuLast, at = after, kindOfCode = KIND_OF_CODE, codeOfKind = CODE_OF_KIND;
   const fieldCounts = FIELD_COUNT, fieldLimits = FIELD_LIMIT, keyFields = KEY_FIELD;
   last.fill(0);
-  const aPrev = adaptPrev, kPrev = keyedPrev, ops = slotOps;
+  const aPrev = adaptPrev, kPrev = keyedPrev, ops = slotOps, tThread = threadT;
+  tThread.fill(firstTNs);
   aPrev.fill(0);
   let p = readModeTable(buf, len, ops, place);
   const kinds = out.kind, times = out.tNs, cpus = out.cpu, threads = out.thread, fields = out.fields;
@@ -264,7 +269,7 @@ export function decodeBlock(
   let pkt = 0;
   let key = 0;
   if (from !== null) {
-    p = resume(from, len, last, aPrev, kPrev, ops, place);
+    p = resume(from, len, last, aPrev, kPrev, tThread, ops, place);
     t = from.tNs;
     cpu = from.cpu;
     thread = from.thread;
@@ -285,22 +290,6 @@ export function decodeBlock(
     }
     const fieldCount = fieldCounts[kind];
     if (fieldCount < 0) return fail(place, start, i, `unknown kind id ${kind}`);
-    if ((lead & kDtZero) === 0) {
-      let dt = buf[p];
-      if (dt < 0x80) p++;
-      else if (buf[p + 1] < 0x80 && buf[p + 1] !== 0) {
-        // Two bytes (128 ns..16 us): the common case after one byte, read here without a call.
-        dt = (dt & 0x7f) | (buf[p + 1] << 7);
-        p += 2;
-      } else {
-        dt = slowU(buf, p, at);
-        p = at[0];
-        if (dt < 0) return fail(place, start, i, "bad time-delta varint");
-      }
-      if (dt === 0 || i === 0) return fail(place, start, i, "non-canonical time delta");
-      t += dt;
-      if (t > kSafeMax) return fail(place, start, i, "time above 2^53-1");
-    }
     if ((lead & kSameContext) === 0) {
       let c = buf[p];
       if (c < 0x80) p++;
@@ -329,6 +318,27 @@ export function decodeBlock(
       cpu = nextCpu;
       thread = nextThread;
     }
+    if ((lead & kDtZero) === 0) {
+      // The time since the last event of the thread's entry (thread mod THREAD_WAYS) in the block, or since
+      // the block's first time: a thread's own steps are the model's costs, which repeat.
+      let dt = buf[p];
+      if (dt < 0x80) p++;
+      else if (buf[p + 1] < 0x80 && buf[p + 1] !== 0) {
+        // Two bytes (128 ns..16 us): the common case after one byte, read here without a call.
+        dt = (dt & 0x7f) | (buf[p + 1] << 7);
+        p += 2;
+      } else {
+        dt = slowU(buf, p, at);
+        p = at[0];
+        if (dt < 0) return fail(place, start, i, "bad time-delta varint");
+      }
+      const next = tThread[thread & kThreadMask] + dt;
+      // Later than the previous event (the same time is said by DT_ZERO): also refuses dt 0 and event 0.
+      if (!(next > t) || i === 0) return fail(place, start, i, "non-canonical or backward time delta");
+      t = next;
+      if (t > kSafeMax) return fail(place, start, i, "time above 2^53-1");
+    }
+    tThread[thread & kThreadMask] = t;
     kinds[i] = kind;
     times[i] = t;
     cpus[i] = cpu;
@@ -417,7 +427,7 @@ export function decodeBlock(
   }
   out.count = limit;
   if (limit < count) {
-    if (end !== null) saveState(end, limit, p, t, cpu, thread, pkt, key, last, aPrev, kPrev);
+    if (end !== null) saveState(end, limit, p, t, cpu, thread, pkt, key, last, aPrev, kPrev, tThread, firstTNs);
     return;
   }
   if (p !== len) return fail(place, p, count, `${len - p} bytes follow the block's last event`);
@@ -448,13 +458,15 @@ export interface DecoderState {
   last: number[];
   /** The previous value of each delta-mode slot: [slot, value] pairs of the nonzero ones, by slot. */
   adapt: number[];
+  /** The time of the last event of each thread entry: [entry, time] pairs of those not at the block's first time. */
+  threadT: number[];
   /** The previous values of the keyed-mode slots: [slot, entry, value] triples of the nonzero ones, ascending. */
   keyed: number[];
 }
 
 /** A new, empty decoder state (to pass as `end`). */
 export function newDecoderState(): DecoderState {
-  return { event: 0, pos: 0, tNs: 0, cpu: 0, thread: 0, pkt: 0, key: 0, last: [], adapt: [], keyed: [] };
+  return { event: 0, pos: 0, tNs: 0, cpu: 0, thread: 0, pkt: 0, key: 0, last: [], adapt: [], threadT: [], keyed: [] };
 }
 
 function saveState(
@@ -469,6 +481,8 @@ function saveState(
   last: Float64Array,
   aPrev: Float64Array,
   kPrev: Float64Array,
+  tThread: Float64Array,
+  firstTNs: number,
 ): void {
   s.event = event;
   s.pos = pos;
@@ -481,6 +495,8 @@ function saveState(
   for (let c = 0; c < last.length; c++) if (last[c] !== 0) s.last.push(c, last[c]);
   s.adapt = [];
   for (let k = 0; k < aPrev.length; k++) if (aPrev[k] !== 0) s.adapt.push(k, aPrev[k]);
+  s.threadT = [];
+  for (let e = 0; e < tThread.length; e++) if (tThread[e] !== firstTNs) s.threadT.push(e, tThread[e]);
   s.keyed = [];
   for (let k = 0; k < keyedCount[0]; k++) {
     const slot = keyedSlots[k];
@@ -502,13 +518,19 @@ function resume(
   last: Float64Array,
   aPrev: Float64Array,
   kPrev: Float64Array,
+  tThread: Float64Array,
   ops: Uint8Array,
   place: BlockPlace,
 ): number {
   const ok = (v: number, max: number) => Number.isSafeInteger(v) && v >= 0 && v <= max;
   let good = ok(s.pos, len - 1) && ok(s.tNs, SAFE_MAX) && ok(s.cpu, CPUS_MAX - 1) && ok(s.thread, SAFE_MAX) &&
     ok(s.pkt, SAFE_MAX) && ok(s.key, SAFE_MAX) && Array.isArray(s.last) && Array.isArray(s.adapt) &&
-    Array.isArray(s.keyed) && s.last.length % 2 === 0 && s.adapt.length % 2 === 0 && s.keyed.length % 3 === 0;
+    Array.isArray(s.keyed) && Array.isArray(s.threadT) && s.last.length % 2 === 0 && s.adapt.length % 2 === 0 &&
+    s.keyed.length % 3 === 0 && s.threadT.length % 2 === 0;
+  for (let k = 0; good && k < s.threadT.length; k += 2) {
+    good = ok(s.threadT[k], THREAD_WAYS - 1) && ok(s.threadT[k + 1], s.tNs);
+    if (good) tThread[s.threadT[k]] = s.threadT[k + 1];
+  }
   for (let k = 0; good && k < s.last.length; k += 2) {
     good = ok(s.last[k], CPUS_MAX - 1) && ok(s.last[k + 1], SAFE_MAX);
     if (good) last[s.last[k]] = s.last[k + 1];

@@ -83,6 +83,7 @@ import {
   MODE_DELTA,
   SAME_CONTEXT,
   SLOTS,
+  THREAD_WAYS,
   varISize,
   varUSize,
 } from "../format/_layout.ts";
@@ -168,6 +169,8 @@ export interface WriterState {
   readonly keyedPrev: Float64Array;
   /** The block's current key. */
   readonly key: number;
+  /** Time of the last event of each thread entry in the block. */
+  readonly threadT: Float64Array;
   /** Bytes each mode would have taken per slot so far: the next block's modes. */
   readonly cost: Float64Array;
   /** This block's field modes per slot. */
@@ -227,6 +230,8 @@ export class TraceWriter implements EventSink {
   readonly #keyedPrev = new Float64Array(SLOTS * KEY_WAYS);
   /** The block's current key: the value of the last key field (KEY_FIELD) encoded. */
   #key = 0;
+  /** Time of the last event of each thread entry (thread mod THREAD_WAYS) in this block. */
+  readonly #threadT = new Float64Array(THREAD_WAYS);
   /**
    * Bytes each mode would have taken per slot in this block, `cost[mode * SLOTS + slot]`: picks the next
    * block's modes (chooseModes).
@@ -387,6 +392,7 @@ export class TraceWriter implements EventSink {
     w.#adaptPrev.set(state.adaptPrev);
     w.#keyedPrev.set(state.keyedPrev);
     w.#key = state.key;
+    w.#threadT.set(state.threadT);
     w.#cost.set(state.cost);
     w.#modes.set(state.modes);
     w.#events = state.events;
@@ -428,6 +434,7 @@ export class TraceWriter implements EventSink {
       adaptPrev: this.#adaptPrev.slice(),
       keyedPrev: this.#keyedPrev.slice(),
       key: this.#key,
+      threadT: this.#threadT.slice(),
       cost: this.#cost.slice(),
       modes: this.#modes.slice(),
       events: this.#events,
@@ -487,17 +494,22 @@ export class TraceWriter implements EventSink {
     if (this.#blockEvents === 0) {
       this.#blockFirstIndex = this.#events;
       this.#blockFirstT = t;
+      this.#threadT.fill(t);
       dt = 0;
     }
     const code = CODE_OF_KIND[kind];
     const same = cpu === this.#prevCpu && thread === this.#prevThread;
     buf[p++] = code | (dt === 0 ? DT_ZERO : 0) | (same ? SAME_CONTEXT : 0);
     if (code === KIND_CODE_ESCAPE) buf[p++] = kind;
-    if (dt !== 0) {
-      if (dt < 0x80) buf[p++] = dt;
-      else p = putVarU(buf, p, dt);
-    }
     if (!same) p = this.#encodeContext(p, cpu, thread);
+    // The time since the thread entry's last event in the block (docs/trace-format.md, Events).
+    const threadT = this.#threadT, entry = thread & (THREAD_WAYS - 1);
+    if (dt !== 0) {
+      const dtThread = t - threadT[entry];
+      if (dtThread < 0x80) buf[p++] = dtThread;
+      else p = putVarU(buf, p, dtThread);
+    }
+    threadT[entry] = t;
     const fields = e.fields;
     const base = kind * FIELDS_MAX;
     // Tables in locals: an imported binding costs a module-cell load on every use.
@@ -624,17 +636,18 @@ export class TraceWriter implements EventSink {
     if (this.#blockEvents === 0) {
       this.#blockFirstIndex = this.#events;
       this.#blockFirstT = t;
+      this.#threadT.fill(t);
       dt = 0; // the block header holds the first time; deltas restart in every block
     }
     const code = CODE_OF_KIND[kind];
     const same = cpu === this.#prevCpu && thread === this.#prevThread;
     buf[p++] = code | (dt === 0 ? DT_ZERO : 0) | (same ? SAME_CONTEXT : 0);
     if (code === KIND_CODE_ESCAPE) buf[p++] = kind;
-    if (dt !== 0) {
-      if (dt < 0x80) buf[p++] = dt;
-      else p = putVarU(buf, p, dt);
-    }
-    return same ? p : this.#encodeContext(p, cpu, thread);
+    if (!same) p = this.#encodeContext(p, cpu, thread);
+    const entry = thread & (THREAD_WAYS - 1);
+    if (dt !== 0) p = putVarU(buf, p, t - this.#threadT[entry]);
+    this.#threadT[entry] = t;
+    return p;
   }
 
   /** The context of an event whose cpu or thread differs from the previous one. */

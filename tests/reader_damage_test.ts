@@ -224,6 +224,31 @@ Deno.test("an older format version is refused, naming it and the way to re-recor
   }
 });
 
+Deno.test("a crafted block: time deltas count from the last event of the same thread (mod 1024)", () => {
+  const release = 23; // lock-release (id 33): lock 1, mode excl
+  const block = (third: number) => [
+    0, // empty field-mode table
+    // thread 1 on cpu 0 at the block's first time (DT_ZERO); context c = 0 (cpu 0, thread follows), thread 1
+    ...[0x40 | release, 0, 1, 1, 0],
+    // thread 2 at 15: 5 after the block's first time (thread 2 had no event yet)
+    ...[release, 0, 2, 5, 1, 0],
+    // thread 1 again, `third` ns after thread 1's last event (at 10), not after the previous event (15)
+    ...[release, 0, 1, third, 1, 0],
+    // thread 1025 shares thread 1's entry (1025 mod 1024): 1 ns after the event before
+    ...[release, 0, 0x81, 0x08, 1, 1, 0],
+  ];
+  const reader = TraceReader.fromBytes(crafted([{ payload: block(20), count: 4, firstIndex: 0, firstT: 10 }]), {
+    recover: true,
+  });
+  const got: number[][] = [];
+  reader.forEach((e) => void got.push([e.tNs, e.thread]));
+  assert.deepEqual(got, [[10, 1], [15, 2], [30, 1], [31, 1025]]);
+  // 3 ns after thread 1's 10 is 13, before the previous event's 15: refused.
+  const out = read(crafted([{ payload: block(3), count: 4, firstIndex: 0, firstT: 10 }]));
+  assert.ok(out.error instanceof TraceError && out.error.code === "corrupt", String(out.error));
+  assert.match(out.error.message, /event 2: non-canonical or backward time delta/);
+});
+
 Deno.test("a crafted block with delta and keyed field modes decodes as the spec says", () => {
   const same = 0x80 | 0x40; // same context, same time
   const pktRx = 41, pktTcp = 62; // codes of pkt-rx (id 70) and pkt-tcp (id 92)
