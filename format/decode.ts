@@ -130,12 +130,13 @@ const keyedSlots = new Int32Array(SLOTS);
 const keyedCount = new Int32Array(1);
 /** How to read each (kind, field) slot; its mode slots follow the block's field-mode table. */
 const OP_RAW = 0,
-  OP_DELTA = 1,
-  OP_KEYED = 2,
-  OP_LIMIT = 3,
-  OP_PKT = 4,
-  OP_I = 5,
-  OP_STR = 6,
+  OP_LIMIT = 1,
+  OP_I = 2,
+  OP_STR = 3,
+  // The zigzag-delta ops, from OP_DELTA on; from OP_PKT on they also set the block's last pkt value.
+  OP_DELTA = 4,
+  OP_KEYED = 5,
+  OP_PKT = 6,
   OP_PKT_DELTA = 7,
   OP_PKT_KEYED = 8;
 /** The op of each slot by its codec alone (MODE_BASE). */
@@ -244,11 +245,9 @@ export function decodeBlock(
     kKindStrDef = KIND_STR_DEF,
     kOpRaw = OP_RAW,
     kOpDelta = OP_DELTA,
-    kOpKeyed = OP_KEYED,
     kOpLimit = OP_LIMIT,
     kOpPkt = OP_PKT,
     kOpI = OP_I,
-    kOpStr = OP_STR,
     kOpPktDelta = OP_PKT_DELTA,
     kKeyShift = KEY_SHIFT,
     kKeyMask = KEY_WAYS - 1,
@@ -367,6 +366,28 @@ export function decodeBlock(
             if (v < 0) return failField(place, start, i, kind, j);
           }
         }
+      } else if (op >= kOpDelta) {
+        // A zigzag delta: from the slot's previous value, the block's last pkt value, or the slot's previous
+        // value under the key.
+        if (v < 0x80) {
+          p++;
+          v = v & 1 ? -(v >>> 1) - 1 : v >>> 1;
+        } else {
+          v = slowI(buf, p, at);
+          p = at[0];
+        }
+        if (op === kOpDelta || op === kOpPktDelta) {
+          v += aPrev[slot];
+          aPrev[slot] = v;
+        } else if (op === kOpPkt) {
+          v += pkt;
+        } else {
+          const e = (slot << kKeyShift) | (key & kKeyMask);
+          v += kPrev[e];
+          kPrev[e] = v;
+        }
+        if (!(v >= 0 && v <= kSafeMax)) return failField(place, start, i, kind, j);
+        if (op >= kOpPkt) pkt = v;
       } else if (op === kOpLimit) {
         if (v < 0x80) p++;
         else {
@@ -374,38 +395,6 @@ export function decodeBlock(
           p = at[0];
         }
         if (v < 0 || v >= fieldLimits[slot]) return failField(place, start, i, kind, j);
-      } else if (op < kOpLimit || op > kOpStr) {
-        // A delta (zigzag varint): from the slot's previous value, its previous value under the key, or the
-        // block's last pkt value.
-        if (v < 0x80) {
-          p++;
-          v = v & 1 ? -(v >>> 1) - 1 : v >>> 1;
-        } else {
-          v = slowI(buf, p, at);
-          p = at[0];
-        }
-        if (op === kOpKeyed || op > kOpPktDelta) {
-          const e = (slot << kKeyShift) | (key & kKeyMask);
-          v += kPrev[e];
-          if (!(v >= 0 && v <= kSafeMax)) return failField(place, start, i, kind, j);
-          kPrev[e] = v;
-        } else {
-          v += aPrev[slot];
-          if (!(v >= 0 && v <= kSafeMax)) return failField(place, start, i, kind, j);
-          aPrev[slot] = v;
-        }
-        if (op > kOpStr) pkt = v;
-      } else if (op === kOpPkt) {
-        if (v < 0x80) {
-          p++;
-          v = v & 1 ? -(v >>> 1) - 1 : v >>> 1;
-        } else {
-          v = slowI(buf, p, at);
-          p = at[0];
-        }
-        v += pkt;
-        if (!(v >= 0 && v <= kSafeMax)) return failField(place, start, i, kind, j);
-        pkt = v;
       } else if (op === kOpI) {
         v = slowI(buf, p, at);
         p = at[0];
