@@ -279,6 +279,7 @@ export function decodeBlock(
     const start = p;
     if (p >= len) return fail(place, start, i, "the payload ends before the block's event count");
     const lead = buf[p++];
+    let tBase = t;
     let kind = kindOfCode[lead & kKindCodeMask];
     if (kind < 0) {
       if ((lead & kKindCodeMask) !== kKindCodeEscape) return fail(place, start, i, `reserved kind code ${lead & 0x3f}`);
@@ -314,6 +315,10 @@ export function decodeBlock(
         last[nextCpu] = nextThread;
       }
       if (nextCpu === cpu && nextThread === thread) return fail(place, start, i, "non-canonical context");
+      // The thread times are kept lazily: the outgoing thread's entry gets its last time (the previous
+      // event's) only now, and a run of events of one thread counts from the previous event.
+      tThread[thread & kThreadMask] = t;
+      tBase = tThread[nextThread & kThreadMask];
       cpu = nextCpu;
       thread = nextThread;
     }
@@ -331,13 +336,12 @@ export function decodeBlock(
         p = at[0];
         if (dt < 0) return fail(place, start, i, "bad time-delta varint");
       }
-      const next = tThread[thread & kThreadMask] + dt;
+      const next = tBase + dt;
       // Later than the previous event (the same time is said by DT_ZERO): also refuses dt 0 and event 0.
       if (!(next > t) || i === 0) return fail(place, start, i, "non-canonical or backward time delta");
       t = next;
       if (t > kSafeMax) return fail(place, start, i, "time above 2^53-1");
     }
-    tThread[thread & kThreadMask] = t;
     kinds[i] = kind;
     times[i] = t;
     cpus[i] = cpu;
@@ -484,6 +488,7 @@ function saveState(
   for (let c = 0; c < last.length; c++) if (last[c] !== 0) s.last.push(c, last[c]);
   s.adapt = [];
   for (let k = 0; k < aPrev.length; k++) if (aPrev[k] !== 0) s.adapt.push(k, aPrev[k]);
+  tThread[thread & (THREAD_WAYS - 1)] = tNs; // the lazily kept entry of the current thread
   s.threadT = [];
   for (let e = 0; e < tThread.length; e++) if (tThread[e] !== firstTNs) s.threadT.push(e, tThread[e]);
   s.keyed = [];
