@@ -12,14 +12,15 @@ import { CPUS_MAX, SAFE_MAX } from "./format.ts";
 export const CODE_U = 0;
 /** Field codec: zigzag varint (schema type "i"). */
 export const CODE_I = 1;
-/** Field codec: zigzag delta from the previous `pkt` field in the block. */
+/** Field codec: zigzag delta from the previous `pkt` field in the block (MODE_BASE), or as CODE_ADAPT's other modes. */
 export const CODE_PKT = 2;
 /** Field codec: unsigned varint naming a string defined by an earlier str-def. */
 export const CODE_STR = 3;
 /**
- * Field codec of "u", "ns" and "obj": raw unsigned varint or zigzag delta from
- * the previous value of the same kind and field in the block, as the block's
- * field-mode table says (see {@link deltaGain}).
+ * Field codec of "u", "ns" and "obj": by the slot's mode in the block's
+ * field-mode table, a raw unsigned varint (MODE_BASE) or a zigzag delta from
+ * the slot's previous value (MODE_DELTA) or its previous value under the key
+ * (MODE_KEYED); see {@link chooseModes}.
  */
 export const CODE_ADAPT = 4;
 
