@@ -7,7 +7,7 @@
  * JSON, as the seek sidecar keeps it.
  */
 import { assert, assertEquals } from "./_assert.ts";
-import { EventRecord, type EventSink } from "../core/event.ts";
+import type { EventRecord, EventSink } from "../core/event.ts";
 import { KIND } from "../core/schema.ts";
 import { runScenario, SCENARIOS } from "../drivers/mod.ts";
 import type { DecoderState } from "../format/decode.ts";
