@@ -92,7 +92,7 @@ import { type ByteSink, FileSink, MemorySink } from "./_sink.ts";
 /** Options of {@link TraceWriter}. */
 export interface TraceWriterOptions {
   /**
-   * Payload bytes a block holds before it is written (default 64 KiB, from
+   * Payload bytes a block holds before it is written (default 256 KiB, from
    * 8 KiB to 256 KiB). Smaller blocks lose fewer events to a kill and make
    * random access cheaper; larger ones amortise the 32-byte block header.
    */
