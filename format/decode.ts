@@ -267,6 +267,8 @@ export function decodeBlock(
   let thread = 0;
   let pkt = 0;
   let key = 0;
+  /** The current thread's entry in tThread (thread mod THREAD_WAYS), kept as an integer. */
+  let entry = 0;
   if (from !== null) {
     p = resume(from, len, last, aPrev, kPrev, tThread, ops, place);
     t = from.tNs;
@@ -274,6 +276,7 @@ export function decodeBlock(
     thread = from.thread;
     pkt = from.pkt;
     key = from.key;
+    entry = thread & kThreadMask;
   }
   for (let i = first; i < limit; i++) {
     const start = p;
@@ -317,8 +320,9 @@ export function decodeBlock(
       if (nextCpu === cpu && nextThread === thread) return fail(place, start, i, "non-canonical context");
       // The thread times are kept lazily: the outgoing thread's entry gets its last time (the previous
       // event's) only now, and a run of events of one thread counts from the previous event.
-      tThread[thread & kThreadMask] = t;
-      tBase = tThread[nextThread & kThreadMask];
+      tThread[entry] = t;
+      entry = nextThread & kThreadMask;
+      tBase = tThread[entry];
       cpu = nextCpu;
       thread = nextThread;
     }
