@@ -12,14 +12,15 @@ import { CPUS_MAX, SAFE_MAX } from "./format.ts";
 export const CODE_U = 0;
 /** Field codec: zigzag varint (schema type "i"). */
 export const CODE_I = 1;
-/** Field codec: zigzag delta from the previous `pkt` field in the block. */
+/** Field codec: zigzag delta from the previous `pkt` field in the block (MODE_BASE), or as CODE_ADAPT's other modes. */
 export const CODE_PKT = 2;
 /** Field codec: unsigned varint naming a string defined by an earlier str-def. */
 export const CODE_STR = 3;
 /**
- * Field codec of "u", "ns" and "obj": raw unsigned varint or zigzag delta from
- * the previous value of the same kind and field in the block, as the block's
- * field-mode table says (see {@link deltaGain}).
+ * Field codec of "u", "ns" and "obj": by the slot's mode in the block's
+ * field-mode table, a raw unsigned varint (MODE_BASE) or a zigzag delta from
+ * the slot's previous value (MODE_DELTA) or its previous value under the key
+ * (MODE_KEYED); see {@link chooseModes}.
  */
 export const CODE_ADAPT = 4;
 
@@ -39,7 +40,7 @@ export const KIND_STR_DEF: number = KIND.strDef;
 export const KIND_CHECKPOINT: number = KIND.checkpoint;
 
 /**
- * Kind ids with a one-byte code, frozen by format version 2: code c (0..62)
+ * Kind ids with a one-byte code, frozen since format version 2: code c (0..62)
  * stands for KIND_CODE_IDS[c]; code 63 escapes to a second byte holding the
  * kind id, for kinds added to the schema later (and flow-def, which is rare).
  * Changing this list needs a new format version.
@@ -118,38 +119,76 @@ export function varISize(d: number): number {
   return m < 0x400000000 ? 5 : m < 0x20000000000 ? 6 : m < 0x1000000000000 ? 7 : 8;
 }
 
+/** Field mode (field-mode table): the slot's codec as {@link FIELD_CODE} says (raw varint, or for `pkt` the delta from the block's last `pkt` value). */
+export const MODE_BASE = 0;
+/** Field mode: zigzag delta from the previous value of the same slot in the block. */
+export const MODE_DELTA = 1;
+/** Field mode: zigzag delta from the previous value of the same slot with the same key (see {@link KEY_FIELD}) in the block. */
+export const MODE_KEYED = 2;
 /**
- * Bytes the delta form of an adaptive field saves over the raw form for value
- * `v` whose delta from the slot's previous value is `d` (negative: it costs).
- * The one place the format's adaptive choice is computed: the writer sums it
- * per slot over a block and {@link chooseModes} turns the sums into the next
- * block's field-mode table. The decoder never computes it: it reads the table.
+ * Entries of the per-block table of thread times: an event's time delta is
+ * from the last event of a thread with the same `thread mod THREAD_WAYS` in
+ * the block (the block's first time before any).
  */
-export function deltaGain(v: number, d: number): number {
-  return varUSize(v) - varISize(d);
+export const THREAD_WAYS = 1024;
+/** Entries of each slot's keyed table: a key selects entry `key & (KEY_WAYS - 1)`. */
+export const KEY_WAYS = 256;
+/** log2 of {@link KEY_WAYS}: slot `s`, key `k` is entry `(s << KEY_SHIFT) | (k & (KEY_WAYS - 1))`. */
+export const KEY_SHIFT = 8;
+
+/**
+ * Field position of each kind's key (-1: none): the first field of type
+ * `obj`, or of type `u` named `flow`. After an event's key field is coded,
+ * its value is the block's current key; keyed fields (MODE_KEYED) of this
+ * and later events predict from the previous value of their slot under that
+ * key. So a `pkt-tcp` (no key field of its own) after the `pkt-rx` of flow 7
+ * predicts its seq from flow 7's last `pkt-tcp` seq.
+ */
+export const KEY_FIELD: Int8Array = new Int8Array(KIND_ID_MAX + 1).fill(-1);
+for (const k of KINDS) {
+  KEY_FIELD[k.id] = k.fields.findIndex((f) => f.type === "obj" || (f.type === "u" && f.name === "flow"));
 }
 
 /**
- * Sets `modes[slot]` to 1 (delta) for each adaptive slot whose summed gain is
- * positive, 0 (raw) otherwise, and clears the sums. Returns the number of
- * delta slots.
+ * Whether `slot` may have a mode other than MODE_BASE: a `u`, `ns`, `obj` or
+ * `pkt` field of a declared kind (the decoder refuses a mode table naming
+ * anything else). A kind's key field may not be in MODE_KEYED ({@link isKeySlot}).
  */
-export function chooseModes(gain: Float64Array, modes: Uint8Array): number {
+export function isModeSlot(slot: number): boolean {
+  const kind = Math.floor(slot / FIELDS_MAX);
+  if (!(slot >= 0 && slot < SLOTS && slot - kind * FIELDS_MAX < FIELD_COUNT[kind])) return false;
+  return FIELD_CODE[slot] === CODE_ADAPT || FIELD_CODE[slot] === CODE_PKT;
+}
+
+/** Whether `slot` is its kind's key field (KEY_FIELD). */
+export function isKeySlot(slot: number): boolean {
+  const kind = Math.floor(slot / FIELDS_MAX);
+  return slot >= 0 && slot < SLOTS && slot - kind * FIELDS_MAX === KEY_FIELD[kind];
+}
+
+/**
+ * Sets `modes[slot]` to the mode of least summed cost for each mode slot,
+ * where `cost[m * SLOTS + slot]` holds the bytes mode m would have taken over
+ * a block (ties go to the lower mode), and clears the sums. Returns the
+ * number of slots not in MODE_BASE. The one place the format's mode choice is
+ * made: the writer sums the costs over block k and the result is block k+1's
+ * field-mode table. The decoder never computes it: it reads the table.
+ */
+export function chooseModes(cost: Float64Array, modes: Uint8Array): number {
   let n = 0;
   for (let slot = 0; slot < SLOTS; slot++) {
-    const delta = gain[slot] > 0 && FIELD_CODE[slot] === CODE_ADAPT ? 1 : 0;
-    modes[slot] = delta;
-    n += delta;
-    gain[slot] = 0;
+    let mode = MODE_BASE;
+    if (FIELD_CODE[slot] === CODE_ADAPT || FIELD_CODE[slot] === CODE_PKT) {
+      const kind = Math.floor(slot / FIELDS_MAX);
+      const base = cost[slot], delta = cost[SLOTS + slot];
+      // A key field is never keyed (by the previous event's key): measured, it only ever cost.
+      const keyed = slot - kind * FIELDS_MAX === KEY_FIELD[kind] ? Infinity : cost[2 * SLOTS + slot];
+      if (delta < base) mode = keyed < delta ? MODE_KEYED : MODE_DELTA;
+      else if (keyed < base) mode = MODE_KEYED;
+    }
+    modes[slot] = mode;
+    if (mode !== MODE_BASE) n++;
   }
+  cost.fill(0);
   return n;
-}
-
-/**
- * Whether `slot` may be in delta mode: an adaptive field of a declared kind
- * (the decoder refuses a mode table naming anything else).
- */
-export function isAdaptSlot(slot: number): boolean {
-  const kind = Math.floor(slot / FIELDS_MAX);
-  return slot >= 0 && slot < SLOTS && slot - kind * FIELDS_MAX < FIELD_COUNT[kind] && FIELD_CODE[slot] === CODE_ADAPT;
 }

@@ -19,13 +19,20 @@ import {
   FIELD_CODE,
   FIELD_COUNT,
   FIELD_LIMIT,
-  isAdaptSlot,
+  isKeySlot,
+  isModeSlot,
+  KEY_FIELD,
+  KEY_SHIFT,
+  KEY_WAYS,
   KIND_CODE_ESCAPE,
   KIND_CODE_MASK,
   KIND_OF_CODE,
   KIND_STR_DEF,
+  MODE_DELTA,
+  MODE_KEYED,
   SAME_CONTEXT,
   SLOTS,
+  THREAD_WAYS,
 } from "./_layout.ts";
 import { TraceError } from "./error.ts";
 import type { StringTable } from "./strings.ts";
@@ -111,11 +118,28 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const cursor: VarCursor = { pos: 0, end: 0 };
 /** Per-cpu thread last seen in the block (the decoder's copy of the writer's table). */
 const cpuLast = new Float64Array(CPUS_MAX);
-/** Previous value of each adaptive field slot in delta mode (the decoder's copy of the writer's). */
+/** Time of the last event of each thread entry (thread mod THREAD_WAYS) in the block; the block's first time before any. */
+const threadT = new Float64Array(THREAD_WAYS);
+/** Previous value of each slot in MODE_DELTA (the decoder's copy of the writer's). */
 const adaptPrev = new Float64Array(SLOTS);
-/** How to read each (kind, field) slot; its adaptive slots follow the codec's table. */
-const OP_RAW = 0, OP_DELTA = 1, OP_LIMIT = 2, OP_PKT = 3, OP_I = 4, OP_STR = 5;
-/** The op of each slot by its codec alone (adaptive slots raw). */
+/** Previous value of each slot in MODE_KEYED per key entry: `(slot << KEY_SHIFT) | (key & (KEY_WAYS - 1))`. */
+const keyedPrev = new Float64Array(SLOTS * KEY_WAYS);
+/** The slots the block's table puts in MODE_KEYED (their keyedPrev rows are the ones in use), ascending. */
+const keyedSlots = new Int32Array(SLOTS);
+/** How many of keyedSlots are set. */
+const keyedCount = new Int32Array(1);
+/** How to read each (kind, field) slot; its mode slots follow the block's field-mode table. */
+const OP_RAW = 0,
+  OP_LIMIT = 1,
+  OP_I = 2,
+  OP_STR = 3,
+  // The zigzag-delta ops, from OP_DELTA on; from OP_PKT on they also set the block's last pkt value.
+  OP_DELTA = 4,
+  OP_KEYED = 5,
+  OP_PKT = 6,
+  OP_PKT_DELTA = 7,
+  OP_PKT_KEYED = 8;
+/** The op of each slot by its codec alone (MODE_BASE). */
 const BASE_OPS = new Uint8Array(SLOTS);
 for (let slot = 0; slot < SLOTS; slot++) {
   const code = FIELD_CODE[slot];
@@ -130,9 +154,9 @@ for (let slot = 0; slot < SLOTS; slot++) {
     : OP_STR;
 }
 /**
- * The block's op per slot: BASE_OPS with the adaptive slots its field-mode
- * table lists set to OP_DELTA, so the field loop makes one table read and one
- * dispatch per value.
+ * The block's op per slot: BASE_OPS with the slots its field-mode table
+ * lists set to their delta or keyed op, so the field loop makes one table
+ * read and one dispatch per value.
  */
 const slotOps = new Uint8Array(SLOTS);
 
@@ -223,11 +247,16 @@ export function decodeBlock(
     kOpDelta = OP_DELTA,
     kOpLimit = OP_LIMIT,
     kOpPkt = OP_PKT,
-    kOpI = OP_I;
+    kOpI = OP_I,
+    kOpPktDelta = OP_PKT_DELTA,
+    kKeyShift = KEY_SHIFT,
+    kKeyMask = KEY_WAYS - 1,
+    kThreadMask = THREAD_WAYS - 1;
   const last = cpuLast, at = after, kindOfCode = KIND_OF_CODE, codeOfKind = CODE_OF_KIND;
-  const fieldCounts = FIELD_COUNT, fieldLimits = FIELD_LIMIT;
+  const fieldCounts = FIELD_COUNT, fieldLimits = FIELD_LIMIT, keyFields = KEY_FIELD;
   last.fill(0);
-  const aPrev = adaptPrev, ops = slotOps;
+  const aPrev = adaptPrev, kPrev = keyedPrev, ops = slotOps, tThread = threadT;
+  tThread.fill(firstTNs);
   aPrev.fill(0);
   let p = readModeTable(buf, len, ops, place);
   const kinds = out.kind, times = out.tNs, cpus = out.cpu, threads = out.thread, fields = out.fields;
@@ -237,17 +266,23 @@ export function decodeBlock(
   let cpu = 0;
   let thread = 0;
   let pkt = 0;
+  let key = 0;
+  /** The current thread's entry in tThread (thread mod THREAD_WAYS), kept as an integer. */
+  let entry = 0;
   if (from !== null) {
-    p = resume(from, len, last, aPrev, ops, place);
+    p = resume(from, len, last, aPrev, kPrev, tThread, ops, place);
     t = from.tNs;
     cpu = from.cpu;
     thread = from.thread;
     pkt = from.pkt;
+    key = from.key;
+    entry = thread & kThreadMask;
   }
   for (let i = first; i < limit; i++) {
     const start = p;
     if (p >= len) return fail(place, start, i, "the payload ends before the block's event count");
     const lead = buf[p++];
+    let tBase = t;
     let kind = kindOfCode[lead & kKindCodeMask];
     if (kind < 0) {
       if ((lead & kKindCodeMask) !== kKindCodeEscape) return fail(place, start, i, `reserved kind code ${lead & 0x3f}`);
@@ -258,22 +293,6 @@ export function decodeBlock(
     }
     const fieldCount = fieldCounts[kind];
     if (fieldCount < 0) return fail(place, start, i, `unknown kind id ${kind}`);
-    if ((lead & kDtZero) === 0) {
-      let dt = buf[p];
-      if (dt < 0x80) p++;
-      else if (buf[p + 1] < 0x80 && buf[p + 1] !== 0) {
-        // Two bytes (128 ns..16 us): the common case after one byte, read here without a call.
-        dt = (dt & 0x7f) | (buf[p + 1] << 7);
-        p += 2;
-      } else {
-        dt = slowU(buf, p, at);
-        p = at[0];
-        if (dt < 0) return fail(place, start, i, "bad time-delta varint");
-      }
-      if (dt === 0 || i === 0) return fail(place, start, i, "non-canonical time delta");
-      t += dt;
-      if (t > kSafeMax) return fail(place, start, i, "time above 2^53-1");
-    }
     if ((lead & kSameContext) === 0) {
       let c = buf[p];
       if (c < 0x80) p++;
@@ -299,8 +318,33 @@ export function decodeBlock(
         last[nextCpu] = nextThread;
       }
       if (nextCpu === cpu && nextThread === thread) return fail(place, start, i, "non-canonical context");
+      // The thread times are kept lazily: the outgoing thread's entry gets its last time (the previous
+      // event's) only now, and a run of events of one thread counts from the previous event.
+      tThread[entry] = t;
+      entry = nextThread & kThreadMask;
+      tBase = tThread[entry];
       cpu = nextCpu;
       thread = nextThread;
+    }
+    if ((lead & kDtZero) === 0) {
+      // The time since the last event of the thread's entry (thread mod THREAD_WAYS) in the block, or since
+      // the block's first time: a thread's own steps are the model's costs, which repeat.
+      let dt = buf[p];
+      if (dt < 0x80) p++;
+      else if (buf[p + 1] < 0x80 && buf[p + 1] !== 0) {
+        // Two bytes (128 ns..16 us): the common case after one byte, read here without a call.
+        dt = (dt & 0x7f) | (buf[p + 1] << 7);
+        p += 2;
+      } else {
+        dt = slowU(buf, p, at);
+        p = at[0];
+        if (dt < 0) return fail(place, start, i, "bad time-delta varint");
+      }
+      const next = tBase + dt;
+      // Later than the previous event (the same time is said by DT_ZERO): also refuses dt 0 and event 0.
+      if (!(next > t) || i === 0) return fail(place, start, i, "non-canonical or backward time delta");
+      t = next;
+      if (t > kSafeMax) return fail(place, start, i, "time above 2^53-1");
     }
     kinds[i] = kind;
     times[i] = t;
@@ -312,6 +356,7 @@ export function decodeBlock(
       continue;
     }
     const base = kind * kFieldsMax;
+    const keyField = keyFields[kind];
     for (let j = 0; j < fieldCount; j++) {
       const slot = base + j;
       const op = ops[slot];
@@ -329,7 +374,9 @@ export function decodeBlock(
             if (v < 0) return failField(place, start, i, kind, j);
           }
         }
-      } else if (op === kOpDelta) {
+      } else if (op >= kOpDelta) {
+        // A zigzag delta: from the slot's previous value, the block's last pkt value, or the slot's previous
+        // value under the key.
         if (v < 0x80) {
           p++;
           v = v & 1 ? -(v >>> 1) - 1 : v >>> 1;
@@ -337,9 +384,18 @@ export function decodeBlock(
           v = slowI(buf, p, at);
           p = at[0];
         }
-        v += aPrev[slot];
+        if (op === kOpDelta || op === kOpPktDelta) {
+          v += aPrev[slot];
+          aPrev[slot] = v;
+        } else if (op === kOpPkt) {
+          v += pkt;
+        } else {
+          const e = (slot << kKeyShift) | (key & kKeyMask);
+          v += kPrev[e];
+          kPrev[e] = v;
+        }
         if (!(v >= 0 && v <= kSafeMax)) return failField(place, start, i, kind, j);
-        aPrev[slot] = v;
+        if (op >= kOpPkt) pkt = v;
       } else if (op === kOpLimit) {
         if (v < 0x80) p++;
         else {
@@ -347,17 +403,6 @@ export function decodeBlock(
           p = at[0];
         }
         if (v < 0 || v >= fieldLimits[slot]) return failField(place, start, i, kind, j);
-      } else if (op === kOpPkt) {
-        if (v < 0x80) {
-          p++;
-          v = v & 1 ? -(v >>> 1) - 1 : v >>> 1;
-        } else {
-          v = slowI(buf, p, at);
-          p = at[0];
-        }
-        v += pkt;
-        if (!(v >= 0 && v <= kSafeMax)) return failField(place, start, i, kind, j);
-        pkt = v;
       } else if (op === kOpI) {
         v = slowI(buf, p, at);
         p = at[0];
@@ -373,12 +418,13 @@ export function decodeBlock(
         }
       }
       fields[fb + j] = v;
+      if (j === keyField) key = v;
     }
     if (p > len) return fail(place, start, i, "the event runs past the payload");
   }
   out.count = limit;
   if (limit < count) {
-    if (end !== null) saveState(end, limit, p, t, cpu, thread, pkt, last, aPrev);
+    if (end !== null) saveState(end, limit, p, t, cpu, thread, pkt, key, last, aPrev, kPrev, tThread, firstTNs);
     return;
   }
   if (p !== len) return fail(place, p, count, `${len - p} bytes follow the block's last event`);
@@ -403,15 +449,21 @@ export interface DecoderState {
   thread: number;
   /** The last packet id (packet fields are deltas from it). */
   pkt: number;
+  /** The block's current key (the value of the last key field decoded; see KEY_FIELD). */
+  key: number;
   /** The last thread seen on each CPU: [cpu, thread] pairs of the nonzero ones, by CPU. */
   last: number[];
   /** The previous value of each delta-mode slot: [slot, value] pairs of the nonzero ones, by slot. */
   adapt: number[];
+  /** The time of the last event of each thread entry: [entry, time] pairs of those not at the block's first time. */
+  threadT: number[];
+  /** The previous values of the keyed-mode slots: [slot, entry, value] triples of the nonzero ones, ascending. */
+  keyed: number[];
 }
 
 /** A new, empty decoder state (to pass as `end`). */
 export function newDecoderState(): DecoderState {
-  return { event: 0, pos: 0, tNs: 0, cpu: 0, thread: 0, pkt: 0, last: [], adapt: [] };
+  return { event: 0, pos: 0, tNs: 0, cpu: 0, thread: 0, pkt: 0, key: 0, last: [], adapt: [], threadT: [], keyed: [] };
 }
 
 function saveState(
@@ -422,8 +474,12 @@ function saveState(
   cpu: number,
   thread: number,
   pkt: number,
+  key: number,
   last: Float64Array,
   aPrev: Float64Array,
+  kPrev: Float64Array,
+  tThread: Float64Array,
+  firstTNs: number,
 ): void {
   s.event = event;
   s.pos = pos;
@@ -431,10 +487,22 @@ function saveState(
   s.cpu = cpu;
   s.thread = thread;
   s.pkt = pkt;
+  s.key = key;
   s.last = [];
   for (let c = 0; c < last.length; c++) if (last[c] !== 0) s.last.push(c, last[c]);
   s.adapt = [];
   for (let k = 0; k < aPrev.length; k++) if (aPrev[k] !== 0) s.adapt.push(k, aPrev[k]);
+  tThread[thread & (THREAD_WAYS - 1)] = tNs; // the lazily kept entry of the current thread
+  s.threadT = [];
+  for (let e = 0; e < tThread.length; e++) if (tThread[e] !== firstTNs) s.threadT.push(e, tThread[e]);
+  s.keyed = [];
+  for (let k = 0; k < keyedCount[0]; k++) {
+    const slot = keyedSlots[k];
+    for (let e = 0; e < KEY_WAYS; e++) {
+      const v = kPrev[(slot << KEY_SHIFT) | e];
+      if (v !== 0) s.keyed.push(slot, e, v);
+    }
+  }
 }
 
 /**
@@ -447,20 +515,34 @@ function resume(
   len: number,
   last: Float64Array,
   aPrev: Float64Array,
+  kPrev: Float64Array,
+  tThread: Float64Array,
   ops: Uint8Array,
   place: BlockPlace,
 ): number {
   const ok = (v: number, max: number) => Number.isSafeInteger(v) && v >= 0 && v <= max;
   let good = ok(s.pos, len - 1) && ok(s.tNs, SAFE_MAX) && ok(s.cpu, CPUS_MAX - 1) && ok(s.thread, SAFE_MAX) &&
-    ok(s.pkt, SAFE_MAX) && Array.isArray(s.last) && Array.isArray(s.adapt) && s.last.length % 2 === 0 &&
-    s.adapt.length % 2 === 0;
+    ok(s.pkt, SAFE_MAX) && ok(s.key, SAFE_MAX) && Array.isArray(s.last) && Array.isArray(s.adapt) &&
+    Array.isArray(s.keyed) && Array.isArray(s.threadT) && s.last.length % 2 === 0 && s.adapt.length % 2 === 0 &&
+    s.keyed.length % 3 === 0 && s.threadT.length % 2 === 0;
+  for (let k = 0; good && k < s.threadT.length; k += 2) {
+    good = ok(s.threadT[k], THREAD_WAYS - 1) && ok(s.threadT[k + 1], s.tNs);
+    if (good) tThread[s.threadT[k]] = s.threadT[k + 1];
+  }
   for (let k = 0; good && k < s.last.length; k += 2) {
     good = ok(s.last[k], CPUS_MAX - 1) && ok(s.last[k + 1], SAFE_MAX);
     if (good) last[s.last[k]] = s.last[k + 1];
   }
   for (let k = 0; good && k < s.adapt.length; k += 2) {
-    good = ok(s.adapt[k], SLOTS - 1) && ops[s.adapt[k]] === OP_DELTA && ok(s.adapt[k + 1], SAFE_MAX);
+    const op = ops[s.adapt[k]];
+    good = ok(s.adapt[k], SLOTS - 1) && (op === OP_DELTA || op === OP_PKT_DELTA) && ok(s.adapt[k + 1], SAFE_MAX);
     if (good) aPrev[s.adapt[k]] = s.adapt[k + 1];
+  }
+  for (let k = 0; good && k < s.keyed.length; k += 3) {
+    const op = ops[s.keyed[k]];
+    good = ok(s.keyed[k], SLOTS - 1) && (op === OP_KEYED || op === OP_PKT_KEYED) &&
+      ok(s.keyed[k + 1], KEY_WAYS - 1) && ok(s.keyed[k + 2], SAFE_MAX);
+    if (good) kPrev[(s.keyed[k] << KEY_SHIFT) | s.keyed[k + 1]] = s.keyed[k + 2];
   }
   if (!good) return fail(place, 0, s.event, "the decoder state to resume from does not fit the block");
   return s.pos;
@@ -468,11 +550,14 @@ function resume(
 
 /**
  * Reads the field-mode table at the payload's start into `ops` (BASE_OPS,
- * with OP_DELTA for each listed slot); returns the position after it. The slots must
- * be ascending adaptive slots of declared kinds.
+ * with the delta or keyed op of each listed slot), lists the keyed slots in
+ * `keyedSlots` and zeroes their rows of `keyedPrev`; returns the position
+ * after the table. The slots must ascend and be mode slots of declared kinds
+ * (isModeSlot), each with mode MODE_DELTA or MODE_KEYED.
  */
 function readModeTable(buf: Uint8Array, len: number, ops: Uint8Array, place: BlockPlace): number {
   ops.set(BASE_OPS);
+  keyedCount[0] = 0;
   cursor.pos = 0;
   cursor.end = len;
   const n = getVarU(buf, cursor);
@@ -482,10 +567,15 @@ function readModeTable(buf: Uint8Array, len: number, ops: Uint8Array, place: Blo
     const gap = getVarU(buf, cursor);
     if (gap < 1) return fail(place, cursor.pos, 0, "bad field-mode table entry");
     slot += gap;
-    if (!isAdaptSlot(slot)) {
-      return fail(place, cursor.pos, 0, `field-mode table names slot ${slot}, not an adaptive field`);
-    }
-    ops[slot] = OP_DELTA;
+    if (!isModeSlot(slot)) return fail(place, cursor.pos, 0, `field-mode table names slot ${slot}, not a mode slot`);
+    const mode = getVarU(buf, cursor);
+    const pkt = FIELD_CODE[slot] === CODE_PKT;
+    if (mode === MODE_DELTA) ops[slot] = pkt ? OP_PKT_DELTA : OP_DELTA;
+    else if (mode === MODE_KEYED && !isKeySlot(slot)) {
+      ops[slot] = pkt ? OP_PKT_KEYED : OP_KEYED;
+      keyedSlots[keyedCount[0]++] = slot;
+      keyedPrev.fill(0, slot << KEY_SHIFT, (slot + 1) << KEY_SHIFT);
+    } else return fail(place, cursor.pos, 0, `field-mode table gives slot ${slot} mode ${mode}`);
   }
   return cursor.pos;
 }

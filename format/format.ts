@@ -18,7 +18,7 @@ import { FIELDS_MAX, KIND_ID_MAX, KINDS } from "../core/schema.ts";
 /** File magic: PNG-style, with CR LF and ^Z so text-mode mangling is detected. */
 export const MAGIC: Uint8Array = Uint8Array.of(0x89, 0x4c, 0x53, 0x54, 0x52, 0x0d, 0x0a, 0x1a);
 /** The format version this code writes, and the newest it reads. */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 /** Bytes of the fixed file prefix: magic, version u16, flags u16, header length u32, header CRC u32. */
 export const PREFIX_BYTES = 20;
 /** Magic of a block header, "LSBK" read as a little-endian u32. */
@@ -59,10 +59,10 @@ export const BLOCK_PAYLOAD_MIN_BYTES = 8192;
 /** Every event takes at least its lead byte, so a block holds at most one event per raw payload byte. */
 export const EVENT_MIN_BYTES = 1;
 /**
- * Bytes of the largest field-mode table at the start of a raw payload: a count and one varint per
- * adaptive (kind, field) slot (see the spec); the writer reserves it in every block.
+ * Bytes of the largest field-mode table at the start of a raw payload: a count, then per listed
+ * (kind, field) slot a gap varint (at most 2 bytes) and a mode varint (1 byte) (see the spec).
  */
-export const MODE_TABLE_MAX_BYTES: number = 3 + (KIND_ID_MAX + 1) * FIELDS_MAX * 2;
+export const MODE_TABLE_MAX_BYTES: number = 3 + (KIND_ID_MAX + 1) * FIELDS_MAX * 3;
 /**
  * Most bytes an event other than str-def can take: lead 1, escaped kind 1, time delta 8,
  * context 2 + 8, 6 fields of 8 (67). The writer flushes a block before it could overflow.

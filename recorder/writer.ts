@@ -69,23 +69,30 @@ import {
   CODE_OF_KIND,
   CODE_PKT,
   CODE_U,
-  deltaGain,
   DT_ZERO,
   FIELD_CODE,
   FIELD_COUNT,
   FIELD_LIMIT,
+  KEY_FIELD,
+  KEY_SHIFT,
+  KEY_WAYS,
   KIND_CHECKPOINT,
   KIND_CODE_ESCAPE,
   KIND_STR_DEF,
+  MODE_BASE,
+  MODE_DELTA,
   SAME_CONTEXT,
   SLOTS,
+  THREAD_WAYS,
+  varISize,
+  varUSize,
 } from "../format/_layout.ts";
 import { type ByteSink, FileSink, MemorySink } from "./_sink.ts";
 
 /** Options of {@link TraceWriter}. */
 export interface TraceWriterOptions {
   /**
-   * Payload bytes a block holds before it is written (default 64 KiB, from
+   * Payload bytes a block holds before it is written (default 256 KiB, from
    * 8 KiB to 256 KiB). Smaller blocks lose fewer events to a kill and make
    * random access cheaper; larger ones amortise the 32-byte block header.
    */
@@ -115,11 +122,13 @@ export interface TraceWriterOptions {
 export const VALIDATE_EVENTS_ENV = "LOCKSTEP_VALIDATE_EVENTS";
 
 /**
- * zstd level of the writer. Measured on the shipped scenarios (256 KiB
- * blocks): level 1 is within 5 % of level 3 in size and costs about half the
- * time; level 9 saves another 5-10 % at 4x the time.
+ * zstd level of the writer. Measured on splice-tcp (format v3, 256 KiB
+ * blocks, 2.06 M events): level 1 2.33 B/event, 3 2.09, 4 2.08, 5 1.98, 9
+ * 1.90; compression about 45, 60, 70, 100 and 210 ns per event. Level 5 is
+ * the lowest that keeps every shipped scenario at or under 2 B/event;
+ * decompression speed does not depend on it (9-21 ns per event at each).
  */
-export const ZSTD_LEVEL = 1;
+export const ZSTD_LEVEL = 5;
 /** This thread's compression context, shared by its writers (a flush runs to its end before another starts). */
 const deflater = new ZstdDeflater(ZSTD_LEVEL);
 
@@ -156,10 +165,16 @@ export interface WriterState {
   readonly cpuLast: Float64Array;
   /** Highest CPU seen in the block (-1: none). */
   readonly cpuHi: number;
-  /** Previous value of each adaptive field slot in the block. */
+  /** Previous value of each mode slot in the block. */
   readonly adaptPrev: Float64Array;
-  /** Bytes the delta form would have saved per slot so far: the next block's modes. */
-  readonly gain: Float64Array;
+  /** Previous value of each mode slot per key entry in the block. */
+  readonly keyedPrev: Float64Array;
+  /** The block's current key. */
+  readonly key: number;
+  /** Time of the last event of each thread entry in the block. */
+  readonly threadT: Float64Array;
+  /** Bytes each mode would have taken per slot so far: the next block's modes. */
+  readonly cost: Float64Array;
   /** This block's field modes per slot. */
   readonly modes: Uint8Array;
   /** Events accepted. */
@@ -211,11 +226,20 @@ export class TraceWriter implements EventSink {
   #prevPkt = 0;
   readonly #cpuLast = new Float64Array(CPUS_MAX);
   #cpuHi = -1;
-  /** Previous value of each adaptive field slot (kind * FIELDS_MAX + field) in this block. */
+  /** Previous value of each mode slot (kind * FIELDS_MAX + field) in this block. */
   readonly #adaptPrev = new Float64Array(SLOTS);
-  /** Bytes the delta form would have saved per slot in this block: picks the next block's modes. */
-  readonly #gain = new Float64Array(SLOTS);
-  /** This block's field modes per slot: 1 delta, 0 raw (written at the payload's start). */
+  /** Previous value of each mode slot per key entry, `(slot << KEY_SHIFT) | (key & (KEY_WAYS - 1))`, in this block. */
+  readonly #keyedPrev = new Float64Array(SLOTS * KEY_WAYS);
+  /** The block's current key: the value of the last key field (KEY_FIELD) encoded. */
+  #key = 0;
+  /** Time of the last event of each thread entry (thread mod THREAD_WAYS) in this block. */
+  readonly #threadT = new Float64Array(THREAD_WAYS);
+  /**
+   * Bytes each mode would have taken per slot in this block, `cost[mode * SLOTS + slot]`: picks the next
+   * block's modes (chooseModes).
+   */
+  readonly #cost = new Float64Array(3 * SLOTS);
+  /** This block's field mode per slot, MODE_BASE, MODE_DELTA or MODE_KEYED (listed at the payload's start). */
   readonly #modes = new Uint8Array(SLOTS);
   readonly #compress: boolean;
   /** Skip the per-event checks (TraceWriterOptions.trusted). */
@@ -368,7 +392,10 @@ export class TraceWriter implements EventSink {
     w.#cpuLast.set(state.cpuLast);
     w.#cpuHi = state.cpuHi;
     w.#adaptPrev.set(state.adaptPrev);
-    w.#gain.set(state.gain);
+    w.#keyedPrev.set(state.keyedPrev);
+    w.#key = state.key;
+    w.#threadT.set(state.threadT);
+    w.#cost.set(state.cost);
     w.#modes.set(state.modes);
     w.#events = state.events;
     w.#bytesWritten = state.bytesWritten;
@@ -407,7 +434,10 @@ export class TraceWriter implements EventSink {
       cpuLast: this.#cpuLast.slice(),
       cpuHi: this.#cpuHi,
       adaptPrev: this.#adaptPrev.slice(),
-      gain: this.#gain.slice(),
+      keyedPrev: this.#keyedPrev.slice(),
+      key: this.#key,
+      threadT: this.#threadT.slice(),
+      cost: this.#cost.slice(),
       modes: this.#modes.slice(),
       events: this.#events,
       bytesWritten: this.#bytesWritten,
@@ -466,51 +496,65 @@ export class TraceWriter implements EventSink {
     if (this.#blockEvents === 0) {
       this.#blockFirstIndex = this.#events;
       this.#blockFirstT = t;
+      this.#threadT.fill(t);
       dt = 0;
     }
     const code = CODE_OF_KIND[kind];
     const same = cpu === this.#prevCpu && thread === this.#prevThread;
     buf[p++] = code | (dt === 0 ? DT_ZERO : 0) | (same ? SAME_CONTEXT : 0);
     if (code === KIND_CODE_ESCAPE) buf[p++] = kind;
-    if (dt !== 0) {
-      if (dt < 0x80) buf[p++] = dt;
-      else p = putVarU(buf, p, dt);
-    }
     if (!same) p = this.#encodeContext(p, cpu, thread);
+    // The time since the thread entry's last event in the block (docs/trace-format.md, Events).
+    const threadT = this.#threadT, entry = thread & (THREAD_WAYS - 1);
+    if (dt !== 0) {
+      const dtThread = t - threadT[entry];
+      if (dtThread < 0x80) buf[p++] = dtThread;
+      else p = putVarU(buf, p, dtThread);
+    }
+    threadT[entry] = t;
     const fields = e.fields;
     const base = kind * FIELDS_MAX;
     // Tables in locals: an imported binding costs a module-cell load on every use.
     const codes = FIELD_CODE, limits = FIELD_LIMIT;
-    const adaptPrev = this.#adaptPrev, gain = this.#gain, modes = this.#modes;
+    const adaptPrev = this.#adaptPrev, keyedPrev = this.#keyedPrev, cost = this.#cost, modes = this.#modes;
+    const keyField = KEY_FIELD[kind];
     for (let j = 0; j < fieldCount; j++) {
       const v = fields[j];
       const slot = base + j;
       const fieldCode = codes[slot];
-      if (fieldCode === CODE_ADAPT) {
+      if (fieldCode === CODE_ADAPT || fieldCode === CODE_PKT) {
         if (!trusted && !(v >= 0 && v <= SAFE_MAX && Number.isInteger(v))) this.#refuseField(e, j);
-        const d = v - adaptPrev[slot];
-        if (modes[slot] !== 0) {
-          if (d >= -0x40 && d < 0x40) buf[p++] = d < 0 ? -2 * d - 1 : 2 * d;
-          else p = putVarI(buf, p, d);
-        } else if (v < 0x80) buf[p++] = v;
-        else if (v < 0x4000) {
-          buf[p] = v | 0x80;
-          buf[p + 1] = v >>> 7;
-          p += 2;
-        } else p = putVarU(buf, p, v);
-        // Both forms one byte: no gain, the common case (deltaGain says so, slower).
-        if (!(v < 0x80 && d >= -0x40 && d < 0x40)) gain[slot] += deltaGain(v, d);
+        // The three predictions of the value; the block's mode says which one is stored, and all three
+        // costs are summed for the next block's choice.
+        const pkt = fieldCode === CODE_PKT;
+        const d0 = pkt ? v - this.#prevPkt : v;
+        const d1 = v - adaptPrev[slot];
+        const k = (slot << KEY_SHIFT) | (this.#key & (KEY_WAYS - 1));
+        const d2 = v - keyedPrev[k];
+        const mode = modes[slot];
+        const d = mode === MODE_BASE ? d0 : mode === MODE_DELTA ? d1 : d2;
+        if (mode === MODE_BASE && !pkt) {
+          if (v < 0x80) buf[p++] = v;
+          else if (v < 0x4000) {
+            buf[p] = v | 0x80;
+            buf[p + 1] = v >>> 7;
+            p += 2;
+          } else p = putVarU(buf, p, v);
+        } else if (d >= -0x40 && d < 0x40) buf[p++] = d < 0 ? -2 * d - 1 : 2 * d;
+        else p = putVarI(buf, p, d);
+        // All three forms one byte: equal costs change no choice (the common case, skipped).
+        if (!((pkt ? d0 >= -0x40 && d0 < 0x40 : v < 0x80) && d1 >= -0x40 && d1 < 0x40 && d2 >= -0x40 && d2 < 0x40)) {
+          cost[slot] += pkt ? varISize(d0) : varUSize(v);
+          cost[SLOTS + slot] += varISize(d1);
+          cost[2 * SLOTS + slot] += varISize(d2);
+        }
         adaptPrev[slot] = v;
+        keyedPrev[k] = v;
+        if (pkt) this.#prevPkt = v;
       } else if (fieldCode === CODE_U) {
         if (!trusted && !(v >= 0 && v < limits[slot] && Number.isInteger(v))) this.#refuseField(e, j);
         if (v < 0x80) buf[p++] = v;
         else p = putVarU(buf, p, v);
-      } else if (fieldCode === CODE_PKT) {
-        if (!trusted && !(v >= 0 && v <= SAFE_MAX && Number.isInteger(v))) this.#refuseField(e, j);
-        const d = v - this.#prevPkt;
-        if (d >= -0x40 && d < 0x40) buf[p++] = d < 0 ? -2 * d - 1 : 2 * d;
-        else p = putVarI(buf, p, d);
-        this.#prevPkt = v;
       } else if (fieldCode === CODE_I) {
         if (!trusted && !(v >= -SAFE_MAX && v <= SAFE_MAX && Number.isInteger(v))) this.#refuseField(e, j);
         if (v >= -0x40 && v < 0x40) buf[p++] = v < 0 ? -2 * v - 1 : 2 * v;
@@ -519,6 +563,7 @@ export class TraceWriter implements EventSink {
         if (!trusted && !this.#stringIds.has(v)) this.#refuseField(e, j, "names no string defined earlier");
         p = putVarU(buf, p, v);
       }
+      if (j === keyField) this.#key = v;
     }
     if (!trusted) {
       for (let j = fieldCount; j < FIELDS_MAX; j++) {
@@ -593,17 +638,18 @@ export class TraceWriter implements EventSink {
     if (this.#blockEvents === 0) {
       this.#blockFirstIndex = this.#events;
       this.#blockFirstT = t;
+      this.#threadT.fill(t);
       dt = 0; // the block header holds the first time; deltas restart in every block
     }
     const code = CODE_OF_KIND[kind];
     const same = cpu === this.#prevCpu && thread === this.#prevThread;
     buf[p++] = code | (dt === 0 ? DT_ZERO : 0) | (same ? SAME_CONTEXT : 0);
     if (code === KIND_CODE_ESCAPE) buf[p++] = kind;
-    if (dt !== 0) {
-      if (dt < 0x80) buf[p++] = dt;
-      else p = putVarU(buf, p, dt);
-    }
-    return same ? p : this.#encodeContext(p, cpu, thread);
+    if (!same) p = this.#encodeContext(p, cpu, thread);
+    const entry = thread & (THREAD_WAYS - 1);
+    if (dt !== 0) p = putVarU(buf, p, t - this.#threadT[entry]);
+    this.#threadT[entry] = t;
+    return p;
   }
 
   /** The context of an event whose cpu or thread differs from the previous one. */
@@ -718,24 +764,28 @@ export class TraceWriter implements EventSink {
     this.#cpuLast.fill(0, 0, this.#cpuHi + 1);
     this.#cpuHi = -1;
     this.#adaptPrev.fill(0);
+    this.#keyedPrev.fill(0);
+    this.#key = 0;
     this.#startBlock();
   }
 
   /**
-   * Starts a block: picks its field modes from the previous block's gains
-   * (all raw for the first block) and writes the mode table at the payload's
-   * start: the count of delta slots, the first slot, then the gaps between
-   * ascending slots, as unsigned varints.
+   * Starts a block: picks its field modes from the previous block's costs
+   * (all MODE_BASE for the first block) and writes the mode table at the
+   * payload's start: the count of listed slots, then per ascending slot not
+   * in MODE_BASE the gap from the previous one (from 0 for the first) and its
+   * mode, as unsigned varints.
    */
   #startBlock(): void {
     const modes = this.#modes;
-    const count = chooseModes(this.#gain, modes);
+    const count = chooseModes(this.#cost, modes);
     const buf = this.#buf;
     let p = putVarU(buf, BLOCK_HEADER_BYTES, count);
     let prev = 0;
     for (let slot = 0; slot < SLOTS; slot++) {
-      if (modes[slot] === 0) continue;
+      if (modes[slot] === MODE_BASE) continue;
       p = putVarU(buf, p, slot - prev);
+      buf[p++] = modes[slot];
       prev = slot;
     }
     if (p - BLOCK_HEADER_BYTES > MODE_TABLE_MAX_BYTES) throw new Error("trace writer: mode table overflow");

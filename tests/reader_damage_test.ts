@@ -203,23 +203,88 @@ Deno.test("truncation inside the footer and trailer, and inside the header", () 
 
 Deno.test("a newer format version is refused clearly", () => {
   const bytes = GOOD.slice();
-  bytes[8] = 3;
+  bytes[8] = 4;
   putU32(bytes, 16, crc32c(bytes.subarray(20, L.dataStart), crc32c(bytes, 0, 8, 16)));
   const out = read(bytes);
   assert.ok(out.error instanceof TraceError);
   assert.equal(out.error.code, "unsupported-version");
-  assert.match(out.error.message, /format version 3 is newer than this reader's 2/);
+  assert.match(out.error.message, /format version 4 is newer than this reader's 3/);
 });
 
 Deno.test("an older format version is refused, naming it and the way to re-record", () => {
-  const bytes = GOOD.slice();
-  bytes[8] = 1;
-  putU32(bytes, 16, crc32c(bytes.subarray(20, L.dataStart), crc32c(bytes, 0, 8, 16)));
-  const out = read(bytes);
-  assert.ok(out.error instanceof TraceError);
-  assert.equal(out.error.code, "unsupported-version");
-  assert.match(out.error.message, /format version 1 is older than this reader's 2/);
-  assert.match(out.error.message, /replay --update/);
+  for (const version of [1, 2]) {
+    const bytes = GOOD.slice();
+    bytes[8] = version;
+    putU32(bytes, 16, crc32c(bytes.subarray(20, L.dataStart), crc32c(bytes, 0, 8, 16)));
+    const out = read(bytes);
+    assert.ok(out.error instanceof TraceError);
+    assert.equal(out.error.code, "unsupported-version");
+    assert.match(out.error.message, new RegExp(`format version ${version} is older than this reader's 3`));
+    assert.match(out.error.message, /replay --update/);
+  }
+});
+
+Deno.test("a crafted block: time deltas count from the last event of the same thread (mod 1024)", () => {
+  const release = 23; // lock-release (id 33): lock 1, mode excl
+  const block = (third: number) => [
+    0, // empty field-mode table
+    // thread 1 on cpu 0 at the block's first time (DT_ZERO); context c = 0 (cpu 0, thread follows), thread 1
+    ...[0x40 | release, 0, 1, 1, 0],
+    // thread 2 at 15: 5 after the block's first time (thread 2 had no event yet)
+    ...[release, 0, 2, 5, 1, 0],
+    // thread 1 again, `third` ns after thread 1's last event (at 10), not after the previous event (15)
+    ...[release, 0, 1, third, 1, 0],
+    // thread 1025 shares thread 1's entry (1025 mod 1024): 1 ns after the event before
+    ...[release, 0, 0x81, 0x08, 1, 1, 0],
+  ];
+  const reader = TraceReader.fromBytes(crafted([{ payload: block(20), count: 4, firstIndex: 0, firstT: 10 }]), {
+    recover: true,
+  });
+  const got: number[][] = [];
+  reader.forEach((e) => void got.push([e.tNs, e.thread]));
+  assert.deepEqual(got, [[10, 1], [15, 2], [30, 1], [31, 1025]]);
+  // 3 ns after thread 1's 10 is 13, before the previous event's 15: refused.
+  const out = read(crafted([{ payload: block(3), count: 4, firstIndex: 0, firstT: 10 }]));
+  assert.ok(out.error instanceof TraceError && out.error.code === "corrupt", String(out.error));
+  assert.match(out.error.message, /event 2: non-canonical or backward time delta/);
+});
+
+Deno.test("a crafted block with delta and keyed field modes decodes as the spec says", () => {
+  const same = 0x80 | 0x40; // same context, same time
+  const pktRx = 41, pktTcp = 62; // codes of pkt-rx (id 70) and pkt-tcp (id 92)
+  const payload = [
+    // field-mode table: 2 slots; pkt-rx.pkt (slot 420) delta, then pkt-tcp.seq (slot 553, gap 133) keyed
+    2,
+    0xa4,
+    0x03,
+    1,
+    0x85,
+    0x01,
+    2,
+    // pkt-rx: pkt 10 (delta from 0: zigzag 20), flow 7 (the key: now 7), len 100, queue 0
+    ...[same | pktRx, 20, 7, 100, 0],
+    // pkt-tcp: pkt 10 (base: delta 0 from the block's last pkt), seq 1000 under key 7 (zigzag 2000), ack 5, flags 16, win 9
+    ...[same | pktTcp, 0, 0xd0, 0x0f, 5, 16, 9],
+    // pkt-rx: pkt 11 (delta +1 from the slot's 10), flow 8 (key 8)
+    ...[same | pktRx, 2, 8, 100, 0],
+    // pkt-tcp: pkt 11, seq 5000 under key 8 (nothing before: from 0; zigzag 10000)
+    ...[same | pktTcp, 0, 0x90, 0x4e, 5, 16, 9],
+    // pkt-rx: pkt 12, flow 7 (key 7 again)
+    ...[same | pktRx, 2, 7, 100, 0],
+    // pkt-tcp: pkt 12, seq 1100: +100 from key 7's 1000 (zigzag 200)
+    ...[same | pktTcp, 0, 0xc8, 0x01, 5, 16, 9],
+  ];
+  const reader = TraceReader.fromBytes(crafted([{ payload, count: 6, firstIndex: 0, firstT: 10 }]), { recover: true });
+  const got: number[][] = [];
+  reader.forEach((e) => void got.push([e.kind, ...e.fields]));
+  assert.deepEqual(got, [
+    [70, 10, 7, 100, 0, 0, 0],
+    [92, 10, 1000, 5, 16, 9, 0],
+    [70, 11, 8, 100, 0, 0, 0],
+    [92, 11, 5000, 5, 16, 9, 0],
+    [70, 12, 7, 100, 0, 0, 0],
+    [92, 12, 1100, 5, 16, 9, 0],
+  ]);
 });
 
 /** A file with the sample header and hand-made blocks (each: payload bytes, event count, first index and time). */
@@ -266,11 +331,15 @@ Deno.test("crafted corruption with valid checksums is caught by the decoder", ()
     ["non-canonical context", [0x40 | releaseCode, 1, 1, 0], 1, /non-canonical/],
     ["bad utf-8 string", [same, 1, 2, 0xc3, 0x28], 1, /UTF-8/],
   ];
-  // The field-mode table may name only adaptive fields of declared kinds, in ascending order.
+  // The field-mode table may name only mode fields (u, ns, obj, pkt) of declared kinds, in ascending order, each
+  // with mode 1 (delta) or 2 (keyed; never a kind's key field).
   const badTables: [string, number[], RegExp][] = [
-    ["an enum field in delta mode", [1, 6 /* run-end.reason */], /slot 6, not an adaptive/],
-    ["an undeclared kind", [1, 0xd0, 0x05 /* slot 720: kind 120 */], /slot 720, not an adaptive/],
-    ["slots not ascending", [2, 0xc6, 0x01, /* lock-release.lock */ 0], /table entry/],
+    ["an enum field in delta mode", [1, 6, /* run-end.reason */ 1], /slot 6, not a mode slot/],
+    ["an undeclared kind", [1, 0xd0, 0x05, /* slot 720: kind 120 */ 1], /slot 720, not a mode slot/],
+    ["slots not ascending", [2, 0xc6, 0x01, /* lock-release.lock */ 1, 0, 1], /table entry/],
+    ["an unknown mode", [1, 0xc6, 0x01, 3], /slot 198 mode 3/],
+    ["mode 0 listed", [1, 0xc6, 0x01, 0], /slot 198 mode 0/],
+    ["a key field keyed", [1, 0xc6, 0x01, 2], /slot 198 mode 2/],
     ["more slots than exist", [0xff, 0x7f], /table count/],
   ];
   for (const [what, table, pattern] of badTables) {

@@ -14,7 +14,16 @@ import {
   STRING_MAX_BYTES,
   type TraceHeaderInit,
 } from "../format/format.ts";
-import { chooseModes, deltaGain, KIND_CODE_IDS, SLOTS, varISize, varUSize } from "../format/_layout.ts";
+import {
+  chooseModes,
+  KIND_CODE_IDS,
+  MODE_BASE,
+  MODE_DELTA,
+  MODE_KEYED,
+  SLOTS,
+  varISize,
+  varUSize,
+} from "../format/_layout.ts";
 import { encodeToBytes, TraceWriter } from "../recorder/writer.ts";
 import { TraceReader } from "../replay/reader.ts";
 
@@ -152,7 +161,7 @@ Deno.test("round trip: every kind, extreme values, forEach and iterator agree", 
 Deno.test("round trip: header is stored canonically and read back", () => {
   const bytes = encodeToBytes(HEADER, () => {});
   const reader = TraceReader.fromBytes(bytes);
-  assert.deepEqual(reader.header, { ...HEADER, formatVersion: 2 });
+  assert.deepEqual(reader.header, { ...HEADER, formatVersion: 3 });
   const reordered = encodeToBytes(
     { ...HEADER, config: { name: "x", "net.lossy": false, "sched.quantumNs": 1000000 } },
     () => {},
@@ -401,7 +410,7 @@ Deno.test("format: the writer's bytes follow the spec, byte for byte", () => {
   ];
   const dataStart = 20 + getU32(bytes, 12);
   assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x4c, 0x53, 0x54, 0x52, 0x0d, 0x0a, 0x1a]);
-  assert.equal(bytes[8] | (bytes[9] << 8), 2);
+  assert.equal(bytes[8] | (bytes[9] << 8), 3);
   assert.equal(getU32(bytes, dataStart), 0x4b42534c, "block magic LSBK");
   assert.equal(getU32(bytes, dataStart + 4), expected.length, "stored length");
   assert.equal(getU32(bytes, dataStart + 8), 7);
@@ -485,15 +494,28 @@ Deno.test("format: CRC-32C and varints", () => {
   assert.equal(getVarU(new Uint8Array(9).fill(0x80), { pos: 0, end: 9 }), -1, "too long");
   assert.ok(Number.isNaN(getVarI(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x1f), { pos: 0, end: 8 })));
   assert.ok(Number.isNaN(getVarI(Uint8Array.of(0x81, 0x00), { pos: 0, end: 2 })), "overlong zigzag");
-  assert.equal(deltaGain(301, 1), 1, "a 1-byte delta beats a 2-byte value");
-  assert.equal(deltaGain(1, 1), 0);
-  assert.equal(deltaGain(5, -297), -1);
-  const gain = new Float64Array(SLOTS), modes = new Uint8Array(SLOTS);
-  const tcpInSeq = KIND.tcpIn * FIELDS_MAX + 1;
-  gain[tcpInSeq] = 3;
-  gain[KIND.tcpIn * FIELDS_MAX + 2] = -3;
-  gain[KIND.strDef * FIELDS_MAX] = 5; // a str field is never delta-coded
-  assert.equal(chooseModes(gain, modes), 1);
-  assert.equal(modes[tcpInSeq], 1);
-  assert.equal(gain[tcpInSeq], 0, "sums restart for the next block");
+  // cost[mode * SLOTS + slot]: the bytes each mode would have taken over a block; the least wins, ties the lower mode.
+  const cost = new Float64Array(3 * SLOTS), modes = new Uint8Array(SLOTS);
+  const tcpInSo = KIND.tcpIn * FIELDS_MAX, tcpInSeq = tcpInSo + 1, tcpInAck = tcpInSo + 2, tcpInLen = tcpInSo + 3;
+  const pktTcpPkt = KIND.pktTcp * FIELDS_MAX;
+  const set = (slot: number, base: number, delta: number, keyed: number) => {
+    cost[slot] = base, cost[SLOTS + slot] = delta, cost[2 * SLOTS + slot] = keyed;
+  };
+  set(tcpInSeq, 10, 8, 2); // keyed by the socket: the stream's next seq
+  set(tcpInAck, 10, 4, 4); // a tie between delta and keyed: delta
+  set(tcpInLen, 4, 4, 4); // no gain: base
+  set(tcpInSo, 10, 9, 1); // the key field itself is never keyed
+  set(pktTcpPkt, 6, 3, 9); // a pkt field takes modes too
+  cost[KIND.strDef * FIELDS_MAX] = 5; // a str field has no modes
+  cost[SLOTS + KIND.strDef * FIELDS_MAX] = 1;
+  assert.equal(chooseModes(cost, modes), 4);
+  assert.deepEqual([modes[tcpInSeq], modes[tcpInAck], modes[tcpInLen], modes[tcpInSo], modes[pktTcpPkt]], [
+    MODE_KEYED,
+    MODE_DELTA,
+    MODE_BASE,
+    MODE_DELTA,
+    MODE_DELTA,
+  ]);
+  assert.equal(modes[KIND.strDef * FIELDS_MAX], MODE_BASE);
+  assert.equal(cost[2 * SLOTS + tcpInSeq], 0, "sums restart for the next block");
 });
