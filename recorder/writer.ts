@@ -99,7 +99,8 @@ export interface TraceWriterOptions {
   readonly blockPayloadBytes?: number;
   /**
    * How blocks are stored: "zstd" (default) compresses each block on its own
-   * (level {@link ZSTD_LEVEL}); "none" stores them raw (tests, debugging).
+   * (level {@link ZSTD_LEVEL_FAST} or {@link ZSTD_LEVEL_DENSE}, per block);
+   * "none" stores them raw (tests, debugging).
    */
   readonly compression?: "zstd" | "none";
   /**
@@ -122,15 +123,36 @@ export interface TraceWriterOptions {
 export const VALIDATE_EVENTS_ENV = "LOCKSTEP_VALIDATE_EVENTS";
 
 /**
- * zstd level of the writer. Measured on splice-tcp (format v3, 256 KiB
- * blocks, 2.06 M events): level 1 2.33 B/event, 3 2.09, 4 2.08, 5 1.98, 9
- * 1.90; compression about 45, 60, 70, 100 and 210 ns per event. Level 5 is
- * the lowest that keeps every shipped scenario at or under 2 B/event;
- * decompression speed does not depend on it (9-21 ns per event at each).
+ * zstd levels of the writer, one chosen per block from the block before it
+ * (the first block: {@link ZSTD_LEVEL_DENSE}): a block that came out above
+ * {@link DENSE_ABOVE_BYTES_PER_EVENT} stored bytes per event has the next one
+ * compressed at the dense level, any other at the fast one. Measured (format
+ * v3, 256 KiB blocks, 50 ms simulated): splice-tcp 2.33 B/event at level 1,
+ * 2.09 at 3, 1.98 at 5, 1.90 at 9; mutex-storm 1.02 at 1 and 1.09 at 5,
+ * splice-udp 1.02 and 0.79, taskq-demo 0.99 and 0.86, splice-refrace-tcp 1.17
+ * and 0.97; compression about 45 ns per event at level 1, 60 at 3, 100 at 5,
+ * 210 at 9, on the writer's thread. So the dense traffic (splice-tcp, about
+ * 2 B/event) pays level 5 to stay within 2 B/event, and the rest keeps
+ * level 1's speed at at most ~1.2 B/event. The choice depends only on the
+ * bytes written, so every writer (one thread or handed over to a worker)
+ * makes the same one; decompression speed does not depend on the level
+ * (9-21 ns per event at each) and the reader does not see it.
  */
-export const ZSTD_LEVEL = 5;
-/** This thread's compression context, shared by its writers (a flush runs to its end before another starts). */
-const deflater = new ZstdDeflater(ZSTD_LEVEL);
+export const ZSTD_LEVEL_FAST = 1;
+/** See {@link ZSTD_LEVEL_FAST}. */
+export const ZSTD_LEVEL_DENSE = 5;
+/** See {@link ZSTD_LEVEL_FAST}: between what level 1 leaves of the other traffic (~1.2) and splice-tcp's (~2.0). */
+export const DENSE_ABOVE_BYTES_PER_EVENT = 1.5;
+/**
+ * This thread's compression contexts, one per level, shared by its writers
+ * (a flush runs to its end before another starts); made when first used.
+ */
+const deflaters = new Map<number, ZstdDeflater>();
+function deflaterAt(level: number): ZstdDeflater {
+  let d = deflaters.get(level);
+  if (d === undefined) deflaters.set(level, d = new ZstdDeflater(level));
+  return d;
+}
 
 const encoder = new TextEncoder();
 
@@ -177,6 +199,8 @@ export interface WriterState {
   readonly cost: Float64Array;
   /** This block's field modes per slot. */
   readonly modes: Uint8Array;
+  /** The zstd level this block will be compressed at. */
+  readonly level: number;
   /** Events accepted. */
   readonly events: number;
   /** Bytes in the file. */
@@ -241,6 +265,8 @@ export class TraceWriter implements EventSink {
   readonly #cost = new Float64Array(3 * SLOTS);
   /** This block's field mode per slot, MODE_BASE, MODE_DELTA or MODE_KEYED (listed at the payload's start). */
   readonly #modes = new Uint8Array(SLOTS);
+  /** The zstd level of the block being filled (see ZSTD_LEVEL_FAST). */
+  #level = ZSTD_LEVEL_DENSE;
   readonly #compress: boolean;
   /** Skip the per-event checks (TraceWriterOptions.trusted). */
   readonly #trusted: boolean;
@@ -397,6 +423,11 @@ export class TraceWriter implements EventSink {
     w.#threadT.set(state.threadT);
     w.#cost.set(state.cost);
     w.#modes.set(state.modes);
+    if (state.level !== ZSTD_LEVEL_FAST && state.level !== ZSTD_LEVEL_DENSE) {
+      sink.close();
+      throw new RangeError(`trace writer: resumed with zstd level ${state.level}`);
+    }
+    w.#level = state.level;
     w.#events = state.events;
     w.#bytesWritten = state.bytesWritten;
     w.#blocks.restore(state.blocks);
@@ -439,6 +470,7 @@ export class TraceWriter implements EventSink {
       threadT: this.#threadT.slice(),
       cost: this.#cost.slice(),
       modes: this.#modes.slice(),
+      level: this.#level,
       events: this.#events,
       bytesWritten: this.#bytesWritten,
       blocks: this.#blocks.rows(),
@@ -739,12 +771,14 @@ export class TraceWriter implements EventSink {
     if (this.#compress && raw.length > 0) {
       // Into the output buffer through this thread's one compression context (format/deflate.ts); stored
       // raw when the frame would be no shorter than the payload.
-      const n = deflater.deflate(raw, 0, raw.length, out, BLOCK_HEADER_BYTES, raw.length - 1);
+      const n = deflaterAt(this.#level).deflate(raw, 0, raw.length, out, BLOCK_HEADER_BYTES, raw.length - 1);
       if (n >= 0) {
         stored = n;
         codec = CODEC_ZSTD;
       }
     }
+    // The next block's level, from how this one came out (see ZSTD_LEVEL_FAST).
+    this.#level = stored > DENSE_ABOVE_BYTES_PER_EVENT * this.#blockEvents ? ZSTD_LEVEL_DENSE : ZSTD_LEVEL_FAST;
     if (codec === CODEC_NONE) out.set(raw, BLOCK_HEADER_BYTES);
     const end = BLOCK_HEADER_BYTES + stored;
     putU32(out, 0, BLOCK_MAGIC);
