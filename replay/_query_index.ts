@@ -96,6 +96,31 @@ export interface RunIndex {
   readonly bytes: number;
 }
 
+/**
+ * The index's typed arrays, in the order the persisted index stores them
+ * (`_query_store.ts`) and a Worker transfers them (`_query_worker.ts`); each
+ * level of the grid adds {@link LEVEL_ARRAYS}.
+ */
+export const INDEX_ARRAYS = [
+  "chunkT",
+  "chunkCur",
+  "chunkLockAt",
+  "chunkLocks",
+  "chunkKinds",
+  "chunkSoftint",
+  "kindCounts",
+  "busyNs",
+] as const satisfies readonly (keyof RunIndex)[];
+/** The typed arrays of each grid level (an Occupancy), after {@link INDEX_ARRAYS}. */
+export const LEVEL_ARRAYS = ["act", "busy", "firstEv"] as const;
+
+/** The typed arrays of `ix` in that order: {@link INDEX_ARRAYS}, then each level's {@link LEVEL_ARRAYS}. */
+export function indexArrays(ix: RunIndex): (Float64Array | Int32Array | Uint32Array | Uint16Array)[] {
+  const out: (Float64Array | Int32Array | Uint32Array | Uint16Array)[] = INDEX_ARRAYS.map((k) => ix[k]);
+  for (const g of ix.levels) for (const k of LEVEL_ARRAYS) out.push(g[k]);
+  return out;
+}
+
 /** Mutable state of the indexing pass. */
 interface Pass {
   cur: Int32Array;

@@ -27,7 +27,10 @@ import { crc32c, getU32, getU64, putU32, putU64 } from "../format/format.ts";
 import { KIND_ID_MAX } from "../core/schema.ts";
 import {
   CHUNK_EVENTS,
+  INDEX_ARRAYS,
+  indexArrays,
   KIND_WORDS,
+  LEVEL_ARRAYS,
   Occupancy,
   type RunIndex,
   type ThreadInfo,
@@ -72,18 +75,6 @@ function typeName(a: Typed): TypeName {
   if (a instanceof Uint32Array) return "u32";
   return "u16";
 }
-
-/** The index fields that are plain arrays, in file order (levels' arrays follow). */
-const ARRAYS = [
-  "chunkT",
-  "chunkCur",
-  "chunkLockAt",
-  "chunkLocks",
-  "chunkKinds",
-  "chunkSoftint",
-  "kindCounts",
-  "busyNs",
-] as const;
 
 interface Meta {
   chunkEvents: number;
@@ -154,8 +145,7 @@ const align8 = (n: number) => (n + 7) & ~7;
 export function saveIndex(path: string, reader: TraceReader, ix: RunIndex): boolean {
   const key = identity(reader);
   if (key === undefined || ix.damage !== undefined || ix.events !== reader.eventCount) return false;
-  const arrays: Typed[] = [...ARRAYS.map((k) => ix[k] as Typed)];
-  for (const g of ix.levels) arrays.push(g.act, g.busy, g.firstEv);
+  const arrays: Typed[] = indexArrays(ix);
   const meta: Meta = {
     chunkEvents: CHUNK_EVENTS,
     events: ix.events,
@@ -253,7 +243,9 @@ export function loadIndex(path: string, reader: TraceReader, bytes: number): Run
   try {
     const meta = JSON.parse(new TextDecoder().decode(metaBytes)) as Meta;
     if (meta.chunkEvents !== CHUNK_EVENTS || meta.events !== reader.eventCount) return undefined;
-    if (meta.arrays.length !== ARRAYS.length + 3 * meta.levels.length || meta.levels.length === 0) return undefined;
+    if (meta.arrays.length !== INDEX_ARRAYS.length + 3 * meta.levels.length || meta.levels.length === 0) {
+      return undefined;
+    }
     let end = align8(HEAD_BYTES + metaBytes.length);
     for (const { type, length, at, crc } of meta.arrays) {
       const T = TYPES[type];
@@ -263,7 +255,7 @@ export function loadIndex(path: string, reader: TraceReader, bytes: number): Run
     }
     if (end !== fileBytes) return undefined; // cut short or grown: the sections do not tile the file
     const len = (k: number) => meta.arrays[k].length;
-    const named = Object.fromEntries(ARRAYS.map((k, i) => [k, len(i)]));
+    const named = Object.fromEntries(INDEX_ARRAYS.map((k, i) => [k, len(i)]));
     const chunks = named.chunkT;
     if (
       named.kindCounts !== KIND_ID_MAX + 1 || named.busyNs !== meta.cpus ||
@@ -273,11 +265,11 @@ export function loadIndex(path: string, reader: TraceReader, bytes: number): Run
     ) return undefined;
     const sections = new Sections(path, head, meta.arrays);
     const levels = meta.levels.map((l, i) => {
-      const k = ARRAYS.length + 3 * i;
+      const k = INDEX_ARRAYS.length + 3 * i;
       if ([0, 1, 2].some((j) => len(k + j) !== l.cells * meta.cpus)) throw new RangeError("grid size");
       // The queries only call `cellOf` and read public fields (as for a grid a Worker sent back).
       const g = { cpus: meta.cpus, cells: l.cells, cellNs: l.cellNs, t0: l.t0 };
-      (["act", "busy", "firstEv"] as const).forEach((name, j) => sections.lazy(g, name, k + j));
+      LEVEL_ARRAYS.forEach((name, j) => sections.lazy(g, name, k + j));
       return Object.setPrototypeOf(g, Occupancy.prototype) as Occupancy;
     });
     const ix = {
@@ -301,7 +293,7 @@ export function loadIndex(path: string, reader: TraceReader, bytes: number): Run
       endReason: meta.endReason ?? undefined,
       bytes,
     };
-    ARRAYS.forEach((name, k) => sections.lazy(ix, name, k));
+    INDEX_ARRAYS.forEach((name, k) => sections.lazy(ix, name, k));
     return ix as unknown as RunIndex;
   } catch {
     return undefined; // malformed despite a good checksum (another writer's bug): treated as absent

@@ -17,24 +17,13 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { buildIndex, type RunIndex } from "./_query_index.ts";
+import { buildIndex, indexArrays, type RunIndex } from "./_query_index.ts";
 import { TraceError, TraceReader } from "./reader.ts";
 import { saveIndex } from "./_query_store.ts";
 
 /** The typed arrays of `index`, each buffer once (transferred, not copied). */
 function buffers(index: RunIndex): ArrayBuffer[] {
-  const arrays: ArrayBufferView[] = [
-    index.chunkT,
-    index.chunkCur,
-    index.chunkLockAt,
-    index.chunkLocks,
-    index.chunkKinds,
-    index.chunkSoftint,
-    index.kindCounts,
-    index.busyNs,
-  ];
-  for (const g of index.levels) arrays.push(g.act, g.busy, g.firstEv);
-  return [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))];
+  return [...new Set(indexArrays(index).map((a) => a.buffer as ArrayBuffer))];
 }
 
 /**

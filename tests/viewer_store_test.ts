@@ -9,7 +9,7 @@
  */
 import { assert, assertEquals } from "./_assert.ts";
 import { recordRun } from "../cli/run.ts";
-import { buildIndex, type RunIndex } from "../replay/_query_index.ts";
+import { buildIndex, INDEX_ARRAYS, LEVEL_ARRAYS, type RunIndex } from "../replay/_query_index.ts";
 import { INDEX_SUFFIX, IndexDamaged, loadIndex, saveIndex } from "../replay/_query_store.ts";
 import { TraceReader } from "../replay/reader.ts";
 import { crc32c } from "../format/format.ts";
@@ -175,18 +175,8 @@ function touchAll(ix: RunIndex): unknown[] {
       thrown.push(e);
     }
   };
-  const names = [
-    "chunkT",
-    "chunkCur",
-    "chunkLockAt",
-    "chunkLocks",
-    "chunkKinds",
-    "chunkSoftint",
-    "kindCounts",
-    "busyNs",
-  ];
-  for (const k of names) touch(() => ix[k as keyof RunIndex] as ArrayLike<number>);
-  for (const g of ix.levels) for (const k of ["act", "busy", "firstEv"] as const) touch(() => g[k]);
+  for (const k of INDEX_ARRAYS) touch(() => ix[k]);
+  for (const g of ix.levels) for (const k of LEVEL_ARRAYS) touch(() => g[k]);
   return thrown;
 }
 
