@@ -1,6 +1,7 @@
 // The read path's own pieces: zstd blocks inflated through one reused context (same bytes as node:zlib's
 // zstdDecompressSync, damage refused without poisoning the next frame), and `replay --at` through the lean
 // entry (the same answers and errors as the full command, other argument lists handed to the full parser).
+import { sample } from "./_read.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { tempDir } from "./_tmp.ts";
 import { zstdCompressSync, zstdDecompressSync } from "node:zlib";
@@ -12,17 +13,6 @@ import { TraceError, TraceReader } from "../replay/reader.ts";
 import { crc32c, getU32, putU32 } from "../format/format.ts";
 
 const dir = tempDir("lockstep-readpath-");
-
-/** Deterministic bytes that compress (runs and a counter), `n` long. */
-function sample(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    b[i] = (x >>> 24) < 64 ? x & 0xff : i & 0x1f;
-  }
-  return b;
-}
 
 Deno.test("zstd inflater: the same bytes as zstdDecompressSync, into the caller's buffer at any offset", () => {
   const inf = new ZstdInflater();

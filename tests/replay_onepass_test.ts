@@ -5,6 +5,7 @@
  * what the separate fold (`checkTrace`) and the comparison with a collected
  * decision feed (`rerunTrace` with `decisions`) report.
  */
+import { seen } from "./_read.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { tempDir } from "./_tmp.ts";
 import { recordRun } from "../cli/run.ts";
@@ -23,20 +24,6 @@ function record(scenario: string, seed: number, overrides: Record<string, string
   const out = `${dir}/${scenario}-${seed}-${Object.values(overrides).join("_")}.lstrace`;
   recordRun({ scenario, seed, overrides, out });
   return out;
-}
-
-/** The parts of a CheckResult that say what the fold saw. */
-function seen(c: ReturnType<typeof checkTrace>) {
-  return {
-    events: c.events,
-    simNs: c.simNs,
-    digestsChecked: c.digestsChecked,
-    mismatch: c.mismatch,
-    decisions: c.decisions,
-    violations: c.violations,
-    endReason: c.endReason,
-    state: c.state.toJSON(),
-  };
 }
 
 Deno.test("one pass: the fold and the re-execution with pulled decisions agree with the separate passes", () => {

@@ -6,10 +6,11 @@
  * TraceError for damage in a block the worker reached ahead of the
  * comparison, and one plain error when the worker itself fails.
  */
+import { seen } from "./_read.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { tempDir } from "./_tmp.ts";
 import { recordRun } from "../cli/run.ts";
-import { type CheckResult, foldAndRerun, rerunTrace, TraceError, TraceReader } from "../replay/mod.ts";
+import { foldAndRerun, rerunTrace, TraceError, TraceReader } from "../replay/mod.ts";
 import { findScenario, runScenario } from "../drivers/mod.ts";
 import { TraceWriter } from "../recorder/mod.ts";
 import { EventRecord } from "../core/event.ts";
@@ -20,21 +21,6 @@ import { damageBlock } from "./_damage.ts";
 const resolve = (h: TraceHeader) => findScenario(h.scenario);
 const dir = tempDir("lockstep-threads-");
 const golden = new URL("./golden/", import.meta.url).pathname;
-
-/** The parts of a CheckResult that say what the fold saw. */
-function seen(c: CheckResult) {
-  return {
-    header: c.header,
-    events: c.events,
-    simNs: c.simNs,
-    digestsChecked: c.digestsChecked,
-    mismatch: c.mismatch,
-    decisions: c.decisions,
-    violations: c.violations,
-    endReason: c.endReason,
-    state: c.state.toJSON(),
-  };
-}
 
 /** What `fn` throws, as a comparable record (a TraceError's code and place, or another error's class and message). */
 function thrown(fn: () => unknown): Record<string, unknown> {

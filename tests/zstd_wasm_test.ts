@@ -2,6 +2,7 @@
 // node:zlib on every block of every golden trace and on frames with and without a content size, damage refused
 // (never a throw, never more output than allowed) and, once refused, answered as node:zlib answers it and answered exactly as node:zlib answers it through the
 // inflater, the embedded module the one the pinned npm package ships, and no node: module in `replay --at`'s graph.
+import { sample } from "./_read.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { constants as zlibConstants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
 import { ZSTDDecoder } from "zstddec";
@@ -34,17 +35,6 @@ function goldenFrames(): { name: string; frame: Uint8Array; raw: number }[] {
     }
   }
   return out;
-}
-
-/** Deterministic bytes that compress (runs and a counter), `n` long. */
-function sample(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    b[i] = (x >>> 24) < 64 ? x & 0xff : i & 0x1f;
-  }
-  return b;
 }
 
 Deno.test("zstd wasm: every block of every golden trace inflates to node:zlib's bytes", () => {
