@@ -26,13 +26,13 @@ function typeOf(name: string): string | undefined {
 }
 
 /**
- * Loads the assets, keyed by URL path: "/" (index.html), "/static/NAME", and
- * "/static/main.js" (the bundled UI) when `ui` is given. `schema` (the
- * /api/schema answer) goes into index.html as a JSON data block, so the page
- * renders a run at once instead of asking for it first (a data block is not
- * a script: the page's `script-src 'self'` does not apply to it).
+ * Loads the assets, keyed by URL path: "/" (index.html) and "/static/NAME";
+ * {@link setUi} adds the bundled UI. `schema` (the /api/schema answer) goes
+ * into index.html as a JSON data block, so the page renders a run at once
+ * instead of asking for it first (a data block is not a script: the page's
+ * `script-src 'self'` does not apply to it).
  */
-export function loadAssets(ui?: string, schema?: unknown): Map<string, Asset> {
+export function loadAssets(schema?: unknown): Map<string, Asset> {
   const assets = new Map<string, Asset>();
   const dir = new URL("./static/", import.meta.url);
   for (const entry of Deno.readDirSync(dir)) {
@@ -42,8 +42,12 @@ export function loadAssets(ui?: string, schema?: unknown): Map<string, Asset> {
     if (entry.name === "index.html" && schema !== undefined) body = withSchema(body, schema);
     assets.set(entry.name === "index.html" ? "/" : `/static/${entry.name}`, { body, type });
   }
-  if (ui !== undefined) assets.set("/static/main.js", { body: ui, type: TYPES[".js"] });
   return assets;
+}
+
+/** Serves `ui` (the bundled UI script, viewer/_bundle.ts) as "/static/main.js". */
+export function setUi(assets: Map<string, Asset>, ui: string): void {
+  assets.set("/static/main.js", { body: ui, type: TYPES[".js"] });
 }
 
 /** `html` with `schema` as a JSON data block at the end of its head; `<` escaped so no text can close the element. */

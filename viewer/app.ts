@@ -28,7 +28,7 @@ import {
   TraceError,
 } from "../replay/query.ts";
 import { hostCheck, HttpError, intParam, jsonError, listParam, nsParam, readOnly, securityHeaders } from "./_http.ts";
-import { loadAssets } from "./_static.ts";
+import { loadAssets, setUi } from "./_static.ts";
 
 /** Options of {@link createApp}. */
 export interface AppOptions {
@@ -88,10 +88,9 @@ export function createApp(opts: AppOptions): ViewerApp {
     }
   };
   const schema = schemaJson();
-  let assets = loadAssets(typeof opts.ui === "string" ? opts.ui : undefined, schema);
-  const uiLoaded = opts.ui instanceof Promise
-    ? opts.ui.then((ui) => void (assets = loadAssets(ui, schema)))
-    : undefined;
+  const assets = loadAssets(schema);
+  // A bundle given as a string is served at once; a promised one when it settles (`ready` waits for it).
+  const uiLoaded = typeof opts.ui === "string" ? setUi(assets, opts.ui) : opts.ui?.then((ui) => setUi(assets, ui));
   const app = new Hono();
   app.use("*", securityHeaders);
   app.use("*", readOnly);
