@@ -21,7 +21,9 @@
  */
 import type { EventRecord, EventSink } from "../core/event.ts";
 import { FIELDS_MAX, kindDefOrNull } from "../core/schema.ts";
-import { ZstdDeflater } from "../format/deflate.ts";
+import { deflaterAt, nextLevel, ZSTD_LEVEL_DENSE, ZSTD_LEVEL_FAST } from "./_compress.ts";
+import { traceHeaderBytes } from "./_header.ts";
+import type { WriterState } from "./_writer_state.ts";
 import { Columns } from "./_columns.ts";
 import {
   BLOCK_CRC_AT,
@@ -31,7 +33,6 @@ import {
   BLOCK_PAYLOAD_MAX_BYTES,
   BLOCK_PAYLOAD_MIN_BYTES,
   BLOCKS_MAX,
-  canonicalJson,
   CHECKPOINTS_INDEX_MAX,
   CODEC_NONE,
   CODEC_ZSTD,
@@ -41,23 +42,15 @@ import {
   FOOTER_HEADER_BYTES,
   FOOTER_MAGIC,
   FOOTER_MAX_BYTES,
-  FORMAT_VERSION,
-  HEADER_BYTES_MAX,
-  headerProblem,
-  LAYOUT_KEY,
-  MAGIC,
   MODE_TABLE_MAX_BYTES,
-  PREFIX_BYTES,
   putU32,
   putU64,
   putVarI,
   putVarU,
   SAFE_MAX,
-  schemaLayout,
   STRING_MAX_BYTES,
   STRING_TABLE_MAX_BYTES,
   STRINGS_MAX,
-  type TraceHeader,
   type TraceHeaderInit,
   TRAILER_BYTES,
   TRAILER_MAGIC,
@@ -88,6 +81,10 @@ import {
   varUSize,
 } from "../format/_layout.ts";
 import { type ByteSink, FileSink, MemorySink } from "./_sink.ts";
+
+export { DENSE_ABOVE_BYTES_PER_EVENT, ZSTD_LEVEL_DENSE, ZSTD_LEVEL_FAST } from "./_compress.ts";
+export { traceHeaderBytes } from "./_header.ts";
+export type { WriterState } from "./_writer_state.ts";
 
 /** Options of {@link TraceWriter}. */
 export interface TraceWriterOptions {
@@ -122,102 +119,7 @@ export interface TraceWriterOptions {
  */
 export const VALIDATE_EVENTS_ENV = "LOCKSTEP_VALIDATE_EVENTS";
 
-/**
- * zstd levels of the writer, one chosen per block from the block before it
- * (the first block: {@link ZSTD_LEVEL_DENSE}): a block that came out above
- * {@link DENSE_ABOVE_BYTES_PER_EVENT} stored bytes per event has the next one
- * compressed at the dense level, any other at the fast one. Measured (format
- * v3, 256 KiB blocks, 50 ms simulated): splice-tcp 2.33 B/event at level 1,
- * 2.09 at 3, 1.98 at 5, 1.90 at 9; mutex-storm 1.02 at 1 and 1.09 at 5,
- * splice-udp 1.02 and 0.79, taskq-demo 0.99 and 0.86, splice-refrace-tcp 1.17
- * and 0.97; compression about 45 ns per event at level 1, 60 at 3, 100 at 5,
- * 210 at 9, on the writer's thread. So the dense traffic (splice-tcp, about
- * 2 B/event) pays level 5 to stay within 2 B/event, and the rest keeps
- * level 1's speed at at most ~1.2 B/event. The choice depends only on the
- * bytes written, so every writer (one thread or handed over to a worker)
- * makes the same one; decompression speed does not depend on the level
- * (9-21 ns per event at each) and the reader does not see it.
- */
-export const ZSTD_LEVEL_FAST = 1;
-/** See {@link ZSTD_LEVEL_FAST}. */
-export const ZSTD_LEVEL_DENSE = 5;
-/** See {@link ZSTD_LEVEL_FAST}: between what level 1 leaves of the other traffic (~1.2) and splice-tcp's (~2.0). */
-export const DENSE_ABOVE_BYTES_PER_EVENT = 1.5;
-/**
- * This thread's compression contexts, one per level, shared by its writers
- * (a flush runs to its end before another starts); made when first used.
- */
-const deflaters = new Map<number, ZstdDeflater>();
-function deflaterAt(level: number): ZstdDeflater {
-  let d = deflaters.get(level);
-  if (d === undefined) deflaters.set(level, d = new ZstdDeflater(level));
-  return d;
-}
-
 const encoder = new TextEncoder();
-
-/**
- * Everything a {@link TraceWriter} holds between two events (the block being
- * filled, the per-block context, the next block's mode gains, the footer's
- * index and strings), so that another thread can go on writing the same file
- * with {@link TraceWriter.resume} and produce the same bytes.
- */
-export interface WriterState {
-  /** Payload bytes of a block (the writer's option). */
-  readonly payloadBytes: number;
-  /** The block being filled: header space and the payload so far. */
-  readonly buf: Uint8Array;
-  /** End of the payload so far in `buf`. */
-  readonly pos: number;
-  /** Events in the block being filled. */
-  readonly blockEvents: number;
-  /** Index of the block's first event. */
-  readonly blockFirstIndex: number;
-  /** Time of the block's first event. */
-  readonly blockFirstT: number;
-  /** Time of the previous event. */
-  readonly prevT: number;
-  /** CPU of the previous event in the block. */
-  readonly prevCpu: number;
-  /** Thread of the previous event in the block. */
-  readonly prevThread: number;
-  /** Previous `pkt` field value in the block. */
-  readonly prevPkt: number;
-  /** Thread last seen on each CPU in the block. */
-  readonly cpuLast: Float64Array;
-  /** Highest CPU seen in the block (-1: none). */
-  readonly cpuHi: number;
-  /** Previous value of each mode slot in the block. */
-  readonly adaptPrev: Float64Array;
-  /** Previous value of each mode slot per key entry in the block. */
-  readonly keyedPrev: Float64Array;
-  /** The block's current key. */
-  readonly key: number;
-  /** Time of the last event of each thread entry in the block. */
-  readonly threadT: Float64Array;
-  /** Bytes each mode would have taken per slot so far: the next block's modes. */
-  readonly cost: Float64Array;
-  /** This block's field modes per slot. */
-  readonly modes: Uint8Array;
-  /** The zstd level this block will be compressed at. */
-  readonly level: number;
-  /** Events accepted. */
-  readonly events: number;
-  /** Bytes in the file. */
-  readonly bytesWritten: number;
-  /** Footer index rows of the blocks written (offset, first index, first time, events). */
-  readonly blocks: Float64Array;
-  /** Footer rows of the checkpoints kept (index, time). */
-  readonly checkpoints: Float64Array;
-  /** Every how many checkpoints one is kept in the footer. */
-  readonly checkpointStride: number;
-  /** Checkpoints seen. */
-  readonly checkpointsSeen: number;
-  /** Strings defined, for the footer. */
-  readonly strings: { id: number; index: number; utf8: Uint8Array }[];
-  /** UTF-8 bytes of the strings. */
-  readonly stringBytes: number;
-}
 
 /**
  * The `.lstrace` writer. See the module documentation.
@@ -778,7 +680,7 @@ export class TraceWriter implements EventSink {
       }
     }
     // The next block's level, from how this one came out (see ZSTD_LEVEL_FAST).
-    this.#level = stored > DENSE_ABOVE_BYTES_PER_EVENT * this.#blockEvents ? ZSTD_LEVEL_DENSE : ZSTD_LEVEL_FAST;
+    this.#level = nextLevel(stored, this.#blockEvents);
     if (codec === CODEC_NONE) out.set(raw, BLOCK_HEADER_BYTES);
     const end = BLOCK_HEADER_BYTES + stored;
     putU32(out, 0, BLOCK_MAGIC);
@@ -901,36 +803,6 @@ export function encodeToBytes(
   produce(w);
   w.close();
   return w.bytes();
-}
-
-/**
- * The file's prefix and header (magic, version, header length and checksum,
- * canonical JSON header with the schema layout). Throws on a header the
- * format refuses.
- *
- * @example
- * ```ts
- * import { traceHeaderBytes } from "./writer.ts";
- * const head = traceHeaderBytes({ tool: "lockstep", scenario: "s", seed: 1, cpus: 1, config: {}, inputs: [] });
- * ```
- */
-export function traceHeaderBytes(init: TraceHeaderInit): Uint8Array {
-  const header: TraceHeader = { ...init, formatVersion: FORMAT_VERSION };
-  const problem = headerProblem(header);
-  if (problem) throw new TypeError(`trace writer: bad header: ${problem}`);
-  const json = encoder.encode(canonicalJson({ ...header, [LAYOUT_KEY]: schemaLayout() }));
-  if (json.length > HEADER_BYTES_MAX) {
-    throw new RangeError(`trace writer: header of ${json.length} bytes exceeds ${HEADER_BYTES_MAX}`);
-  }
-  const out = new Uint8Array(PREFIX_BYTES + json.length);
-  out.set(MAGIC, 0);
-  out[8] = FORMAT_VERSION & 0xff;
-  out[9] = FORMAT_VERSION >>> 8;
-  // Bytes 10..11: flags, zero in version 1.
-  putU32(out, 12, json.length);
-  out.set(json, PREFIX_BYTES);
-  putU32(out, 16, crc32c(out, crc32c(out, 0, 8, 16), PREFIX_BYTES, out.length));
-  return out;
 }
 
 /** Whether `text` is short and all ASCII, so its UTF-8 bytes are its char codes (no TextEncoder call). */
